@@ -1,0 +1,210 @@
+#include "cli.h"
+
+#include "duration.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	if (!s || !*s || *s == '-')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_shard(const char *s, int *index, int *count)
+{
+	char *end;
+	long i = strtol(s, &end, 10);
+	if (end == s || *end != '/')
+		return -1;
+	const char *c = end + 1;
+	long n = strtol(c, &end, 10);
+	if (end == c || *end || n < 1 || n > 1000 || i < 1 || i > n)
+		return -1;
+	*index = (int)i;
+	*count = (int)n;
+	return 0;
+}
+
+/* Returns the option's value, from "--opt=value" or the next word. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *arg = argv[*i];
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) == 0 && arg[n] == '=')
+		return arg + n + 1;
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+static bool is_option(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static const struct {
+	const char *word;
+	enum cli_command command;
+} commands[] = {
+	{ "run", CLI_RUN },       { "check", CLI_CHECK }, { "doctor", CLI_DOCTOR },
+	{ "netem", CLI_NETEM },   { "image", CLI_IMAGE }, { "help", CLI_HELP },
+	{ "version", CLI_VERSION },
+};
+
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->jobs = 1;
+	o->timeout_ms = 30 * 60 * 1000;
+	if (argc < 2)
+		return usage_error(err, errlen, "missing command (try `vharness --help`)");
+
+	const char *word = argv[1];
+	if (!strcmp(word, "--help") || !strcmp(word, "-h")) {
+		o->command = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(word, "--version")) {
+		o->command = CLI_VERSION;
+		return 0;
+	}
+	bool found = false;
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (!strcmp(word, commands[k].word)) {
+			o->command = commands[k].command;
+			found = true;
+		}
+	}
+	if (!found)
+		return usage_error(err, errlen, "unknown command '%s' (try `vharness --help`)", word);
+
+	/* netem and image take their own words; they parse them themselves. */
+	if (o->command == CLI_NETEM || o->command == CLI_IMAGE) {
+		o->rest_argc = argc - 1;
+		o->rest_argv = argv + 1;
+		return 0;
+	}
+	if (o->command == CLI_HELP || o->command == CLI_VERSION)
+		return 0;
+
+	for (int i = 2; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *v;
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			o->command = CLI_HELP;
+			return 0;
+		} else if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
+			o->verbose++;
+		} else if (is_option(arg, "--artifacts")) {
+			if (!(v = option_value(argc, argv, &i, "--artifacts")) || !*v)
+				return usage_error(err, errlen, "--artifacts needs a directory");
+			o->artifacts_dir = v;
+		} else if (is_option(arg, "--image-dir")) {
+			if (!(v = option_value(argc, argv, &i, "--image-dir")) || !*v)
+				return usage_error(err, errlen, "--image-dir needs a directory");
+			o->image_dir = v;
+		} else if (is_option(arg, "--accel")) {
+			v = option_value(argc, argv, &i, "--accel");
+			if (v && !strcmp(v, "auto"))
+				o->accel = CLI_ACCEL_AUTO;
+			else if (v && !strcmp(v, "tcg"))
+				o->accel = CLI_ACCEL_TCG;
+			else if (v && !strcmp(v, "kvm"))
+				o->accel = CLI_ACCEL_KVM;
+			else
+				return usage_error(err, errlen, "--accel takes auto, tcg or kvm, not '%s'",
+						   v ? v : "");
+		} else if (is_option(arg, "--seed")) {
+			v = option_value(argc, argv, &i, "--seed");
+			if (parse_u64(v, &o->seed) < 0)
+				return usage_error(err, errlen, "--seed takes a non-negative integer, not '%s'",
+						   v ? v : "");
+			o->seed_set = true;
+		} else if (is_option(arg, "--jobs") || !strcmp(arg, "-j")) {
+			v = option_value(argc, argv, &i, arg[1] == 'j' ? "-j" : "--jobs");
+			uint64_t jobs;
+			if (parse_u64(v, &jobs) < 0 || jobs < 1 || jobs > 64)
+				return usage_error(err, errlen, "--jobs takes a number from 1 to 64, not '%s'",
+						   v ? v : "");
+			o->jobs = (int)jobs;
+		} else if (is_option(arg, "--shard")) {
+			v = option_value(argc, argv, &i, "--shard");
+			if (!v || parse_shard(v, &o->shard_index, &o->shard_count) < 0)
+				return usage_error(err, errlen, "--shard takes I/N with 1 <= I <= N, not '%s'",
+						   v ? v : "");
+		} else if (is_option(arg, "--timeout")) {
+			v = option_value(argc, argv, &i, "--timeout");
+			if (duration_parse_ms(v, &o->timeout_ms) < 0 || o->timeout_ms == 0)
+				return usage_error(err, errlen, "--timeout takes a duration such as 90s or 10m, not '%s'",
+						   v ? v : "");
+		} else if (arg[0] == '-' && arg[1] != '\0') {
+			return usage_error(err, errlen, "unknown option '%s' for %s", arg, word);
+		} else {
+			if (o->command == CLI_DOCTOR)
+				return usage_error(err, errlen, "doctor takes no scenario ('%s')", arg);
+			if (o->n_scenarios == CLI_MAX_SCENARIOS)
+				return usage_error(err, errlen, "too many scenarios (at most %d)", CLI_MAX_SCENARIOS);
+			o->scenarios[o->n_scenarios++] = arg;
+		}
+	}
+	if ((o->command == CLI_RUN || o->command == CLI_CHECK) && o->n_scenarios == 0)
+		return usage_error(err, errlen, "%s needs at least one scenario file", word);
+	if (o->artifacts_dir && o->n_scenarios > 1)
+		return usage_error(err, errlen,
+				   "--artifacts names one scenario's directory; with several scenarios "
+				   "each gets vharness-out/<scenario>/");
+	return 0;
+}
+
+bool cli_in_shard(const struct cli_opts *o, int i)
+{
+	if (o->shard_count == 0)
+		return true;
+	return i % o->shard_count == o->shard_index - 1;
+}
+
+void cli_usage(FILE *out)
+{
+	fputs("usage: vharness <command> [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  run SCENARIO.lua...   boot the scenario's guests and run it; exit 0 pass,\n"
+	      "                        1 scenario failed, 2 usage/configuration error, 3 harness fault\n"
+	      "  check SCENARIO.lua... load scenarios without booting: syntax and API errors only\n"
+	      "  doctor                print QEMU versions, KVM, sch_netem, namespaces, tun\n"
+	      "  netem \"SPEC\"          validate a tc-netem spec and print it normalised\n"
+	      "  image build           build the reference firmware image\n"
+	      "\n"
+	      "options for run and check:\n"
+	      "  --artifacts DIR       where serial logs, events.jsonl and junit.xml go\n"
+	      "                        (default vharness-out/<scenario>/)\n"
+	      "  --accel auto|tcg|kvm  accelerator (auto: probe KVM, fall back to TCG)\n"
+	      "  --seed N              the run's seed (replays impairment decisions)\n"
+	      "  --jobs N, -j N        scenarios to run at once (default 1)\n"
+	      "  --shard I/N           run only shard I of N of the scenarios given\n"
+	      "  --timeout DURATION    limit for one scenario (default 30m)\n"
+	      "  --image-dir DIR       where the reference firmware image is\n"
+	      "  -v, --verbose         echo guest serial output to stderr\n"
+	      "  -h, --help            this text\n",
+	      out);
+}

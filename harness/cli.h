@@ -1,0 +1,45 @@
+/* Command-line parsing for `vharness`: a pure function from argv to options,
+ * so every usage error is unit-tested. Strings point into argv. */
+#ifndef VH_CLI_H
+#define VH_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN, CLI_CHECK, CLI_DOCTOR, CLI_NETEM, CLI_IMAGE };
+enum cli_accel { CLI_ACCEL_AUTO, CLI_ACCEL_TCG, CLI_ACCEL_KVM };
+
+#define CLI_MAX_SCENARIOS 256
+
+struct cli_opts {
+	enum cli_command command;
+	const char *scenarios[CLI_MAX_SCENARIOS];
+	int n_scenarios;
+	const char *artifacts_dir; /* NULL: vharness-out/<scenario>/ */
+	const char *image_dir;     /* NULL: the build's default */
+	enum cli_accel accel;
+	bool seed_set;
+	uint64_t seed;
+	int jobs;        /* scenarios run at once, >= 1 */
+	int shard_index; /* 1-based; 0 when not sharded */
+	int shard_count;
+	int verbose;     /* -v: echo serial output to stderr */
+	uint64_t timeout_ms; /* whole-scenario limit */
+	/* `netem` and `image`: the words after the command */
+	int rest_argc;
+	char **rest_argv;
+};
+
+/* Parses argv. Returns 0 on success; -1 with a one-line message in err on a
+ * usage error (the caller exits 2). `--help`/`-h` anywhere selects CLI_HELP. */
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
+
+/* True when scenario number i (0-based, in the order given) belongs to this
+ * shard: scenarios are dealt round-robin so shards get similar counts. */
+bool cli_in_shard(const struct cli_opts *o, int i);
+
+void cli_usage(FILE *out);
+
+#endif

@@ -1,0 +1,596 @@
+#include "device.h"
+
+#include "artifacts.h"
+#include "ev.h"
+#include "hostinfo.h"
+#include "link.h"
+#include "network.h"
+#include "run.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum {
+	EXPECT_BUFFER_BYTES = 256 * 1024,
+	LAST_LINES = 20,
+	QEMU_QUIT_GRACE_MS = 2000,
+	/* QEMU writes a line byte by byte, microseconds apart; a pause this long
+	 * means the line (a prompt, say) is as long as it is going to get. */
+	CONSOLE_QUIET_MS = 25,
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* A stable MAC per device name, so captures are comparable across runs. */
+static void mac_for(const char *name, char *out, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, len, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
+}
+
+struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_network *net,
+			     const struct vh_firmware *fw, unsigned memory_mib, char *err, size_t errlen)
+{
+	struct vh_device *dev = calloc(1, sizeof(*dev));
+	dev->run = run;
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->fw = (struct vh_firmware){
+		.kernel = dup_or_null(fw->kernel), .initrd = dup_or_null(fw->initrd),
+		.bios = dup_or_null(fw->bios), .disk = dup_or_null(fw->disk),
+		.append = dup_or_null(fw->append), .arch = dup_or_null(fw->arch),
+		.version = dup_or_null(fw->version), .reference = fw->reference,
+	};
+	dev->memory_mib = memory_mib;
+	dev->proc.pid = 0;
+	dev->proc.pidfd = dev->proc.serial_fd = dev->proc.qmp.fd = -1;
+	expect_buf_init(&dev->buf, EXPECT_BUFFER_BYTES);
+	line_ring_init(&dev->ring, LAST_LINES);
+	mac_for(name, dev->mac, sizeof(dev->mac));
+	if (net) {
+		dev->net = net;
+		if (network_next_ip(net, dev->ip, sizeof(dev->ip)) < 0) {
+			snprintf(err, errlen, "network '%s' (%s) has no address left for '%s'", net->name,
+				 net->subnet, name);
+			device_free(dev);
+			return NULL;
+		}
+		snprintf(dev->tap, sizeof(dev->tap), "vht%d-%.9s", run->n_devices, name);
+		if (!run->cfg.dry_run &&
+		    link_tap_create(run->links, dev->tap, net->bridge_ifindex, err, errlen) < 0) {
+			device_free(dev);
+			return NULL;
+		}
+	}
+	if (!run->cfg.dry_run) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/serial-%s.log", run->cfg.artifacts_dir, name);
+		dev->log = serial_log_open(path, err, errlen);
+		if (!dev->log) {
+			device_free(dev);
+			return NULL;
+		}
+	}
+	return dev;
+}
+
+void waiter_free(struct vh_waiter *w)
+{
+	if (!w)
+		return;
+	if (w->re)
+		expect_regex_free(w->re);
+	free(w->pattern);
+	free(w);
+}
+
+static void waiter_unlink(struct vh_device *dev, struct vh_waiter *w)
+{
+	for (struct vh_waiter **p = &dev->waiters; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+	}
+}
+
+/* Ends a wait: the waiter leaves the device, and its coroutine is resumed
+ * with (ok, text). */
+static void waiter_wake(struct vh_waiter *w, bool ok, const char *text)
+{
+	struct vh_device *dev = w->dev;
+	struct vh_run *run = dev->run;
+	waiter_unlink(dev, w);
+	if (w->timer)
+		ev_del_timer(run->loop, w->timer);
+	lua_State *co = w->co;
+	waiter_free(w);
+	lua_pushboolean(co, ok);
+	if (text)
+		lua_pushstring(co, text);
+	else
+		lua_pushnil(co);
+	run_resume(run, co, 2);
+}
+
+void device_free(struct vh_device *dev)
+{
+	if (!dev)
+		return;
+	device_power_off(dev);
+	while (dev->waiters) {
+		struct vh_waiter *w = dev->waiters;
+		dev->waiters = w->next;
+		if (w->timer)
+			ev_del_timer(dev->run->loop, w->timer);
+		waiter_free(w);
+	}
+	if (dev->quiet_timer)
+		ev_del_timer(dev->run->loop, dev->quiet_timer);
+	if (dev->tap[0] && dev->run->links && !dev->run->cfg.dry_run)
+		link_delete(dev->run->links, dev->tap, NULL, 0);
+	if (dev->log)
+		serial_log_close(dev->log);
+	expect_buf_free(&dev->buf);
+	line_ring_free(&dev->ring);
+	free(dev->line);
+	struct vh_firmware *fw = &dev->fw;
+	free(fw->kernel), free(fw->initrd), free(fw->bios), free(fw->disk);
+	free(fw->append), free(fw->arch), free(fw->version);
+	free(dev);
+}
+
+bool device_waiter_matches(struct vh_waiter *w, const char *s, size_t len, size_t *end)
+{
+	if (w->regex)
+		return expect_match_regex(w->re, s, len, end);
+	lua_State *L = w->dev->run->L;
+	int top = lua_gettop(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->dev->run->find_ref);
+	lua_pushlstring(L, s, len);
+	lua_pushstring(L, w->pattern);
+	bool found = false;
+	/* string.find(s, pattern) -> start, end | nil; the pattern was validated
+	 * when the wait began, so an error here is not expected. */
+	if (lua_pcall(L, 2, 2, 0) == LUA_OK && lua_isinteger(L, -1)) {
+		*end = (size_t)lua_tointeger(L, -1);
+		found = true;
+	}
+	lua_settop(L, top);
+	return found;
+}
+
+static bool match_cb(void *ctx, const char *s, size_t len, size_t *end)
+{
+	struct vh_waiter *w = ctx;
+	if (!device_waiter_matches(w, s, len, end))
+		return false;
+	/* A match that runs to the end of an unfinished line may still grow:
+	 * "ip=(%S+)" would capture "1" of "10.77.0.2". Such a match counts only
+	 * once the console has gone quiet. */
+	if (s[len] == '\0' && *end == len && !w->dev->console_quiet)
+		return false;
+	return true;
+}
+
+bool device_expect_now(struct vh_device *dev, struct vh_waiter *w, char *line, size_t cap)
+{
+	bool hit = expect_buf_search(&dev->buf, match_cb, w, line, cap);
+	w->seen = expect_buf_end_pos(&dev->buf);
+	return hit;
+}
+
+/* Only text that arrived since this expect last looked, so a console that
+ * arrives a byte at a time costs a line per byte, not the whole buffer. */
+static bool expect_new_text(struct vh_device *dev, struct vh_waiter *w, char *line, size_t cap)
+{
+	bool hit = expect_buf_search_from(&dev->buf, w->seen, match_cb, w, line, cap);
+	w->seen = expect_buf_end_pos(&dev->buf);
+	return hit;
+}
+
+/* Tests every pending expect against the unconsumed text. */
+static void check_expects(struct vh_device *dev)
+{
+	char line[1024];
+	struct vh_waiter *w = dev->waiters;
+	while (w) {
+		struct vh_waiter *next = w->next;
+		if (w->kind == WAIT_EXPECT && expect_new_text(dev, w, line, sizeof(line))) {
+			waiter_wake(w, true, line);
+			/* The resumed coroutine may have changed the waiter list. */
+			next = dev->waiters;
+		}
+		w = next;
+	}
+}
+
+/* Complete console lines go to the line watchers (expect_not). */
+static void on_line(struct vh_device *dev, const char *line, size_t len)
+{
+	struct vh_waiter *w = dev->waiters;
+	while (w) {
+		struct vh_waiter *next = w->next;
+		size_t end;
+		if (w->kind == WAIT_EXPECT_NOT && device_waiter_matches(w, line, len, &end)) {
+			char copy[1024];
+			snprintf(copy, sizeof(copy), "%.*s", (int)len, line);
+			waiter_wake(w, false, copy);
+			next = dev->waiters;
+		}
+		w = next;
+	}
+}
+
+static void assemble_lines(struct vh_device *dev, const char *chunk, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = chunk[i];
+		if (c == '\r' || c == '\0')
+			continue;
+		if (c == '\n') {
+			on_line(dev, dev->line ? dev->line : "", dev->line_len);
+			dev->line_len = 0;
+			continue;
+		}
+		if (dev->line_len + 2 > dev->line_cap) {
+			if (dev->line_cap >= 64 * 1024)
+				continue; /* an endless line: keep its head only */
+			dev->line_cap = dev->line_cap ? dev->line_cap * 2 : 256;
+			dev->line = realloc(dev->line, dev->line_cap);
+		}
+		dev->line[dev->line_len++] = c;
+		dev->line[dev->line_len] = '\0';
+	}
+}
+
+static void on_console_quiet(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	struct vh_device *dev = arg;
+	(void)loop, (void)id;
+	dev->quiet_timer = 0;
+	dev->console_quiet = true;
+	/* The unfinished line was searched while it could still grow: search it again. */
+	uint64_t tail_pos = dev->buf.pos + dev->buf.tail;
+	for (struct vh_waiter *w = dev->waiters; w; w = w->next)
+		if (w->seen > tail_pos)
+			w->seen = tail_pos;
+	check_expects(dev);
+}
+
+static void console_input(struct vh_device *dev, const char *data, size_t n)
+{
+	struct vh_run *run = dev->run;
+	dev->console_quiet = false;
+	if (dev->quiet_timer)
+		ev_del_timer(run->loop, dev->quiet_timer);
+	dev->quiet_timer = ev_add_timer(run->loop, CONSOLE_QUIET_MS, on_console_quiet, dev);
+	if (dev->log)
+		serial_log_append(dev->log, ev_now(run->loop), data, n);
+	if (run->cfg.verbose) {
+		/* Verbose echo is for humans; losing some of it is fine. */
+		ssize_t ignored = write(2, data, n);
+		(void)ignored;
+	}
+	line_ring_append(&dev->ring, data, n);
+	expect_buf_append(&dev->buf, data, n);
+	assemble_lines(dev, data, n);
+	check_expects(dev);
+}
+
+/* Reads everything the console has; false at end of file. */
+static bool drain_console(struct vh_device *dev)
+{
+	char buf[4096];
+	for (;;) {
+		if (dev->proc.serial_fd < 0)
+			return false;
+		ssize_t n = read(dev->proc.serial_fd, buf, sizeof(buf));
+		if (n > 0) {
+			console_input(dev, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && errno == EAGAIN;
+	}
+}
+
+static void on_serial(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct vh_device *dev = arg;
+	(void)events;
+	if (!drain_console(dev))
+		ev_del_fd(loop, fd); /* QEMU closed it; the pidfd tells the rest */
+}
+
+static void on_qmp_event(void *ctx, const char *name, const char *line)
+{
+	struct vh_device *dev = ctx;
+	if (!strcmp(name, "SHUTDOWN")) {
+		qmp_json_string(line, "reason", dev->shutdown_reason, sizeof(dev->shutdown_reason));
+	}
+}
+
+static void on_qmp(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct vh_device *dev = arg;
+	(void)events;
+	if (qmp_pump(&dev->proc.qmp) < 0)
+		ev_del_fd(loop, fd);
+}
+
+static void unwatch(struct vh_device *dev)
+{
+	struct ev_loop *loop = dev->run->loop;
+	ev_del_fd(loop, dev->proc.serial_fd);
+	ev_del_fd(loop, dev->proc.qmp.fd);
+	ev_del_fd(loop, dev->proc.pidfd);
+}
+
+/* Expect waiters cannot be satisfied by a device that is off. */
+static void fail_expects(struct vh_device *dev, const char *why)
+{
+	struct vh_waiter *w = dev->waiters;
+	while (w) {
+		struct vh_waiter *next = w->next;
+		if (w->kind == WAIT_EXPECT) {
+			waiter_wake(w, false, why);
+			next = dev->waiters;
+		}
+		w = next;
+	}
+}
+
+static void power_event(struct vh_device *dev, const char *event, const char *status, const char *reason)
+{
+	const char *kv[] = { "device", dev->name, "status", status, "reason", reason, NULL };
+	if (!status)
+		kv[2] = NULL;
+	else if (!reason)
+		kv[4] = NULL;
+	run_event(dev->run, event, kv);
+}
+
+static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct vh_device *dev = arg;
+	(void)loop, (void)fd, (void)events;
+	drain_console(dev);
+	qmp_pump(&dev->proc.qmp);
+	unwatch(dev);
+	int status = qemu_reap(&dev->proc);
+	dev->on = false;
+	char st[128], why[1600];
+	qemu_status_describe(status, st, sizeof(st));
+	const char *reason = dev->shutdown_reason[0] ? dev->shutdown_reason : "none";
+	power_event(dev, "power_off", st, reason);
+
+	if (!strcmp(reason, "guest-reset") || !strcmp(reason, "guest-panic")) {
+		/* -no-reboot turned the guest's reboot into an exit: the harness is
+		 * the bootloader, so it powers the device on again. */
+		bool fault;
+		char err[512];
+		power_event(dev, "reboot", NULL, NULL);
+		if (device_power_on(dev, &fault, err, sizeof(err)) < 0)
+			run_finish(dev->run, VH_FAULT, err, NULL);
+		return;
+	}
+	bool crashed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	if (crashed) {
+		char tail[1024];
+		qemu_stderr_tail(&dev->proc, tail, sizeof(tail), 5);
+		snprintf(why, sizeof(why), "QEMU for %s %s%s%s", dev->name, st, tail[0] ? ": " : "", tail);
+		run_finish(dev->run, VH_FAULT, why, NULL);
+	}
+	snprintf(why, sizeof(why), "%s powered off (QEMU %s, reason %s)", dev->name, st, reason);
+	fail_expects(dev, why);
+}
+
+static const char *resolve_accel(struct vh_run *run, const char *qemu, const char *kernel)
+{
+	if (run->accel)
+		return run->accel;
+	const char *want = run->cfg.accel ? run->cfg.accel : "auto";
+	char why[512];
+	if (!strcmp(want, "auto")) {
+		if (kernel && hostinfo_kvm_probe(qemu, kernel, 4000, false, why, sizeof(why))) {
+			run->accel = "kvm";
+		} else {
+			run->accel = "tcg";
+			if (!kernel)
+				snprintf(why, sizeof(why), "no kernel to probe KVM with");
+			fprintf(stderr, "vharness: using TCG: %s\n", why);
+		}
+	} else {
+		run->accel = !strcmp(want, "kvm") ? "kvm" : "tcg";
+	}
+	const char *kv[] = { "accel", run->accel, "requested", want, NULL };
+	run_event(run, "accel", kv);
+	return run->accel;
+}
+
+/* The kernel command line: the console, boot parameters that make microvm
+ * reliable under TCG, and for the reference firmware its vh.* settings. */
+static void build_append(struct vh_device *dev, const char *accel, char *out, size_t len)
+{
+	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
+	size_t n = 0;
+	n += (size_t)snprintf(out + n, len - n, "console=%s", qemu_console_for_arch(arch));
+	if (dev->fw.reference) {
+		n += (size_t)snprintf(out + n, len - n, " quiet panic=-1 reboot=t vh.device=%s vh.version=%s vh.slot=a",
+				      dev->name, dev->fw.version ? dev->fw.version : "1.0.0");
+		if (dev->net) {
+			char gw[16];
+			network_host_ip(dev->net, gw, sizeof(gw));
+			n += (size_t)snprintf(out + n, len - n, " vh.ip=%s/%d vh.gw=%s", dev->ip, dev->net->prefix, gw);
+		}
+	}
+	uint32_t khz = hostinfo_tsc_khz();
+	if (!strcmp(arch, "x86_64") && !strcmp(accel, "tcg") && khz)
+		n += (size_t)snprintf(out + n, len - n, " tsc_early_khz=%u", khz);
+	if (dev->fw.append && n < len)
+		snprintf(out + n, len - n, " %s", dev->fw.append);
+}
+
+int device_power_on(struct vh_device *dev, bool *fault, char *err, size_t errlen)
+{
+	struct vh_run *run = dev->run;
+	*fault = false;
+	if (dev->on) {
+		snprintf(err, errlen, "%s is already powered on", dev->name);
+		return -1;
+	}
+	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
+	const char *qemu = qemu_binary_for_arch(arch);
+	const char *accel = resolve_accel(run, qemu, dev->fw.kernel);
+	char append[2048], serial_name[108], qmp_name[108], stderr_path[1024];
+	build_append(dev, accel, append, sizeof(append));
+	snprintf(serial_name, sizeof(serial_name), "vharness/%d/%s/serial", (int)getpid(), dev->name);
+	snprintf(qmp_name, sizeof(qmp_name), "vharness/%d/%s/qmp", (int)getpid(), dev->name);
+	snprintf(stderr_path, sizeof(stderr_path), "%s/qemu-%s.stderr", run->cfg.artifacts_dir, dev->name);
+	struct qemu_launch l = {
+		.arch = arch, .accel = accel, .memory_mib = dev->memory_mib,
+		.kernel = dev->fw.kernel, .initrd = dev->fw.initrd, .append = dev->fw.kernel ? append : NULL,
+		.bios = dev->fw.bios, .disk = dev->fw.disk,
+		.tap_ifname = dev->net ? dev->tap : NULL, .mac = dev->mac,
+		.serial_socket = serial_name, .qmp_socket = qmp_name,
+	};
+	dev->shutdown_reason[0] = '\0';
+	dev->cut_by_harness = false;
+	if (qemu_spawn(&l, stderr_path, &dev->proc, err, errlen) < 0) {
+		*fault = true;
+		return -1;
+	}
+	dev->proc.qmp.on_event = on_qmp_event;
+	dev->proc.qmp.ctx = dev;
+	ev_add_fd(run->loop, dev->proc.serial_fd, EPOLLIN, on_serial, dev);
+	ev_add_fd(run->loop, dev->proc.qmp.fd, EPOLLIN, on_qmp, dev);
+	ev_add_fd(run->loop, dev->proc.pidfd, EPOLLIN, on_exit_fd, dev);
+	if (qemu_resume(&dev->proc, err, errlen) < 0) {
+		unwatch(dev);
+		qemu_kill(&dev->proc);
+		*fault = true;
+		return -1;
+	}
+	dev->on = true;
+	dev->boots++;
+	char boots[16], pid[16];
+	snprintf(boots, sizeof(boots), "\x01%d", dev->boots);
+	snprintf(pid, sizeof(pid), "\x01%d", (int)dev->proc.pid);
+	const char *kv[] = { "device", dev->name, "boot", boots, "pid", pid, "accel", accel, NULL };
+	run_event(run, "power_on", kv);
+	return 0;
+}
+
+void device_power_cut(struct vh_device *dev, const char *why)
+{
+	if (!dev->on)
+		return;
+	dev->cut_by_harness = true;
+	unwatch(dev);
+	qemu_kill(&dev->proc);
+	dev->on = false;
+	power_event(dev, "power_cut", NULL, why);
+	char msg[256];
+	snprintf(msg, sizeof(msg), "%s lost power (%s)", dev->name, why);
+	fail_expects(dev, msg);
+}
+
+void device_power_off(struct vh_device *dev)
+{
+	if (!dev->on)
+		return;
+	dev->cut_by_harness = true;
+	unwatch(dev);
+	drain_console(dev);
+	qemu_stop(&dev->proc, QEMU_QUIT_GRACE_MS);
+	dev->on = false;
+	power_event(dev, "power_off", "stopped by the harness", "end of run");
+}
+
+int device_send(struct vh_device *dev, const char *text, size_t len, char *err, size_t errlen)
+{
+	if (!dev->on) {
+		snprintf(err, errlen, "%s is powered off", dev->name);
+		return -1;
+	}
+	uint64_t deadline = ev_clock_ms() + 5000;
+	while (len > 0) {
+		ssize_t n = write(dev->proc.serial_fd, text, len);
+		if (n > 0) {
+			text += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && ev_clock_ms() < deadline) {
+			struct pollfd pfd = { .fd = dev->proc.serial_fd, .events = POLLOUT };
+			poll(&pfd, 1, 50);
+			continue;
+		}
+		snprintf(err, errlen, "cannot write to %s's console: %s", dev->name,
+			 n < 0 ? strerror(errno) : "timed out");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_wait_timeout(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	struct vh_waiter *w = arg;
+	(void)loop, (void)id;
+	w->timer = 0;
+	if (w->kind == WAIT_EXPECT_NOT) {
+		waiter_wake(w, true, NULL);
+		return;
+	}
+	char why[128];
+	snprintf(why, sizeof(why), "timed out");
+	waiter_wake(w, false, why);
+}
+
+void device_wait(struct vh_device *dev, struct vh_waiter *w)
+{
+	w->dev = dev;
+	w->next = dev->waiters;
+	dev->waiters = w;
+	w->started = ev_now(dev->run->loop);
+	w->timer = ev_add_timer(dev->run->loop, w->timeout_ms, on_wait_timeout, w);
+}
+
+struct lines_acc {
+	char *s;
+	size_t len;
+};
+
+static void add_line(void *ctx, const char *line)
+{
+	struct lines_acc *a = ctx;
+	size_t n = strlen(line);
+	a->s = realloc(a->s, a->len + n + 4);
+	memcpy(a->s + a->len, "  ", 2);
+	memcpy(a->s + a->len + 2, line, n);
+	a->len += n + 2;
+	a->s[a->len++] = '\n';
+	a->s[a->len] = '\0';
+}
+
+char *device_last_lines(const struct vh_device *dev)
+{
+	struct lines_acc a = { .s = strdup(""), .len = 0 };
+	line_ring_each(&dev->ring, add_line, &a);
+	return a.s;
+}

@@ -1,0 +1,202 @@
+#include "ev.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+struct ev_fd {
+	ev_fd_fn fn;
+	void *arg;
+	uint32_t events;
+	bool used;
+};
+
+struct ev_timer {
+	uint64_t id;
+	uint64_t due_ms;
+	ev_timer_fn fn;
+	void *arg;
+	struct ev_timer *next; /* sorted by due_ms, then id: few timers exist at once */
+};
+
+struct ev_loop {
+	int epfd;
+	struct ev_fd *fds;
+	int nfds;
+	struct ev_timer *timers;
+	uint64_t next_timer_id;
+	uint64_t start_us; /* start in microseconds */
+	bool stop;
+};
+
+static uint64_t clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t ev_clock_ms(void)
+{
+	return clock_us() / 1000u;
+}
+
+struct ev_loop *ev_loop_new(void)
+{
+	struct ev_loop *loop = calloc(1, sizeof(*loop));
+	if (!loop)
+		return NULL;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd < 0) {
+		free(loop);
+		return NULL;
+	}
+	loop->next_timer_id = 1;
+	loop->start_us = clock_us();
+	return loop;
+}
+
+void ev_loop_free(struct ev_loop *loop)
+{
+	if (!loop)
+		return;
+	while (loop->timers) {
+		struct ev_timer *t = loop->timers;
+		loop->timers = t->next;
+		free(t);
+	}
+	close(loop->epfd);
+	free(loop->fds);
+	free(loop);
+}
+
+int ev_add_fd(struct ev_loop *loop, int fd, uint32_t epoll_events, ev_fd_fn fn, void *arg)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (fd >= loop->nfds) {
+		int n = fd + 16;
+		struct ev_fd *grown = realloc(loop->fds, (size_t)n * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + loop->nfds, 0, (size_t)(n - loop->nfds) * sizeof(*grown));
+		loop->fds = grown;
+		loop->nfds = n;
+	}
+	struct epoll_event ee = { .events = epoll_events, .data.fd = fd };
+	int op = loop->fds[fd].used ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(loop->epfd, op, fd, &ee) < 0)
+		return -errno;
+	loop->fds[fd] = (struct ev_fd){ .fn = fn, .arg = arg, .events = epoll_events, .used = true };
+	return 0;
+}
+
+void ev_del_fd(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || fd >= loop->nfds || !loop->fds[fd].used)
+		return;
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	loop->fds[fd].used = false;
+}
+
+uint64_t ev_add_timer(struct ev_loop *loop, uint64_t after_ms, ev_timer_fn fn, void *arg)
+{
+	struct ev_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		abort(); /* a lost timer would hang a scenario forever */
+	t->id = loop->next_timer_id++;
+	t->due_ms = ev_clock_ms() + after_ms;
+	t->fn = fn;
+	t->arg = arg;
+	struct ev_timer **p = &loop->timers;
+	while (*p && (*p)->due_ms <= t->due_ms)
+		p = &(*p)->next;
+	t->next = *p;
+	*p = t;
+	return t->id;
+}
+
+void ev_del_timer(struct ev_loop *loop, uint64_t timer_id)
+{
+	for (struct ev_timer **p = &loop->timers; *p; p = &(*p)->next) {
+		if ((*p)->id == timer_id) {
+			struct ev_timer *t = *p;
+			*p = t->next;
+			free(t);
+			return;
+		}
+	}
+}
+
+static int run_due_timers(struct ev_loop *loop)
+{
+	int ran = 0;
+	uint64_t now = ev_clock_ms();
+	/* Only timers due now run; ones added by callbacks wait for the next turn. */
+	uint64_t last_id = loop->next_timer_id;
+	while (loop->timers && loop->timers->due_ms <= now && loop->timers->id < last_id) {
+		struct ev_timer *t = loop->timers;
+		loop->timers = t->next;
+		ev_timer_fn fn = t->fn;
+		void *arg = t->arg;
+		uint64_t id = t->id;
+		free(t);
+		fn(loop, id, arg);
+		ran++;
+	}
+	return ran;
+}
+
+int ev_run_once(struct ev_loop *loop, int max_wait_ms)
+{
+	int wait_ms = max_wait_ms;
+	if (loop->timers) {
+		uint64_t now = ev_clock_ms();
+		int until = loop->timers->due_ms <= now ? 0 : (int)(loop->timers->due_ms - now);
+		if (wait_ms < 0 || until < wait_ms)
+			wait_ms = until;
+	}
+	struct epoll_event ready[32];
+	int n = epoll_wait(loop->epfd, ready, 32, wait_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		return -errno;
+	}
+	int ran = 0;
+	for (int i = 0; i < n; i++) {
+		int fd = ready[i].data.fd;
+		/* An earlier callback in this batch may have removed this fd. */
+		if (fd >= loop->nfds || !loop->fds[fd].used)
+			continue;
+		struct ev_fd e = loop->fds[fd];
+		e.fn(loop, fd, ready[i].events, e.arg);
+		ran++;
+	}
+	return ran + run_due_timers(loop);
+}
+
+void ev_run(struct ev_loop *loop)
+{
+	while (!loop->stop)
+		if (ev_run_once(loop, -1) < 0)
+			break;
+}
+
+void ev_stop(struct ev_loop *loop)
+{
+	loop->stop = true;
+}
+
+bool ev_stopped(const struct ev_loop *loop)
+{
+	return loop->stop;
+}
+
+double ev_now(const struct ev_loop *loop)
+{
+	return (double)(clock_us() - loop->start_us) / 1e6;
+}

@@ -1,0 +1,45 @@
+/* The harness's one event loop (after redis' ae): file events and timers on
+ * epoll. Single-threaded; callbacks run on the loop's thread and may add or
+ * remove any event, including their own. */
+#ifndef VH_EV_H
+#define VH_EV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ev_loop;
+
+typedef void (*ev_fd_fn)(struct ev_loop *loop, int fd, uint32_t epoll_events, void *arg);
+typedef void (*ev_timer_fn)(struct ev_loop *loop, uint64_t timer_id, void *arg);
+
+/* Creates a loop; its clock starts now. NULL on failure (errno set). */
+struct ev_loop *ev_loop_new(void);
+/* Frees the loop; registered fds are not closed (their owners close them). */
+void ev_loop_free(struct ev_loop *loop);
+
+/* Watches fd for epoll_events (EPOLLIN, ...). One registration per fd;
+ * registering a watched fd again replaces its callback. 0 or -errno. */
+int ev_add_fd(struct ev_loop *loop, int fd, uint32_t epoll_events, ev_fd_fn fn, void *arg);
+/* Stops watching fd. Safe to call from fd's own callback and for unwatched fds. */
+void ev_del_fd(struct ev_loop *loop, int fd);
+
+/* Calls fn once, after_ms milliseconds from now. Returns an id (never 0). */
+uint64_t ev_add_timer(struct ev_loop *loop, uint64_t after_ms, ev_timer_fn fn, void *arg);
+/* Cancels a pending timer; unknown or fired ids are ignored. */
+void ev_del_timer(struct ev_loop *loop, uint64_t timer_id);
+
+/* Runs callbacks for events ready within max_wait_ms (-1 = until one is).
+ * Returns the number of callbacks run, or -errno. */
+int ev_run_once(struct ev_loop *loop, int max_wait_ms);
+
+/* Runs until ev_stop() is called; a stop requested before it starts holds. */
+void ev_run(struct ev_loop *loop);
+void ev_stop(struct ev_loop *loop);
+bool ev_stopped(const struct ev_loop *loop);
+
+/* Seconds since the loop was created, on the monotonic clock. */
+double ev_now(const struct ev_loop *loop);
+/* Milliseconds on the monotonic clock (absolute). */
+uint64_t ev_clock_ms(void);
+
+#endif

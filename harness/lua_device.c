@@ -1,0 +1,311 @@
+/* Lua bindings for devices: dut:power_on(), dut:expect(), ... (DESIGN.md §4). */
+#include "lua_device.h"
+
+#include "device.h"
+#include "duration.h"
+#include "ev.h"
+#include "lua_util.h"
+#include "run.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEVICE_MT "vh.device"
+
+enum expect_flags { EXPECT_TRY = 1, EXPECT_REGEX = 2 };
+
+void lua_device_push(lua_State *L, struct vh_device *dev)
+{
+	struct vh_device **box = lua_newuserdatauv(L, sizeof(*box), 0);
+	*box = dev;
+	luaL_setmetatable(L, DEVICE_MT);
+}
+
+struct vh_device *lua_device_check(lua_State *L, int arg)
+{
+	struct vh_device **box = luaL_checkudata(L, arg, DEVICE_MT);
+	return *box;
+}
+
+static int device_power_on_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	struct vh_run *run = dev->run;
+	if (run->cfg.dry_run)
+		return 0;
+	char err[1024];
+	bool fault;
+	if (device_power_on(dev, &fault, err, sizeof(err)) < 0)
+		return run_raise(L, fault ? VH_FAULT : VH_CONFIG, "power_on %s: %s", dev->name, err);
+	return 0;
+}
+
+static int device_power_cut_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	if (!dev->run->cfg.dry_run)
+		device_power_cut(dev, "power_cut()");
+	return 0;
+}
+
+static int device_send_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	size_t len;
+	const char *text = luaL_checklstring(L, 2, &len);
+	if (dev->run->cfg.dry_run)
+		return 0;
+	char err[256];
+	if (device_send(dev, text, len, err, sizeof(err)) < 0)
+		return run_raise(L, VH_FAIL, "send: %s", err);
+	const char *kv[] = { "device", dev->name, "text", text, NULL };
+	run_event(dev->run, "send", kv);
+	return 0;
+}
+
+/* The continuation finds the arguments (self, pattern, timeout, options)
+ * where the call left them, and the wait's start time after them. */
+#define WAIT_STARTED_INDEX 5
+
+static void push_wait_start(lua_State *L, struct vh_device *dev)
+{
+	lua_settop(L, WAIT_STARTED_INDEX - 1);
+	lua_pushnumber(L, ev_now(dev->run->loop));
+}
+
+/* Validates the pattern now, so a bad one fails at the script's line. */
+static struct vh_waiter *waiter_from_args(lua_State *L, struct vh_device *dev, enum waiter_kind kind,
+					  const char *default_timeout)
+{
+	const char *pattern = luaL_checkstring(L, 2);
+	uint64_t timeout_ms = lua_util_check_duration(L, 3, default_timeout);
+	bool regex = false;
+	if (!lua_isnoneornil(L, 4)) {
+		luaL_checktype(L, 4, LUA_TTABLE);
+		static const char *const fields[] = { "regex", NULL };
+		lua_util_check_fields(L, 4, "expect options", fields);
+		lua_getfield(L, 4, "regex");
+		regex = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	struct expect_regex *re = NULL;
+	if (regex) {
+		char err[256];
+		re = expect_regex_new(pattern, err, sizeof(err));
+		if (!re)
+			luaL_argerror(L, 2, err);
+	} else {
+		/* string.find("", pattern) raises on a malformed Lua pattern. */
+		lua_rawgeti(L, LUA_REGISTRYINDEX, dev->run->find_ref);
+		lua_pushliteral(L, "");
+		lua_pushvalue(L, 2);
+		if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+			luaL_argerror(L, 2, lua_tostring(L, -1));
+	}
+	struct vh_waiter *w = calloc(1, sizeof(*w));
+	w->kind = kind;
+	w->dev = dev;
+	w->co = L;
+	w->pattern = strdup(pattern);
+	w->regex = regex;
+	w->re = re;
+	w->timeout_ms = timeout_ms;
+	return w;
+}
+
+static void expect_event(struct vh_device *dev, const char *event, const char *pattern,
+			 const char *result, const char *line, double seconds)
+{
+	char secs[32];
+	snprintf(secs, sizeof(secs), "\x01%.3f", seconds);
+	const char *kv[] = { "device", dev->name, "pattern", pattern, "result", result,
+			     "seconds", secs, line ? "line" : NULL, line, NULL };
+	run_event(dev->run, event, kv);
+}
+
+/* Returns what a match hands back: a Lua pattern's captures, else the line. */
+static int expect_results(lua_State *L, struct vh_device *dev, int flags, const char *line)
+{
+	if (!(flags & EXPECT_REGEX)) {
+		int top = lua_gettop(L);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, dev->run->find_ref);
+		lua_pushstring(L, line);
+		lua_pushvalue(L, 2);
+		lua_call(L, 2, LUA_MULTRET);
+		int n = lua_gettop(L) - top;
+		if (n > 2) {
+			lua_remove(L, top + 1);
+			lua_remove(L, top + 1);
+			return n - 2;
+		}
+		lua_settop(L, top);
+	}
+	lua_pushstring(L, line);
+	return 1;
+}
+
+static int expect_failed(lua_State *L, struct vh_device *dev, int flags, const char *why)
+{
+	char d[32];
+	uint64_t timeout_ms = lua_util_check_duration(L, 3, "30s");
+	const char *pattern = lua_tostring(L, 2);
+	if (flags & EXPECT_TRY) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "expect \"%s\" on %s: %s after %s", pattern, dev->name, why,
+				duration_format(timeout_ms, d, sizeof(d)));
+		return 2;
+	}
+	char *last = device_last_lines(dev);
+	free(dev->run->details);
+	dev->run->details = strdup(last);
+	lua_pushstring(L, last);
+	free(last);
+	const char *last_lines = lua_tostring(L, -1);
+	return run_raise(L, VH_FAIL, "expect \"%s\" on %s: %s (timeout %s)\nlast serial lines of %s:\n%s",
+			 pattern, dev->name, why, duration_format(timeout_ms, d, sizeof(d)), dev->name,
+			 last_lines);
+}
+
+/* Continuation after the wait: the stack holds the call's arguments, then
+ * (ok, line-or-reason) pushed by the device. */
+static int expect_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	int flags = (int)ctx;
+	struct vh_device *dev = lua_device_check(L, 1);
+	bool ok = lua_toboolean(L, -2);
+	const char *text = lua_tostring(L, -1);
+	double seconds = ev_now(dev->run->loop) - lua_tonumber(L, WAIT_STARTED_INDEX);
+	expect_event(dev, "expect", lua_tostring(L, 2), ok ? "matched" : "failed", text, seconds);
+	if (ok)
+		return expect_results(L, dev, flags, text);
+	return expect_failed(L, dev, flags, text ? text : "failed");
+}
+
+static int expect_common(lua_State *L, int flags)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	struct vh_waiter *w = waiter_from_args(L, dev, WAIT_EXPECT, "30s");
+	if (w->regex)
+		flags |= EXPECT_REGEX;
+	if (dev->run->cfg.dry_run) {
+		waiter_free(w);
+		lua_pushstring(L, "");
+		return 1;
+	}
+	char line[1024];
+	if (device_expect_now(dev, w, line, sizeof(line))) {
+		expect_event(dev, "expect", w->pattern, "matched", line, 0);
+		waiter_free(w);
+		return expect_results(L, dev, flags, line);
+	}
+	if (!dev->on && !dev->waiters) {
+		waiter_free(w);
+		char why[128];
+		snprintf(why, sizeof(why), "%s is powered off", dev->name);
+		return expect_failed(L, dev, flags, why);
+	}
+	if (!lua_isyieldable(L))
+		return luaL_error(L, "expect cannot wait here (inside a metamethod or C call)");
+	push_wait_start(L, dev);
+	device_wait(dev, w);
+	run_wait_begin(dev->run, L);
+	return lua_yieldk(L, 0, flags, expect_k);
+}
+
+static int device_expect_l(lua_State *L)
+{
+	return expect_common(L, 0);
+}
+
+static int device_try_expect_l(lua_State *L)
+{
+	return expect_common(L, EXPECT_TRY);
+}
+
+static int expect_not_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status, (void)ctx;
+	struct vh_device *dev = lua_device_check(L, 1);
+	bool ok = lua_toboolean(L, -2);
+	const char *line = lua_tostring(L, -1);
+	double seconds = ev_now(dev->run->loop) - lua_tonumber(L, WAIT_STARTED_INDEX);
+	expect_event(dev, "expect_not", lua_tostring(L, 2), ok ? "absent" : "seen", line, seconds);
+	if (ok)
+		return 0;
+	return run_raise(L, VH_FAIL, "expect_not \"%s\" on %s: seen: %s", lua_tostring(L, 2), dev->name,
+			 line ? line : "");
+}
+
+static int device_expect_not_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	if (lua_isnoneornil(L, 3))
+		luaL_argerror(L, 3, "expect_not needs a duration to watch for");
+	struct vh_waiter *w = waiter_from_args(L, dev, WAIT_EXPECT_NOT, NULL);
+	if (dev->run->cfg.dry_run) {
+		waiter_free(w);
+		return 0;
+	}
+	if (!lua_isyieldable(L))
+		return luaL_error(L, "expect_not cannot wait here (inside a metamethod or C call)");
+	push_wait_start(L, dev);
+	device_wait(dev, w);
+	run_wait_begin(dev->run, L);
+	return lua_yieldk(L, 0, 0, expect_not_k);
+}
+
+static int device_index_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	const char *key = luaL_checkstring(L, 2);
+	luaL_getmetatable(L, DEVICE_MT);
+	lua_getfield(L, -1, "methods");
+	if (lua_getfield(L, -1, key) != LUA_TNIL)
+		return 1;
+	if (!strcmp(key, "name"))
+		lua_pushstring(L, dev->name);
+	else if (!strcmp(key, "ip"))
+		dev->ip[0] ? (void)lua_pushstring(L, dev->ip) : lua_pushnil(L);
+	else if (!strcmp(key, "mac"))
+		lua_pushstring(L, dev->mac);
+	else if (!strcmp(key, "boots"))
+		lua_pushinteger(L, dev->boots);
+	else if (!strcmp(key, "powered"))
+		lua_pushboolean(L, dev->on);
+	else
+		return luaL_error(L, "device has no field or method '%s'", key);
+	return 1;
+}
+
+static int device_tostring_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	lua_pushfstring(L, "device %s", dev->name);
+	return 1;
+}
+
+void lua_device_register(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{ "power_on", device_power_on_l },
+		{ "power_cut", device_power_cut_l },
+		{ "expect", device_expect_l },
+		{ "try_expect", device_try_expect_l },
+		{ "expect_not", device_expect_not_l },
+		{ "send", device_send_l },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg metamethods[] = {
+		{ "__index", device_index_l },
+		{ "__tostring", device_tostring_l },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, DEVICE_MT);
+	luaL_setfuncs(L, metamethods, 0);
+	luaL_newlib(L, methods);
+	lua_setfield(L, -2, "methods");
+	lua_pop(L, 1);
+}

@@ -1,0 +1,16 @@
+/* The vh.device userdata. */
+#ifndef VH_LUA_DEVICE_H
+#define VH_LUA_DEVICE_H
+
+#include <lua.h>
+
+struct vh_device;
+
+/* Creates the metatable; called once when the module opens. */
+void lua_device_register(lua_State *L);
+/* Pushes a userdata for dev (owned by the run, not by Lua). */
+void lua_device_push(lua_State *L, struct vh_device *dev);
+/* The device at arg, or raises an argument error. */
+struct vh_device *lua_device_check(lua_State *L, int arg);
+
+#endif

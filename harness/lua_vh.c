@@ -1,0 +1,285 @@
+/* The `vharness` Lua module (DESIGN.md §4): constructors for networks,
+ * devices and firmware, and the run-wide calls sleep, check, spawn, seed. */
+#include "device.h"
+#include "ev.h"
+#include "lua_device.h"
+#include "lua_network.h"
+#include "lua_util.h"
+#include "network.h"
+#include "run.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { REFERENCE_MIN_MEMORY_MIB = 80, DEFAULT_MEMORY_MIB = 96 };
+
+static struct vh_run *check_run(lua_State *L)
+{
+	return run_from_lua(L);
+}
+
+static int vh_network_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	static const char *const fields[] = { "name", "subnet", NULL };
+	lua_util_check_fields(L, 1, "vh.network{}", fields);
+	const char *name = lua_util_opt_string_field(L, 1, "name", "vh.network{}");
+	const char *subnet = lua_util_opt_string_field(L, 1, "subnet", "vh.network{}");
+	if (!name)
+		return luaL_error(L, "vh.network{}: 'name' is required");
+	char auto_subnet[32];
+	if (!subnet) {
+		/* Distinct default subnets so two networks never overlap. */
+		snprintf(auto_subnet, sizeof(auto_subnet), "10.77.%d.0/24", run->n_networks);
+		subnet = auto_subnet;
+	}
+	char err[512];
+	struct vh_network *net = network_new(run, name, subnet, err, sizeof(err));
+	if (!net)
+		return run_raise(L, VH_CONFIG, "vh.network{}: %s", err);
+	run->networks = realloc(run->networks, (size_t)(run->n_networks + 1) * sizeof(*run->networks));
+	run->networks[run->n_networks++] = net;
+	const char *kv[] = { "network", net->name, "subnet", net->subnet, "bridge", net->bridge, NULL };
+	run_event(run, "network", kv);
+	lua_network_push(L, net);
+	return 1;
+}
+
+/* "96M", "1G", or a number of MiB. */
+static unsigned check_memory(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		lua_Integer mib = lua_tointeger(L, idx);
+		if (mib >= 16 && mib <= 65536)
+			return (unsigned)mib;
+	} else if (lua_type(L, idx) == LUA_TSTRING) {
+		const char *s = lua_tostring(L, idx);
+		char *end;
+		unsigned long v = strtoul(s, &end, 10);
+		unsigned long mib = !strcmp(end, "M") || !strcmp(end, "MiB") ? v
+				    : !strcmp(end, "G") || !strcmp(end, "GiB") ? v * 1024 : 0;
+		if (end != s && mib >= 16 && mib <= 65536)
+			return (unsigned)mib;
+	}
+	luaL_error(L, "vh.device{}: memory must be like \"96M\" or \"1G\" (16M to 64G)");
+	return 0;
+}
+
+static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
+{
+	static const char *const fields[] = { "kernel", "initrd", "bios", "disk", "append", "arch",
+					      "version", "reference", NULL };
+	const char *what = "firmware";
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_util_check_fields(L, idx, what, fields);
+	fw->kernel = (char *)lua_util_opt_string_field(L, idx, "kernel", what);
+	fw->initrd = (char *)lua_util_opt_string_field(L, idx, "initrd", what);
+	fw->bios = (char *)lua_util_opt_string_field(L, idx, "bios", what);
+	fw->disk = (char *)lua_util_opt_string_field(L, idx, "disk", what);
+	fw->append = (char *)lua_util_opt_string_field(L, idx, "append", what);
+	fw->arch = (char *)lua_util_opt_string_field(L, idx, "arch", what);
+	fw->version = (char *)lua_util_opt_string_field(L, idx, "version", what);
+	lua_getfield(L, idx, "reference");
+	fw->reference = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	if (!fw->kernel && !fw->bios)
+		luaL_error(L, "firmware needs 'kernel' (or 'bios' for firmware with its own bootloader)");
+	if (fw->arch && strcmp(fw->arch, "x86_64") && strcmp(fw->arch, "aarch64"))
+		luaL_error(L, "firmware: arch must be \"x86_64\" or \"aarch64\", not \"%s\"", fw->arch);
+}
+
+static void check_file(lua_State *L, struct vh_run *run, const char *role, const char *path)
+{
+	if (!path || run->cfg.dry_run || access(path, R_OK) == 0)
+		return;
+	run_raise(L, VH_CONFIG, "firmware %s %s: %s", role, path, strerror(errno));
+}
+
+static int vh_device_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	static const char *const fields[] = { "name", "network", "server", "memory", "firmware", NULL };
+	lua_util_check_fields(L, 1, "vh.device{}", fields);
+	const char *name = lua_util_opt_string_field(L, 1, "name", "vh.device{}");
+	if (!name || !*name || strlen(name) > 24 || strpbrk(name, "/ \t\n"))
+		return luaL_error(L, "vh.device{}: 'name' is required (1-24 characters, no '/' or spaces)");
+	for (int i = 0; i < run->n_devices; i++)
+		if (!strcmp(run->devices[i]->name, name))
+			return luaL_error(L, "vh.device{}: a device named '%s' already exists", name);
+
+	struct vh_network *net = NULL;
+	if (lua_getfield(L, 1, "network") != LUA_TNIL && !(net = lua_network_test(L, -1)))
+		return luaL_error(L, "vh.device{}: 'network' must be a vh.network");
+	lua_pop(L, 1);
+	unsigned memory = DEFAULT_MEMORY_MIB;
+	if (lua_getfield(L, 1, "memory") != LUA_TNIL)
+		memory = check_memory(L, -1);
+	lua_pop(L, 1);
+	if (lua_getfield(L, 1, "firmware") == LUA_TNIL)
+		return luaL_error(L, "vh.device{}: 'firmware' is required (e.g. vh.reference_firmware{})");
+	struct vh_firmware fw = { 0 };
+	read_firmware(L, lua_gettop(L), &fw);
+	bool x86 = !fw.arch || !strcmp(fw.arch, "x86_64");
+	if (fw.reference && x86 && memory < REFERENCE_MIN_MEMORY_MIB)
+		return luaL_error(L, "vh.device{}: the reference firmware needs memory >= %dM on x86_64 "
+				  "(its kernel unpacks 51.5 MiB at 16 MiB)", REFERENCE_MIN_MEMORY_MIB);
+	check_file(L, run, "kernel", fw.kernel);
+	check_file(L, run, "initrd", fw.initrd);
+	check_file(L, run, "bios", fw.bios);
+	check_file(L, run, "disk", fw.disk);
+
+	char err[512];
+	struct vh_device *dev = device_new(run, name, net, &fw, memory, err, sizeof(err));
+	lua_pop(L, 1); /* firmware table: device_new copied its strings */
+	if (!dev)
+		return run_raise(L, VH_FAULT, "vh.device{}: %s", err);
+	run->devices = realloc(run->devices, (size_t)(run->n_devices + 1) * sizeof(*run->devices));
+	run->devices[run->n_devices++] = dev;
+	const char *kv[] = { "device", dev->name, "ip", dev->ip, "tap", dev->tap, NULL };
+	if (!dev->ip[0])
+		kv[2] = NULL;
+	run_event(run, "device", kv);
+	lua_device_push(L, dev);
+	return 1;
+}
+
+static int vh_reference_firmware_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	const char *version = "1.0.0";
+	if (!lua_isnoneornil(L, 1)) {
+		luaL_checktype(L, 1, LUA_TTABLE);
+		static const char *const fields[] = { "version", NULL };
+		lua_util_check_fields(L, 1, "vh.reference_firmware{}", fields);
+		const char *v = lua_util_opt_string_field(L, 1, "version", "vh.reference_firmware{}");
+		if (v)
+			version = v;
+	}
+	if (!*version || strpbrk(version, " \t\n\"="))
+		return luaL_error(L, "vh.reference_firmware{}: version must be a word like \"1.0.0\"");
+	const char *dir = run->cfg.image_dir;
+	char kernel[1024], initrd[1024];
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
+	if (!run->cfg.dry_run && (access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0))
+		return run_raise(L, VH_CONFIG,
+				 "reference firmware image not found: %s: %s\n"
+				 "  build it with `cmake --build build` (target `image`) or `vharness image build`,\n"
+				 "  or point --image-dir / VH_IMAGE_DIR at a built image",
+				 access(kernel, R_OK) != 0 ? kernel : initrd, strerror(errno));
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, kernel);
+	lua_setfield(L, -2, "kernel");
+	lua_pushstring(L, initrd);
+	lua_setfield(L, -2, "initrd");
+	lua_pushstring(L, version);
+	lua_setfield(L, -2, "version");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "reference");
+	return 1;
+}
+
+static int sleep_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)L, (void)status, (void)ctx;
+	return 0;
+}
+
+static void on_sleep_done(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop, (void)id;
+	lua_State *co = arg;
+	run_resume(run_from_lua(co), co, 0);
+}
+
+static int vh_sleep_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	uint64_t ms = lua_util_check_duration(L, 1, NULL);
+	if (run->cfg.dry_run)
+		return 0;
+	if (!lua_isyieldable(L))
+		return luaL_error(L, "vh.sleep cannot wait here (inside a metamethod or C call)");
+	ev_add_timer(run->loop, ms, on_sleep_done, L);
+	run_wait_begin(run, L);
+	return lua_yieldk(L, 0, 0, sleep_k);
+}
+
+static int vh_check_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	luaL_checkany(L, 1);
+	const char *what = luaL_optstring(L, 2, "check");
+	bool ok = lua_toboolean(L, 1);
+	const char *kv[] = { "what", what, "result", ok ? "pass" : "fail", NULL };
+	run_event(run, "check", kv);
+	if (!ok && !run->cfg.dry_run)
+		return run_raise(L, VH_FAIL, "check failed: %s", what);
+	return 0;
+}
+
+static int vh_spawn_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	if (run->cfg.dry_run) {
+		/* Still run it, so `check` sees errors in spawned code. */
+		lua_call(L, 0, 0);
+		return 0;
+	}
+	run_spawn(run, L);
+	return 0;
+}
+
+static int vh_seed_l(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)check_run(L)->cfg.seed);
+	return 1;
+}
+
+static int vh_log_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	const char *msg = luaL_checkstring(L, 1);
+	const char *kv[] = { "message", msg, NULL };
+	run_event(run, "log", kv);
+	if (!run->cfg.dry_run)
+		fprintf(stderr, "[%9.3f] %s\n", ev_now(run->loop), msg);
+	return 0;
+}
+
+static int failure_tostring_l(lua_State *L)
+{
+	lua_getfield(L, 1, "message");
+	return 1;
+}
+
+int luaopen_vharness(lua_State *L)
+{
+	static const luaL_Reg functions[] = {
+		{ "network", vh_network_l },
+		{ "device", vh_device_l },
+		{ "reference_firmware", vh_reference_firmware_l },
+		{ "sleep", vh_sleep_l },
+		{ "check", vh_check_l },
+		{ "spawn", vh_spawn_l },
+		{ "seed", vh_seed_l },
+		{ "log", vh_log_l },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, "vh.failure");
+	lua_pushcfunction(L, failure_tostring_l);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+	lua_device_register(L);
+	lua_network_register(L);
+	luaL_newlib(L, functions);
+	return 1;
+}

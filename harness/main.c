@@ -1,0 +1,59 @@
+/* vharness: the command line. Each scenario runs in a child process that
+ * enters its own network namespace, so the host's is never touched and
+ * everything the run made dies with that child. */
+#include "cli.h"
+#include "cmd_doctor.h"
+#include "cmd_netem.h"
+#include "cmd_run.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef VH_VERSION
+#define VH_VERSION "0.0.0"
+#endif
+#ifndef VH_BINARY_DIR
+#define VH_BINARY_DIR "."
+#endif
+
+static int cmd_image(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "build") != 0 || argc > 2) {
+		fprintf(stderr, "usage: vharness image build\n"
+				"  builds the reference firmware (kernel + initramfs) into %s/image\n",
+			VH_BINARY_DIR);
+		return argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
+	}
+	execlp("cmake", "cmake", "--build", VH_BINARY_DIR, "--target", "image", (char *)NULL);
+	perror("vharness: cannot run cmake");
+	return 3;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_opts opts;
+	char err[512];
+	if (cli_parse(argc, argv, &opts, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vharness: %s\n", err);
+		return 2;
+	}
+	switch (opts.command) {
+	case CLI_HELP:
+		cli_usage(stdout);
+		return 0;
+	case CLI_VERSION:
+		printf("vharness %s\n", VH_VERSION);
+		return 0;
+	case CLI_NETEM:
+		return cmd_netem(opts.rest_argc, opts.rest_argv);
+	case CLI_IMAGE:
+		return cmd_image(opts.rest_argc, opts.rest_argv);
+	case CLI_DOCTOR:
+		return cmd_doctor(&opts);
+	case CLI_RUN:
+	case CLI_CHECK:
+		return cmd_run(&opts);
+	}
+	return 2;
+}

@@ -94,6 +94,9 @@ static void child_exec(const struct qemu_argv *a, const char *stderr_path, pid_t
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
+	/* Out of the terminal's process group: Ctrl-C reaches the harness, which
+	 * stops its guests in order, instead of reaching QEMU directly. */
+	setpgid(0, 0);
 	int null = open("/dev/null", O_RDWR);
 	int errfd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (null >= 0) {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Exit codes and messages: 1 for a failed expect (within its timeout, with the
+# pattern, timeout and last serial lines), 2 for a syntax error naming
+# file:line, 2 for API misuse, 2 for a missing image naming its path.
+. "$(dirname "$0")/lib.sh"
+
+start=$(date +%s)
+run_vh timeout run "$SCENARIOS/expect_timeout.lua" --artifacts "$WORK/a1"
+took=$(($(date +%s) - start))
+assert_exit timeout 1
+assert_contains "$WORK/timeout.err" 'expect_timeout.lua:5: expect "this line never appears" on dut: timed out (timeout 3s)'
+assert_contains "$WORK/timeout.err" "last serial lines of dut:"
+assert_contains "$WORK/timeout.err" "vh-agent: boot slot=a"
+assert_contains "$WORK/a1/junit.xml" '<failure'
+# boot (about 2-4 s under TCG, 4 more for a first KVM probe) + 3 s timeout
+[ "$took" -lt 25 ] || fail "a 3 s expect timeout took ${took}s to fail the run"
+
+run_vh syntax run "$SCENARIOS/syntax_error.lua" --artifacts "$WORK/a2"
+assert_exit syntax 2
+assert_contains "$WORK/syntax.err" "syntax_error.lua:3:"
+
+run_vh api run "$SCENARIOS/api_error.lua" --artifacts "$WORK/a3"
+assert_exit api 2
+assert_contains "$WORK/api.err" "api_error.lua:2:"
+assert_contains "$WORK/api.err" "unknown field 'netwrok'"
+
+run_vh noimage run "$SCENARIOS/expect_timeout.lua" --artifacts "$WORK/a4" --image-dir "$WORK/no-such-image"
+assert_exit noimage 2
+assert_contains "$WORK/noimage.err" "reference firmware image not found: $WORK/no-such-image/vmlinuz"
+assert_contains "$WORK/noimage.err" "vharness image build"
+
+run_vh check_ok check "$SCENARIOS/boot_pass.lua" "$SCENARIOS/two_devices.lua"
+assert_exit check_ok 0
+run_vh check_bad check "$SCENARIOS/api_error.lua"
+assert_exit check_bad 2
+assert_contains "$WORK/check_bad.err" "api_error.lua:2:"
+
+run_vh missing run "$WORK/nope.lua"
+assert_exit missing 2
+assert_contains "$WORK/missing.err" "nope.lua"
+[ -z "$(vh_qemu_pids)" ] || fail "QEMU left running"
+echo "ok: exit codes 1 and 2 with their messages"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Ctrl-C mid-boot (SIGINT to the whole process group, as a terminal sends it)
+# and kill -9 of every vharness process both leave no QEMU process and no link
+# behind, and the host namespace as it was.
+. "$(dirname "$0")/lib.sh"
+before=$(host_net_snapshot)
+
+wait_for_power_on() { # ARTIFACTS_DIR
+	for _ in $(seq 150); do
+		grep -q '"event":"power_on"' "$1/events.jsonl" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "the guest never powered on"
+}
+
+# 1. Ctrl-C: setsid gives the run its own process group to signal.
+setsid "$VHARNESS" run "$SCENARIOS/long_boot.lua" --artifacts "$WORK/c" >"$WORK/c.out" 2>"$WORK/c.err" &
+leader=$!
+wait_for_power_on "$WORK/c"
+sleep 0.5 # mid-boot
+[ -n "$(vh_qemu_pids)" ] || fail "no QEMU running mid-boot"
+kill -INT -- -"$leader"
+rc=0
+wait "$leader" || rc=$?
+cat "$WORK/c.err"
+[ "$rc" = 3 ] || fail "Ctrl-C: exit $rc, expected 3"
+assert_contains "$WORK/c.err" "interrupted"
+[ -z "$(vh_qemu_pids)" ] || fail "Ctrl-C left QEMU running: $(vh_qemu_pids)"
+assert_contains "$WORK/c/events.jsonl" '"event":"power_off"'
+
+# 2. kill -9 of the harness (parent and scenario child): PDEATHSIG ends QEMU,
+#    the kernel removes the namespace with its bridge and tap.
+setsid "$VHARNESS" run "$SCENARIOS/long_boot.lua" --artifacts "$WORK/k" >"$WORK/k.out" 2>&1 &
+leader=$!
+wait_for_power_on "$WORK/k"
+sleep 0.5
+vh_pids=$(pgrep -g "$leader" -f "$VHARNESS" | tr '\n' ' ')
+[ -n "$vh_pids" ] || fail "cannot find the harness processes"
+kill -9 $vh_pids
+wait "$leader" 2>/dev/null
+for _ in $(seq 50); do
+	[ -z "$(vh_qemu_pids)" ] && break
+	sleep 0.1
+done
+[ -z "$(vh_qemu_pids)" ] || fail "kill -9 left QEMU running: $(vh_qemu_pids)"
+
+after=$(host_net_snapshot)
+[ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"
+echo "ok: Ctrl-C and kill -9 leave nothing behind"

@@ -1,0 +1,56 @@
+# Shared helpers for the integration tests (sourced). Each test runs the real
+# vharness binary against real QEMU guests; ctest passes VHARNESS and
+# VH_IMAGE_DIR. Tests fail loudly with what they saw.
+set -u
+: "${VHARNESS:?ctest sets VHARNESS to the built binary}"
+: "${VH_IMAGE_DIR:?ctest sets VH_IMAGE_DIR to the reference image}"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCENARIOS=$HERE/scenarios
+WORK=$(mktemp -d /tmp/vh-it.XXXXXX)
+cleanup_work() { rm -rf "$WORK"; }
+trap cleanup_work EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# run_vh NAME ARGS...: runs vharness, keeps stdout/stderr/exit code in $WORK/NAME.*
+run_vh() {
+	local name=$1
+	shift
+	local rc=0
+	"$VHARNESS" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+	echo "$rc" >"$WORK/$name.rc"
+	echo "--- vharness $* -> exit $rc"
+	sed 's/^/  | /' "$WORK/$name.out" "$WORK/$name.err" | head -60
+	return 0
+}
+
+assert_exit() { # NAME CODE
+	local got
+	got=$(cat "$WORK/$1.rc")
+	[ "$got" = "$2" ] || fail "$1: exit $got, expected $2"
+}
+
+assert_contains() { # FILE TEXT
+	grep -qF -- "$2" "$1" || fail "$1 does not contain: $2"
+}
+
+assert_not_contains() { # FILE TEXT
+	! grep -qF -- "$2" "$1" || fail "$1 contains: $2"
+}
+
+# QEMU processes started by vharness carry its abstract socket name.
+vh_qemu_pids() {
+	pgrep -f 'qemu-system.*path=vharness/' || true
+}
+
+# The host namespace's links, addresses and qdiscs, without counters.
+host_net_snapshot() {
+	{
+		ip -o link show | sed -E 's/^[0-9]+: //; s/ (qlen|link\/ether|brd) .*//'
+		ip -o addr show | sed -E 's/^[0-9]+: //; s/ valid_lft.*//'
+		tc qdisc show | sed -E 's/ refcnt [0-9]+//'
+	} | sort
+}

@@ -12,6 +12,7 @@ packages=(
   busybox-static cpio kmod iproute2
   libubootenv-tool
   linux-image-cloud-amd64 initramfs-tools
+  libxml2-utils
 )
 
 sudo_cmd=()

@@ -1,0 +1,161 @@
+/* agent_config: kernel command line -> struct agent_config. */
+#include "agent_config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void agent_config_defaults(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->device, "vh");
+	strcpy(cfg->version, "0.0.0");
+	strcpy(cfg->slot, "a");
+	strcpy(cfg->iface, "eth0");
+	/* Modules load while the agent already runs; under TCG that takes well
+	 * under a second, so 10 s only matters when the NIC is really absent. */
+	cfg->net_wait_ms = 10000;
+}
+
+struct in_addr agent_config_netmask(unsigned prefix_len)
+{
+	struct in_addr mask;
+
+	/* A shift by 32 is undefined, so prefix 0 is its own case. */
+	mask.s_addr = prefix_len == 0 ? 0 : htonl(0xffffffffu << (32 - prefix_len));
+	return mask;
+}
+
+static int agent_config_parse_ulong(const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int agent_config_parse_cidr(const char *text, struct in_addr *addr, unsigned *prefix_len)
+{
+	char buf[32];
+	const char *slash = strchr(text, '/');
+	size_t addr_len = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long prefix = 32;
+
+	if (addr_len == 0 || addr_len >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, addr_len);
+	buf[addr_len] = '\0';
+	/* inet_pton accepts only the strict dotted quad, unlike inet_aton. */
+	if (inet_pton(AF_INET, buf, addr) != 1)
+		return -1;
+	if (slash && agent_config_parse_ulong(slash + 1, 32, &prefix) != 0)
+		return -1;
+	*prefix_len = (unsigned)prefix;
+	return 0;
+}
+
+static int agent_config_copy(char *dst, size_t cap, const char *value)
+{
+	size_t len = strlen(value);
+
+	/* Values end up inside k=v event lines: an empty or spaced value would
+	 * break the line format, and the command line has no spaces anyway. */
+	if (len == 0 || len >= cap)
+		return -1;
+	memcpy(dst, value, len + 1);
+	return 0;
+}
+
+/* Applies one "key=value" word (key without the "vh." prefix). Returns 0 when
+ * applied or not ours, -1 when the value is bad. */
+static int agent_config_apply(struct agent_config *cfg, const char *key, const char *value)
+{
+	unsigned long ms;
+	unsigned prefix;
+
+	if (strcmp(key, "device") == 0)
+		return agent_config_copy(cfg->device, sizeof(cfg->device), value);
+	if (strcmp(key, "version") == 0)
+		return agent_config_copy(cfg->version, sizeof(cfg->version), value);
+	if (strcmp(key, "slot") == 0)
+		return agent_config_copy(cfg->slot, sizeof(cfg->slot), value);
+	if (strcmp(key, "iface") == 0)
+		return agent_config_copy(cfg->iface, sizeof(cfg->iface), value);
+	if (strcmp(key, "bootcount") == 0)
+		return agent_config_parse_ulong(value, 1000000, &cfg->bootcount);
+	if (strcmp(key, "net_wait_ms") == 0) {
+		if (agent_config_parse_ulong(value, 600000, &ms) != 0)
+			return -1;
+		cfg->net_wait_ms = ms;
+		return 0;
+	}
+	if (strcmp(key, "ip") == 0) {
+		if (agent_config_parse_cidr(value, &cfg->ip, &prefix) != 0)
+			return -1;
+		cfg->prefix_len = prefix;
+		cfg->has_ip = true;
+		return 0;
+	}
+	if (strcmp(key, "gw") == 0) {
+		if (inet_pton(AF_INET, value, &cfg->gw) != 1)
+			return -1;
+		cfg->has_gw = true;
+		return 0;
+	}
+	return 0;
+}
+
+/* Remembers the first rejected key; the word starts at w. */
+static void agent_config_note_bad(struct agent_config *cfg, const char *w)
+{
+	int key_len = (int)strcspn(w, "= \t\n");
+
+	if (cfg->bad_key[0] == '\0')
+		snprintf(cfg->bad_key, sizeof(cfg->bad_key), "%.*s",
+			 key_len < AGENT_CONFIG_STR_MAX ? key_len : AGENT_CONFIG_STR_MAX - 1, w);
+}
+
+int agent_config_parse(struct agent_config *cfg, const char *cmdline)
+{
+	const char *p = cmdline;
+	int rc = 0;
+
+	while (*p != '\0') {
+		char word[256];
+		size_t len = strcspn(p, " \t\n");
+		char *eq;
+
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		if (strncmp(p, "vh.", 3) == 0) {
+			if (len >= sizeof(word)) {
+				agent_config_note_bad(cfg, p);
+				rc = -1;
+			} else {
+				memcpy(word, p, len);
+				word[len] = '\0';
+				eq = strchr(word, '=');
+				if (eq != NULL) {
+					*eq = '\0';
+					if (agent_config_apply(cfg, word + 3, eq + 1) != 0) {
+						agent_config_note_bad(cfg, p);
+						rc = -1;
+					}
+				}
+			}
+		}
+		p += len;
+	}
+	return rc;
+}

@@ -2,6 +2,7 @@
 
 #include "duration.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,11 +19,12 @@ static int usage_error(char *err, size_t errlen, const char *fmt, ...)
 
 static int parse_u64(const char *s, uint64_t *out)
 {
-	if (!s || !*s || *s == '-')
+	/* Decimal only: a zero-padded seed must replay as the same number. */
+	if (!s || !isdigit((unsigned char)*s))
 		return -1;
 	char *end;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || *end)
 		return -1;
 	*out = v;

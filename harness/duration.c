@@ -30,10 +30,13 @@ int duration_parse_ms(const char *text, uint64_t *ms)
 		ulen--;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strlen(units[i].unit) == ulen && strncmp(end, units[i].unit, ulen) == 0) {
-			double total = ceil(v * units[i].ms);
-			if (total > 1e15)
+			double us = v * units[i].ms * 1000.0;
+			if (us > 1e15)
 				return -1;
-			*ms = (uint64_t)total;
+			/* Whole microseconds first, so "2.007s" is 2007 ms and not
+			 * 2008 through floating-point noise; then round up to ms. */
+			uint64_t whole_us = (uint64_t)llround(us);
+			*ms = (whole_us + 999) / 1000;
 			return 0;
 		}
 	}
@@ -48,7 +51,12 @@ const char *duration_format(uint64_t ms, char *buf, int buflen)
 		snprintf(buf, (size_t)buflen, "%llum", (unsigned long long)(ms / 60000));
 	else if (ms % 1000 == 0)
 		snprintf(buf, (size_t)buflen, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, (size_t)buflen, "%.3gs", (double)ms / 1000.0);
+	else {
+		char frac[8];
+		snprintf(frac, sizeof(frac), "%03llu", (unsigned long long)(ms % 1000));
+		for (int i = 2; i > 0 && frac[i] == '0'; i--)
+			frac[i] = '\0';
+		snprintf(buf, (size_t)buflen, "%llu.%ss", (unsigned long long)(ms / 1000), frac);
+	}
 	return buf;
 }

@@ -97,12 +97,9 @@ static struct vh_waiter *waiter_from_args(lua_State *L, struct vh_device *dev, e
 		if (!re)
 			luaL_argerror(L, 2, err);
 	} else {
-		/* string.find("", pattern) raises on a malformed Lua pattern. */
-		lua_rawgeti(L, LUA_REGISTRYINDEX, dev->run->find_ref);
-		lua_pushliteral(L, "");
-		lua_pushvalue(L, 2);
-		if (lua_pcall(L, 2, 0, 0) != LUA_OK)
-			luaL_argerror(L, 2, lua_tostring(L, -1));
+		const char *why = lua_util_pattern_error(pattern);
+		if (why)
+			luaL_argerror(L, 2, why);
 	}
 	struct vh_waiter *w = calloc(1, sizeof(*w));
 	w->kind = kind;
@@ -275,6 +272,8 @@ static int device_index_l(lua_State *L)
 		lua_pushinteger(L, dev->boots);
 	else if (!strcmp(key, "powered"))
 		lua_pushboolean(L, dev->on);
+	else if (!strcmp(key, "pid"))
+		dev->on ? lua_pushinteger(L, dev->proc.pid) : lua_pushnil(L);
 	else
 		return luaL_error(L, "device has no field or method '%s'", key);
 	return 1;

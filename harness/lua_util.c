@@ -54,3 +54,76 @@ const char *lua_util_opt_string_field(lua_State *L, int idx, const char *field, 
 	lua_pop(L, 1); /* the table still holds the string, so s stays valid */
 	return s;
 }
+
+/* Follows lstrlib.c's grammar: '%' escapes one character, '[' opens a set
+ * closed by ']' (a leading '^' and a first ']' are literal), %b needs two
+ * characters, %f needs a set, captures balance, %1-%9 name closed captures. */
+const char *lua_util_pattern_error(const char *p)
+{
+	int depth = 0, closed = 0, captures = 0;
+	if (*p == '^')
+		p++;
+	while (*p) {
+		switch (*p) {
+		case '(':
+			if (++captures > 32) /* LUA_MAXCAPTURES */
+				return "too many captures";
+			depth++;
+			p++;
+			if (*p == ')') { /* position capture */
+				p++;
+				depth--;
+				closed++;
+			}
+			continue;
+		case ')':
+			if (depth == 0)
+				return "invalid pattern capture (unmatched ')')";
+			depth--;
+			closed++;
+			p++;
+			continue;
+		case '%':
+			p++;
+			if (!*p)
+				return "malformed pattern (ends with '%')";
+			if (*p == 'b') {
+				if (!p[1] || !p[2])
+					return "missing arguments to '%b'";
+				p += 3;
+				continue;
+			}
+			if (*p == 'f') {
+				p++;
+				if (*p != '[')
+					return "missing '[' after '%f' in pattern";
+				continue; /* the set is checked below */
+			}
+			if (*p >= '1' && *p <= '9' && *p - '0' > closed)
+				return "invalid capture index";
+			p++;
+			break;
+		case '[':
+			p++;
+			if (*p == '^')
+				p++;
+			do {
+				if (!*p)
+					return "malformed pattern (missing ']')";
+				if (*p == '%' && !*++p)
+					return "malformed pattern (missing ']')";
+				p++;
+			} while (*p != ']');
+			p++;
+			break;
+		default:
+			p++;
+			break;
+		}
+		if (*p == '*' || *p == '+' || *p == '-' || *p == '?')
+			p++;
+	}
+	if (depth)
+		return "unfinished capture";
+	return NULL;
+}

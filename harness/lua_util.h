@@ -17,4 +17,10 @@ void lua_util_check_fields(lua_State *L, int idx, const char *what, const char *
 /* Optional string field of the table at idx; NULL when absent. */
 const char *lua_util_opt_string_field(lua_State *L, int idx, const char *field, const char *what);
 
+/* Checks a Lua pattern's syntax without matching it: Lua itself finds
+ * pattern errors only while matching, so a bad pattern would otherwise
+ * surface as an expect that never matches. NULL when well formed, else a
+ * static description of the first error. */
+const char *lua_util_pattern_error(const char *pattern);
+
 #endif

@@ -244,6 +244,14 @@ static int vh_seed_l(lua_State *L)
 	return 1;
 }
 
+/* Seconds since the run started, on the monotonic clock: for scenarios
+ * that measure (bench/boot.lua). */
+static int vh_now_l(lua_State *L)
+{
+	lua_pushnumber(L, ev_now(check_run(L)->loop));
+	return 1;
+}
+
 static int vh_log_l(lua_State *L)
 {
 	struct vh_run *run = check_run(L);
@@ -272,6 +280,7 @@ int luaopen_vharness(lua_State *L)
 		{ "spawn", vh_spawn_l },
 		{ "seed", vh_seed_l },
 		{ "log", vh_log_l },
+		{ "now", vh_now_l },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, "vh.failure");

@@ -1,0 +1,528 @@
+/* Firmware bundle builder, parser and extractor (docs/ota-protocol.md). */
+#include "bundle.h"
+
+#include "sha256.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* copy buffer: big enough to keep syscalls few, small enough for the stack */
+#define BUNDLE_COPY_CHUNK (64u * 1024u)
+
+static void bundle_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void bundle_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+uint64_t bundle_total_size(const struct bundle_header *h)
+{
+	return (uint64_t)h->header_size + h->kernel_size + h->initrd_size;
+}
+
+bool bundle_version_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= BUNDLE_VERSION_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' || c == '-';
+		if (!ok)
+			return false;
+	}
+	/* ".." would make /firmware/V.bundle climb out of the path space */
+	return strstr(s, "..") == NULL;
+}
+
+bool bundle_bugs_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n >= BUNDLE_BUGS_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+			  c == ',' || c == '-';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Strict unsigned decimal: digits only, no sign, no overflow. */
+static bool bundle_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	if (len == 0 || len > 19)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10u + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static bool bundle_sha_valid(const char *s, size_t len)
+{
+	if (len != 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h, char *err,
+			size_t errlen)
+{
+	const size_t magic_len = sizeof(BUNDLE_MAGIC) - 1;
+	memset(h, 0, sizeof(*h));
+	if (len < magic_len) {
+		if (memcmp(buf, BUNDLE_MAGIC, len) == 0) {
+			bundle_err(err, errlen, "bundle header truncated");
+			return -ENODATA;
+		}
+		bundle_err(err, errlen, "not a bundle (bad magic)");
+		return -EINVAL;
+	}
+	if (memcmp(buf, BUNDLE_MAGIC, magic_len) != 0) {
+		bundle_err(err, errlen, "not a bundle (bad magic)");
+		return -EINVAL;
+	}
+	size_t limit = len < BUNDLE_HEADER_MAX ? len : BUNDLE_HEADER_MAX;
+	bool have_version = false, have_kernel = false, have_initrd = false, have_sha = false;
+	size_t pos = magic_len;
+	for (;;) {
+		const uint8_t *nl = memchr(buf + pos, '\n', limit - pos);
+		if (!nl) {
+			if (len < BUNDLE_HEADER_MAX) {
+				bundle_err(err, errlen, "bundle header truncated");
+				return -ENODATA;
+			}
+			bundle_err(err, errlen, "bundle header has no end within %u bytes",
+				   BUNDLE_HEADER_MAX);
+			return -EINVAL;
+		}
+		const char *line = (const char *)buf + pos;
+		size_t line_len = (size_t)(nl - (buf + pos));
+		pos += line_len + 1;
+		if (line_len == 0)
+			break;
+		if (memchr(line, '\0', line_len)) {
+			bundle_err(err, errlen, "bundle header contains a NUL byte");
+			return -EINVAL;
+		}
+		const char *eq = memchr(line, '=', line_len);
+		if (!eq) {
+			bundle_err(err, errlen, "bundle header line without '=': %.*s",
+				   (int)(line_len > 40 ? 40 : line_len), line);
+			return -EINVAL;
+		}
+		size_t key_len = (size_t)(eq - line);
+		const char *val = eq + 1;
+		size_t val_len = line_len - key_len - 1;
+#define KEY_IS(k) (key_len == sizeof(k) - 1 && memcmp(line, k, key_len) == 0)
+		if (KEY_IS("version")) {
+			if (val_len >= sizeof(h->version)) {
+				bundle_err(err, errlen, "bundle version too long");
+				return -EINVAL;
+			}
+			memcpy(h->version, val, val_len);
+			h->version[val_len] = '\0';
+			if (!bundle_version_valid(h->version)) {
+				bundle_err(err, errlen, "bad bundle version '%s'", h->version);
+				return -EINVAL;
+			}
+			have_version = true;
+		} else if (KEY_IS("bugs")) {
+			if (val_len >= sizeof(h->bugs)) {
+				bundle_err(err, errlen, "bundle bugs list too long");
+				return -EINVAL;
+			}
+			memcpy(h->bugs, val, val_len);
+			h->bugs[val_len] = '\0';
+			if (!bundle_bugs_valid(h->bugs)) {
+				bundle_err(err, errlen, "bad bundle bugs list '%s'", h->bugs);
+				return -EINVAL;
+			}
+		} else if (KEY_IS("kernel_size")) {
+			if (!bundle_parse_u64(val, val_len, &h->kernel_size)) {
+				bundle_err(err, errlen, "bad kernel_size");
+				return -EINVAL;
+			}
+			have_kernel = true;
+		} else if (KEY_IS("initrd_size")) {
+			if (!bundle_parse_u64(val, val_len, &h->initrd_size)) {
+				bundle_err(err, errlen, "bad initrd_size");
+				return -EINVAL;
+			}
+			have_initrd = true;
+		} else if (KEY_IS("sha256")) {
+			if (!bundle_sha_valid(val, val_len)) {
+				bundle_err(err, errlen, "bad sha256 (want 64 lowercase hex digits)");
+				return -EINVAL;
+			}
+			memcpy(h->sha256, val, 64);
+			h->sha256[64] = '\0';
+			have_sha = true;
+		}
+#undef KEY_IS
+		/* other keys: a newer bundle format may add fields we can ignore */
+	}
+	if (!have_version || !have_kernel || !have_initrd || !have_sha) {
+		bundle_err(err, errlen, "bundle header lacks %s",
+			   !have_version ? "version" :
+			   !have_kernel	 ? "kernel_size" :
+			   !have_initrd	 ? "initrd_size" :
+					   "sha256");
+		return -EINVAL;
+	}
+	/* sizes are at most 19 digits each, but their sum must not wrap */
+	if (h->kernel_size > UINT64_MAX / 4 || h->initrd_size > UINT64_MAX / 4) {
+		bundle_err(err, errlen, "bundle sizes out of range");
+		return -EINVAL;
+	}
+	h->header_size = pos;
+	return 0;
+}
+
+int bundle_format_header(const struct bundle_header *h, char *out, size_t outlen)
+{
+	if (!bundle_version_valid(h->version) || !bundle_bugs_valid(h->bugs))
+		return -EINVAL;
+	int n = snprintf(out, outlen,
+			 BUNDLE_MAGIC "version=%s\nbugs=%s\nkernel_size=%" PRIu64
+				      "\ninitrd_size=%" PRIu64 "\nsha256=%s\n\n",
+			 h->version, h->bugs, h->kernel_size, h->initrd_size, h->sha256);
+	if (n < 0 || (size_t)n >= outlen || (size_t)n > BUNDLE_HEADER_MAX)
+		return -ENOSPC;
+	return n;
+}
+
+static int bundle_write_full(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads up to len bytes at offset, retrying short reads; returns bytes read
+ * (less than len only at end of file) or -errno. */
+static ssize_t bundle_pread_full(int fd, void *buf, size_t len, uint64_t offset)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, (uint8_t *)buf + got, len - got, (off_t)(offset + got));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Copies exactly len bytes from in_fd at in_off to out_fd's current position
+ * (out_fd < 0: read only), feeding sha if non-NULL. A short source fails
+ * with -EIO: the header promised those bytes. */
+static int bundle_copy(int in_fd, uint64_t in_off, uint64_t len, int out_fd,
+		       struct sha256_ctx *sha)
+{
+	uint8_t *buf = malloc(BUNDLE_COPY_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	int rc = 0;
+	while (len > 0) {
+		size_t want = len < BUNDLE_COPY_CHUNK ? (size_t)len : BUNDLE_COPY_CHUNK;
+		ssize_t n = bundle_pread_full(in_fd, buf, want, in_off);
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		if ((size_t)n < want) {
+			rc = -EIO;
+			break;
+		}
+		if (sha)
+			sha256_update(sha, buf, want);
+		if (out_fd >= 0 && (rc = bundle_write_full(out_fd, buf, want)) < 0)
+			break;
+		in_off += want;
+		len -= want;
+	}
+	free(buf);
+	return rc;
+}
+
+int bundle_write(const char *path, const char *version, const char *bugs,
+		 const char *kernel_path, const char *initrd_path, struct bundle_header *h_out,
+		 char *err, size_t errlen)
+{
+	struct bundle_header h;
+	memset(&h, 0, sizeof(h));
+	if (!bugs)
+		bugs = "";
+	if (!bundle_version_valid(version)) {
+		bundle_err(err, errlen, "bad bundle version '%s'", version);
+		return -EINVAL;
+	}
+	if (!bundle_bugs_valid(bugs)) {
+		bundle_err(err, errlen, "bad bugs list '%s'", bugs);
+		return -EINVAL;
+	}
+	snprintf(h.version, sizeof(h.version), "%s", version);
+	snprintf(h.bugs, sizeof(h.bugs), "%s", bugs);
+
+	int kfd = -1, ifd = -1, ofd = -1, rc;
+	char *tmp = NULL;
+	kfd = open(kernel_path, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0) {
+		rc = -errno;
+		bundle_err(err, errlen, "%s: %s", kernel_path, strerror(errno));
+		goto out;
+	}
+	ifd = open(initrd_path, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0) {
+		rc = -errno;
+		bundle_err(err, errlen, "%s: %s", initrd_path, strerror(errno));
+		goto out;
+	}
+	struct stat kst, ist;
+	if (fstat(kfd, &kst) < 0 || fstat(ifd, &ist) < 0) {
+		rc = -errno;
+		bundle_err(err, errlen, "fstat: %s", strerror(errno));
+		goto out;
+	}
+	h.kernel_size = (uint64_t)kst.st_size;
+	h.initrd_size = (uint64_t)ist.st_size;
+
+	/* The sha is fixed-width, so a placeholder header has the final length:
+	 * write it, stream the payload once while hashing, then patch it. */
+	memset(h.sha256, '0', 64);
+	char header[BUNDLE_HEADER_MAX + 1];
+	int hlen = bundle_format_header(&h, header, sizeof(header));
+	if (hlen < 0) {
+		rc = hlen;
+		bundle_err(err, errlen, "bundle header does not fit %u bytes", BUNDLE_HEADER_MAX);
+		goto out;
+	}
+	size_t tmp_len = strlen(path) + 16;
+	tmp = malloc(tmp_len);
+	if (!tmp) {
+		rc = -ENOMEM;
+		bundle_err(err, errlen, "out of memory");
+		goto out;
+	}
+	snprintf(tmp, tmp_len, "%s.tmpXXXXXX", path);
+	ofd = mkostemp(tmp, O_CLOEXEC);
+	if (ofd < 0) {
+		rc = -errno;
+		bundle_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	struct sha256_ctx sha;
+	sha256_init(&sha);
+	if ((rc = bundle_write_full(ofd, header, (size_t)hlen)) < 0 ||
+	    (rc = bundle_copy(kfd, 0, h.kernel_size, ofd, &sha)) < 0 ||
+	    (rc = bundle_copy(ifd, 0, h.initrd_size, ofd, &sha)) < 0) {
+		bundle_err(err, errlen, "writing %s: %s", path,
+			   rc == -EIO ? "input file shrank while copying" : strerror(-rc));
+		goto out;
+	}
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	sha256_final(&sha, digest);
+	sha256_to_hex(digest, h.sha256);
+	hlen = bundle_format_header(&h, header, sizeof(header));
+	if (pwrite(ofd, header, (size_t)hlen, 0) != hlen || fchmod(ofd, 0644) < 0 ||
+	    fsync(ofd) < 0) {
+		rc = -errno;
+		bundle_err(err, errlen, "writing %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(ofd) < 0) {
+		ofd = -1;
+		rc = -errno;
+		bundle_err(err, errlen, "writing %s: %s", path, strerror(errno));
+		goto out;
+	}
+	ofd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		bundle_err(err, errlen, "rename to %s: %s", path, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	h.header_size = (size_t)hlen;
+	if (h_out)
+		*h_out = h;
+	rc = 0;
+out:
+	if (ofd >= 0)
+		close(ofd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	if (kfd >= 0)
+		close(kfd);
+	if (ifd >= 0)
+		close(ifd);
+	return rc;
+}
+
+/* Reads and parses the header at offset of an open fd. */
+static int bundle_read_header_fd(int fd, const char *path, uint64_t offset, uint64_t max_size,
+				 struct bundle_header *h, char *err, size_t errlen)
+{
+	uint8_t buf[BUNDLE_HEADER_MAX];
+	size_t want = max_size < sizeof(buf) ? (size_t)max_size : sizeof(buf);
+	ssize_t n = bundle_pread_full(fd, buf, want, offset);
+	if (n < 0) {
+		bundle_err(err, errlen, "%s: read: %s", path, strerror((int)-n));
+		return (int)n;
+	}
+	char why[160];
+	int rc = bundle_parse_header(buf, (size_t)n, h, why, sizeof(why));
+	if (rc < 0) {
+		/* -ENODATA here means the file or slot ended inside the header */
+		bundle_err(err, errlen, "%s at offset %" PRIu64 ": %s", path, offset, why);
+		return -EINVAL;
+	}
+	if (bundle_total_size(h) > max_size) {
+		bundle_err(err, errlen,
+			   "%s at offset %" PRIu64 ": bundle of %" PRIu64
+			   " bytes exceeds its %" PRIu64 "-byte slot",
+			   path, offset, bundle_total_size(h), max_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int bundle_read_header(const char *path, uint64_t offset, uint64_t max_size,
+		       struct bundle_header *h, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int rc = -errno;
+		bundle_err(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	int rc = bundle_read_header_fd(fd, path, offset, max_size, h, err, errlen);
+	close(fd);
+	return rc;
+}
+
+static int bundle_open_out(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		bundle_err(err, errlen, "%s: %s", path, strerror(errno));
+	return fd < 0 ? -errno : fd;
+}
+
+int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
+		   const char *kernel_out_path, const char *initrd_out_path,
+		   struct bundle_header *h_out, bool verify_sha, char *err, size_t errlen)
+{
+	struct bundle_header h;
+	int kfd = -1, ifd = -1, rc;
+	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		bundle_err(err, errlen, "%s: %s", disk_path, strerror(errno));
+		return rc;
+	}
+	rc = bundle_read_header_fd(fd, disk_path, offset, max_size, &h, err, errlen);
+	if (rc < 0)
+		goto out;
+	if (kernel_out_path && (kfd = rc = bundle_open_out(kernel_out_path, err, errlen)) < 0)
+		goto out;
+	if (initrd_out_path && (ifd = rc = bundle_open_out(initrd_out_path, err, errlen)) < 0)
+		goto out;
+	struct sha256_ctx sha;
+	sha256_init(&sha);
+	uint64_t kernel_off = offset + h.header_size;
+	/* A slot read back whole (both parts) even when only hashing: the agent
+	 * and the chooser must agree on what "a valid slot" means. */
+	bool need_kernel = kfd >= 0 || verify_sha, need_initrd = ifd >= 0 || verify_sha;
+	if ((need_kernel &&
+	     (rc = bundle_copy(fd, kernel_off, h.kernel_size, kfd, verify_sha ? &sha : NULL)) < 0) ||
+	    (need_initrd && (rc = bundle_copy(fd, kernel_off + h.kernel_size, h.initrd_size, ifd,
+					      verify_sha ? &sha : NULL)) < 0)) {
+		bundle_err(err, errlen, "%s at offset %" PRIu64 ": %s", disk_path, offset,
+			   rc == -EIO ? "bundle payload truncated" : strerror(-rc));
+		if (rc == -EIO)
+			rc = -EINVAL;
+		goto out;
+	}
+	if (verify_sha) {
+		uint8_t digest[SHA256_DIGEST_SIZE];
+		char hex[SHA256_HEX_SIZE];
+		sha256_final(&sha, digest);
+		sha256_to_hex(digest, hex);
+		if (strcmp(hex, h.sha256) != 0) {
+			bundle_err(err, errlen,
+				   "%s at offset %" PRIu64 ": payload sha256 %s, header says %s",
+				   disk_path, offset, hex, h.sha256);
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+	if ((kfd >= 0 && close(kfd) < 0) || (ifd >= 0 && close(ifd) < 0)) {
+		kfd = ifd = -1;
+		rc = -errno;
+		bundle_err(err, errlen, "writing extracted files: %s", strerror(errno));
+		goto out;
+	}
+	kfd = ifd = -1;
+	if (h_out)
+		*h_out = h;
+	rc = 0;
+out:
+	if (kfd >= 0)
+		close(kfd);
+	if (ifd >= 0)
+		close(ifd);
+	if (rc < 0) {
+		/* never leave a half kernel where QEMU might pick it up */
+		if (kernel_out_path && rc != -ENOENT)
+			unlink(kernel_out_path);
+		if (initrd_out_path && rc != -ENOENT)
+			unlink(initrd_out_path);
+	}
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,382 @@
+/* Unit tests for the event loop (harness/ev.c): fd events, timers, stop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev.h"
+
+struct fixture {
+	struct ev_loop *loop;
+	int pipe_fd[2];
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	f.loop = ev_loop_new();
+	if (!f.loop || pipe(f.pipe_fd) < 0)
+		return -1;
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	ev_loop_free(f->loop);
+	close(f->pipe_fd[0]);
+	close(f->pipe_fd[1]);
+	return 0;
+}
+
+/* Runs turns until pred(arg) holds or limit_ms passes; false on timeout. */
+static bool run_until(struct ev_loop *loop, bool (*pred)(void *), void *arg, uint64_t limit_ms)
+{
+	uint64_t end = ev_clock_ms() + limit_ms;
+	while (!pred(arg)) {
+		if (ev_clock_ms() > end)
+			return false;
+		assert_true(ev_run_once(loop, 10) >= 0);
+	}
+	return true;
+}
+
+struct fd_record {
+	int calls;
+	int fd;
+	uint32_t events;
+	char byte;
+	bool del_self;
+};
+
+static void on_readable(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct fd_record *r = arg;
+	r->calls++;
+	r->fd = fd;
+	r->events = events;
+	assert_int_equal(read(fd, &r->byte, 1), 1);
+	if (r->del_self)
+		ev_del_fd(loop, fd);
+}
+
+static void test_ev_fd_callback_fires_when_pipe_is_readable(void **state)
+{
+	struct fixture *f = *state;
+	struct fd_record r = { 0 };
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable, &r), 0);
+	/* Nothing written: a short turn runs nothing. */
+	assert_int_equal(ev_run_once(f->loop, 0), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(write(f->pipe_fd[1], "x", 1), 1);
+	assert_int_equal(ev_run_once(f->loop, 1000), 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.fd, f->pipe_fd[0]);
+	assert_true(r.events & EPOLLIN);
+	assert_int_equal(r.byte, 'x');
+	ev_del_fd(f->loop, f->pipe_fd[0]);
+}
+
+static void test_ev_add_fd_rejects_negative_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct fd_record r = { 0 };
+	assert_int_equal(ev_add_fd(f->loop, -1, EPOLLIN, on_readable, &r), -EBADF);
+}
+
+static void on_readable_other(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop, (void)events;
+	int *calls = arg;
+	char c;
+	assert_int_equal(read(fd, &c, 1), 1);
+	(*calls)++;
+}
+
+static void test_ev_add_fd_again_replaces_callback(void **state)
+{
+	struct fixture *f = *state;
+	struct fd_record r = { 0 };
+	int other = 0;
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable, &r), 0);
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable_other, &other), 0);
+	assert_int_equal(write(f->pipe_fd[1], "y", 1), 1);
+	assert_int_equal(ev_run_once(f->loop, 1000), 1);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(other, 1);
+	ev_del_fd(f->loop, f->pipe_fd[0]);
+}
+
+static void test_ev_del_fd_inside_its_own_callback_stops_further_calls(void **state)
+{
+	struct fixture *f = *state;
+	struct fd_record r = { .del_self = true };
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable, &r), 0);
+	assert_int_equal(write(f->pipe_fd[1], "ab", 2), 2);
+	assert_int_equal(ev_run_once(f->loop, 1000), 1);
+	assert_int_equal(r.calls, 1);
+	/* One byte is still unread, but the fd is no longer watched. */
+	assert_int_equal(ev_run_once(f->loop, 20), 0);
+	assert_int_equal(r.calls, 1);
+	/* Deleting again, or an fd never watched, is harmless. */
+	ev_del_fd(f->loop, f->pipe_fd[0]);
+	ev_del_fd(f->loop, 999);
+}
+
+/* Two fds ready in the same turn: whichever callback runs first removes
+ * the other fd, which then must not run although epoll reported it. */
+struct remover {
+	int other_fd;
+	int *calls;
+};
+
+static void on_readable_removes_other(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	struct remover *r = arg;
+	char c;
+	assert_int_equal(read(fd, &c, 1), 1);
+	(*r->calls)++;
+	ev_del_fd(loop, r->other_fd);
+}
+
+static void test_ev_fd_removed_by_earlier_callback_in_same_turn_does_not_run(void **state)
+{
+	struct fixture *f = *state;
+	int q[2];
+	int calls = 0;
+	assert_int_equal(pipe(q), 0);
+	struct remover ra = { q[0], &calls }, rb = { f->pipe_fd[0], &calls };
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable_removes_other, &ra), 0);
+	assert_int_equal(ev_add_fd(f->loop, q[0], EPOLLIN, on_readable_removes_other, &rb), 0);
+	assert_int_equal(write(f->pipe_fd[1], "1", 1), 1);
+	assert_int_equal(write(q[1], "2", 1), 1);
+	assert_int_equal(ev_run_once(f->loop, 1000), 1);
+	assert_int_equal(calls, 1);
+	ev_del_fd(f->loop, f->pipe_fd[0]);
+	ev_del_fd(f->loop, q[0]);
+	close(q[0]);
+	close(q[1]);
+}
+
+#define MAX_FIRED 8
+
+struct timer_log {
+	uint64_t ids[MAX_FIRED];
+	int tags[MAX_FIRED];
+	int n;
+	int want; /* for run_until(fired_enough) */
+	uint64_t added_id;
+};
+
+struct timer_arg {
+	struct timer_log *log;
+	int tag;
+};
+
+static void on_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	struct timer_arg *t = arg;
+	assert_true(t->log->n < MAX_FIRED);
+	t->log->ids[t->log->n] = id;
+	t->log->tags[t->log->n++] = t->tag;
+}
+
+static bool fired_enough(void *arg)
+{
+	struct timer_log *log = arg;
+	return log->n >= log->want;
+}
+
+static void test_ev_timers_fire_in_due_order_not_insertion_order(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg late = { &log, 30 }, early = { &log, 10 }, mid = { &log, 20 };
+	uint64_t id_late = ev_add_timer(f->loop, 30, on_timer, &late);
+	uint64_t id_early = ev_add_timer(f->loop, 10, on_timer, &early);
+	uint64_t id_mid = ev_add_timer(f->loop, 20, on_timer, &mid);
+	assert_true(id_late != 0 && id_early != 0 && id_mid != 0);
+	assert_true(id_late != id_early && id_early != id_mid && id_late != id_mid);
+	log.want = 3;
+	uint64_t start = ev_clock_ms();
+	assert_true(run_until(f->loop, fired_enough, &log, 2000));
+	assert_int_equal(log.n, 3);
+	assert_int_equal(log.tags[0], 10);
+	assert_int_equal(log.tags[1], 20);
+	assert_int_equal(log.tags[2], 30);
+	assert_true(log.ids[0] == id_early && log.ids[1] == id_mid && log.ids[2] == id_late);
+	/* The last one did not fire before it was due. */
+	assert_true(ev_clock_ms() - start >= 30);
+}
+
+static void test_ev_timers_due_together_fire_in_insertion_order(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg a = { &log, 1 }, b = { &log, 2 }, c = { &log, 3 };
+	ev_add_timer(f->loop, 0, on_timer, &a);
+	ev_add_timer(f->loop, 0, on_timer, &b);
+	ev_add_timer(f->loop, 0, on_timer, &c);
+	assert_int_equal(ev_run_once(f->loop, 100), 3);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(log.tags[0], 1);
+	assert_int_equal(log.tags[1], 2);
+	assert_int_equal(log.tags[2], 3);
+}
+
+static void test_ev_timer_does_not_fire_before_due(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg a = { &log, 1 };
+	ev_add_timer(f->loop, 200, on_timer, &a);
+	assert_int_equal(ev_run_once(f->loop, 0), 0);
+	assert_int_equal(log.n, 0);
+}
+
+static void test_ev_cancelled_timer_never_fires(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg gone = { &log, 1 }, kept = { &log, 2 };
+	uint64_t id = ev_add_timer(f->loop, 5, on_timer, &gone);
+	ev_add_timer(f->loop, 15, on_timer, &kept);
+	ev_del_timer(f->loop, id);
+	/* Unknown and already-cancelled ids are ignored. */
+	ev_del_timer(f->loop, id);
+	ev_del_timer(f->loop, 0);
+	ev_del_timer(f->loop, 123456);
+	log.want = 1;
+	assert_true(run_until(f->loop, fired_enough, &log, 2000));
+	/* Give the cancelled one every chance. */
+	ev_run_once(f->loop, 20);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.tags[0], 2);
+}
+
+static void on_timer_adds_timer(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	struct timer_arg *t = arg;
+	on_timer(loop, id, arg);
+	static struct timer_arg child;
+	child = (struct timer_arg){ t->log, 99 };
+	t->log->added_id = ev_add_timer(loop, 0, on_timer, &child);
+}
+
+static void test_ev_timer_added_from_timer_callback_waits_for_next_turn(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg parent = { &log, 1 };
+	ev_add_timer(f->loop, 0, on_timer_adds_timer, &parent);
+	assert_int_equal(ev_run_once(f->loop, 100), 1);
+	assert_int_equal(log.n, 1);
+	assert_true(log.added_id != 0);
+	assert_int_equal(ev_run_once(f->loop, 100), 1);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.tags[1], 99);
+	assert_true(log.ids[1] == log.added_id);
+}
+
+static void on_timer_cancels_other(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	struct timer_arg *t = arg;
+	on_timer(loop, id, arg);
+	ev_del_timer(loop, t->log->added_id);
+}
+
+static void test_ev_timer_cancelled_by_earlier_timer_in_same_turn_does_not_fire(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg first = { &log, 1 }, second = { &log, 2 };
+	ev_add_timer(f->loop, 0, on_timer_cancels_other, &first);
+	log.added_id = ev_add_timer(f->loop, 0, on_timer, &second);
+	assert_int_equal(ev_run_once(f->loop, 100), 1);
+	ev_run_once(f->loop, 10);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.tags[0], 1);
+}
+
+static void on_timer_stops(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	on_timer(loop, id, arg);
+	ev_stop(loop);
+}
+
+static void test_ev_stop_from_callback_ends_ev_run(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg a = { &log, 1 };
+	ev_add_timer(f->loop, 5, on_timer_stops, &a);
+	assert_false(ev_stopped(f->loop));
+	ev_run(f->loop);
+	assert_int_equal(log.n, 1);
+	assert_true(ev_stopped(f->loop));
+}
+
+static void test_ev_stop_before_run_returns_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct timer_log log = { 0 };
+	struct timer_arg a = { &log, 1 };
+	/* Were ev_run to start, this timer would fire in 20 ms; with nothing else
+	 * watched, a run that ignored the stop would block for good. */
+	ev_add_timer(f->loop, 20, on_timer, &a);
+	ev_stop(f->loop);
+	assert_true(ev_stopped(f->loop));
+	uint64_t start = ev_clock_ms();
+	ev_run(f->loop);
+	assert_true(ev_clock_ms() - start < 20);
+	assert_int_equal(log.n, 0);
+}
+
+static void test_ev_now_starts_near_zero_and_increases(void **state)
+{
+	struct fixture *f = *state;
+	double t0 = ev_now(f->loop);
+	assert_true(t0 >= 0.0);
+	assert_true(t0 < 1.0);
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	double t1 = ev_now(f->loop);
+	assert_true(t1 > t0);
+	assert_true(t1 - t0 >= 0.004);
+	uint64_t c0 = ev_clock_ms();
+	nanosleep(&ts, NULL);
+	assert_true(ev_clock_ms() >= c0 + 4);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_ev_fd_callback_fires_when_pipe_is_readable),
+		T(test_ev_add_fd_rejects_negative_fd),
+		T(test_ev_add_fd_again_replaces_callback),
+		T(test_ev_del_fd_inside_its_own_callback_stops_further_calls),
+		T(test_ev_fd_removed_by_earlier_callback_in_same_turn_does_not_run),
+		T(test_ev_timers_fire_in_due_order_not_insertion_order),
+		T(test_ev_timers_due_together_fire_in_insertion_order),
+		T(test_ev_timer_does_not_fire_before_due),
+		T(test_ev_cancelled_timer_never_fires),
+		T(test_ev_timer_added_from_timer_callback_waits_for_next_turn),
+		T(test_ev_timer_cancelled_by_earlier_timer_in_same_turn_does_not_fire),
+		T(test_ev_stop_from_callback_ends_ev_run),
+		T(test_ev_stop_before_run_returns_at_once),
+		T(test_ev_now_starts_near_zero_and_increases),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,453 @@
+/* Unit tests for the scenario Lua API (harness/lua_*.c, harness/run.c) in
+ * dry-run mode, as `vharness check` runs it: constructors validate, nothing
+ * boots, waits return at once. Each scenario is a real file in a temporary
+ * directory so error messages carry its name and line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static char dir[64];
+
+struct result {
+	enum vh_outcome outcome;
+	char message[4096];
+};
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/vh-test-lua-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Removes the scenario files the tests wrote, then the directory. */
+static int teardown_dir(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes source to <dir>/<name> and runs it in dry run with seed. */
+static struct result run_scenario_seeded(const char *name, const char *source, uint64_t seed)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(source, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+
+	struct run_config cfg = {
+		.scenario_path = path,
+		.artifacts_dir = dir,
+		.image_dir = "/nonexistent/vharness-image",
+		.accel = "tcg",
+		.seed = seed,
+		.timeout_ms = 60000,
+		.dry_run = true,
+	};
+	struct vh_run *run = run_new(&cfg);
+	assert_non_null(run);
+	struct result r = { 0 };
+	r.outcome = run_execute(run);
+	assert_int_equal(r.outcome, run->outcome);
+	if (run->message)
+		snprintf(r.message, sizeof(r.message), "%s", run->message);
+	else
+		assert_int_equal(r.outcome, VH_PASS);
+	run_free(run);
+	return r;
+}
+
+static struct result run_scenario(const char *name, const char *source)
+{
+	return run_scenario_seeded(name, source, 1);
+}
+
+static void assert_passes(const char *name, const char *source)
+{
+	struct result r = run_scenario(name, source);
+	if (r.outcome != VH_PASS)
+		fail_msg("%s: outcome %d, message:\n%s", name, r.outcome, r.message);
+}
+
+/* Asserts a configuration error (exit 2) whose message names name:line: and
+ * contains needle. */
+static void assert_config_error_at(const char *name, const char *source, int line, const char *needle)
+{
+	struct result r = run_scenario(name, source);
+	char where[128];
+	snprintf(where, sizeof(where), "%s:%d:", name, line);
+	if (r.outcome != VH_CONFIG)
+		fail_msg("%s: outcome %d, want VH_CONFIG (2); message:\n%s", name, r.outcome, r.message);
+	if (!strstr(r.message, where))
+		fail_msg("%s: message does not name '%s':\n%s", name, where, r.message);
+	if (needle && !strstr(r.message, needle))
+		fail_msg("%s: message does not mention '%s':\n%s", name, needle, r.message);
+}
+
+#define PRELUDE "local vh = require \"vharness\"\n"
+#define FW "{ kernel = \"/k/vmlinuz\" }"
+
+static void test_lua_syntax_error_is_config_error_naming_file_and_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("syntax.lua",
+			       PRELUDE
+			       "local x = 1\n"
+			       "local y = = 2\n",
+			       3, NULL);
+}
+
+static void test_lua_missing_scenario_file_is_config_error(void **state)
+{
+	(void)state;
+	struct run_config cfg = {
+		.scenario_path = "/nonexistent/none.lua",
+		.artifacts_dir = "/tmp",
+		.image_dir = "/nonexistent",
+		.timeout_ms = 1000,
+		.dry_run = true,
+	};
+	struct vh_run *run = run_new(&cfg);
+	assert_non_null(run);
+	assert_int_equal(run_execute(run), VH_CONFIG);
+	assert_non_null(run->message);
+	assert_non_null(strstr(run->message, "none.lua"));
+	run_free(run);
+}
+
+static void test_lua_calling_nil_is_config_error_naming_file_and_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("callnil.lua",
+			       PRELUDE
+			       "local t = {}\n"
+			       "\n"
+			       "t.missing()\n",
+			       4, "attempt to call a nil value");
+}
+
+static void test_lua_error_in_spawned_function_names_its_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("spawnerr.lua",
+			       PRELUDE
+			       "vh.spawn(function()\n"
+			       "  error(\"boom\")\n"
+			       "end)\n",
+			       3, "boom");
+}
+
+static void test_lua_device_without_name_is_config_error_at_call_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("noname.lua",
+			       PRELUDE
+			       "local fw = " FW "\n"
+			       "local d = vh.device { firmware = fw }\n",
+			       3, "'name' is required");
+}
+
+static void test_lua_device_with_duplicate_name_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("dupdev.lua",
+			       PRELUDE
+			       "vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "vh.device { name = \"dut\", firmware = " FW " }\n",
+			       3, "already exists");
+}
+
+static void test_lua_device_unknown_field_is_config_error_naming_field(void **state)
+{
+	(void)state;
+	assert_config_error_at("typo.lua",
+			       PRELUDE
+			       "local lan = vh.network { name = \"lan\" }\n"
+			       "local d = vh.device { name = \"dut\", netwrok = lan, firmware = " FW " }\n",
+			       3, "unknown field 'netwrok'");
+}
+
+static void test_lua_error_in_multiline_constructor_names_its_first_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("multiline.lua",
+			       PRELUDE
+			       "local d = vh.device {\n"
+			       "  name = \"dut\",\n"
+			       "  memroy = \"96M\",\n"
+			       "  firmware = " FW ",\n"
+			       "}\n",
+			       2, "unknown field 'memroy'");
+}
+
+static void test_lua_device_memory_with_unknown_unit_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("mem.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", memory = \"64K\", firmware = " FW " }\n",
+			       2, "memory must be like");
+}
+
+static void test_lua_device_memory_in_mib_or_gib_is_accepted(void **state)
+{
+	(void)state;
+	assert_passes("memok.lua", PRELUDE
+		      "vh.device { name = \"a\", memory = \"96M\", firmware = " FW " }\n"
+		      "vh.device { name = \"b\", memory = \"1G\", firmware = " FW " }\n"
+		      "vh.device { name = \"c\", memory = 64, firmware = " FW " }\n");
+}
+
+static void test_lua_reference_firmware_with_64M_on_x86_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("refmem.lua",
+			       PRELUDE
+			       "local fw = vh.reference_firmware { version = \"1.0.0\" }\n"
+			       "local d = vh.device { name = \"dut\", memory = \"64M\", firmware = fw }\n",
+			       3, "needs memory >= 80M");
+}
+
+static void test_lua_device_without_firmware_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("nofw.lua", PRELUDE "vh.device { name = \"dut\" }\n", 2,
+			       "'firmware' is required");
+}
+
+static void test_lua_firmware_without_kernel_or_bios_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("nokernel.lua",
+			       PRELUDE
+			       "local fw = { initrd = \"/i\", append = \"quiet\" }\n"
+			       "local d = vh.device { name = \"dut\", firmware = fw }\n",
+			       3, "firmware needs 'kernel'");
+}
+
+static void test_lua_firmware_with_unknown_arch_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("arch.lua",
+			       PRELUDE
+			       "local fw = { kernel = \"/k\", arch = \"mips\" }\n"
+			       "local d = vh.device { name = \"dut\", firmware = fw }\n",
+			       3, "\"mips\"");
+}
+
+static void test_lua_network_with_prefix_33_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("net33.lua",
+			       PRELUDE
+			       "local lan = vh.network { name = \"lan\", subnet = \"10.77.0.0/33\" }\n",
+			       2, "10.77.0.0/33");
+}
+
+static void test_lua_network_with_non_cidr_subnet_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("banana.lua",
+			       PRELUDE
+			       "local lan = vh.network { name = \"lan\", subnet = \"banana\" }\n",
+			       2, "'banana'");
+}
+
+static void test_lua_network_with_duplicate_name_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("dupnet.lua",
+			       PRELUDE
+			       "local a = vh.network { name = \"lan\" }\n"
+			       "local b = vh.network { name = \"lan\" }\n",
+			       3, "a network named 'lan' already exists");
+}
+
+static void test_lua_expect_rejects_unclosed_capture_pattern_at_call_line(void **state)
+{
+	(void)state;
+	/* "(%d" never completes a capture: string.find raises "unfinished
+	 * capture" on any line with a digit, so expect must refuse it up front
+	 * rather than time out in a real run. */
+	assert_config_error_at("badpat.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "d:expect(\"(%d\", \"1s\")\n",
+			       3, "expect");
+}
+
+static void test_lua_expect_rejects_pattern_ending_in_percent_at_call_line(void **state)
+{
+	(void)state;
+	/* The '%' is only reached once "100" has matched, so trying the pattern
+	 * on an empty line does not find it. */
+	assert_config_error_at("badpct.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "d:expect(\"100%\", \"1s\")\n",
+			       3, "expect");
+}
+
+static void test_lua_expect_rejects_malformed_pattern_first_item_at_call_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("badset.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "d:try_expect(\"[abc\", \"1s\")\n",
+			       3, "missing ']'");
+}
+
+static void test_lua_expect_rejects_invalid_regex_at_call_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("badre.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "\n"
+			       "d:expect(\"a(\", \"1s\", { regex = true })\n",
+			       4, "invalid regex");
+}
+
+static void test_lua_expect_rejects_unknown_option(void **state)
+{
+	(void)state;
+	assert_config_error_at("badopt.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "d:expect(\"x\", \"1s\", { regexp = true })\n",
+			       3, "unknown field 'regexp'");
+}
+
+static void test_lua_expect_rejects_bad_duration_at_call_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("baddur.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "d:expect(\"x\", \"5 parsecs\")\n",
+			       3, "5 parsecs");
+}
+
+static void test_lua_expect_not_without_duration_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("expnot.lua",
+			       PRELUDE
+			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+			       "d:expect_not(\"Kernel panic\")\n",
+			       3, "needs a duration");
+}
+
+static void test_lua_sleep_with_bad_duration_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("sleep.lua", PRELUDE "vh.sleep(\"soon\")\n", 2, "soon");
+}
+
+static void test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use(void **state)
+{
+	(void)state;
+	assert_passes("check.lua", PRELUDE "vh.check(false, \"why\")\n"
+				   "vh.check(1 == 2)\n");
+}
+
+static void test_lua_two_device_scenario_using_every_wait_passes_dry_run(void **state)
+{
+	(void)state;
+	assert_passes("full.lua",
+		      PRELUDE
+		      "local lan = vh.network { name = \"lan\", subnet = \"10.77.0.0/24\" }\n"
+		      "local a = vh.device { name = \"a\", network = lan, memory = \"96M\",\n"
+		      "  firmware = vh.reference_firmware { version = \"1.0.0\" } }\n"
+		      "local b = vh.device { name = \"b\", network = lan, memory = 128,\n"
+		      "  firmware = { kernel = \"/k/vmlinuz\", initrd = \"/k/initrd\", append = \"quiet\" } }\n"
+		      "a:power_on()\n"
+		      "b:power_on()\n"
+		      "local spawned = false\n"
+		      "vh.spawn(function()\n"
+		      "  a:expect(\"vh%-agent: boot slot=(%a)\", \"30s\")\n"
+		      "  vh.sleep(\"1s\")\n"
+		      "  spawned = true\n"
+		      "end)\n"
+		      "vh.sleep(\"500ms\")\n"
+		      "vh.sleep(0.25)\n"
+		      "local line = b:try_expect(\"net up ip=(%S+)\", \"10s\")\n"
+		      "b:expect(\"^boot [a-z]+$\", \"1s\", { regex = true })\n"
+		      "b:expect_not(\"Kernel panic\", \"2s\")\n"
+		      "b:send(\"reboot\\n\")\n"
+		      "a:power_cut()\n"
+		      "vh.check(a.name == \"a\", \"name\")\n"
+		      "vh.log(\"done\")\n"
+		      /* check() cannot fail in dry run: assert through errors. */
+		      "if not spawned then error(\"spawned function did not run\") end\n"
+		      "if a.ip ~= \"10.77.0.2\" or b.ip ~= \"10.77.0.3\" then error(\"ips\") end\n"
+		      "if lan.host_ip ~= \"10.77.0.1\" then error(\"host ip\") end\n"
+		      "if a.mac == b.mac then error(\"macs\") end\n"
+		      "if line == nil then error(\"try_expect\") end\n");
+}
+
+static const char seed_scenario[] = PRELUDE
+	"if vh.seed() ~= 42 then error(\"seed is \" .. tostring(vh.seed())) end\n";
+
+static void test_lua_seed_returns_configured_seed(void **state)
+{
+	(void)state;
+	struct result r = run_scenario_seeded("seed.lua", seed_scenario, 42);
+	if (r.outcome != VH_PASS)
+		fail_msg("outcome %d: %s", r.outcome, r.message);
+	/* The same scenario with another seed fails: the check can fail. */
+	r = run_scenario_seeded("seed.lua", seed_scenario, 7);
+	assert_int_equal(r.outcome, VH_CONFIG);
+	assert_non_null(strstr(r.message, "seed is 7"));
+}
+
+#define T(fn) cmocka_unit_test(fn)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_lua_syntax_error_is_config_error_naming_file_and_line),
+		T(test_lua_missing_scenario_file_is_config_error),
+		T(test_lua_calling_nil_is_config_error_naming_file_and_line),
+		T(test_lua_error_in_spawned_function_names_its_line),
+		T(test_lua_device_without_name_is_config_error_at_call_line),
+		T(test_lua_device_with_duplicate_name_is_config_error),
+		T(test_lua_device_unknown_field_is_config_error_naming_field),
+		T(test_lua_error_in_multiline_constructor_names_its_first_line),
+		T(test_lua_device_memory_with_unknown_unit_is_config_error),
+		T(test_lua_device_memory_in_mib_or_gib_is_accepted),
+		T(test_lua_reference_firmware_with_64M_on_x86_is_config_error),
+		T(test_lua_device_without_firmware_is_config_error),
+		T(test_lua_firmware_without_kernel_or_bios_is_config_error),
+		T(test_lua_firmware_with_unknown_arch_is_config_error),
+		T(test_lua_network_with_prefix_33_is_config_error),
+		T(test_lua_network_with_non_cidr_subnet_is_config_error),
+		T(test_lua_network_with_duplicate_name_is_config_error),
+		T(test_lua_expect_rejects_unclosed_capture_pattern_at_call_line),
+		T(test_lua_expect_rejects_pattern_ending_in_percent_at_call_line),
+		T(test_lua_expect_rejects_malformed_pattern_first_item_at_call_line),
+		T(test_lua_expect_rejects_invalid_regex_at_call_line),
+		T(test_lua_expect_rejects_unknown_option),
+		T(test_lua_expect_rejects_bad_duration_at_call_line),
+		T(test_lua_expect_not_without_duration_is_config_error),
+		T(test_lua_sleep_with_bad_duration_is_config_error),
+		T(test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use),
+		T(test_lua_two_device_scenario_using_every_wait_passes_dry_run),
+		T(test_lua_seed_returns_configured_seed),
+	};
+	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}

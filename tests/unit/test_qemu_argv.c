@@ -1,0 +1,335 @@
+/* Unit tests for QEMU command-line construction (harness/qemu_argv.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "qemu_argv.h"
+
+static struct qemu_argv qa;
+static char err[256];
+
+/* A complete x86_64 launch with every optional part present. */
+static struct qemu_launch full_launch(void)
+{
+	return (struct qemu_launch){
+		.arch = "x86_64",
+		.accel = "tcg",
+		.memory_mib = 128,
+		.kernel = "/img/vmlinuz",
+		.initrd = "/img/initramfs.cpio",
+		.append = "console=ttyS0 vh.slot=a",
+		.disk = "/tmp/disk.img",
+		.tap_ifname = "vht0-dut",
+		.mac = "52:54:00:12:34:56",
+		.serial_socket = "vh-serial-1",
+		.qmp_socket = "vh-qmp-1",
+	};
+}
+
+/* A launch with only the required fields. */
+static struct qemu_launch minimal_launch(void)
+{
+	return (struct qemu_launch){
+		.kernel = "/img/vmlinuz",
+		.serial_socket = "ser",
+		.qmp_socket = "qmp",
+	};
+}
+
+static void build_ok(const struct qemu_launch *l)
+{
+	memset(err, 0, sizeof(err));
+	if (qemu_argv_build(l, &qa, err, sizeof(err)) != 0)
+		fail_msg("qemu_argv_build failed: %s", err);
+	assert_non_null(qa.argv);
+	assert_null(qa.argv[qa.argc]);
+}
+
+static void build_fails_mentioning(const struct qemu_launch *l, const char *needle)
+{
+	memset(err, 0, sizeof(err));
+	assert_int_equal(qemu_argv_build(l, &qa, err, sizeof(err)), -1);
+	if (!strstr(err, needle))
+		fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+	qemu_argv_free(&qa);
+}
+
+/* Index of the first argv word equal to word, or -1. */
+static int find_word(const char *word)
+{
+	for (int i = 0; i < qa.argc; i++)
+		if (!strcmp(qa.argv[i], word))
+			return i;
+	return -1;
+}
+
+static int count_word(const char *word)
+{
+	int n = 0;
+	for (int i = 0; i < qa.argc; i++)
+		n += !strcmp(qa.argv[i], word);
+	return n;
+}
+
+/* Asserts that some occurrence of flag is immediately followed by value. */
+static void assert_flag_value(const char *flag, const char *value)
+{
+	for (int i = 0; i + 1 < qa.argc; i++)
+		if (!strcmp(qa.argv[i], flag) && !strcmp(qa.argv[i + 1], value))
+			return;
+	fprintf(stderr, "argv:");
+	for (int i = 0; i < qa.argc; i++)
+		fprintf(stderr, " '%s'", qa.argv[i]);
+	fprintf(stderr, "\n");
+	fail_msg("no '%s %s' in argv", flag, value);
+}
+
+static void assert_absent(const char *word)
+{
+	if (find_word(word) >= 0)
+		fail_msg("'%s' should not be in argv", word);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	qemu_argv_free(&qa);
+	return 0;
+}
+
+static void test_qemu_argv_x86_uses_microvm_and_default_binary(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	build_ok(&l);
+	assert_string_equal(qa.argv[0], "qemu-system-x86_64");
+	assert_flag_value("-M", "microvm");
+	assert_absent("-cpu");
+	assert_flag_value("-m", "128");
+}
+
+static void test_qemu_argv_honours_explicit_binary(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.binary = "/opt/qemu/bin/qemu-system-x86_64";
+	build_ok(&l);
+	assert_string_equal(qa.argv[0], "/opt/qemu/bin/qemu-system-x86_64");
+}
+
+static void test_qemu_argv_tcg_sets_translation_block_size(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	build_ok(&l);
+	assert_flag_value("-accel", "tcg,tb-size=32");
+	assert_int_equal(count_word("-accel"), 1);
+}
+
+static void test_qemu_argv_kvm_uses_plain_kvm_accel(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.accel = "kvm";
+	build_ok(&l);
+	assert_flag_value("-accel", "kvm");
+	assert_absent("tcg,tb-size=32");
+}
+
+static void test_qemu_argv_defaults_to_x86_tcg_and_96_mib(void **state)
+{
+	(void)state;
+	struct qemu_launch l = minimal_launch();
+	build_ok(&l);
+	assert_string_equal(qa.argv[0], "qemu-system-x86_64");
+	assert_flag_value("-M", "microvm");
+	assert_flag_value("-accel", "tcg,tb-size=32");
+	assert_flag_value("-m", "96");
+}
+
+static void test_qemu_argv_starts_stopped_without_reboot_or_defaults(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	build_ok(&l);
+	assert_int_equal(count_word("-S"), 1);
+	assert_int_equal(count_word("-no-reboot"), 1);
+	assert_int_equal(count_word("-nodefaults"), 1);
+	assert_int_equal(count_word("-no-user-config"), 1);
+	assert_flag_value("-display", "none");
+	assert_flag_value("-smp", "1");
+}
+
+static void test_qemu_argv_connects_serial_and_qmp_to_abstract_sockets(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	build_ok(&l);
+	assert_flag_value("-chardev", "socket,id=ser0,path=vh-serial-1,abstract=on,server=off");
+	assert_flag_value("-serial", "chardev:ser0");
+	assert_flag_value("-chardev", "socket,id=qmp0,path=vh-qmp-1,abstract=on,server=off");
+	assert_flag_value("-mon", "chardev=qmp0,mode=control");
+	assert_int_equal(count_word("-chardev"), 2);
+}
+
+static void test_qemu_argv_passes_kernel_initrd_append_when_given(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	build_ok(&l);
+	assert_flag_value("-kernel", "/img/vmlinuz");
+	assert_flag_value("-initrd", "/img/initramfs.cpio");
+	assert_flag_value("-append", "console=ttyS0 vh.slot=a");
+	assert_absent("-bios");
+}
+
+static void test_qemu_argv_omits_initrd_append_disk_nic_when_absent(void **state)
+{
+	(void)state;
+	struct qemu_launch l = minimal_launch();
+	build_ok(&l);
+	assert_flag_value("-kernel", "/img/vmlinuz");
+	assert_absent("-initrd");
+	assert_absent("-append");
+	assert_absent("-drive");
+	assert_absent("-device");
+	assert_absent("-netdev");
+	assert_absent("-bios");
+}
+
+static void test_qemu_argv_bios_boot_has_no_kernel(void **state)
+{
+	(void)state;
+	struct qemu_launch l = minimal_launch();
+	l.kernel = NULL;
+	l.bios = "/img/u-boot.bin";
+	build_ok(&l);
+	assert_flag_value("-bios", "/img/u-boot.bin");
+	assert_absent("-kernel");
+	assert_absent("-initrd");
+	assert_absent("-append");
+}
+
+static void test_qemu_argv_attaches_tap_as_virtio_net_with_mac(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	build_ok(&l);
+	assert_flag_value("-netdev", "tap,id=net0,ifname=vht0-dut,script=no,downscript=no");
+	assert_flag_value("-device", "virtio-net-device,netdev=net0,mac=52:54:00:12:34:56");
+}
+
+static void test_qemu_argv_attaches_disk_as_virtio_blk(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	build_ok(&l);
+	assert_flag_value("-drive", "file=/tmp/disk.img,if=none,id=disk0,format=raw");
+	assert_flag_value("-device", "virtio-blk-device,drive=disk0");
+}
+
+static void test_qemu_argv_aarch64_uses_virt_and_cortex_a53_under_tcg(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.arch = "aarch64";
+	build_ok(&l);
+	assert_string_equal(qa.argv[0], "qemu-system-aarch64");
+	assert_flag_value("-M", "virt");
+	assert_flag_value("-cpu", "cortex-a53");
+	assert_flag_value("-accel", "tcg,tb-size=32");
+	assert_absent("microvm");
+}
+
+static void test_qemu_argv_aarch64_uses_host_cpu_under_kvm(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.arch = "aarch64";
+	l.accel = "kvm";
+	build_ok(&l);
+	assert_flag_value("-cpu", "host");
+	assert_flag_value("-accel", "kvm");
+}
+
+static void test_qemu_argv_rejects_unknown_arch(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.arch = "riscv64";
+	build_fails_mentioning(&l, "unknown arch 'riscv64'");
+}
+
+static void test_qemu_argv_rejects_launch_without_kernel_or_bios(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.kernel = NULL;
+	l.bios = NULL;
+	build_fails_mentioning(&l, "kernel or a bios");
+}
+
+static void test_qemu_argv_rejects_missing_serial_or_qmp_socket(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.serial_socket = NULL;
+	build_fails_mentioning(&l, "sockets are required");
+	l = full_launch();
+	l.qmp_socket = NULL;
+	build_fails_mentioning(&l, "sockets are required");
+}
+
+static void test_qemu_argv_free_resets_and_tolerates_repeat(void **state)
+{
+	(void)state;
+	struct qemu_launch l = minimal_launch();
+	build_ok(&l);
+	qemu_argv_free(&qa);
+	assert_null(qa.argv);
+	assert_int_equal(qa.argc, 0);
+	qemu_argv_free(&qa);
+}
+
+static void test_qemu_binary_and_console_follow_arch(void **state)
+{
+	(void)state;
+	assert_string_equal(qemu_binary_for_arch("x86_64"), "qemu-system-x86_64");
+	assert_string_equal(qemu_binary_for_arch("aarch64"), "qemu-system-aarch64");
+	assert_string_equal(qemu_binary_for_arch(NULL), "qemu-system-x86_64");
+	assert_string_equal(qemu_console_for_arch("x86_64"), "ttyS0");
+	assert_string_equal(qemu_console_for_arch("aarch64"), "ttyAMA0");
+}
+
+#define T(f) cmocka_unit_test_teardown(f, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_qemu_argv_x86_uses_microvm_and_default_binary),
+		T(test_qemu_argv_honours_explicit_binary),
+		T(test_qemu_argv_tcg_sets_translation_block_size),
+		T(test_qemu_argv_kvm_uses_plain_kvm_accel),
+		T(test_qemu_argv_defaults_to_x86_tcg_and_96_mib),
+		T(test_qemu_argv_starts_stopped_without_reboot_or_defaults),
+		T(test_qemu_argv_connects_serial_and_qmp_to_abstract_sockets),
+		T(test_qemu_argv_passes_kernel_initrd_append_when_given),
+		T(test_qemu_argv_omits_initrd_append_disk_nic_when_absent),
+		T(test_qemu_argv_bios_boot_has_no_kernel),
+		T(test_qemu_argv_attaches_tap_as_virtio_net_with_mac),
+		T(test_qemu_argv_attaches_disk_as_virtio_blk),
+		T(test_qemu_argv_aarch64_uses_virt_and_cortex_a53_under_tcg),
+		T(test_qemu_argv_aarch64_uses_host_cpu_under_kvm),
+		T(test_qemu_argv_rejects_unknown_arch),
+		T(test_qemu_argv_rejects_launch_without_kernel_or_bios),
+		T(test_qemu_argv_rejects_missing_serial_or_qmp_socket),
+		T(test_qemu_argv_free_resets_and_tolerates_repeat),
+		T(test_qemu_binary_and_console_follow_arch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

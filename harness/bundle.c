@@ -459,6 +459,7 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 {
 	struct bundle_header h;
 	int kfd = -1, ifd = -1, rc;
+	bool k_created = false, i_created = false;
 	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
@@ -468,10 +469,16 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 	rc = bundle_read_header_fd(fd, disk_path, offset, max_size, &h, err, errlen);
 	if (rc < 0)
 		goto out;
-	if (kernel_out_path && (kfd = rc = bundle_open_out(kernel_out_path, err, errlen)) < 0)
-		goto out;
-	if (initrd_out_path && (ifd = rc = bundle_open_out(initrd_out_path, err, errlen)) < 0)
-		goto out;
+	if (kernel_out_path) {
+		if ((kfd = rc = bundle_open_out(kernel_out_path, err, errlen)) < 0)
+			goto out;
+		k_created = true;
+	}
+	if (initrd_out_path) {
+		if ((ifd = rc = bundle_open_out(initrd_out_path, err, errlen)) < 0)
+			goto out;
+		i_created = true;
+	}
 	struct sha256_ctx sha;
 	sha256_init(&sha);
 	uint64_t kernel_off = offset + h.header_size;
@@ -518,9 +525,9 @@ out:
 		close(ifd);
 	if (rc < 0) {
 		/* never leave a half kernel where QEMU might pick it up */
-		if (kernel_out_path && rc != -ENOENT)
+		if (k_created)
 			unlink(kernel_out_path);
-		if (initrd_out_path && rc != -ENOENT)
+		if (i_created)
 			unlink(initrd_out_path);
 	}
 	close(fd);

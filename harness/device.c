@@ -121,7 +121,8 @@ static void waiter_wake(struct vh_waiter *w, bool ok, const char *text)
 		lua_pushstring(co, text);
 	else
 		lua_pushnil(co);
-	run_resume(run, co, 2);
+	/* Not now: this may run inside a console handler or another coroutine. */
+	run_resume_soon(run, co, 2);
 }
 
 void device_free(struct vh_device *dev)
@@ -216,17 +217,26 @@ static void check_expects(struct vh_device *dev)
 	}
 }
 
-/* Complete console lines go to the line watchers (expect_not). */
+/* Complete console lines go to the line watchers (expect_not, power_cut{on=}). */
 static void on_line(struct vh_device *dev, const char *line, size_t len)
 {
 	struct vh_waiter *w = dev->waiters;
 	while (w) {
 		struct vh_waiter *next = w->next;
 		size_t end;
-		if (w->kind == WAIT_EXPECT_NOT && device_waiter_matches(w, line, len, &end)) {
+		if (w->kind != WAIT_EXPECT && device_waiter_matches(w, line, len, &end)) {
 			char copy[1024];
 			snprintf(copy, sizeof(copy), "%.*s", (int)len, line);
-			waiter_wake(w, false, copy);
+			if (w->kind == WAIT_CUT_ON) {
+				/* The cut comes first, while the guest is mid-step. */
+				waiter_unlink(dev, w);
+				char why[1100];
+				snprintf(why, sizeof(why), "on \"%s\"", w->pattern);
+				device_power_cut(dev, why);
+				waiter_wake(w, true, copy);
+			} else {
+				waiter_wake(w, false, copy);
+			}
 			next = dev->waiters;
 		}
 		w = next;
@@ -345,7 +355,7 @@ static void fail_expects(struct vh_device *dev, const char *why)
 	struct vh_waiter *w = dev->waiters;
 	while (w) {
 		struct vh_waiter *next = w->next;
-		if (w->kind == WAIT_EXPECT) {
+		if (w->kind == WAIT_EXPECT || w->kind == WAIT_CUT_ON) {
 			waiter_wake(w, false, why);
 			next = dev->waiters;
 		}
@@ -355,11 +365,13 @@ static void fail_expects(struct vh_device *dev, const char *why)
 
 static void power_event(struct vh_device *dev, const char *event, const char *status, const char *reason)
 {
-	const char *kv[] = { "device", dev->name, "status", status, "reason", reason, NULL };
-	if (!status)
-		kv[2] = NULL;
-	else if (!reason)
-		kv[4] = NULL;
+	const char *kv[7] = { "device", dev->name };
+	int n = 2;
+	if (status)
+		kv[n++] = "status", kv[n++] = status;
+	if (reason)
+		kv[n++] = "reason", kv[n++] = reason;
+	kv[n] = NULL;
 	run_event(dev->run, event, kv);
 }
 
@@ -377,7 +389,8 @@ static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	const char *reason = dev->shutdown_reason[0] ? dev->shutdown_reason : "none";
 	power_event(dev, "power_off", st, reason);
 
-	if (!strcmp(reason, "guest-reset") || !strcmp(reason, "guest-panic")) {
+	if (!strcmp(reason, "guest-reset") || !strcmp(reason, "guest-panic") ||
+	    !strcmp(reason, "host-qmp-system-reset")) {
 		/* -no-reboot turned the guest's reboot into an exit: the harness is
 		 * the bootloader, so it powers the device on again. */
 		bool fault;
@@ -508,6 +521,32 @@ void device_power_cut(struct vh_device *dev, const char *why)
 	fail_expects(dev, msg);
 }
 
+int device_reset(struct vh_device *dev, char *err, size_t errlen)
+{
+	if (!dev->on) {
+		snprintf(err, errlen, "%s is powered off", dev->name);
+		return -1;
+	}
+	/* With -no-reboot QEMU exits on the reset; the exit handler boots again. */
+	return qmp_command(&dev->proc.qmp, "{\"execute\":\"system_reset\"}", 2000, err, errlen);
+}
+
+int device_set_link(struct vh_device *dev, bool up, char *err, size_t errlen)
+{
+	if (!dev->on || !dev->net) {
+		snprintf(err, errlen, "%s %s", dev->name, dev->net ? "is powered off" : "has no network");
+		return -1;
+	}
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "{\"execute\":\"set_link\",\"arguments\":{\"name\":\"net0\",\"up\":%s}}",
+		 up ? "true" : "false");
+	if (qmp_command(&dev->proc.qmp, cmd, 2000, err, errlen) < 0)
+		return -1;
+	const char *kv[] = { "device", dev->name, "up", up ? "\x01" "true" : "\x01" "false", NULL };
+	run_event(dev->run, "link", kv);
+	return 0;
+}
+
 void device_power_off(struct vh_device *dev)
 {
 	if (!dev->on)
@@ -557,6 +596,7 @@ static void on_wait_timeout(struct ev_loop *loop, uint64_t id, void *arg)
 		waiter_wake(w, true, NULL);
 		return;
 	}
+	/* WAIT_EXPECT and WAIT_CUT_ON: the pattern never came. */
 	char why[128];
 	snprintf(why, sizeof(why), "timed out");
 	waiter_wake(w, false, why);

@@ -18,7 +18,8 @@ struct vh_firmware {
 	bool reference; /* the built-in reference firmware: the harness passes vh.* parameters */
 };
 
-enum waiter_kind { WAIT_EXPECT, WAIT_EXPECT_NOT };
+/* WAIT_CUT_ON: power_cut{on=pattern}, cuts the instant a line matches. */
+enum waiter_kind { WAIT_EXPECT, WAIT_EXPECT_NOT, WAIT_CUT_ON };
 
 struct vh_waiter {
 	struct vh_waiter *next;
@@ -71,6 +72,12 @@ int device_power_on(struct vh_device *dev, bool *fault, char *err, size_t errlen
 
 /* Ends QEMU now (SIGKILL): a power cut. */
 void device_power_cut(struct vh_device *dev, const char *why);
+
+/* QMP system_reset: the guest reboots through the harness's boot path. */
+int device_reset(struct vh_device *dev, char *err, size_t errlen);
+
+/* QMP set_link: pulls (up=false) or restores the network cable. */
+int device_set_link(struct vh_device *dev, bool up, char *err, size_t errlen);
 
 /* Graceful stop at the end of a run. */
 void device_power_off(struct vh_device *dev);

@@ -42,14 +42,6 @@ static int device_power_on_l(lua_State *L)
 	return 0;
 }
 
-static int device_power_cut_l(lua_State *L)
-{
-	struct vh_device *dev = lua_device_check(L, 1);
-	if (!dev->run->cfg.dry_run)
-		device_power_cut(dev, "power_cut()");
-	return 0;
-}
-
 static int device_send_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
@@ -254,6 +246,79 @@ static int device_expect_not_l(lua_State *L)
 	return lua_yieldk(L, 0, 0, expect_not_k);
 }
 
+static int power_cut_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status, (void)ctx;
+	struct vh_device *dev = lua_device_check(L, 1);
+	bool ok = lua_toboolean(L, -2);
+	const char *text = lua_tostring(L, -1);
+	if (ok) {
+		lua_pushstring(L, text);
+		return 1;
+	}
+	char d[32];
+	return run_raise(L, VH_FAIL, "power_cut{on=\"%s\"} on %s: %s (timeout %s)", lua_tostring(L, 2),
+			 dev->name, text ? text : "failed",
+			 duration_format(lua_util_check_duration(L, 3, "60s"), d, sizeof(d)));
+}
+
+/* dut:power_cut() cuts now; dut:power_cut{on=PATTERN, timeout=, regex=}
+ * waits until a console line matches and cuts at that instant, returning
+ * the line. */
+static int device_power_cut_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	if (lua_isnoneornil(L, 2)) {
+		if (!dev->run->cfg.dry_run)
+			device_power_cut(dev, "power_cut()");
+		return 0;
+	}
+	luaL_checktype(L, 2, LUA_TTABLE);
+	static const char *const fields[] = { "on", "timeout", "regex", NULL };
+	lua_util_check_fields(L, 2, "power_cut{}", fields);
+	/* Rearranged to expect's (self, pattern, timeout, {regex=}) shape. */
+	lua_settop(L, 2);
+	lua_getfield(L, 2, "on");
+	if (lua_type(L, -1) != LUA_TSTRING)
+		return luaL_error(L, "power_cut{}: 'on' must be a pattern string");
+	lua_getfield(L, 2, "timeout");
+	lua_createtable(L, 0, 1);
+	lua_getfield(L, 2, "regex");
+	lua_setfield(L, -2, "regex");
+	lua_remove(L, 2);
+	struct vh_waiter *w = waiter_from_args(L, dev, WAIT_CUT_ON, "60s");
+	if (dev->run->cfg.dry_run) {
+		waiter_free(w);
+		lua_pushstring(L, "");
+		return 1;
+	}
+	if (!lua_isyieldable(L))
+		return luaL_error(L, "power_cut cannot wait here (inside a metamethod or C call)");
+	push_wait_start(L, dev);
+	device_wait(dev, w);
+	run_wait_begin(dev->run, L);
+	return lua_yieldk(L, 0, 0, power_cut_k);
+}
+
+static int device_reset_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	char err[256];
+	if (!dev->run->cfg.dry_run && device_reset(dev, err, sizeof(err)) < 0)
+		return run_raise(L, VH_FAIL, "reset: %s", err);
+	return 0;
+}
+
+static int device_link_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	luaL_checktype(L, 2, LUA_TBOOLEAN);
+	char err[256];
+	if (!dev->run->cfg.dry_run && device_set_link(dev, lua_toboolean(L, 2), err, sizeof(err)) < 0)
+		return run_raise(L, VH_FAIL, "link: %s", err);
+	return 0;
+}
+
 static int device_index_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
@@ -291,6 +356,8 @@ void lua_device_register(lua_State *L)
 	static const luaL_Reg methods[] = {
 		{ "power_on", device_power_on_l },
 		{ "power_cut", device_power_cut_l },
+		{ "reset", device_reset_l },
+		{ "link", device_link_l },
 		{ "expect", device_expect_l },
 		{ "try_expect", device_try_expect_l },
 		{ "expect_not", device_expect_not_l },

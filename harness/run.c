@@ -157,6 +157,41 @@ static void resume_later(struct vh_run *run, lua_State *co)
 	ev_add_timer(run->loop, 0, on_resume_timer, co);
 }
 
+struct pending_resume {
+	struct pending_resume *next;
+	struct vh_run *run;
+	lua_State *co;
+	int nargs;
+	uint64_t timer;
+};
+
+static void on_pending_resume(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop, (void)id;
+	struct pending_resume *p = arg;
+	struct vh_run *run = p->run;
+	for (struct pending_resume **pp = &run->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	lua_State *co = p->co;
+	int nargs = p->nargs;
+	free(p);
+	run_resume(run, co, nargs);
+}
+
+void run_resume_soon(struct vh_run *run, lua_State *co, int nargs)
+{
+	struct pending_resume *p = calloc(1, sizeof(*p));
+	if (!p)
+		abort();
+	*p = (struct pending_resume){ .next = run->pending, .run = run, .co = co, .nargs = nargs };
+	run->pending = p;
+	p->timer = ev_add_timer(run->loop, 0, on_pending_resume, p);
+}
+
 static bool is_main_thread(lua_State *co)
 {
 	lua_getfield(co, LUA_REGISTRYINDEX, "vh.main");
@@ -296,6 +331,12 @@ void run_free(struct vh_run *run)
 		return;
 	for (int i = 0; i < run->n_devices; i++)
 		device_free(run->devices[i]);
+	while (run->pending) {
+		struct pending_resume *p = run->pending;
+		run->pending = p->next;
+		ev_del_timer(run->loop, p->timer);
+		free(p);
+	}
 	for (int i = 0; i < run->n_networks; i++) {
 		if (run->links && !run->cfg.dry_run)
 			link_delete(run->links, run->networks[i]->bridge, NULL, 0);

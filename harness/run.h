@@ -48,6 +48,7 @@ struct vh_run {
 	double started;
 	int find_ref;            /* string.find, for matching Lua patterns from C */
 	bool waiter_registered; /* set by run_wait_begin during a resume */
+	struct pending_resume *pending; /* scheduled by run_resume_soon */
 };
 
 /* Creates the Lua state with the `vharness` module preloaded. */
@@ -72,6 +73,11 @@ void run_event(struct vh_run *run, const char *event, const char *const *kv);
  * values to hand back. run_resume must only be called from the event loop,
  * never from inside a running coroutine. */
 void run_resume(struct vh_run *run, lua_State *co, int nargs);
+
+/* Like run_resume, but on the next loop turn: the values are already on
+ * co's stack. Safe from anywhere, including inside another coroutine and
+ * inside a device's console handler. */
+void run_resume_soon(struct vh_run *run, lua_State *co, int nargs);
 
 /* Starts fn (a function at the top of L's stack, popped) as a new coroutine
  * on the next loop turn. */

@@ -31,5 +31,5 @@ done
 assert_contains "$out/junit.xml" 'failures="0"'
 after=$(host_net_snapshot)
 [ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"
-[ -z "$(vh_qemu_pids)" ] || fail "QEMU left running: $(vh_qemu_pids)"
+[ -z "$(vh_qemu_pids "$out")" ] || fail "QEMU left running: $(vh_qemu_pids "$out")"
 echo "ok: boot, console, ping, TCP, artifacts, host namespace unchanged"

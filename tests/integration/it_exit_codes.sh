@@ -38,5 +38,5 @@ assert_contains "$WORK/check_bad.err" "api_error.lua:2:"
 run_vh missing run "$WORK/nope.lua"
 assert_exit missing 2
 assert_contains "$WORK/missing.err" "nope.lua"
-[ -z "$(vh_qemu_pids)" ] || fail "QEMU left running"
+[ -z "$(vh_qemu_pids "$WORK"/a*)" ] || fail "QEMU left running"
 echo "ok: exit codes 1 and 2 with their messages"

@@ -18,14 +18,14 @@ setsid "$VHARNESS" run "$SCENARIOS/long_boot.lua" --artifacts "$WORK/c" >"$WORK/
 leader=$!
 wait_for_power_on "$WORK/c"
 sleep 0.5 # mid-boot
-[ -n "$(vh_qemu_pids)" ] || fail "no QEMU running mid-boot"
+[ -n "$(vh_qemu_pids "$WORK/c")" ] || fail "no QEMU running mid-boot"
 kill -INT -- -"$leader"
 rc=0
 wait "$leader" || rc=$?
 cat "$WORK/c.err"
 [ "$rc" = 3 ] || fail "Ctrl-C: exit $rc, expected 3"
 assert_contains "$WORK/c.err" "interrupted"
-[ -z "$(vh_qemu_pids)" ] || fail "Ctrl-C left QEMU running: $(vh_qemu_pids)"
+[ -z "$(vh_qemu_pids "$WORK/c")" ] || fail "Ctrl-C left QEMU running: $(vh_qemu_pids "$WORK/c")"
 assert_contains "$WORK/c/events.jsonl" '"event":"power_off"'
 
 # 2. kill -9 of the harness (parent and scenario child): PDEATHSIG ends QEMU,
@@ -39,10 +39,10 @@ vh_pids=$(pgrep -g "$leader" -f "$VHARNESS" | tr '\n' ' ')
 kill -9 $vh_pids
 wait "$leader" 2>/dev/null
 for _ in $(seq 50); do
-	[ -z "$(vh_qemu_pids)" ] && break
+	[ -z "$(vh_qemu_pids "$WORK/k")" ] && break
 	sleep 0.1
 done
-[ -z "$(vh_qemu_pids)" ] || fail "kill -9 left QEMU running: $(vh_qemu_pids)"
+[ -z "$(vh_qemu_pids "$WORK/k")" ] || fail "kill -9 left QEMU running: $(vh_qemu_pids "$WORK/k")"
 
 after=$(host_net_snapshot)
 [ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"

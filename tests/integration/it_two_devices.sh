@@ -4,5 +4,5 @@
 run_vh two run "$SCENARIOS/two_devices.lua" --artifacts "$WORK/t"
 assert_exit two 0
 for d in a b; do [ -s "$WORK/t/serial-$d.log" ] || fail "no serial log for $d"; done
-[ -z "$(vh_qemu_pids)" ] || fail "QEMU left running"
+[ -z "$(vh_qemu_pids "$WORK/t")" ] || fail "QEMU left running"
 echo "ok: two devices"

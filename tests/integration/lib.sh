@@ -41,9 +41,16 @@ assert_not_contains() { # FILE TEXT
 	! grep -qF -- "$2" "$1" || fail "$1 contains: $2"
 }
 
-# QEMU processes started by vharness carry its abstract socket name.
-vh_qemu_pids() {
-	pgrep -f 'qemu-system.*path=vharness/' || true
+# QEMU processes of the runs whose artifacts are in DIR...: their command
+# lines carry the run's pid in the abstract socket name (other runs on the
+# same machine are not ours to judge).
+vh_qemu_pids() { # DIR...
+	local dir pid
+	for dir in "$@"; do
+		for pid in $(grep -o '"event":"run_start".*"pid":[0-9]*' "$dir/events.jsonl" 2>/dev/null | grep -o '[0-9]*$'); do
+			pgrep -f "qemu-system.*path=vharness/$pid/" || true
+		done
+	done
 }
 
 # The host namespace's links, addresses and qdiscs, without counters.

@@ -1,8 +1,9 @@
 /* vh-agent: the reference firmware's in-guest agent.
  *
  * Started by /init in the background. Reads its configuration from the kernel
- * command line, reports boot, brings the network up, then stays alive (it
- * will hold the update server's check-in connection). Every report is a
+ * command line, reports boot, brings the network up, then, given vh.server=,
+ * runs the OTA loop (agent_ota: check-in, update, trial-boot commit); without
+ * it, stays alive doing nothing. Every report is a
  * DESIGN.md section 5 event line on stdout, which /init points at the
  * console.
  *
@@ -13,10 +14,15 @@
  *   --cmdline TEXT  use TEXT instead of /proc/cmdline
  *   --once          exit after the network step instead of staying alive
  *   --set-hostname  set the hostname to vh.device (off by default so that a
- *                   test run on a host never renames the host) */
+ *                   test run on a host never renames the host)
+ *   --firmware      this is the device's own agent: it may write vh.disk (the
+ *                   slots and the env) and reboot the machine. Off by default
+ *                   so that a test run on a host can never write the host's
+ *                   /dev/vda or reboot it. */
 #include "agent_config.h"
 #include "agent_event.h"
 #include "agent_net.h"
+#include "agent_ota.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -31,6 +37,7 @@ struct agent_options {
 	const char *cmdline;
 	bool once;
 	bool set_hostname;
+	bool firmware;
 };
 
 static int agent_parse_options(int argc, char **argv, struct agent_options *opt)
@@ -39,6 +46,7 @@ static int agent_parse_options(int argc, char **argv, struct agent_options *opt)
 	opt->cmdline = NULL;
 	opt->once = false;
 	opt->set_hostname = false;
+	opt->firmware = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--ready-fd") == 0 && i + 1 < argc)
 			opt->ready_fd = atoi(argv[++i]);
@@ -48,6 +56,8 @@ static int agent_parse_options(int argc, char **argv, struct agent_options *opt)
 			opt->once = true;
 		else if (strcmp(argv[i], "--set-hostname") == 0)
 			opt->set_hostname = true;
+		else if (strcmp(argv[i], "--firmware") == 0)
+			opt->firmware = true;
 		else
 			return -1;
 	}
@@ -111,9 +121,10 @@ int main(int argc, char **argv)
 	struct agent_options opt;
 	struct agent_config cfg;
 	char cmdline[4096];
+	unsigned long long start_ms = agent_ota_now_ms();
 
 	if (agent_parse_options(argc, argv, &opt) != 0) {
-		fprintf(stderr, "usage: vh-agent [--ready-fd N] [--cmdline TEXT] [--once] [--set-hostname]\n");
+		fprintf(stderr, "usage: vh-agent [--ready-fd N] [--cmdline TEXT] [--once] [--set-hostname] [--firmware]\n");
 		return 2;
 	}
 	if (opt.cmdline != NULL)
@@ -125,6 +136,9 @@ int main(int argc, char **argv)
 	agent_config_parse(&cfg, cmdline);
 	agent_event(STDOUT_FILENO, "boot slot=%s version=%s bootcount=%lu", cfg.slot, cfg.version,
 		    cfg.bootcount);
+	if (cfg.rollback_from[0] != '\0')
+		agent_event(STDOUT_FILENO, "rollback from=%s to=%s reason=bootlimit", cfg.rollback_from,
+			    cfg.slot);
 	if (cfg.bad_key[0] != '\0')
 		agent_event(STDOUT_FILENO, "config invalid key=%s", cfg.bad_key);
 	/* The device name doubles as the shell's hostname, which tells the
@@ -137,6 +151,8 @@ int main(int argc, char **argv)
 	agent_signal_ready(opt.ready_fd);
 	if (opt.once)
 		return 0;
+	if (cfg.has_server)
+		agent_ota_run(&cfg, opt.firmware, start_ms);
 	for (;;)
 		pause();
 }

@@ -14,6 +14,7 @@ void agent_config_defaults(struct agent_config *cfg)
 	strcpy(cfg->version, "0.0.0");
 	strcpy(cfg->slot, "a");
 	strcpy(cfg->iface, "eth0");
+	strcpy(cfg->disk, "/dev/vda");
 	/* Modules load while the agent already runs; under TCG that takes well
 	 * under a second, so 10 s only matters when the NIC is really absent. */
 	cfg->net_wait_ms = 10000;
@@ -63,6 +64,69 @@ int agent_config_parse_cidr(const char *text, struct in_addr *addr, unsigned *pr
 	return 0;
 }
 
+int agent_config_parse_server(const char *text, struct in_addr *ip, unsigned short *port)
+{
+	char buf[32];
+	const char *colon = strrchr(text, ':');
+	unsigned long p;
+
+	if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, (size_t)(colon - text));
+	buf[colon - text] = '\0';
+	if (inet_pton(AF_INET, buf, ip) != 1)
+		return -1;
+	if (agent_config_parse_ulong(colon + 1, 65535, &p) != 0 || p == 0)
+		return -1;
+	*port = (unsigned short)p;
+	return 0;
+}
+
+static const char *const agent_config_bug_names[] = {
+	"flip-env-before-image-complete",
+	"commit-before-healthy",
+	"no-fsync-before-flip",
+	"no-range-resume",
+	"no-backoff",
+	"single-env-copy",
+	"never-healthy",
+};
+#define AGENT_CONFIG_BUG_COUNT (sizeof(agent_config_bug_names) / sizeof(agent_config_bug_names[0]))
+
+const char *agent_config_bug_name(unsigned bug)
+{
+	for (unsigned i = 0; i < AGENT_CONFIG_BUG_COUNT; i++)
+		if (bug == 1u << i)
+			return agent_config_bug_names[i];
+	return NULL;
+}
+
+int agent_config_parse_bugs(const char *text, unsigned *bugs)
+{
+	const char *p = text;
+	int rc = 0;
+
+	*bugs = 0;
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < AGENT_CONFIG_BUG_COUNT; i++)
+			if (strlen(agent_config_bug_names[i]) == len &&
+			    strncmp(p, agent_config_bug_names[i], len) == 0)
+				break;
+		if (i < AGENT_CONFIG_BUG_COUNT)
+			*bugs |= 1u << i;
+		else
+			rc = -1;
+		if (p[len] == '\0')
+			return rc;
+		p += len + 1;
+	}
+}
+
 static int agent_config_copy(char *dst, size_t cap, const char *value)
 {
 	size_t len = strlen(value);
@@ -104,6 +168,33 @@ static int agent_config_apply(struct agent_config *cfg, const char *key, const c
 		cfg->prefix_len = prefix;
 		cfg->has_ip = true;
 		return 0;
+	}
+	if (strcmp(key, "server") == 0) {
+		if (agent_config_parse_server(value, &cfg->server_ip, &cfg->server_port) != 0)
+			return -1;
+		cfg->has_server = true;
+		return 0;
+	}
+	if (strcmp(key, "upgrade") == 0) {
+		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+			return -1;
+		cfg->upgrade = value[0] == '1';
+		return 0;
+	}
+	/* The bootloader passes the bundle's bugs= header as is, so vh.bugs= may
+	 * be empty; the word then simply means "no bug". */
+	if (strcmp(key, "bugs") == 0)
+		return agent_config_parse_bugs(value, &cfg->bugs);
+	if (strcmp(key, "rollback_from") == 0) {
+		if (strcmp(value, "a") != 0 && strcmp(value, "b") != 0)
+			return -1;
+		return agent_config_copy(cfg->rollback_from, sizeof(cfg->rollback_from), value);
+	}
+	if (strcmp(key, "disk") == 0) {
+		/* Only a device path: the agent appends 1/2 for the slots. */
+		if (value[0] != '/')
+			return -1;
+		return agent_config_copy(cfg->disk, sizeof(cfg->disk), value);
 	}
 	if (strcmp(key, "gw") == 0) {
 		if (inet_pton(AF_INET, value, &cfg->gw) != 1)

@@ -1,6 +1,8 @@
 /* agent_config: the guest agent's configuration, parsed from the kernel
  * command line (vh.device= vh.ip= vh.gw= vh.version= vh.slot= vh.bootcount=
- * vh.iface= vh.net_wait_ms=). Pure: no I/O, so unit tests reach every branch. */
+ * vh.iface= vh.net_wait_ms= and, for OTA (docs/ota-protocol.md), vh.server=
+ * vh.upgrade= vh.bugs= vh.rollback_from= vh.disk=). Pure: no I/O, so unit
+ * tests reach every branch. */
 #ifndef VH_AGENT_CONFIG_H
 #define VH_AGENT_CONFIG_H
 
@@ -8,6 +10,19 @@
 #include <stdbool.h>
 
 #define AGENT_CONFIG_STR_MAX 64
+
+/* Planted bugs (vh.bugs=, docs/ota-protocol.md), one bit each. Each one is a
+ * deliberate defect that a scenario must be able to catch; they are never
+ * on unless the kernel command line asks for them. */
+enum agent_bug {
+	AGENT_BUG_FLIP_ENV_BEFORE_IMAGE_COMPLETE = 1u << 0,
+	AGENT_BUG_COMMIT_BEFORE_HEALTHY = 1u << 1,
+	AGENT_BUG_NO_FSYNC_BEFORE_FLIP = 1u << 2,
+	AGENT_BUG_NO_RANGE_RESUME = 1u << 3,
+	AGENT_BUG_NO_BACKOFF = 1u << 4,
+	AGENT_BUG_SINGLE_ENV_COPY = 1u << 5,
+	AGENT_BUG_NEVER_HEALTHY = 1u << 6,
+};
 
 struct agent_config {
 	char device[AGENT_CONFIG_STR_MAX];
@@ -21,13 +36,21 @@ struct agent_config {
 	struct in_addr ip;    /* network byte order */
 	unsigned prefix_len;  /* 0..32 */
 	struct in_addr gw;
+	bool has_server;      /* vh.server given: run the OTA check-in */
+	struct in_addr server_ip;
+	unsigned short server_port;
+	bool upgrade;         /* vh.upgrade=1: a trial boot, commit once healthy */
+	unsigned bugs;        /* enum agent_bug bits */
+	char rollback_from[AGENT_CONFIG_STR_MAX]; /* "" unless vh.rollback_from= */
+	char disk[AGENT_CONFIG_STR_MAX];          /* vh.disk=, default /dev/vda */
 	/* First value the parser rejected ("vh.ip" etc.), or "" when all parsed.
 	 * A rejected key keeps its default so the agent can still report boot. */
 	char bad_key[AGENT_CONFIG_STR_MAX];
 };
 
 /* Fills *cfg with defaults (device "vh", version "0.0.0", slot "a",
- * bootcount 0, iface "eth0", net_wait_ms 10000, no network). */
+ * bootcount 0, iface "eth0", net_wait_ms 10000, no network, no server, not a
+ * trial boot, no bugs, disk "/dev/vda"). */
 void agent_config_defaults(struct agent_config *cfg);
 
 /* Parses a kernel command line (the contents of /proc/cmdline, NUL-terminated,
@@ -40,6 +63,18 @@ int agent_config_parse(struct agent_config *cfg, const char *cmdline);
 /* Parses "A.B.C.D/N" (N defaults to 32 when absent) into *addr and *prefix_len.
  * Returns 0, or -1 on any malformed or out-of-range part. */
 int agent_config_parse_cidr(const char *text, struct in_addr *addr, unsigned *prefix_len);
+
+/* Parses "A.B.C.D:PORT" (port 1..65535). Returns 0, or -1 when malformed. */
+int agent_config_parse_server(const char *text, struct in_addr *ip, unsigned short *port);
+
+/* Parses a comma-separated list of bug names into enum agent_bug bits
+ * ("" is no bug). Returns 0, or -1 when a name is unknown or empty; *bugs
+ * then holds the known ones, so a newer bundle's extra bug does not disable
+ * the ones this agent has. */
+int agent_config_parse_bugs(const char *text, unsigned *bugs);
+
+/* The vh.bugs= name of one enum agent_bug bit, or NULL. */
+const char *agent_config_bug_name(unsigned bug);
 
 /* The netmask for a prefix length 0..32, in network byte order. */
 struct in_addr agent_config_netmask(unsigned prefix_len);

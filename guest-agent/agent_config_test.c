@@ -136,6 +136,88 @@ static void test_similar_words_are_not_ours(void **state)
 	assert_false(cfg.has_ip);
 }
 
+static void test_ota_keys_parse(void **state)
+{
+	struct agent_config cfg;
+	char buf[INET_ADDRSTRLEN];
+
+	(void)state;
+	agent_config_defaults(&cfg);
+	assert_false(cfg.has_server);
+	assert_false(cfg.upgrade);
+	assert_int_equal(cfg.bugs, 0);
+	assert_string_equal(cfg.rollback_from, "");
+	assert_string_equal(cfg.disk, "/dev/vda");
+	assert_int_equal(agent_config_parse(&cfg, "vh.server=10.77.0.1:8080 vh.upgrade=1 "
+		"vh.bugs=no-backoff,single-env-copy vh.rollback_from=b vh.disk=/dev/vdb\n"), 0);
+	assert_true(cfg.has_server);
+	assert_string_equal(ip_str(cfg.server_ip, buf), "10.77.0.1");
+	assert_int_equal(cfg.server_port, 8080);
+	assert_true(cfg.upgrade);
+	assert_int_equal(cfg.bugs, AGENT_BUG_NO_BACKOFF | AGENT_BUG_SINGLE_ENV_COPY);
+	assert_string_equal(cfg.rollback_from, "b");
+	assert_string_equal(cfg.disk, "/dev/vdb");
+	/* The bootloader passes an empty bugs= header through. */
+	assert_int_equal(agent_config_parse(&cfg, "vh.upgrade=0 vh.bugs="), 0);
+	assert_false(cfg.upgrade);
+	assert_int_equal(cfg.bugs, 0);
+}
+
+static void test_every_bug_name_round_trips(void **state)
+{
+	unsigned bugs, all = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 7; i++) {
+		const char *name = agent_config_bug_name(1u << i);
+
+		assert_non_null(name);
+		assert_int_equal(agent_config_parse_bugs(name, &bugs), 0);
+		assert_int_equal(bugs, 1u << i);
+		all |= bugs;
+	}
+	assert_null(agent_config_bug_name(1u << 7));
+	assert_null(agent_config_bug_name(3));
+	assert_int_equal(agent_config_parse_bugs("flip-env-before-image-complete,commit-before-healthy,"
+		"no-fsync-before-flip,no-range-resume,no-backoff,single-env-copy,never-healthy", &bugs), 0);
+	assert_int_equal(bugs, all);
+}
+
+static void test_bad_ota_values_are_rejected(void **state)
+{
+	static const char *bad_server[] = { "10.77.0.1", "10.77.0.1:", "10.77.0.1:0",
+		"10.77.0.1:65536", ":8080", "host:8080", "10.77.0.1:80x",
+		"1234567890123456789012345678901234567890:1" };
+	struct agent_config cfg;
+	struct in_addr ip;
+	unsigned short port;
+	unsigned bugs;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_server) / sizeof(bad_server[0]); i++)
+		assert_int_equal(agent_config_parse_server(bad_server[i], &ip, &port), -1);
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "vh.server=nope"), -1);
+	assert_false(cfg.has_server);
+	assert_string_equal(cfg.bad_key, "vh.server");
+
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "vh.upgrade=2 vh.rollback_from=c vh.disk=vda"), -1);
+	assert_string_equal(cfg.bad_key, "vh.upgrade");
+	assert_false(cfg.upgrade);
+	assert_string_equal(cfg.rollback_from, "");
+	assert_string_equal(cfg.disk, "/dev/vda");
+
+	/* Unknown bug names are reported, and the known ones still apply. */
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "vh.bugs=no-backoff,from-the-future"), -1);
+	assert_string_equal(cfg.bad_key, "vh.bugs");
+	assert_int_equal(cfg.bugs, AGENT_BUG_NO_BACKOFF);
+	assert_int_equal(agent_config_parse_bugs("no-backoff,", &bugs), -1);
+	assert_int_equal(agent_config_parse_bugs(",", &bugs), -1);
+	assert_int_equal(agent_config_parse_bugs("no-backof", &bugs), -1);
+}
+
 static void test_netmask_covers_edges(void **state)
 {
 	(void)state;
@@ -155,6 +237,9 @@ int main(void)
 		cmocka_unit_test(test_first_bad_key_wins),
 		cmocka_unit_test(test_empty_and_overlong_values_are_rejected),
 		cmocka_unit_test(test_similar_words_are_not_ours),
+		cmocka_unit_test(test_ota_keys_parse),
+		cmocka_unit_test(test_every_bug_name_round_trips),
+		cmocka_unit_test(test_bad_ota_values_are_rejected),
 		cmocka_unit_test(test_netmask_covers_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

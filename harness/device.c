@@ -1,6 +1,8 @@
 #include "device.h"
 
+#include "ab_boot.h"
 #include "artifacts.h"
+#include "disk_image.h"
 #include "ev.h"
 #include "hostinfo.h"
 #include "link.h"
@@ -50,7 +52,8 @@ struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_net
 		.kernel = dup_or_null(fw->kernel), .initrd = dup_or_null(fw->initrd),
 		.bios = dup_or_null(fw->bios), .disk = dup_or_null(fw->disk),
 		.append = dup_or_null(fw->append), .arch = dup_or_null(fw->arch),
-		.version = dup_or_null(fw->version), .reference = fw->reference,
+		.version = dup_or_null(fw->version), .bugs = dup_or_null(fw->bugs),
+		.reference = fw->reference,
 	};
 	dev->memory_mib = memory_mib;
 	dev->proc.pid = 0;
@@ -72,6 +75,20 @@ struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_net
 			device_free(dev);
 			return NULL;
 		}
+	}
+	if (!run->cfg.dry_run && fw->reference) {
+		/* The device's flash: slot a holds the firmware it ships with. */
+		char bundle[1024], disk[1024];
+		snprintf(disk, sizeof(disk), "%s/disk-%s.img", run->cfg.artifacts_dir, name);
+		unlink(disk);
+		if (ab_boot_bundle_for(run->cfg.image_dir, run->cfg.artifacts_dir, fw->version,
+				       fw->bugs, bundle, sizeof(bundle), err, errlen) < 0 ||
+		    disk_image_create(disk, bundle, fw->version, err, errlen) < 0) {
+			device_free(dev);
+			return NULL;
+		}
+		free(dev->fw.disk);
+		dev->fw.disk = strdup(disk);
 	}
 	if (!run->cfg.dry_run) {
 		char path[1024];
@@ -148,7 +165,7 @@ void device_free(struct vh_device *dev)
 	free(dev->line);
 	struct vh_firmware *fw = &dev->fw;
 	free(fw->kernel), free(fw->initrd), free(fw->bios), free(fw->disk);
-	free(fw->append), free(fw->arch), free(fw->version);
+	free(fw->append), free(fw->arch), free(fw->version), free(fw->bugs);
 	free(dev);
 }
 
@@ -393,11 +410,13 @@ static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	    !strcmp(reason, "host-qmp-system-reset")) {
 		/* -no-reboot turned the guest's reboot into an exit: the harness is
 		 * the bootloader, so it powers the device on again. */
-		bool fault;
-		char err[512];
+		int why_not;
+		char err[1200];
 		power_event(dev, "reboot", NULL, NULL);
-		if (device_power_on(dev, &fault, err, sizeof(err)) < 0)
-			run_finish(dev->run, VH_FAULT, err, NULL);
+		if (device_power_on(dev, &why_not, err, sizeof(err)) < 0) {
+			run_finish(dev->run, (enum vh_outcome)why_not, err, NULL);
+			fail_expects(dev, err);
+		}
 		return;
 	}
 	bool crashed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
@@ -435,32 +454,67 @@ static const char *resolve_accel(struct vh_run *run, const char *qemu, const cha
 }
 
 /* The kernel command line: the console, boot parameters that make microvm
- * reliable under TCG, and for the reference firmware its vh.* settings. */
-static void build_append(struct vh_device *dev, const char *accel, char *out, size_t len)
+ * reliable under TCG, and for the reference firmware its vh.* settings from
+ * the boot chooser. */
+static void build_append(struct vh_device *dev, const char *accel, const struct ab_boot *ab,
+			 char *out, size_t len)
 {
 	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
 	size_t n = 0;
-	n += (size_t)snprintf(out + n, len - n, "console=%s", qemu_console_for_arch(arch));
-	if (dev->fw.reference) {
-		n += (size_t)snprintf(out + n, len - n, " quiet panic=-1 reboot=t vh.device=%s vh.version=%s vh.slot=a",
-				      dev->name, dev->fw.version ? dev->fw.version : "1.0.0");
+#define APPEND(...) (n += n < len ? (size_t)snprintf(out + n, len - n, __VA_ARGS__) : 0)
+	APPEND("console=%s", qemu_console_for_arch(arch));
+	if (ab) {
+		const struct boot_choice *c = &ab->choice;
+		APPEND(" quiet panic=-1 reboot=t vh.device=%s vh.slot=%c vh.version=%s vh.bootcount=%u"
+		       " vh.upgrade=%d",
+		       dev->name, c->slot, ab->bundle.version, c->bootcount, c->trial ? 1 : 0);
+		if (ab->bundle.bugs[0])
+			APPEND(" vh.bugs=%s", ab->bundle.bugs);
+		if (c->rolled_back)
+			APPEND(" vh.rollback_from=%c", c->rollback_from);
 		if (dev->net) {
 			char gw[16];
 			network_host_ip(dev->net, gw, sizeof(gw));
-			n += (size_t)snprintf(out + n, len - n, " vh.ip=%s/%d vh.gw=%s", dev->ip, dev->net->prefix, gw);
+			APPEND(" vh.ip=%s/%d vh.gw=%s", dev->ip, dev->net->prefix, gw);
 		}
+		if (dev->server[0])
+			APPEND(" vh.server=%s", dev->server);
 	}
 	uint32_t khz = hostinfo_tsc_khz();
 	if (!strcmp(arch, "x86_64") && !strcmp(accel, "tcg") && khz)
-		n += (size_t)snprintf(out + n, len - n, " tsc_early_khz=%u", khz);
-	if (dev->fw.append && n < len)
-		snprintf(out + n, len - n, " %s", dev->fw.append);
+		APPEND(" tsc_early_khz=%u", khz);
+	if (dev->fw.append)
+		APPEND(" %s", dev->fw.append);
+#undef APPEND
 }
 
-int device_power_on(struct vh_device *dev, bool *fault, char *err, size_t errlen)
+/* The bootloader's part of a power-on: choose the slot and extract it. */
+static int ab_prepare(struct vh_device *dev, struct ab_boot *ab, int *why, char *err, size_t errlen)
+{
+	int r = ab_boot_prepare(dev->fw.disk, dev->run->cfg.artifacts_dir, dev->name, ab, err, errlen);
+	if (r < 0) {
+		*why = r == -ENOENT ? VH_FAIL : VH_FAULT;
+		if (r == -ENOENT) {
+			char msg[1100];
+			snprintf(msg, sizeof(msg), "%s does not boot: %s", dev->name, err);
+			snprintf(err, errlen, "%s", msg);
+		}
+		return -1;
+	}
+	const struct boot_choice *c = &ab->choice;
+	char slot[2] = { c->slot, 0 }, from[2] = { c->rollback_from, 0 }, count[16];
+	snprintf(count, sizeof(count), "\x01%u", c->bootcount);
+	const char *kv[] = { "device", dev->name, "slot", slot, "version", ab->bundle.version,
+			     "bootcount", count, "trial", c->trial ? "\x01" "true" : "\x01" "false",
+			     c->rolled_back ? "rollback_from" : NULL, from, NULL };
+	run_event(dev->run, "boot_choice", kv);
+	return 0;
+}
+
+int device_power_on(struct vh_device *dev, int *why, char *err, size_t errlen)
 {
 	struct vh_run *run = dev->run;
-	*fault = false;
+	*why = VH_CONFIG;
 	if (dev->on) {
 		snprintf(err, errlen, "%s is already powered on", dev->name);
 		return -1;
@@ -468,14 +522,19 @@ int device_power_on(struct vh_device *dev, bool *fault, char *err, size_t errlen
 	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
 	const char *qemu = qemu_binary_for_arch(arch);
 	const char *accel = resolve_accel(run, qemu, dev->fw.kernel);
+	struct ab_boot ab;
+	if (dev->fw.reference && ab_prepare(dev, &ab, why, err, errlen) < 0)
+		return -1;
 	char append[2048], serial_name[108], qmp_name[108], stderr_path[1024];
-	build_append(dev, accel, append, sizeof(append));
+	build_append(dev, accel, dev->fw.reference ? &ab : NULL, append, sizeof(append));
 	snprintf(serial_name, sizeof(serial_name), "vharness/%d/%s/serial", (int)getpid(), dev->name);
 	snprintf(qmp_name, sizeof(qmp_name), "vharness/%d/%s/qmp", (int)getpid(), dev->name);
 	snprintf(stderr_path, sizeof(stderr_path), "%s/qemu-%s.stderr", run->cfg.artifacts_dir, dev->name);
 	struct qemu_launch l = {
 		.arch = arch, .accel = accel, .memory_mib = dev->memory_mib,
-		.kernel = dev->fw.kernel, .initrd = dev->fw.initrd, .append = dev->fw.kernel ? append : NULL,
+		.kernel = dev->fw.reference ? ab.kernel_path : dev->fw.kernel,
+		.initrd = dev->fw.reference ? ab.initrd_path : dev->fw.initrd,
+		.append = dev->fw.kernel ? append : NULL,
 		.bios = dev->fw.bios, .disk = dev->fw.disk,
 		.tap_ifname = dev->net ? dev->tap : NULL, .mac = dev->mac,
 		.serial_socket = serial_name, .qmp_socket = qmp_name,
@@ -483,7 +542,7 @@ int device_power_on(struct vh_device *dev, bool *fault, char *err, size_t errlen
 	dev->shutdown_reason[0] = '\0';
 	dev->cut_by_harness = false;
 	if (qemu_spawn(&l, stderr_path, &dev->proc, err, errlen) < 0) {
-		*fault = true;
+		*why = VH_FAULT;
 		return -1;
 	}
 	dev->proc.qmp.on_event = on_qmp_event;
@@ -494,7 +553,7 @@ int device_power_on(struct vh_device *dev, bool *fault, char *err, size_t errlen
 	if (qemu_resume(&dev->proc, err, errlen) < 0) {
 		unwatch(dev);
 		qemu_kill(&dev->proc);
-		*fault = true;
+		*why = VH_FAULT;
 		return -1;
 	}
 	dev->on = true;

@@ -14,8 +14,10 @@ struct vh_run;
 struct vh_network;
 
 struct vh_firmware {
-	char *kernel, *initrd, *bios, *disk, *append, *arch, *version;
-	bool reference; /* the built-in reference firmware: the harness passes vh.* parameters */
+	char *kernel, *initrd, *bios, *disk, *append, *arch, *version, *bugs;
+	/* The built-in reference firmware: the harness is its bootloader (A/B
+	 * disk image, bootcount rules) and passes it vh.* parameters. */
+	bool reference;
 };
 
 /* WAIT_CUT_ON: power_cut{on=pattern}, cuts the instant a line matches. */
@@ -42,6 +44,7 @@ struct vh_device {
 	char tap[16];
 	char ip[16];
 	char mac[18];
+	char server[32];         /* "ip:port" of its update server, "" if none */
 	struct vh_firmware fw;
 	unsigned memory_mib;
 	struct qemu_proc proc;
@@ -66,9 +69,11 @@ struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_net
 /* Powers off (if on) and frees everything the device owns. */
 void device_free(struct vh_device *dev);
 
-/* Starts QEMU and resumes the guest. 0, or -1 with err; *fault tells a
- * harness fault (QEMU would not start) from a configuration error. */
-int device_power_on(struct vh_device *dev, bool *fault, char *err, size_t errlen);
+/* Runs the bootloader's part (reference firmware), starts QEMU and resumes
+ * the guest. 0, or -1 with err and *why: VH_FAULT when QEMU would not start,
+ * VH_FAIL when the firmware does not boot (both slots bad), VH_CONFIG for a
+ * bad request (already on). */
+int device_power_on(struct vh_device *dev, int *why, char *err, size_t errlen);
 
 /* Ends QEMU now (SIGKILL): a power cut. */
 void device_power_cut(struct vh_device *dev, const char *why);

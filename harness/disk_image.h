@@ -4,6 +4,7 @@
 #ifndef VH_DISK_IMAGE_H
 #define VH_DISK_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DISK_IMAGE_MIB (1024u * 1024u)

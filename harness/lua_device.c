@@ -1,6 +1,7 @@
 /* Lua bindings for devices: dut:power_on(), dut:expect(), ... (DESIGN.md §4). */
 #include "lua_device.h"
 
+#include "ab_boot.h"
 #include "device.h"
 #include "duration.h"
 #include "ev.h"
@@ -35,10 +36,10 @@ static int device_power_on_l(lua_State *L)
 	struct vh_run *run = dev->run;
 	if (run->cfg.dry_run)
 		return 0;
-	char err[1024];
-	bool fault;
-	if (device_power_on(dev, &fault, err, sizeof(err)) < 0)
-		return run_raise(L, fault ? VH_FAULT : VH_CONFIG, "power_on %s: %s", dev->name, err);
+	char err[1200];
+	int why;
+	if (device_power_on(dev, &why, err, sizeof(err)) < 0)
+		return run_raise(L, (enum vh_outcome)why, "power_on %s: %s", dev->name, err);
 	return 0;
 }
 
@@ -319,6 +320,38 @@ static int device_link_l(lua_State *L)
 	return 0;
 }
 
+/* dut:env(key): a value of the U-Boot environment on the device's disk,
+ * read from the host as a bootloader would; nil when unset. */
+static int device_env_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	const char *key = luaL_checkstring(L, 2);
+	if (dev->run->cfg.dry_run) {
+		lua_pushnil(L);
+		return 1;
+	}
+	if (!dev->fw.reference)
+		return luaL_error(L, "%s: env() needs the reference firmware's A/B disk", dev->name);
+	char value[1024], err[256];
+	if (ab_boot_env_get(dev->fw.disk, key, value, sizeof(value), err, sizeof(err)) < 0)
+		return run_raise(L, VH_FAULT, "env(%s): %s", key, err);
+	value[0] ? (void)lua_pushstring(L, value) : lua_pushnil(L);
+	return 1;
+}
+
+/* dut:slot(): the slot the bootloader will boot next ("a" or "b"). */
+static int device_slot_l(lua_State *L)
+{
+	lua_settop(L, 1);
+	lua_pushliteral(L, "boot_slot");
+	device_env_l(L);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushliteral(L, "a"); /* the chooser's default */
+	}
+	return 1;
+}
+
 static int device_index_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
@@ -358,6 +391,8 @@ void lua_device_register(lua_State *L)
 		{ "power_cut", device_power_cut_l },
 		{ "reset", device_reset_l },
 		{ "link", device_link_l },
+		{ "env", device_env_l },
+		{ "slot", device_slot_l },
 		{ "expect", device_expect_l },
 		{ "try_expect", device_try_expect_l },
 		{ "expect_not", device_expect_not_l },

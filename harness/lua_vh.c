@@ -1,9 +1,11 @@
 /* The `vharness` Lua module (DESIGN.md §4): constructors for networks,
  * devices and firmware, and the run-wide calls sleep, check, spawn, seed. */
+#include "bundle.h"
 #include "device.h"
 #include "ev.h"
 #include "lua_device.h"
 #include "lua_network.h"
+#include "lua_update_server.h"
 #include "lua_util.h"
 #include "network.h"
 #include "run.h"
@@ -73,7 +75,7 @@ static unsigned check_memory(lua_State *L, int idx)
 static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 {
 	static const char *const fields[] = { "kernel", "initrd", "bios", "disk", "append", "arch",
-					      "version", "reference", NULL };
+					      "version", "bugs", "reference", NULL };
 	const char *what = "firmware";
 	luaL_checktype(L, idx, LUA_TTABLE);
 	lua_util_check_fields(L, idx, what, fields);
@@ -84,6 +86,7 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 	fw->append = (char *)lua_util_opt_string_field(L, idx, "append", what);
 	fw->arch = (char *)lua_util_opt_string_field(L, idx, "arch", what);
 	fw->version = (char *)lua_util_opt_string_field(L, idx, "version", what);
+	fw->bugs = (char *)lua_util_opt_string_field(L, idx, "bugs", what);
 	lua_getfield(L, idx, "reference");
 	fw->reference = lua_toboolean(L, -1);
 	lua_pop(L, 1);
@@ -117,6 +120,10 @@ static int vh_device_l(lua_State *L)
 	if (lua_getfield(L, 1, "network") != LUA_TNIL && !(net = lua_network_test(L, -1)))
 		return luaL_error(L, "vh.device{}: 'network' must be a vh.network");
 	lua_pop(L, 1);
+	struct vh_server *server = NULL;
+	if (lua_getfield(L, 1, "server") != LUA_TNIL && !(server = lua_update_server_test(L, -1)))
+		return luaL_error(L, "vh.device{}: 'server' must be a vh.update_server");
+	lua_pop(L, 1);
 	unsigned memory = DEFAULT_MEMORY_MIB;
 	if (lua_getfield(L, 1, "memory") != LUA_TNIL)
 		memory = check_memory(L, -1);
@@ -139,6 +146,8 @@ static int vh_device_l(lua_State *L)
 	lua_pop(L, 1); /* firmware table: device_new copied its strings */
 	if (!dev)
 		return run_raise(L, VH_FAULT, "vh.device{}: %s", err);
+	if (server)
+		snprintf(dev->server, sizeof(dev->server), "%s", lua_update_server_address(server));
 	run->devices = realloc(run->devices, (size_t)(run->n_devices + 1) * sizeof(*run->devices));
 	run->devices[run->n_devices++] = dev;
 	const char *kv[] = { "device", dev->name, "ip", dev->ip, "tap", dev->tap, NULL };
@@ -149,20 +158,62 @@ static int vh_device_l(lua_State *L)
 	return 1;
 }
 
+/* The defects the reference agent can be booted with (docs/ota-protocol.md). */
+static const char *const planted_bugs[] = {
+	"flip-env-before-image-complete", "commit-before-healthy", "no-fsync-before-flip",
+	"no-range-resume", "no-backoff", "single-env-copy", "never-healthy", NULL,
+};
+
+/* bugs = { "no-backoff", ... } -> "no-backoff,..." on the stack's top. */
+static const char *check_bugs(lua_State *L, int idx)
+{
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_Integer n = luaL_len(L, idx);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, idx, i);
+		const char *bug = lua_tostring(L, -1);
+		bool known = false;
+		for (const char *const *k = planted_bugs; bug && *k; k++)
+			known = known || !strcmp(bug, *k);
+		if (!known) {
+			luaL_Buffer names;
+			luaL_buffinit(L, &names);
+			for (const char *const *k = planted_bugs; *k; k++) {
+				luaL_addstring(&names, k == planted_bugs ? "" : ", ");
+				luaL_addstring(&names, *k);
+			}
+			luaL_pushresult(&names);
+			luaL_error(L, "vh.reference_firmware{}: unknown bug '%s' (known: %s)",
+				   bug ? bug : "?", lua_tostring(L, -1));
+		}
+		lua_pop(L, 1);
+		if (i > 1)
+			luaL_addchar(&b, ',');
+		luaL_addstring(&b, bug);
+	}
+	luaL_pushresult(&b);
+	return lua_tostring(L, -1);
+}
+
 static int vh_reference_firmware_l(lua_State *L)
 {
 	struct vh_run *run = check_run(L);
 	const char *version = "1.0.0";
+	const char *bugs = "";
 	if (!lua_isnoneornil(L, 1)) {
 		luaL_checktype(L, 1, LUA_TTABLE);
-		static const char *const fields[] = { "version", NULL };
+		static const char *const fields[] = { "version", "bugs", NULL };
 		lua_util_check_fields(L, 1, "vh.reference_firmware{}", fields);
 		const char *v = lua_util_opt_string_field(L, 1, "version", "vh.reference_firmware{}");
 		if (v)
 			version = v;
+		if (lua_getfield(L, 1, "bugs") != LUA_TNIL)
+			bugs = check_bugs(L, lua_gettop(L)); /* stays on the stack */
 	}
-	if (!*version || strpbrk(version, " \t\n\"="))
-		return luaL_error(L, "vh.reference_firmware{}: version must be a word like \"1.0.0\"");
+	if (!bundle_version_valid(version))
+		return luaL_error(L, "vh.reference_firmware{}: version must be 1-63 of [A-Za-z0-9._+-], like \"1.0.0\"");
 	const char *dir = run->cfg.image_dir;
 	char kernel[1024], initrd[1024];
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
@@ -173,13 +224,15 @@ static int vh_reference_firmware_l(lua_State *L)
 				 "  build it with `cmake --build build` (target `image`) or `vharness image build`,\n"
 				 "  or point --image-dir / VH_IMAGE_DIR at a built image",
 				 access(kernel, R_OK) != 0 ? kernel : initrd, strerror(errno));
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 5);
 	lua_pushstring(L, kernel);
 	lua_setfield(L, -2, "kernel");
 	lua_pushstring(L, initrd);
 	lua_setfield(L, -2, "initrd");
 	lua_pushstring(L, version);
 	lua_setfield(L, -2, "version");
+	lua_pushstring(L, bugs);
+	lua_setfield(L, -2, "bugs");
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "reference");
 	return 1;
@@ -281,6 +334,7 @@ int luaopen_vharness(lua_State *L)
 		{ "seed", vh_seed_l },
 		{ "log", vh_log_l },
 		{ "now", vh_now_l },
+		{ "update_server", lua_update_server_new },
 		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, "vh.failure");
@@ -289,6 +343,7 @@ int luaopen_vharness(lua_State *L)
 	lua_pop(L, 1);
 	lua_device_register(L);
 	lua_network_register(L);
+	lua_update_server_register(L);
 	luaL_newlib(L, functions);
 	return 1;
 }

@@ -3,6 +3,7 @@
 #include "device.h"
 #include "link.h"
 #include "network.h"
+#include "lua_update_server.h"
 #include "duration.h"
 
 #include <errno.h>
@@ -331,6 +332,8 @@ void run_free(struct vh_run *run)
 		return;
 	for (int i = 0; i < run->n_devices; i++)
 		device_free(run->devices[i]);
+	if (run->L)
+		lua_update_server_free_all(run->L);
 	while (run->pending) {
 		struct pending_resume *p = run->pending;
 		run->pending = p->next;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,7 +62,8 @@ struct us_req {
 	char device[US_STR], version[US_STR], slot[8];
 	char *out;
 	size_t out_len, out_cap;
-	bool suspended, closing;
+	bool suspended, closing, peer_gone;
+	int watch_fd; /* the socket, watched for hang-up while parked, or -1 */
 	uint64_t hb_timer, hb_seq;
 	struct us_req *prev, *next;
 };
@@ -71,9 +73,11 @@ struct update_server {
 	struct MHD_Daemon *d;
 	int epfd;
 	uint64_t timer;
+	uint64_t kick; /* pending MHD_run after a resume */
 	struct in_addr addr;
 	uint16_t port;
 	bool down;
+	bool stopping; /* inside us_stop: closes are the server's doing */
 	unsigned in_mhd;        /* > 0 while inside MHD_run / MHD_stop_daemon */
 	uint64_t deferred_down; /* timer for a set_down(true) from a callback */
 	update_server_event_fn on_event;
@@ -213,6 +217,35 @@ static void us_on_timer(struct ev_loop *loop, uint64_t id, void *arg)
 	us_run(s);
 }
 
+static void us_on_kick(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct update_server *s = arg;
+	s->kick = 0;
+	us_run(s);
+}
+
+/* Resumes a parked connection. MHD does not wake its epoll fd for a resume
+ * in external mode, and it must not be re-entered from its own callbacks, so
+ * an immediate timer runs it once the current callback returns. */
+static void us_unwatch(struct us_req *r)
+{
+	if (r->watch_fd >= 0)
+		ev_del_fd(r->s->loop, r->watch_fd);
+	r->watch_fd = -1;
+}
+
+static void us_resume(struct us_req *r)
+{
+	struct update_server *s = r->s;
+	us_unwatch(r);
+	r->suspended = false;
+	MHD_resume_connection(r->conn);
+	if (!s->kick)
+		s->kick = ev_add_timer(s->loop, 0, us_on_kick, s);
+}
+
 static void us_reschedule(struct update_server *s)
 {
 	if (s->timer) {
@@ -259,10 +292,8 @@ static void us_checkin_queue(struct us_req *r, const char *line)
 	}
 	memcpy(r->out + r->out_len, line, n);
 	r->out_len += n;
-	if (r->suspended) {
-		r->suspended = false;
-		MHD_resume_connection(r->conn);
-	}
+	if (r->suspended)
+		us_resume(r);
 }
 
 static void us_checkin_offer(struct us_req *r)
@@ -291,6 +322,23 @@ static void us_heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
 	r->hb_timer = ev_add_timer(loop, UPDATE_SERVER_HEARTBEAT_MS, us_heartbeat, r);
 }
 
+/* A parked check-in's peer hung up: MHD cannot see it while the connection
+ * is suspended, so wake it to end the stream now rather than at the next
+ * heartbeat (whose write may even succeed once). */
+static void us_on_hangup(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	struct us_req *r = arg;
+	r->peer_gone = true;
+	r->closing = true;
+	if (r->suspended)
+		us_resume(r);
+	else
+		us_unwatch(r);
+}
+
 static ssize_t us_checkin_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
@@ -301,6 +349,12 @@ static ssize_t us_checkin_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		/* nothing due: park the connection until us_checkin_queue */
 		r->suspended = true;
 		MHD_suspend_connection(r->conn);
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		/* a second epoll watch on MHD's socket, for hang-ups only */
+		if (ci && ci->connect_fd >= 0 &&
+		    ev_add_fd(r->s->loop, ci->connect_fd, EPOLLRDHUP, us_on_hangup, r) == 0)
+			r->watch_fd = ci->connect_fd;
 		return 0;
 	}
 	size_t n = r->out_len < max ? r->out_len : max;
@@ -456,6 +510,7 @@ static enum MHD_Result us_access(void *cls, struct MHD_Connection *conn, const c
 		r->conn = conn;
 		r->refs = 1;
 		r->fd = -1;
+		r->watch_fd = -1;
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		r->c = ci ? ci->socket_context : NULL;
@@ -489,6 +544,7 @@ static void us_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 	r->done = true;
 	if (r->kind == US_CHECKIN) {
+		us_unwatch(r);
 		if (r->hb_timer)
 			ev_del_timer(s->loop, r->hb_timer);
 		r->hb_timer = 0;
@@ -500,7 +556,9 @@ static void us_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			r->next->prev = r->prev;
 		r->prev = r->next = NULL;
 	}
-	const char *result = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK	     ? "ok" :
+	const char *result = s->stopping				     ? "server_down" :
+			     r->peer_gone				     ? "client_gone" :
+			     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK	     ? "ok" :
 			     toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED   ? "timeout" :
 			     toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN   ? "server_down" :
 			     toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ||
@@ -621,13 +679,18 @@ static void us_stop(struct update_server *s)
 	/* MHD must not be stopped with suspended connections: wake every
 	 * check-in so its reader ends the stream, let MHD take the resumes,
 	 * then stop (which reports each close through the callbacks). */
+	s->stopping = true;
 	for (struct us_req *r = s->checkins; r; r = r->next) {
 		r->closing = true;
+		us_unwatch(r);
 		if (r->suspended) {
 			r->suspended = false;
 			MHD_resume_connection(r->conn);
 		}
 	}
+	if (s->kick)
+		ev_del_timer(s->loop, s->kick);
+	s->kick = 0;
 	s->in_mhd++;
 	MHD_run(s->d);
 	ev_del_fd(s->loop, s->epfd);
@@ -636,6 +699,7 @@ static void us_stop(struct update_server *s)
 	s->timer = 0;
 	MHD_stop_daemon(s->d);
 	s->in_mhd--;
+	s->stopping = false;
 	s->d = NULL;
 	s->epfd = -1;
 }

@@ -16,10 +16,10 @@
  * NULL-terminated list of key, value, key, value ...; all strings are valid
  * only during the call):
  *   "http_connect"    conn peer
- *   "http_request"    conn peer method path query range status bytes result
- *                     (at completion; bytes = body bytes handed to the
- *                     socket layer; result = ok|client_gone|timeout|error|
- *                     server_down)
+ *   "http_request"    conn peer method path range status bytes result
+ *                     (at completion; path without the query; bytes = body
+ *                     bytes handed to the socket layer; result = ok|
+ *                     client_gone|timeout|error|server_down)
  *   "http_disconnect" conn peer
  *   "checkin"         conn device version slot
  *   "offer"           conn device version size

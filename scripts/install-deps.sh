@@ -13,6 +13,7 @@ packages=(
   libubootenv-tool
   linux-image-cloud-amd64 initramfs-tools
   libxml2-utils
+  curl fdisk
 )
 
 sudo_cmd=()

@@ -1,0 +1,62 @@
+/* agent_checkin: the check-in channel's lines (docs/ota-protocol.md, "Update
+ * server"): splitting the decoded body into lines and parsing
+ * "heartbeat seq=N" and "offer version=V size=BYTES sha256=HEX url=PATH".
+ * Pure: no I/O. */
+#ifndef VH_AGENT_CHECKIN_H
+#define VH_AGENT_CHECKIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent_config.h"
+#include "agent_sha256.h"
+
+#define AGENT_CHECKIN_LINE_MAX 512
+#define AGENT_CHECKIN_URL_MAX 256
+
+/* Collects bytes into lines. */
+struct agent_lines {
+	char buf[AGENT_CHECKIN_LINE_MAX];
+	size_t len;
+	bool overflow; /* the current line outgrew buf: it is reported truncated */
+	bool complete; /* buf holds a finished line: the next push starts anew */
+};
+
+/* Empties *lines. */
+void agent_lines_init(struct agent_lines *lines);
+
+/* Takes bytes from data[0..len) up to and including the next '\n'; *used
+ * says how many. Returns true when a line is complete: lines->buf then holds
+ * it NUL-terminated without "\n" or "\r\n" (truncated when lines->overflow),
+ * and the next call starts a new line. Returns false when all len bytes were
+ * taken without completing a line. */
+bool agent_lines_push(struct agent_lines *lines, const char *data, size_t len, size_t *used);
+
+enum agent_checkin_type {
+	AGENT_CHECKIN_HEARTBEAT,
+	AGENT_CHECKIN_OFFER,
+	AGENT_CHECKIN_OTHER, /* a line of a kind v0 does not know: still a sign of life */
+};
+
+struct agent_checkin_msg {
+	enum agent_checkin_type type;
+	unsigned long long seq;                /* heartbeat */
+	char version[AGENT_CONFIG_STR_MAX];    /* offer */
+	unsigned long long size;
+	char sha256[AGENT_SHA256_HEX_SIZE];    /* lowercase */
+	char url[AGENT_CHECKIN_URL_MAX];
+};
+
+/* Parses one line (without its newline) into *msg. Keys may come in any
+ * order and unknown keys are ignored; an offer needs version (no spaces),
+ * size > 0, a 64-hex-digit sha256 and a url starting with '/'; a heartbeat
+ * needs seq. Returns 0, or -1 when a known line type is malformed (the empty
+ * line is malformed too). */
+int agent_checkin_parse_line(const char *line, struct agent_checkin_msg *msg);
+
+/* Formats the check-in request path "/checkin?device=D&version=V&slot=S"
+ * into buf. Returns 0, or -1 when it does not fit. */
+int agent_checkin_format_path(char *buf, size_t cap, const char *device, const char *version,
+			      const char *slot);
+
+#endif

@@ -1,0 +1,40 @@
+/* The harness as the reference firmware's bootloader (docs/ota-protocol.md
+ * "Boot"): at each power-on, read the env from the device's disk image,
+ * apply the bootcount rules, store the env back, and pull the chosen slot's
+ * kernel and initramfs out of its bundle for QEMU. */
+#ifndef VH_AB_BOOT_H
+#define VH_AB_BOOT_H
+
+#include "boot_chooser.h"
+#include "bundle.h"
+
+#include <stddef.h>
+
+struct ab_boot {
+	struct boot_choice choice;
+	struct bundle_header bundle;
+	char kernel_path[1024];
+	char initrd_path[1024];
+};
+
+/* Chooses and prepares the boot of the disk image at disk_path, extracting
+ * into work_dir/boot-<device>.{kernel,initrd}. A slot whose bundle is
+ * missing or fails its sha256 is unbootable and rolled back from, as U-Boot
+ * would. Returns 0; -ENOENT when neither slot boots (the device is bricked:
+ * a firmware failure, not the harness's); other negative errno on I/O
+ * failure. err says what happened. */
+int ab_boot_prepare(const char *disk_path, const char *work_dir, const char *device,
+		    struct ab_boot *out, char *err, size_t errlen);
+
+/* Reads one env value from the disk image into out ("" when unset).
+ * 0, or a negative errno with err. */
+int ab_boot_env_get(const char *disk_path, const char *key, char *out, size_t outlen, char *err,
+		    size_t errlen);
+
+/* Creates the bundle for (version, bugs) from the reference image in
+ * image_dir, cached as work_dir/firmware-<version>[-<bugs>].bundle. path
+ * receives its name. 0 or a negative errno with err. */
+int ab_boot_bundle_for(const char *image_dir, const char *work_dir, const char *version,
+		       const char *bugs, char *path, size_t pathlen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,211 @@
+/* Lua bindings for the OTA update server (docs/ota-protocol.md):
+ *   local ota = vh.update_server { network = lan }       -- http://<host_ip>:8080
+ *   ota:publish(vh.reference_firmware { version = "2.0.0" })
+ *   ota:unpublish()   ota:down()   ota:up()   ota.url */
+#include "lua_update_server.h"
+
+#include "ab_boot.h"
+#include "lua_network.h"
+#include "lua_util.h"
+#include "network.h"
+#include "run.h"
+#include "update_server.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVER_MT "vh.update_server"
+
+struct vh_server {
+	struct vh_run *run;
+	struct update_server *server; /* NULL in a dry run and after teardown */
+	char address[32];
+	char name[40];
+};
+
+struct vh_server *lua_update_server_test(lua_State *L, int idx)
+{
+	struct vh_server **box = luaL_testudata(L, idx, SERVER_MT);
+	return box ? *box : NULL;
+}
+
+static struct vh_server *check_server(lua_State *L, int idx)
+{
+	return *(struct vh_server **)luaL_checkudata(L, idx, SERVER_MT);
+}
+
+const char *lua_update_server_address(const struct vh_server *s)
+{
+	return s->address;
+}
+
+/* Server events go to events.jsonl with the server's name first. */
+static void on_server_event(void *ctx, const char *event, const char *const *kv)
+{
+	struct vh_server *s = ctx;
+	const char *all[40] = { "server", s->name };
+	int n = 2;
+	for (int i = 0; kv && kv[i] && n < 38; i++)
+		all[n++] = kv[i];
+	all[n] = NULL;
+	run_event(s->run, event, all);
+}
+
+int lua_update_server_new(lua_State *L)
+{
+	struct vh_run *run = run_from_lua(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	static const char *const fields[] = { "network", "port", NULL };
+	lua_util_check_fields(L, 1, "vh.update_server{}", fields);
+	lua_getfield(L, 1, "network");
+	struct vh_network *net = lua_network_test(L, -1);
+	if (!net)
+		return luaL_error(L, "vh.update_server{}: 'network' must be a vh.network");
+	lua_pop(L, 1);
+	lua_Integer port = UPDATE_SERVER_DEFAULT_PORT;
+	if (lua_getfield(L, 1, "port") != LUA_TNIL) {
+		port = lua_tointeger(L, -1);
+		if (!lua_isinteger(L, -1) || port < 1 || port > 65535)
+			return luaL_error(L, "vh.update_server{}: port must be 1-65535");
+	}
+	lua_pop(L, 1);
+
+	struct vh_server *s = calloc(1, sizeof(*s));
+	s->run = run;
+	char ip[16];
+	network_host_ip(net, ip, sizeof(ip));
+	snprintf(s->address, sizeof(s->address), "%s:%d", ip, (int)port);
+	snprintf(s->name, sizeof(s->name), "%s", s->address);
+	struct vh_server **box = lua_newuserdatauv(L, sizeof(*box), 0);
+	*box = s;
+	luaL_setmetatable(L, SERVER_MT);
+	/* Anchored so teardown finds every server even if the script drops it. */
+	lua_getfield(L, LUA_REGISTRYINDEX, "vh.servers");
+	lua_pushvalue(L, -2);
+	lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+	lua_pop(L, 1);
+	if (run->cfg.dry_run)
+		return 1;
+	char err[256];
+	if (update_server_new(run->loop, ip, (uint16_t)port, on_server_event, s, &s->server, err,
+			      sizeof(err)) < 0)
+		return run_raise(L, VH_FAULT, "vh.update_server{}: %s", err);
+	const char *kv[] = { "server", s->name, "network", net->name, NULL };
+	run_event(run, "update_server", kv);
+	return 1;
+}
+
+static int server_publish_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_getfield(L, 2, "reference");
+	bool reference = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	if (!reference)
+		return luaL_argerror(L, 2, "publish takes a vh.reference_firmware{}");
+	const char *version = lua_util_opt_string_field(L, 2, "version", "firmware");
+	const char *bugs = lua_util_opt_string_field(L, 2, "bugs", "firmware");
+	if (!s->server)
+		return 0;
+	char bundle[1024], err[512];
+	struct vh_run *run = s->run;
+	if (ab_boot_bundle_for(run->cfg.image_dir, run->cfg.artifacts_dir, version, bugs, bundle,
+			       sizeof(bundle), err, sizeof(err)) < 0 ||
+	    update_server_publish(s->server, version, bundle, err, sizeof(err)) < 0)
+		return run_raise(L, VH_FAULT, "publish %s: %s", version, err);
+	const char *kv[] = { "server", s->name, "version", version, "bugs", bugs ? bugs : "", NULL };
+	run_event(run, "publish", kv);
+	return 0;
+}
+
+static int server_unpublish_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	if (s->server) {
+		update_server_unpublish(s->server);
+		const char *kv[] = { "server", s->name, NULL };
+		run_event(s->run, "unpublish", kv);
+	}
+	return 0;
+}
+
+static int set_down(lua_State *L, bool down)
+{
+	struct vh_server *s = check_server(L, 1);
+	char err[256];
+	if (s->server && update_server_set_down(s->server, down, err, sizeof(err)) < 0)
+		return run_raise(L, VH_FAULT, "update server %s: %s", down ? "down" : "up", err);
+	const char *kv[] = { "server", s->name, NULL };
+	run_event(s->run, down ? "server_down" : "server_up", kv);
+	return 0;
+}
+
+static int server_down_l(lua_State *L)
+{
+	return set_down(L, true);
+}
+
+static int server_up_l(lua_State *L)
+{
+	return set_down(L, false);
+}
+
+static int server_index_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	const char *key = luaL_checkstring(L, 2);
+	luaL_getmetatable(L, SERVER_MT);
+	lua_getfield(L, -1, "methods");
+	if (lua_getfield(L, -1, key) != LUA_TNIL)
+		return 1;
+	if (!strcmp(key, "url"))
+		lua_pushfstring(L, "http://%s", s->address);
+	else if (!strcmp(key, "address"))
+		lua_pushstring(L, s->address);
+	else
+		return luaL_error(L, "update server has no field or method '%s'", key);
+	return 1;
+}
+
+void lua_update_server_free_all(lua_State *L)
+{
+	/* Absent when the scenario failed before `require "vharness"`. */
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "vh.servers") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_Integer n = luaL_len(L, -1);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		struct vh_server *s = lua_update_server_test(L, -1);
+		if (s) {
+			update_server_free(s->server);
+			free(s);
+			*(struct vh_server **)lua_touserdata(L, -1) = NULL;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+void lua_update_server_register(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{ "publish", server_publish_l },
+		{ "unpublish", server_unpublish_l },
+		{ "down", server_down_l },
+		{ "up", server_up_l },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, SERVER_MT);
+	lua_pushcfunction(L, server_index_l);
+	lua_setfield(L, -2, "__index");
+	luaL_newlib(L, methods);
+	lua_setfield(L, -2, "methods");
+	lua_pop(L, 1);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "vh.servers");
+}

@@ -1,0 +1,411 @@
+/* Unit tests for the firmware bundle (harness/bundle.c) and the shared
+ * SHA-256 (guest-agent/shared/sha256.c) it hashes with. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bundle.h"
+#include "sha256.h"
+
+#define HEX_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static char tmpdir[64];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vh-test-bundle-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void path_in(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", tmpdir, name);
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+/* deterministic non-trivial bytes */
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+static void test_sha256_known_vectors(void **state)
+{
+	(void)state;
+	char hex[SHA256_HEX_SIZE];
+	sha256_hex("", 0, hex);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, HEX_A);
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sha256_hex(two, strlen(two), hex);
+	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+static void test_sha256_any_split_gives_same_digest(void **state)
+{
+	(void)state;
+	/* one million 'a', fed in odd-sized pieces that straddle blocks */
+	static uint8_t a[1000];
+	memset(a, 'a', sizeof(a));
+	struct sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	char hex[SHA256_HEX_SIZE];
+	sha256_init(&ctx);
+	size_t left = 1000000, step = 1;
+	while (left > 0) {
+		size_t n = step < left ? step : left;
+		if (n > sizeof(a))
+			n = sizeof(a);
+		sha256_update(&ctx, a, n);
+		left -= n;
+		step = step * 7 % 997 + 1;
+	}
+	sha256_final(&ctx, d);
+	sha256_to_hex(d, hex);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	/* 55, 56 and 64 bytes: the padding boundaries */
+	uint8_t buf[64];
+	memset(buf, 'x', sizeof(buf));
+	for (size_t n = 55; n <= 64; n++) {
+		char one[SHA256_HEX_SIZE];
+		sha256_hex(buf, n, one);
+		sha256_init(&ctx);
+		for (size_t i = 0; i < n; i++)
+			sha256_update(&ctx, buf + i, 1);
+		sha256_final(&ctx, d);
+		sha256_to_hex(d, hex);
+		assert_string_equal(one, hex);
+	}
+}
+
+static const char good_header[] = "VHFW1\n"
+				  "version=2.0.0\n"
+				  "bugs=no-fsync-before-flip,commit-before-healthy\n"
+				  "kernel_size=10\n"
+				  "initrd_size=20\n"
+				  "sha256=" HEX_A "\n"
+				  "\n"
+				  "payload...";
+
+static void test_parse_header_reads_every_field(void **state)
+{
+	(void)state;
+	struct bundle_header h;
+	char err[128] = "";
+	assert_int_equal(bundle_parse_header((const uint8_t *)good_header, strlen(good_header), &h,
+					     err, sizeof(err)),
+			 0);
+	assert_string_equal(h.version, "2.0.0");
+	assert_string_equal(h.bugs, "no-fsync-before-flip,commit-before-healthy");
+	assert_int_equal(h.kernel_size, 10);
+	assert_int_equal(h.initrd_size, 20);
+	assert_string_equal(h.sha256, HEX_A);
+	assert_int_equal(h.header_size, strlen(good_header) - strlen("payload..."));
+	assert_int_equal(bundle_total_size(&h), h.header_size + 30);
+}
+
+static void test_parse_header_truncated_asks_for_more(void **state)
+{
+	(void)state;
+	struct bundle_header h;
+	char err[128];
+	size_t full = strlen(good_header) - strlen("payload...");
+	for (size_t n = 0; n < full; n++)
+		assert_int_equal(bundle_parse_header((const uint8_t *)good_header, n, &h, err,
+						     sizeof(err)),
+				 -ENODATA);
+	assert_int_equal(bundle_parse_header((const uint8_t *)good_header, full, &h, err, sizeof(err)),
+			 0);
+}
+
+static int parse_str(const char *s, struct bundle_header *h)
+{
+	char err[128] = "";
+	int rc = bundle_parse_header((const uint8_t *)s, strlen(s), h, err, sizeof(err));
+	if (rc != 0)
+		assert_true(err[0] != '\0');
+	return rc;
+}
+
+static void test_parse_header_rejects_malformed(void **state)
+{
+	(void)state;
+	struct bundle_header h;
+	const char *bad[] = {
+		"VHFW2\nversion=1\n\n",
+		"\0\0\0\0\0\0\0\0",
+		"VHFW1\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",   /* no version */
+		"VHFW1\nversion=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",       /* no kernel */
+		"VHFW1\nversion=1\nkernel_size=1\nsha256=" HEX_A "\n\n",       /* no initrd */
+		"VHFW1\nversion=1\nkernel_size=1\ninitrd_size=1\n\n",          /* no sha */
+		"VHFW1\nversion=1\nkernel_size=-1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=1\nkernel_size=1x\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=1\nkernel_size=\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=1\nkernel_size=99999999999999999999\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=1\nkernel_size=1\ninitrd_size=1\nsha256=ABC\n\n",
+		"VHFW1\nversion=1\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "0\n\n",
+		"VHFW1\nversion=has space\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=../x\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=1\nbugs=a b\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+		"VHFW1\nversion=1\nno equals sign\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = i == 1 ? 8 : strlen(bad[i]);
+		char err[128] = "";
+		int rc = bundle_parse_header((const uint8_t *)bad[i], len, &h, err, sizeof(err));
+		if (rc != -EINVAL)
+			fail_msg("case %zu: rc %d (%s)", i, rc, err);
+		assert_true(err[0] != '\0');
+	}
+}
+
+static void test_parse_header_skips_unknown_keys_and_defaults_bugs(void **state)
+{
+	(void)state;
+	struct bundle_header h;
+	assert_int_equal(parse_str("VHFW1\nfuture=thing\nversion=1.0-rc1+x\nkernel_size=0\n"
+				   "initrd_size=0\nsha256=" HEX_A "\n\n",
+				   &h),
+			 0);
+	assert_string_equal(h.version, "1.0-rc1+x");
+	assert_string_equal(h.bugs, "");
+	assert_int_equal(parse_str("VHFW1\nversion=1\nbugs=\nkernel_size=0\ninitrd_size=0\nsha256=" HEX_A
+				   "\n\n",
+				   &h),
+			 0);
+	assert_string_equal(h.bugs, "");
+}
+
+static void test_parse_header_without_end_in_4096_bytes_is_invalid(void **state)
+{
+	(void)state;
+	size_t len = BUNDLE_HEADER_MAX + 100;
+	char *buf = malloc(len);
+	assert_non_null(buf);
+	memset(buf, 'x', len);
+	memcpy(buf, "VHFW1\nversion=1\nfiller=", 23);
+	buf[len - 1] = '\n';
+	struct bundle_header h;
+	char err[128];
+	assert_int_equal(bundle_parse_header((uint8_t *)buf, len, &h, err, sizeof(err)), -EINVAL);
+	/* the same prefix shorter than the limit only means "read more" */
+	assert_int_equal(bundle_parse_header((uint8_t *)buf, 1000, &h, err, sizeof(err)), -ENODATA);
+	free(buf);
+}
+
+static void test_format_then_parse_round_trips(void **state)
+{
+	(void)state;
+	struct bundle_header h = {.version = "3.1.4", .bugs = "no-backoff",
+				  .kernel_size = 123456789, .initrd_size = 42};
+	memcpy(h.sha256, HEX_A, 65);
+	char buf[BUNDLE_HEADER_MAX];
+	int n = bundle_format_header(&h, buf, sizeof(buf));
+	assert_true(n > 0);
+	struct bundle_header back;
+	assert_int_equal(parse_str(buf, &back), 0);
+	assert_int_equal(back.header_size, (size_t)n);
+	assert_string_equal(back.version, "3.1.4");
+	assert_string_equal(back.bugs, "no-backoff");
+	assert_int_equal(back.kernel_size, 123456789);
+	assert_int_equal(back.initrd_size, 42);
+	struct bundle_header bad = h;
+	snprintf(bad.version, sizeof(bad.version), "x y");
+	assert_int_equal(bundle_format_header(&bad, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(bundle_format_header(&h, buf, 20), -ENOSPC);
+}
+
+static void test_write_then_extract_gives_back_the_inputs(void **state)
+{
+	(void)state;
+	char kpath[128], ipath[128], bpath[128], kout[128], iout[128];
+	path_in(kpath, sizeof(kpath), "vmlinuz");
+	path_in(ipath, sizeof(ipath), "initrd");
+	path_in(bpath, sizeof(bpath), "fw.bundle");
+	path_in(kout, sizeof(kout), "k.out");
+	path_in(iout, sizeof(iout), "i.out");
+	/* sizes that straddle the 64 KiB copy chunk */
+	size_t klen = 200000, ilen = 65537;
+	uint8_t *k = malloc(klen), *i = malloc(ilen);
+	fill(k, klen, 1);
+	fill(i, ilen, 2);
+	write_file(kpath, k, klen);
+	write_file(ipath, i, ilen);
+
+	struct bundle_header h;
+	char err[256] = "";
+	int rc = bundle_write(bpath, "2.0.0", "no-backoff", kpath, ipath, &h, err, sizeof(err));
+	assert_int_equal(rc, 0);
+	assert_int_equal(h.kernel_size, klen);
+	assert_int_equal(h.initrd_size, ilen);
+
+	/* the header's sha is the sha of kernel||initrd */
+	uint8_t *cat = malloc(klen + ilen);
+	memcpy(cat, k, klen);
+	memcpy(cat + klen, i, ilen);
+	char want[SHA256_HEX_SIZE];
+	sha256_hex(cat, klen + ilen, want);
+	assert_string_equal(h.sha256, want);
+
+	size_t blen;
+	uint8_t *b = read_file(bpath, &blen);
+	assert_int_equal(blen, bundle_total_size(&h));
+	assert_memory_equal(b + h.header_size, cat, klen + ilen);
+	struct bundle_header parsed;
+	assert_int_equal(bundle_parse_header(b, blen, &parsed, err, sizeof(err)), 0);
+	assert_string_equal(parsed.sha256, want);
+	assert_string_equal(parsed.bugs, "no-backoff");
+
+	struct bundle_header ex;
+	assert_int_equal(bundle_extract(bpath, 0, blen, kout, iout, &ex, true, err, sizeof(err)), 0);
+	size_t n;
+	uint8_t *kk = read_file(kout, &n);
+	assert_int_equal(n, klen);
+	assert_memory_equal(kk, k, klen);
+	uint8_t *ii = read_file(iout, &n);
+	assert_int_equal(n, ilen);
+	assert_memory_equal(ii, i, ilen);
+	assert_string_equal(ex.version, "2.0.0");
+
+	/* one byte short of the slot: rejected before anything is copied */
+	unlink(kout);
+	assert_int_equal(bundle_extract(bpath, 0, blen - 1, kout, iout, NULL, false, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(access(kout, F_OK), -1);
+
+	/* a flipped payload byte: -EBADMSG, and no half-trusted outputs left */
+	b[h.header_size + klen + 5] ^= 1;
+	write_file(bpath, b, blen);
+	assert_int_equal(bundle_extract(bpath, 0, blen, kout, iout, NULL, true, err, sizeof(err)),
+			 -EBADMSG);
+	assert_non_null(strstr(err, "sha256"));
+	assert_int_equal(access(kout, F_OK), -1);
+	assert_int_equal(access(iout, F_OK), -1);
+	/* without verification it extracts (the chooser's fast path) */
+	assert_int_equal(bundle_extract(bpath, 0, blen, kout, iout, NULL, false, err, sizeof(err)), 0);
+
+	/* truncated payload: the file ends before the header's sizes */
+	write_file(bpath, b, blen - 10);
+	assert_int_equal(bundle_extract(bpath, 0, blen, NULL, iout, NULL, false, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "truncated"));
+
+	free(k);
+	free(i);
+	free(cat);
+	free(b);
+	free(kk);
+	free(ii);
+}
+
+static void test_extract_at_offset_and_bad_inputs(void **state)
+{
+	(void)state;
+	char kpath[128], ipath[128], bpath[128], disk[128], kout[128];
+	path_in(kpath, sizeof(kpath), "k2");
+	path_in(ipath, sizeof(ipath), "i2");
+	path_in(bpath, sizeof(bpath), "b2");
+	path_in(disk, sizeof(disk), "disk2");
+	path_in(kout, sizeof(kout), "k2.out");
+	write_file(kpath, (const uint8_t *)"KERNEL", 6);
+	write_file(ipath, (const uint8_t *)"", 0);
+	char err[256];
+	struct bundle_header h;
+	assert_int_equal(bundle_write(bpath, "1.0.0", NULL, kpath, ipath, &h, err, sizeof(err)), 0);
+	size_t blen;
+	uint8_t *b = read_file(bpath, &blen);
+	/* the bundle at offset 4096 of a zero-filled "disk" */
+	uint8_t *d = calloc(1, 4096 + blen + 4096);
+	memcpy(d + 4096, b, blen);
+	write_file(disk, d, 4096 + blen + 4096);
+	assert_int_equal(bundle_extract(disk, 4096, 8192, kout, NULL, &h, true, err, sizeof(err)), 0);
+	size_t n;
+	uint8_t *kk = read_file(kout, &n);
+	assert_int_equal(n, 6);
+	assert_memory_equal(kk, "KERNEL", 6);
+	assert_string_equal(h.bugs, "");
+	/* zeros are not a bundle: the slot is unbootable */
+	assert_int_equal(bundle_read_header(disk, 0, 4096, &h, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "magic"));
+	assert_int_equal(bundle_extract(disk, 8192 + blen, 4096, NULL, NULL, NULL, true, err, sizeof(err)),
+			 -EINVAL);
+	/* missing inputs and bad names */
+	assert_int_equal(bundle_extract("/nonexistent/disk", 0, 4096, NULL, NULL, NULL, false, err,
+					sizeof(err)),
+			 -ENOENT);
+	assert_int_equal(bundle_write(bpath, "1.0.0", NULL, "/nonexistent/k", ipath, NULL, err,
+				      sizeof(err)),
+			 -ENOENT);
+	assert_int_equal(bundle_write(bpath, "bad version", NULL, kpath, ipath, NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(bundle_write(bpath, "1", "Bad Bugs", kpath, ipath, NULL, err, sizeof(err)),
+			 -EINVAL);
+	/* the failed writes left the earlier bundle in place */
+	assert_int_equal(bundle_read_header(bpath, 0, 1 << 20, &h, err, sizeof(err)), 0);
+	assert_string_equal(h.version, "1.0.0");
+	free(b);
+	free(d);
+	free(kk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha256_known_vectors),
+		cmocka_unit_test(test_sha256_any_split_gives_same_digest),
+		cmocka_unit_test(test_parse_header_reads_every_field),
+		cmocka_unit_test(test_parse_header_truncated_asks_for_more),
+		cmocka_unit_test(test_parse_header_rejects_malformed),
+		cmocka_unit_test(test_parse_header_skips_unknown_keys_and_defaults_bugs),
+		cmocka_unit_test(test_parse_header_without_end_in_4096_bytes_is_invalid),
+		cmocka_unit_test(test_format_then_parse_round_trips),
+		cmocka_unit_test(test_write_then_extract_gives_back_the_inputs),
+		cmocka_unit_test(test_extract_at_offset_and_bad_inputs),
+	};
+	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}

@@ -1,0 +1,775 @@
+/* Unit tests for the OTA update server (harness/update_server.c) on
+ * 127.0.0.1: the ev loop and the non-blocking test clients share this one
+ * thread, as they share the harness's thread in a run; curl (when
+ * installed) runs in a child process while this thread drives the loop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bundle.h"
+#include "ev.h"
+#include "update_server.h"
+
+/* ---- fixture ---- */
+
+#define MAX_EVENTS 256
+
+struct fixture {
+	struct ev_loop *loop;
+	struct update_server *s;
+	uint16_t port;
+	char dir[64];
+	char bundle[128]; /* version 2.0.0 */
+	uint8_t *bundle_bytes;
+	size_t bundle_len;
+	char sha[65];
+	char *events[MAX_EVENTS];
+	int nevents;
+};
+
+static void on_event(void *ctx, const char *event, const char *const *kv)
+{
+	struct fixture *f = ctx;
+	char line[1024];
+	size_t n = (size_t)snprintf(line, sizeof(line), "%s", event);
+	for (; kv[0] && kv[1] && n < sizeof(line); kv += 2)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%s", kv[0], kv[1]);
+	if (f->nevents < MAX_EVENTS)
+		f->events[f->nevents++] = strdup(line);
+}
+
+/* Index of the first event containing all of the given substrings, or -1. */
+static int find_event(struct fixture *f, const char *a, const char *b, const char *c)
+{
+	for (int i = 0; i < f->nevents; i++)
+		if (strstr(f->events[i], a) && (!b || strstr(f->events[i], b)) &&
+		    (!c || strstr(f->events[i], c)))
+			return i;
+	return -1;
+}
+
+static void dump_events(struct fixture *f)
+{
+	for (int i = 0; i < f->nevents; i++)
+		print_message("  event: %s\n", f->events[i]);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *buf = malloc((size_t)st.st_size + 1);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vh-test-us-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char k[128], i[128], err[256];
+	snprintf(k, sizeof(k), "%s/k", f->dir);
+	snprintf(i, sizeof(i), "%s/i", f->dir);
+	snprintf(f->bundle, sizeof(f->bundle), "%s/fw-2.0.0.bundle", f->dir);
+	/* 300 KB: several MHD blocks, so downloads take more than one read */
+	size_t klen = 200000, ilen = 100000;
+	uint8_t *data = malloc(klen + ilen);
+	uint32_t x = 7;
+	for (size_t n = 0; n < klen + ilen; n++) {
+		x = x * 1103515245u + 12345u;
+		data[n] = (uint8_t)(x >> 16);
+	}
+	write_file(k, data, klen);
+	write_file(i, data + klen, ilen);
+	free(data);
+	struct bundle_header h;
+	assert_int_equal(bundle_write(f->bundle, "2.0.0", "no-backoff", k, i, &h, err, sizeof(err)), 0);
+	memcpy(f->sha, h.sha256, sizeof(f->sha));
+	f->bundle_bytes = read_file(f->bundle, &f->bundle_len);
+
+	f->loop = ev_loop_new();
+	assert_non_null(f->loop);
+	int rc = update_server_new(f->loop, "127.0.0.1", 0, on_event, f, &f->s, err, sizeof(err));
+	if (rc)
+		fail_msg("update_server_new: %s", err);
+	f->port = update_server_port(f->s);
+	assert_true(f->port != 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	update_server_free(f->s);
+	ev_loop_free(f->loop);
+	for (int i = 0; i < f->nevents; i++)
+		free(f->events[i]);
+	free(f->bundle_bytes);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	int rc = system(cmd);
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+/* ---- a tiny non-blocking HTTP client ---- */
+
+struct client {
+	int fd;
+	uint8_t *buf;
+	size_t len, cap;
+	bool eof;
+};
+
+static int client_connect(struct client *c, uint16_t port)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* a blocking connect to a local listener completes in the kernel
+	 * without the server's help; only then go non-blocking */
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(c->fd);
+		c->fd = -1;
+		return -e;
+	}
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void client_send(struct client *c, const char *req)
+{
+	size_t len = strlen(req);
+	assert_int_equal(send(c->fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static void client_read(struct client *c)
+{
+	if (c->fd < 0 || c->eof)
+		return;
+	for (;;) {
+		if (c->cap - c->len < 65536) {
+			c->cap = c->cap ? c->cap * 2 : 131072;
+			c->buf = realloc(c->buf, c->cap + 1);
+		}
+		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (n > 0) {
+			c->len += (size_t)n;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			c->eof = true;
+		break;
+	}
+	c->buf[c->len] = '\0';
+}
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Runs the loop for ms milliseconds, reading the clients as data comes. */
+static void pump(struct fixture *f, struct client **cs, int n, uint64_t ms)
+{
+	uint64_t end = ev_clock_ms() + ms;
+	while (ev_clock_ms() < end) {
+		ev_run_once(f->loop, 5);
+		for (int i = 0; i < n; i++)
+			client_read(cs[i]);
+	}
+}
+
+/* Pumps until the client saw EOF (at most timeout_ms). */
+static bool pump_until_eof(struct fixture *f, struct client *c, uint64_t timeout_ms)
+{
+	uint64_t end = ev_clock_ms() + timeout_ms;
+	while (!c->eof && ev_clock_ms() < end) {
+		ev_run_once(f->loop, 5);
+		client_read(c);
+	}
+	return c->eof;
+}
+
+struct http_resp {
+	int status;
+	char headers[2048];
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* Splits what the client received into status, headers and body. */
+static bool parse_resp(const struct client *c, struct http_resp *r)
+{
+	memset(r, 0, sizeof(*r));
+	const uint8_t *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+	if (!end || sscanf((const char *)c->buf, "HTTP/1.%*d %d", &r->status) != 1)
+		return false;
+	size_t hl = (size_t)(end - c->buf);
+	if (hl >= sizeof(r->headers))
+		hl = sizeof(r->headers) - 1;
+	memcpy(r->headers, c->buf, hl);
+	r->body = end + 4;
+	r->body_len = c->len - (size_t)(end + 4 - c->buf);
+	return true;
+}
+
+/* Decodes a chunked body's complete chunks into out (NUL-terminated). */
+static size_t dechunk(const uint8_t *p, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0, i = 0;
+	while (i < len) {
+		const uint8_t *crlf = memmem(p + i, len - i, "\r\n", 2);
+		if (!crlf)
+			break;
+		unsigned long n = strtoul((const char *)p + i, NULL, 16);
+		size_t data = (size_t)(crlf - p) + 2;
+		if (n == 0 || data + n + 2 > len)
+			break;
+		if (o + n < outlen) {
+			memcpy(out + o, p + data, n);
+			o += n;
+		}
+		i = data + n + 2;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* One GET with "Connection: close", pumped to completion. */
+static void get(struct fixture *f, const char *path, const char *extra, struct client *c,
+		struct http_resp *r)
+{
+	char req[512];
+	assert_int_equal(client_connect(c, f->port), 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", path,
+		 extra ? extra : "");
+	client_send(c, req);
+	if (!pump_until_eof(f, c, 5000))
+		fail_msg("no EOF for %s", path);
+	assert_true(parse_resp(c, r));
+}
+
+/* ---- tests ---- */
+
+static void test_parse_range(void **state)
+{
+	(void)state;
+	uint64_t a = 0, b = 0;
+	assert_int_equal(update_server_parse_range(NULL, 1000, &a, &b), 0);
+	assert_int_equal(update_server_parse_range("bytes=100-", 1000, &a, &b), 1);
+	assert_true(a == 100 && b == 999);
+	assert_int_equal(update_server_parse_range("bytes=100-199", 1000, &a, &b), 1);
+	assert_true(a == 100 && b == 199);
+	assert_int_equal(update_server_parse_range("bytes=0-0", 1000, &a, &b), 1);
+	assert_true(a == 0 && b == 0);
+	assert_int_equal(update_server_parse_range("bytes=999-", 1000, &a, &b), 1);
+	assert_true(a == 999 && b == 999);
+	/* an end past the body is clamped (RFC 9110 §14.1.2) */
+	assert_int_equal(update_server_parse_range("bytes=900-5000", 1000, &a, &b), 1);
+	assert_true(a == 900 && b == 999);
+	assert_int_equal(update_server_parse_range("bytes=-10", 1000, &a, &b), 1);
+	assert_true(a == 990 && b == 999);
+	assert_int_equal(update_server_parse_range("bytes=-5000", 1000, &a, &b), 1);
+	assert_true(a == 0 && b == 999);
+	assert_int_equal(update_server_parse_range("Bytes= 5-6 ", 1000, &a, &b), 1);
+	/* unsatisfiable or malformed: 416 */
+	assert_int_equal(update_server_parse_range("bytes=1000-", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=2000-3000", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=200-100", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=-0", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=abc", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=1-2x", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=-", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=0-", 0, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=99999999999999999999-", 1000, &a, &b), -1);
+	/* forms we may ignore: whole body */
+	assert_int_equal(update_server_parse_range("items=1-2", 1000, &a, &b), 0);
+	assert_int_equal(update_server_parse_range("bytes=1-2,5-6", 1000, &a, &b), 0);
+}
+
+static void test_full_download_and_events(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	struct client c;
+	struct http_resp r;
+	get(f, "/firmware/2.0.0.bundle", NULL, &c, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, f->bundle_len);
+	assert_memory_equal(r.body, f->bundle_bytes, f->bundle_len);
+	char cl[64];
+	snprintf(cl, sizeof(cl), "Content-Length: %zu", f->bundle_len);
+	assert_non_null(strcasestr(r.headers, cl));
+	assert_non_null(strcasestr(r.headers, "Accept-Ranges: bytes"));
+	client_close(&c);
+	pump(f, NULL, 0, 50);
+	char bytes[64];
+	snprintf(bytes, sizeof(bytes), "bytes=%zu ", f->bundle_len);
+	if (find_event(f, "http_connect conn=1 peer=127.0.0.1:", NULL, NULL) < 0 ||
+	    find_event(f, "http_request conn=1", "method=GET path=/firmware/2.0.0.bundle range= status=200",
+		       bytes) < 0 ||
+	    find_event(f, "http_request", "result=ok", NULL) < 0 ||
+	    find_event(f, "http_disconnect conn=1", NULL, NULL) < 0) {
+		dump_events(f);
+		fail_msg("events missing");
+	}
+	/* connect < request < disconnect */
+	assert_true(find_event(f, "http_connect", NULL, NULL) < find_event(f, "http_request", NULL, NULL));
+	assert_true(find_event(f, "http_request", NULL, NULL) <
+		    find_event(f, "http_disconnect", NULL, NULL));
+
+	/* HEAD: headers only */
+	assert_int_equal(client_connect(&c, f->port), 0);
+	client_send(&c, "HEAD /firmware/2.0.0.bundle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	assert_true(pump_until_eof(f, &c, 5000));
+	assert_true(parse_resp(&c, &r));
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	client_close(&c);
+}
+
+static void test_range_requests_give_exact_bytes(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], want[128];
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	struct client c;
+	struct http_resp r;
+
+	get(f, "/firmware/2.0.0.bundle", "Range: bytes=100-\r\n", &c, &r);
+	assert_int_equal(r.status, 206);
+	assert_int_equal(r.body_len, f->bundle_len - 100);
+	assert_memory_equal(r.body, f->bundle_bytes + 100, f->bundle_len - 100);
+	snprintf(want, sizeof(want), "Content-Range: bytes 100-%zu/%zu", f->bundle_len - 1,
+		 f->bundle_len);
+	assert_non_null(strcasestr(r.headers, want));
+	client_close(&c);
+
+	get(f, "/firmware/2.0.0.bundle", "Range: bytes=100-199\r\n", &c, &r);
+	assert_int_equal(r.status, 206);
+	assert_int_equal(r.body_len, 100);
+	assert_memory_equal(r.body, f->bundle_bytes + 100, 100);
+	snprintf(want, sizeof(want), "Content-Range: bytes 100-199/%zu", f->bundle_len);
+	assert_non_null(strcasestr(r.headers, want));
+	client_close(&c);
+
+	char range[64];
+	snprintf(range, sizeof(range), "Range: bytes=%zu-\r\n", f->bundle_len);
+	get(f, "/firmware/2.0.0.bundle", range, &c, &r);
+	assert_int_equal(r.status, 416);
+	snprintf(want, sizeof(want), "Content-Range: bytes */%zu", f->bundle_len);
+	assert_non_null(strcasestr(r.headers, want));
+	client_close(&c);
+	pump(f, NULL, 0, 20);
+	if (find_event(f, "http_request", "range=bytes=100-199 status=206 bytes=100 ", NULL) < 0 ||
+	    find_event(f, "http_request", "status=416", NULL) < 0) {
+		dump_events(f);
+		fail_msg("range events missing");
+	}
+}
+
+static void test_unknown_paths_and_versions_are_404(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	struct client c;
+	struct http_resp r;
+	/* nothing published yet */
+	get(f, "/firmware/2.0.0.bundle", NULL, &c, &r);
+	assert_int_equal(r.status, 404);
+	client_close(&c);
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	const char *paths[] = {"/firmware/1.0.0.bundle", "/firmware/2.0.0", "/firmware/2.0.0.bundlex",
+			       "/firmware/", "/", "/nope", "/firmware/../fw-2.0.0.bundle"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		get(f, paths[i], NULL, &c, &r);
+		if (r.status != 404)
+			fail_msg("%s: status %d", paths[i], r.status);
+		client_close(&c);
+	}
+	update_server_unpublish(f->s);
+	get(f, "/firmware/2.0.0.bundle", NULL, &c, &r);
+	assert_int_equal(r.status, 404);
+	client_close(&c);
+	/* a method we do not serve */
+	assert_int_equal(client_connect(&c, f->port), 0);
+	client_send(&c, "DELETE /firmware/2.0.0.bundle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	assert_true(pump_until_eof(f, &c, 5000));
+	assert_true(parse_resp(&c, &r));
+	assert_int_equal(r.status, 405);
+	client_close(&c);
+	/* publishing a version the bundle does not hold, or a non-bundle */
+	assert_int_equal(update_server_publish(f->s, "3.0.0", f->bundle, err, sizeof(err)), -EINVAL);
+	assert_int_equal(update_server_publish(f->s, "2.0.0", "/nonexistent", err, sizeof(err)),
+			 -ENOENT);
+}
+
+/* Lines of the check-in stream so far, with the time the client saw each. */
+struct line_log {
+	char text[32][160];
+	uint64_t at_ms[32];
+	int n;
+	size_t seen;
+};
+
+static void collect_lines(struct client *c, struct line_log *log)
+{
+	struct http_resp r;
+	if (!parse_resp(c, &r))
+		return;
+	char body[8192];
+	size_t n = dechunk(r.body, r.body_len, body, sizeof(body));
+	while (log->seen < n && log->n < 32) {
+		char *nl = strchr(body + log->seen, '\n');
+		if (!nl)
+			break;
+		size_t len = (size_t)(nl - (body + log->seen));
+		snprintf(log->text[log->n], sizeof(log->text[0]), "%.*s", (int)len, body + log->seen);
+		log->at_ms[log->n++] = ev_clock_ms();
+		log->seen += len + 1;
+	}
+}
+
+static void pump_lines(struct fixture *f, struct client *c, struct line_log *log, uint64_t ms)
+{
+	uint64_t end = ev_clock_ms() + ms;
+	while (ev_clock_ms() < end) {
+		ev_run_once(f->loop, 5);
+		client_read(c);
+		collect_lines(c, log);
+	}
+}
+
+static void checkin(struct fixture *f, struct client *c, const char *device, const char *version)
+{
+	char req[256];
+	assert_int_equal(client_connect(c, f->port), 0);
+	snprintf(req, sizeof(req),
+		 "GET /checkin?device=%s&version=%s&slot=a HTTP/1.1\r\nHost: x\r\n\r\n", device,
+		 version);
+	client_send(c, req);
+}
+
+static void test_checkin_heartbeats_then_offer_on_publish(void **state)
+{
+	struct fixture *f = *state;
+	struct client c;
+	struct line_log log = {0};
+	uint64_t t0 = ev_clock_ms();
+	checkin(f, &c, "dut", "1.0.0");
+	pump_lines(f, &c, &log, 3300);
+	struct http_resp r;
+	assert_true(parse_resp(&c, &r));
+	assert_int_equal(r.status, 200);
+	assert_non_null(strcasestr(r.headers, "Transfer-Encoding: chunked"));
+	/* seq=0 at once, then one a second */
+	if (log.n < 4) {
+		for (int i = 0; i < log.n; i++)
+			print_message("line %d: %s\n", i, log.text[i]);
+		fail_msg("only %d lines in 3.3 s", log.n);
+	}
+	for (int i = 0; i < 4; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "heartbeat seq=%d", i);
+		assert_string_equal(log.text[i], want);
+	}
+	assert_true(log.at_ms[0] - t0 < 300);
+	for (int i = 1; i < 4; i++) {
+		uint64_t gap = log.at_ms[i] - log.at_ms[i - 1];
+		if (gap < 850 || gap > 1250)
+			fail_msg("heartbeat %d came %llu ms after the previous", i,
+				 (unsigned long long)gap);
+	}
+	int before = log.n;
+	char err[256];
+	uint64_t t_pub = ev_clock_ms();
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	while (log.n == before && ev_clock_ms() - t_pub < 2000)
+		pump_lines(f, &c, &log, 5);
+	assert_true(log.n > before);
+	assert_true(log.at_ms[before] - t_pub < 200);
+	char want[256];
+	snprintf(want, sizeof(want), "offer version=2.0.0 size=%zu sha256=%s url=/firmware/2.0.0.bundle",
+		 f->bundle_len, f->sha);
+	assert_string_equal(log.text[before], want);
+	if (find_event(f, "checkin", "device=dut version=1.0.0 slot=a", NULL) < 0 ||
+	    find_event(f, "offer", "device=dut version=2.0.0", NULL) < 0) {
+		dump_events(f);
+		fail_msg("checkin/offer events missing");
+	}
+	client_close(&c);
+}
+
+static void test_fresh_checkin_gets_offer_unless_current(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	struct client old, cur;
+	struct line_log lo = {0}, lc = {0};
+	checkin(f, &old, "d1", "1.0.0");
+	checkin(f, &cur, "d2", "2.0.0");
+	uint64_t end = ev_clock_ms() + 300;
+	while (ev_clock_ms() < end) {
+		ev_run_once(f->loop, 5);
+		client_read(&old);
+		client_read(&cur);
+		collect_lines(&old, &lo);
+		collect_lines(&cur, &lc);
+	}
+	assert_int_equal(lo.n, 2);
+	assert_string_equal(lo.text[0], "heartbeat seq=0");
+	assert_non_null(strstr(lo.text[1], "offer version=2.0.0 "));
+	assert_int_equal(lc.n, 1);
+	assert_string_equal(lc.text[0], "heartbeat seq=0");
+	/* a re-publish offers again to the outdated device only */
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	end = ev_clock_ms() + 200;
+	while (ev_clock_ms() < end) {
+		ev_run_once(f->loop, 5);
+		client_read(&old);
+		client_read(&cur);
+		collect_lines(&old, &lo);
+		collect_lines(&cur, &lc);
+	}
+	assert_int_equal(lo.n, 3);
+	assert_non_null(strstr(lo.text[2], "offer version=2.0.0 "));
+	assert_int_equal(lc.n, 1);
+	/* unpublish: no more offers to new check-ins */
+	update_server_unpublish(f->s);
+	struct client late;
+	struct line_log ll = {0};
+	checkin(f, &late, "d3", "1.0.0");
+	pump_lines(f, &late, &ll, 300);
+	assert_int_equal(ll.n, 1);
+	client_close(&old);
+	client_close(&cur);
+	client_close(&late);
+}
+
+static void test_client_disconnect_is_recorded(void **state)
+{
+	struct fixture *f = *state;
+	struct client c;
+	struct line_log log = {0};
+	checkin(f, &c, "dut", "1.0.0");
+	pump_lines(f, &c, &log, 200);
+	assert_int_equal(log.n, 1);
+	client_close(&c);
+	/* a parked check-in notices at its next heartbeat write at the latest */
+	pump(f, NULL, 0, 1500);
+	if (find_event(f, "http_request", "path=/checkin", "result=client_gone") < 0 ||
+	    find_event(f, "http_disconnect conn=1", NULL, NULL) < 0) {
+		dump_events(f);
+		fail_msg("disconnect not recorded");
+	}
+}
+
+static void test_set_down_closes_and_refuses_then_comes_back(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	struct client c;
+	struct line_log log = {0};
+	checkin(f, &c, "dut", "1.0.0");
+	pump_lines(f, &c, &log, 200);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(update_server_set_down(f->s, true, err, sizeof(err)), 0);
+	assert_true(update_server_is_down(f->s));
+	assert_true(pump_until_eof(f, &c, 2000));
+	client_close(&c);
+	assert_int_equal(client_connect(&c, f->port), -ECONNREFUSED);
+	if (find_event(f, "http_request", "path=/checkin", "result=server_down") < 0 ||
+	    find_event(f, "http_disconnect", NULL, NULL) < 0) {
+		dump_events(f);
+		fail_msg("down not recorded");
+	}
+	/* idempotent, and back on the same port */
+	assert_int_equal(update_server_set_down(f->s, true, err, sizeof(err)), 0);
+	assert_int_equal(update_server_set_down(f->s, false, err, sizeof(err)), 0);
+	assert_false(update_server_is_down(f->s));
+	assert_int_equal(update_server_set_down(f->s, false, err, sizeof(err)), 0);
+	log = (struct line_log){0};
+	checkin(f, &c, "dut", "1.0.0");
+	pump_lines(f, &c, &log, 200);
+	assert_int_equal(log.n, 1);
+	/* the check-in stays parked server-side: teardown's free resumes it */
+	client_close(&c);
+}
+
+static void down_from_event(void *ctx, const char *event, const char *const *kv)
+{
+	struct fixture *f = ctx;
+	on_event(ctx, event, kv);
+	if (strcmp(event, "checkin") == 0)
+		assert_int_equal(update_server_set_down(f->s, true, NULL, 0), 0);
+}
+
+static void test_set_down_from_an_event_callback_is_deferred(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	update_server_free(f->s);
+	assert_int_equal(update_server_new(f->loop, "127.0.0.1", f->port, down_from_event, f, &f->s,
+					   err, sizeof(err)),
+			 0);
+	struct client c;
+	checkin(f, &c, "dut", "1.0.0");
+	assert_true(pump_until_eof(f, &c, 2000));
+	client_close(&c);
+	assert_true(update_server_is_down(f->s));
+	assert_int_equal(client_connect(&c, f->port), -ECONNREFUSED);
+}
+
+static void test_bind_errors(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	struct update_server *s2 = NULL;
+	assert_int_equal(update_server_new(f->loop, "127.0.0.1", f->port, NULL, NULL, &s2, err,
+					   sizeof(err)),
+			 -EADDRINUSE);
+	assert_null(s2);
+	assert_non_null(strstr(err, "127.0.0.1"));
+	assert_int_equal(update_server_new(f->loop, "not-an-ip", 0, NULL, NULL, &s2, err, sizeof(err)),
+			 -EINVAL);
+	/* an address no interface here has */
+	assert_int_equal(update_server_new(f->loop, "192.0.2.1", 0, NULL, NULL, &s2, err, sizeof(err)),
+			 -EADDRNOTAVAIL);
+}
+
+/* Runs argv in a child while this thread drives the loop; returns its exit
+ * status. */
+static int run_child(struct fixture *f, char *const argv[])
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int status = 0;
+	uint64_t end = ev_clock_ms() + 10000;
+	while (ev_clock_ms() < end) {
+		ev_run_once(f->loop, 5);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	fail_msg("%s timed out", argv[0]);
+	return -1;
+}
+
+static void test_curl_downloads_ranges_and_streams_checkin(void **state)
+{
+	struct fixture *f = *state;
+	if (system("command -v curl >/dev/null 2>&1") != 0)
+		skip();
+	char err[256], url[128], out[128], chk[128];
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/firmware/2.0.0.bundle", f->port);
+	snprintf(out, sizeof(out), "%s/curl.out", f->dir);
+
+	char *full[] = {"curl", "-sf", "-o", out, url, NULL};
+	assert_int_equal(run_child(f, full), 0);
+	size_t n;
+	uint8_t *got = read_file(out, &n);
+	assert_int_equal(n, f->bundle_len);
+	assert_memory_equal(got, f->bundle_bytes, n);
+	free(got);
+
+	char *part[] = {"curl", "-sf", "-r", "100-199", "-o", out, url, NULL};
+	assert_int_equal(run_child(f, part), 0);
+	got = read_file(out, &n);
+	assert_int_equal(n, 100);
+	assert_memory_equal(got, f->bundle_bytes + 100, 100);
+	free(got);
+
+	/* resume a partial file the way the agent does: curl -C - */
+	write_file(out, f->bundle_bytes, 12345);
+	char *resume[] = {"curl", "-sf", "-C", "-", "-o", out, url, NULL};
+	assert_int_equal(run_child(f, resume), 0);
+	got = read_file(out, &n);
+	assert_int_equal(n, f->bundle_len);
+	assert_memory_equal(got, f->bundle_bytes, n);
+	free(got);
+
+	/* the check-in channel as a stream: curl stops after 2.5 s (exit 28) */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/checkin?device=c&version=1.0.0&slot=a",
+		 f->port);
+	snprintf(chk, sizeof(chk), "%s/checkin.out", f->dir);
+	char *stream[] = {"curl", "-sN", "--max-time", "2.5", "-o", chk, url, NULL};
+	assert_int_equal(run_child(f, stream), 28);
+	got = read_file(chk, &n);
+	got[n] = '\0';
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "heartbeat seq=0\noffer version=2.0.0 size=%zu sha256=%s "
+		 "url=/firmware/2.0.0.bundle\nheartbeat seq=1\nheartbeat seq=2\n",
+		 f->bundle_len, f->sha);
+	assert_string_equal((char *)got, want);
+	free(got);
+	pump(f, NULL, 0, 1200);
+	assert_true(find_event(f, "http_request", "path=/checkin", "result=client_gone") >= 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_range),
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_full_download_and_events),
+		T(test_range_requests_give_exact_bytes),
+		T(test_unknown_paths_and_versions_are_404),
+		T(test_checkin_heartbeats_then_offer_on_publish),
+		T(test_fresh_checkin_gets_offer_unless_current),
+		T(test_client_disconnect_is_recorded),
+		T(test_set_down_closes_and_refuses_then_comes_back),
+		T(test_set_down_from_an_event_callback_is_deferred),
+		T(test_bind_errors),
+		T(test_curl_downloads_ranges_and_streams_checkin),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

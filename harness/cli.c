@@ -159,6 +159,14 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			if (duration_parse_ms(v, &o->timeout_ms) < 0 || o->timeout_ms == 0)
 				return usage_error(err, errlen, "--timeout takes a duration such as 90s or 10m, not '%s'",
 						   v ? v : "");
+		} else if (is_option(arg, "--define") || !strcmp(arg, "-D")) {
+			v = option_value(argc, argv, &i, arg[1] == 'D' ? "-D" : "--define");
+			const char *eq = v ? strchr(v, '=') : NULL;
+			if (!eq || eq == v)
+				return usage_error(err, errlen, "-D takes key=value, not '%s'", v ? v : "");
+			if (o->n_defines == 64)
+				return usage_error(err, errlen, "too many -D parameters (at most 64)");
+			o->defines[o->n_defines++] = v;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
 			return usage_error(err, errlen, "unknown option '%s' for %s", arg, word);
 		} else {
@@ -205,6 +213,7 @@ void cli_usage(FILE *out)
 	      "  --jobs N, -j N        scenarios to run at once (default 1)\n"
 	      "  --shard I/N           run only shard I of N of the scenarios given\n"
 	      "  --timeout DURATION    limit for one scenario (default 30m)\n"
+	      "  -D KEY=VALUE          a scenario parameter, read with vh.param(\"KEY\")\n"
 	      "  --image-dir DIR       where the reference firmware image is\n"
 	      "  -v, --verbose         echo guest serial output to stderr\n"
 	      "  -h, --help            this text\n",

@@ -27,6 +27,9 @@ struct cli_opts {
 	int shard_count;
 	int verbose;     /* -v: echo serial output to stderr */
 	uint64_t timeout_ms; /* whole-scenario limit */
+	/* -D key=value: scenario parameters, read with vh.param() */
+	const char *defines[64];
+	int n_defines;
 	/* `netem` and `image`: the words after the command */
 	int rest_argc;
 	char **rest_argv;

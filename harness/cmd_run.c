@@ -46,6 +46,7 @@ static int check_one(const struct cli_opts *opts, const char *path)
 	struct run_config cfg = {
 		.scenario_path = path, .image_dir = cmd_run_image_dir(opts), .accel = "tcg",
 		.timeout_ms = opts->timeout_ms, .dry_run = true,
+		.defines = opts->defines, .n_defines = opts->n_defines,
 	};
 	struct vh_run *run = run_new(&cfg);
 	if (!run) {
@@ -97,7 +98,7 @@ static int run_one(const struct cli_opts *opts, const char *path, uint64_t seed)
 	struct run_config cfg = {
 		.scenario_path = path, .artifacts_dir = dir, .image_dir = cmd_run_image_dir(opts),
 		.accel = accels[opts->accel], .seed = seed, .timeout_ms = opts->timeout_ms,
-		.verbose = opts->verbose,
+		.verbose = opts->verbose, .defines = opts->defines, .n_defines = opts->n_defines,
 	};
 	struct vh_run *run = run_new(&cfg);
 	if (!run) {

@@ -209,7 +209,21 @@ static int vh_reference_firmware_l(lua_State *L)
 		const char *v = lua_util_opt_string_field(L, 1, "version", "vh.reference_firmware{}");
 		if (v)
 			version = v;
-		if (lua_getfield(L, 1, "bugs") != LUA_TNIL)
+		int t = lua_getfield(L, 1, "bugs");
+		if (t == LUA_TSTRING) {
+			/* "a,b" as from vh.param("bugs"): split into a list first. */
+			lua_newtable(L);
+			const char *s = lua_tostring(L, -2);
+			for (int n = 1; *s;) {
+				size_t k = strcspn(s, ",");
+				if (k) {
+					lua_pushlstring(L, s, k);
+					lua_rawseti(L, -2, n++);
+				}
+				s += k + (s[k] == ',');
+			}
+		}
+		if (t != LUA_TNIL)
 			bugs = check_bugs(L, lua_gettop(L)); /* stays on the stack */
 	}
 	if (!bundle_version_valid(version))
@@ -305,6 +319,24 @@ static int vh_now_l(lua_State *L)
 	return 1;
 }
 
+/* vh.param(name [, default]): a -D name=value from the command line, so one
+ * scenario serves several configurations (e.g. -D bugs=no-backoff). */
+static int vh_param_l(lua_State *L)
+{
+	struct vh_run *run = check_run(L);
+	size_t len;
+	const char *name = luaL_checklstring(L, 1, &len);
+	for (int i = run->cfg.n_defines - 1; i >= 0; i--) {
+		const char *d = run->cfg.defines[i];
+		if (!strncmp(d, name, len) && d[len] == '=') {
+			lua_pushstring(L, d + len + 1);
+			return 1;
+		}
+	}
+	lua_settop(L, 2);
+	return 1;
+}
+
 static int vh_log_l(lua_State *L)
 {
 	struct vh_run *run = check_run(L);
@@ -334,6 +366,7 @@ int luaopen_vharness(lua_State *L)
 		{ "seed", vh_seed_l },
 		{ "log", vh_log_l },
 		{ "now", vh_now_l },
+		{ "param", vh_param_l },
 		{ "update_server", lua_update_server_new },
 		{ NULL, NULL },
 	};

@@ -27,6 +27,8 @@ struct run_config {
 	uint64_t timeout_ms;
 	int verbose;
 	bool dry_run; /* `check`: constructors validate, nothing boots, waits return at once */
+	const char *const *defines; /* "key=value" from -D */
+	int n_defines;
 };
 
 struct vh_run {

@@ -14,6 +14,7 @@ packages=(
   linux-image-cloud-amd64 initramfs-tools
   libxml2-utils
   curl fdisk
+  vde2
 )
 
 sudo_cmd=()

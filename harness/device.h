@@ -12,6 +12,7 @@
 
 struct vh_run;
 struct vh_network;
+struct datapath;
 
 struct vh_firmware {
 	char *kernel, *initrd, *bios, *disk, *append, *arch, *version, *bugs;
@@ -42,6 +43,8 @@ struct vh_device {
 	char name[32];
 	struct vh_network *net; /* NULL: no NIC */
 	char tap[16];
+	struct datapath *dp;     /* the NIC's impairment datapath (QEMU socket <-> tap) */
+	bool partitioned;
 	char ip[16];
 	char mac[18];
 	char server[32];         /* "ip:port" of its update server, "" if none */

@@ -1,7 +1,15 @@
 /* Lua bindings for networks: vh.network{...} objects. */
 #include "lua_network.h"
 
+#include "datapath.h"
+#include "device.h"
+#include "lua_device.h"
+#include "lua_util.h"
+#include "netem_spec.h"
 #include "network.h"
+#include "run.h"
+
+#include <stdio.h>
 
 #include <lauxlib.h>
 #include <string.h>
@@ -26,10 +34,163 @@ static struct vh_network *check_network(lua_State *L, int arg)
 	return *(struct vh_network **)luaL_checkudata(L, arg, NETWORK_MT);
 }
 
+static struct vh_device *check_member(lua_State *L, struct vh_network *net, int arg)
+{
+	struct vh_device *dev = lua_device_check(L, arg);
+	if (dev->net != net)
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s is not on network %s", dev->name, net->name));
+	return dev;
+}
+
+/* A spec as tc-netem text or as a table { delay = "200ms 50ms", loss = "2%" }. */
+static void check_spec(lua_State *L, int arg, struct netem_spec *spec)
+{
+	struct netem_error nerr;
+	int r;
+	if (lua_type(L, arg) == LUA_TSTRING) {
+		r = netem_spec_parse(lua_tostring(L, arg), spec, &nerr);
+	} else {
+		luaL_checktype(L, arg, LUA_TTABLE);
+		const char *kv[64];
+		size_t n = 0;
+		lua_newtable(L); /* anchors converted values while kv points at them */
+		int anchor = lua_gettop(L), kept = 0;
+		lua_pushnil(L);
+		while (lua_next(L, arg)) {
+			if (lua_type(L, -2) != LUA_TSTRING || n == 64)
+				luaL_argerror(L, arg, "netem table keys are keywords such as delay or loss");
+			kv[n++] = lua_tostring(L, -2);
+			if (lua_type(L, -1) == LUA_TBOOLEAN) {
+				kv[n++] = ""; /* ecn = true */
+			} else {
+				kv[n++] = luaL_tolstring(L, -1, NULL);
+				lua_rawseti(L, anchor, ++kept);
+			}
+			lua_pop(L, 1);
+		}
+		r = netem_spec_parse_table(kv, n / 2, spec, &nerr);
+	}
+	if (r < 0) {
+		char msg[256];
+		netem_error_format(&nerr, msg, sizeof(msg));
+		run_raise(L, VH_CONFIG, "%s", msg);
+	}
+}
+
+static void impair_event(struct vh_run *run, const char *event, struct vh_network *net,
+			 struct vh_device *dev, const char *direction, const char *spec)
+{
+	const char *kv[] = { "network", net->name, "device", dev ? dev->name : NULL,
+			     "direction", direction, "spec", spec, NULL };
+	if (!dev) {
+		kv[2] = NULL;
+	} else if (!direction) {
+		kv[4] = NULL;
+	}
+	run_event(run, event, kv);
+}
+
+/* lan:impair(dut, "delay 200ms loss 2%" | {delay="200ms"}, {direction="both"|"to_device"|"from_device"}) */
+static int network_impair_l(lua_State *L)
+{
+	struct vh_network *net = check_network(L, 1);
+	struct vh_device *dev = check_member(L, net, 2);
+	struct netem_spec spec;
+	static const char *const directions[] = { "both", "to_device", "from_device", NULL };
+	int direction = 0;
+	if (!lua_isnoneornil(L, 4)) {
+		luaL_checktype(L, 4, LUA_TTABLE);
+		static const char *const fields[] = { "direction", NULL };
+		lua_util_check_fields(L, 4, "impair options", fields);
+		lua_getfield(L, 4, "direction");
+		if (!lua_isnil(L, -1))
+			direction = luaL_checkoption(L, -1, NULL, directions);
+		lua_pop(L, 1);
+	}
+	check_spec(L, 3, &spec);
+	struct vh_run *run = run_from_lua(L);
+	if (run->cfg.dry_run || !dev->dp)
+		return 0;
+	char err[256], text[512];
+	for (int d = 1; d <= 2; d++) {
+		if (direction != 0 && direction != d)
+			continue;
+		enum datapath_dir dir = d == 1 ? DATAPATH_TO_DEVICE : DATAPATH_FROM_DEVICE;
+		if (datapath_set_spec(dev->dp, dir, &spec, err, sizeof(err)) < 0)
+			return run_raise(L, VH_CONFIG, "impair %s: %s", dev->name, err);
+	}
+	netem_spec_format(&spec, text, sizeof(text));
+	impair_event(run, "impair", net, dev, directions[direction], text);
+	return 0;
+}
+
+static int network_clear_l(lua_State *L)
+{
+	struct vh_network *net = check_network(L, 1);
+	struct vh_device *dev = check_member(L, net, 2);
+	struct vh_run *run = run_from_lua(L);
+	if (run->cfg.dry_run || !dev->dp)
+		return 0;
+	char err[256];
+	datapath_set_spec(dev->dp, DATAPATH_TO_DEVICE, NULL, err, sizeof(err));
+	datapath_set_spec(dev->dp, DATAPATH_FROM_DEVICE, NULL, err, sizeof(err));
+	impair_event(run, "clear", net, dev, NULL, NULL);
+	return 0;
+}
+
+/* lan:partition { dut, ... }: the devices lose every frame, both ways, until
+ * heal(); their impairments are kept and apply again after it. */
+static int network_partition_l(lua_State *L)
+{
+	struct vh_network *net = check_network(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	struct vh_run *run = run_from_lua(L);
+	lua_Integer n = luaL_len(L, 2);
+	if (n < 1)
+		return luaL_argerror(L, 2, "partition needs at least one device");
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, 2, i);
+		struct vh_device *dev = check_member(L, net, lua_gettop(L));
+		lua_pop(L, 1);
+		if (run->cfg.dry_run || !dev->dp)
+			continue;
+		datapath_set_blocked(dev->dp, true);
+		dev->partitioned = true;
+		impair_event(run, "partition", net, dev, NULL, NULL);
+	}
+	return 0;
+}
+
+static int network_heal_l(lua_State *L)
+{
+	struct vh_network *net = check_network(L, 1);
+	struct vh_run *run = run_from_lua(L);
+	for (int i = 0; i < run->n_devices; i++) {
+		struct vh_device *dev = run->devices[i];
+		if (dev->net != net || !dev->partitioned)
+			continue;
+		datapath_set_blocked(dev->dp, false);
+		dev->partitioned = false;
+		impair_event(run, "heal", net, dev, NULL, NULL);
+	}
+	return 0;
+}
+
 static int network_index_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
 	const char *key = luaL_checkstring(L, 2);
+	static const luaL_Reg methods[] = {
+		{ "impair", network_impair_l }, { "clear", network_clear_l },
+		{ "partition", network_partition_l }, { "heal", network_heal_l },
+		{ NULL, NULL },
+	};
+	for (const luaL_Reg *m = methods; m->name; m++) {
+		if (!strcmp(key, m->name)) {
+			lua_pushcfunction(L, m->func);
+			return 1;
+		}
+	}
 	char ip[16];
 	if (!strcmp(key, "name")) {
 		lua_pushstring(L, net->name);

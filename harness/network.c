@@ -1,5 +1,6 @@
 #include "network.h"
 
+#include "capture.h"
 #include "link.h"
 #include "run.h"
 
@@ -54,12 +55,24 @@ struct vh_network *network_new(struct vh_run *run, const char *name, const char 
 			free(net);
 			return NULL;
 		}
+		/* Every frame the datapaths deliver, and apart from them the ones
+		 * they drop, so a capture shows what the device really saw. */
+		char pcap[1024], dropped[1024];
+		snprintf(pcap, sizeof(pcap), "%s/%s.pcap", run->cfg.artifacts_dir, name);
+		snprintf(dropped, sizeof(dropped), "%s/%s-dropped.pcap", run->cfg.artifacts_dir, name);
+		net->capture = capture_open(pcap, dropped, err, errlen);
+		if (!net->capture) {
+			free(net);
+			return NULL;
+		}
 	}
 	return net;
 }
 
 void network_free(struct vh_network *net)
 {
+	if (net && net->capture)
+		capture_close(net->capture);
 	free(net);
 }
 

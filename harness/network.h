@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct vh_run;
+struct capture;
 
 struct vh_network {
 	char name[32];
@@ -16,6 +17,7 @@ struct vh_network {
 	int prefix;
 	uint32_t next_host; /* host number handed to the next device */
 	int bridge_ifindex;
+	struct capture *capture; /* <network>.pcap (+ -dropped.pcap); NULL in a dry run */
 };
 
 /* Validates and creates the network (bridge up with .1) unless the run is a

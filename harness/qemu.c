@@ -150,7 +150,7 @@ int qemu_spawn(const struct qemu_launch *l, const char *stderr_path, struct qemu
 	       char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
-	p->pidfd = p->serial_fd = p->qmp.fd = -1;
+	p->pidfd = p->serial_fd = p->qmp.fd = p->net_fd = -1;
 	snprintf(p->stderr_path, sizeof(p->stderr_path), "%s", stderr_path);
 
 	struct qemu_argv a;
@@ -158,6 +158,11 @@ int qemu_spawn(const struct qemu_launch *l, const char *stderr_path, struct qemu
 		return -1;
 	int serial_listen = listen_abstract(l->serial_socket);
 	int qmp_listen = serial_listen < 0 ? -1 : listen_abstract(l->qmp_socket);
+	int net_listen = -1;
+	if (qmp_listen >= 0 && l->net_socket && (net_listen = listen_abstract(l->net_socket)) < 0) {
+		close(qmp_listen);
+		qmp_listen = -1;
+	}
 	if (serial_listen < 0 || qmp_listen < 0) {
 		snprintf(err, errlen, "cannot listen on socket @%s: %s", l->serial_socket, strerror(errno));
 		if (serial_listen >= 0)
@@ -175,6 +180,8 @@ int qemu_spawn(const struct qemu_launch *l, const char *stderr_path, struct qemu
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(serial_listen);
 		close(qmp_listen);
+		if (net_listen >= 0)
+			close(net_listen);
 		return -1;
 	}
 	p->pid = pid;
@@ -183,6 +190,8 @@ int qemu_spawn(const struct qemu_launch *l, const char *stderr_path, struct qemu
 		snprintf(err, errlen, "pidfd_open: %s (Linux 5.3 or newer is required)", strerror(errno));
 		close(serial_listen);
 		close(qmp_listen);
+		if (net_listen >= 0)
+			close(net_listen);
 		qemu_kill(p);
 		return -1;
 	}
@@ -190,9 +199,17 @@ int qemu_spawn(const struct qemu_launch *l, const char *stderr_path, struct qemu
 	uint64_t deadline = ev_clock_ms() + QEMU_CONNECT_TIMEOUT_MS;
 	p->serial_fd = accept_while_alive(serial_listen, p->pidfd, deadline);
 	int qmp_fd = p->serial_fd < 0 ? -1 : accept_while_alive(qmp_listen, p->pidfd, deadline);
+	/* QEMU connects its netdev while it initialises, before any guest code. */
+	if (qmp_fd >= 0 && net_listen >= 0 &&
+	    (p->net_fd = accept_while_alive(net_listen, p->pidfd, deadline)) < 0) {
+		close(qmp_fd);
+		qmp_fd = -1;
+	}
 	int accept_errno = errno;
 	close(serial_listen);
 	close(qmp_listen);
+	if (net_listen >= 0)
+		close(net_listen);
 	if (qmp_fd < 0) {
 		if (accept_errno == ECHILD) {
 			describe_early_death(p, "connecting its console", err, errlen);
@@ -230,7 +247,9 @@ int qemu_reap(struct qemu_proc *p)
 		close(p->serial_fd);
 	if (p->qmp.fd >= 0)
 		close(p->qmp.fd);
-	p->pidfd = p->serial_fd = p->qmp.fd = -1;
+	if (p->net_fd >= 0)
+		close(p->net_fd);
+	p->pidfd = p->serial_fd = p->qmp.fd = p->net_fd = -1;
 	return status;
 }
 

@@ -16,6 +16,7 @@ struct qemu_proc {
 	pid_t pid;      /* 0 when not running */
 	int pidfd;      /* readable when the process exits */
 	int serial_fd;  /* connected console, non-blocking */
+	int net_fd;     /* connected -netdev stream socket, or -1; the caller takes it */
 	struct qmp qmp; /* connected monitor, non-blocking */
 	char stderr_path[512];
 };

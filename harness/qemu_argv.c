@@ -124,9 +124,13 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 		push(a, "-device");
 		push(a, "virtio-blk-device,drive=disk0");
 	}
-	if (l->tap_ifname) {
+	if (l->net_socket || l->tap_ifname) {
 		push(a, "-netdev");
-		push(a, "tap,id=net0,ifname=%s,script=no,downscript=no", l->tap_ifname);
+		if (l->net_socket)
+			push(a, "stream,id=net0,server=off,addr.type=unix,addr.path=%s,addr.abstract=on",
+			     l->net_socket);
+		else
+			push(a, "tap,id=net0,ifname=%s,script=no,downscript=no", l->tap_ifname);
 		push(a, "-device");
 		if (l->mac)
 			push(a, "virtio-net-device,netdev=net0,mac=%s", l->mac);

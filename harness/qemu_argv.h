@@ -15,7 +15,10 @@ struct qemu_launch {
 	const char *append;      /* whole kernel command line, may be NULL */
 	const char *bios;        /* firmware with its own bootloader; NULL: -kernel boot */
 	const char *disk;        /* raw image on virtio-blk, may be NULL */
-	const char *tap_ifname;  /* NULL: no NIC */
+	const char *tap_ifname;  /* NIC on this tap (QEMU's tap backend) */
+	/* NIC on -netdev stream to this abstract socket the harness listens on
+	 * (the user-space impairment datapath); wins over tap_ifname. */
+	const char *net_socket;
 	const char *mac;         /* "52:54:00:xx:xx:xx", used with tap_ifname */
 	const char *serial_socket; /* abstract unix socket name the harness listens on */
 	const char *qmp_socket;    /* abstract unix socket name the harness listens on */

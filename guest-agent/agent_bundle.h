@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "agent_config.h"
-#include "agent_sha256.h"
+#include "sha256.h"
 
 #define AGENT_BUNDLE_HEADER_MAX 4096
 
@@ -17,7 +17,7 @@ struct agent_bundle {
 	char version[AGENT_CONFIG_STR_MAX];
 	char bugs[256];
 	unsigned long long kernel_size, initrd_size;
-	char sha256[AGENT_SHA256_HEX_SIZE]; /* lowercase hex, over the payload */
+	char sha256[SHA256_HEX_SIZE]; /* lowercase hex, over the payload */
 };
 
 /* Parses the header at buf[0..len) (len may exceed the header). Returns 0

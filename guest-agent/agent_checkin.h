@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "agent_config.h"
-#include "agent_sha256.h"
+#include "sha256.h"
 
 #define AGENT_CHECKIN_LINE_MAX 512
 #define AGENT_CHECKIN_URL_MAX 256
@@ -43,7 +43,7 @@ struct agent_checkin_msg {
 	unsigned long long seq;                /* heartbeat */
 	char version[AGENT_CONFIG_STR_MAX];    /* offer */
 	unsigned long long size;
-	char sha256[AGENT_SHA256_HEX_SIZE];    /* lowercase */
+	char sha256[SHA256_HEX_SIZE];    /* lowercase */
 	char url[AGENT_CHECKIN_URL_MAX];
 };
 

@@ -17,7 +17,7 @@
 #include "agent_checkin.h"
 #include "agent_event.h"
 #include "agent_http.h"
-#include "agent_sha256.h"
+#include "sha256.h"
 #include "agent_update.h"
 #include "ubootenv.h"
 
@@ -57,7 +57,7 @@ struct agent_ota {
 	struct agent_rng rng;
 	struct agent_trial trial;
 	struct agent_download_state dl;
-	char failed_sha256[AGENT_SHA256_HEX_SIZE];
+	char failed_sha256[SHA256_HEX_SIZE];
 };
 
 /* One HTTP response being read. */
@@ -504,9 +504,9 @@ static int agent_ota_download(struct agent_ota *ota, const struct agent_checkin_
 static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offer)
 {
 	struct agent_bundle b;
-	struct agent_sha256 ctx;
-	uint8_t digest[AGENT_SHA256_DIGEST_SIZE];
-	char hex[AGENT_SHA256_HEX_SIZE];
+	struct sha256_ctx ctx;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char hex[SHA256_HEX_SIZE];
 	unsigned long long off = 0;
 
 	if (pread(fd, agent_ota_block, AGENT_BUNDLE_HEADER_MAX, 0) != AGENT_BUNDLE_HEADER_MAX)
@@ -516,7 +516,7 @@ static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offe
 	if (agent_bundle_size(&b) != offer->size || strcmp(b.sha256, offer->sha256) != 0 ||
 	    strcmp(b.version, offer->version) != 0)
 		return "header_mismatch";
-	agent_sha256_init(&ctx);
+	sha256_init(&ctx);
 	while (off < offer->size) {
 		/* Whole blocks only, as O_DIRECT requires; the slot is larger than
 		 * the bundle, so reading past its end is fine. */
@@ -529,12 +529,12 @@ static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offe
 		if (end > b.header_len) {
 			unsigned long long from = off > b.header_len ? off : b.header_len;
 
-			agent_sha256_update(&ctx, agent_ota_block + (from - off), (size_t)(end - from));
+			sha256_update(&ctx, agent_ota_block + (from - off), (size_t)(end - from));
 		}
 		off += (unsigned long long)n;
 	}
-	agent_sha256_final(&ctx, digest);
-	agent_sha256_hex(digest, hex);
+	sha256_final(&ctx, digest);
+	sha256_to_hex(digest, hex);
 	return strcmp(hex, b.sha256) == 0 ? NULL : "sha256";
 }
 

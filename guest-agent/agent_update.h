@@ -43,7 +43,7 @@ enum agent_offer_verdict agent_update_judge_offer(const struct agent_checkin_msg
  * connections and re-offers (the server offers again on every check-in). */
 struct agent_download_state {
 	char version[AGENT_CONFIG_STR_MAX];
-	char sha256[AGENT_SHA256_HEX_SIZE];
+	char sha256[SHA256_HEX_SIZE];
 	unsigned long long size;
 	unsigned long long written; /* durably in the slot, from offset 0 */
 };

@@ -1,4 +1,4 @@
-/* Unit tests for agent_sha256, checked against FIPS vectors and sha256sum. */
+/* Unit tests for the shared sha256 (harness and agent), checked against FIPS vectors and sha256sum. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,24 +9,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_sha256.h"
+#include "sha256.h"
 
-static void hash_hex(const void *data, size_t len, size_t step, char hex[AGENT_SHA256_HEX_SIZE])
+static void hash_hex(const void *data, size_t len, size_t step, char hex[SHA256_HEX_SIZE])
 {
-	struct agent_sha256 ctx;
-	uint8_t d[AGENT_SHA256_DIGEST_SIZE];
+	struct sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
 	const uint8_t *p = data;
 
-	agent_sha256_init(&ctx);
+	sha256_init(&ctx);
 	for (size_t off = 0; off < len; off += step)
-		agent_sha256_update(&ctx, p + off, len - off < step ? len - off : step);
-	agent_sha256_final(&ctx, d);
-	agent_sha256_hex(d, hex);
+		sha256_update(&ctx, p + off, len - off < step ? len - off : step);
+	sha256_final(&ctx, d);
+	sha256_to_hex(d, hex);
 }
 
 static void test_sha256_matches_fips_vectors(void **state)
 {
-	char hex[AGENT_SHA256_HEX_SIZE];
+	char hex[SHA256_HEX_SIZE];
 	const char *two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 
 	(void)state;
@@ -43,7 +43,7 @@ static void test_sha256_matches_fips_vectors(void **state)
 static void test_sha256_is_independent_of_update_sizes(void **state)
 {
 	uint8_t data[300];
-	char ref[AGENT_SHA256_HEX_SIZE], hex[AGENT_SHA256_HEX_SIZE];
+	char ref[SHA256_HEX_SIZE], hex[SHA256_HEX_SIZE];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(data); i++)
@@ -59,8 +59,8 @@ static void test_sha256_is_independent_of_update_sizes(void **state)
 
 static void test_sha256_agrees_with_sha256sum(void **state)
 {
-	char path[] = "/tmp/test_agent_sha256.XXXXXX";
-	char cmd[128], out[128] = "", hex[AGENT_SHA256_HEX_SIZE];
+	char path[] = "/tmp/test_sha256.XXXXXX";
+	char cmd[128], out[128] = "", hex[SHA256_HEX_SIZE];
 	size_t len = 1000003;
 	uint8_t *data = malloc(len);
 	int fd = mkstemp(path);

@@ -2,6 +2,7 @@
 #include "artifacts.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -225,25 +226,33 @@ size_t xml_escape(const char *s, char *out, size_t outlen)
 }
 
 struct event_log {
-	FILE *f;
+	FILE *f; /* first: log_open() fills it */
 };
+_Static_assert(offsetof(struct event_log, f) == 0, "log_open needs f first");
 
-struct event_log *event_log_open(const char *path, char *err, size_t errlen)
+/* Allocates a log object of size bytes whose first member is its FILE *,
+ * opened for writing at path; NULL with err on failure. */
+static void *log_open(size_t size, const char *path, char *err, size_t errlen)
 {
-	struct event_log *log = calloc(1, sizeof(*log));
+	FILE **log = calloc(1, size);
 
 	if (!log) {
 		artifacts_set_err(err, errlen, "cannot open", path, ENOMEM);
 		return NULL;
 	}
 	/* "e": QEMU and tc children must not inherit the descriptor. */
-	log->f = fopen(path, "we");
-	if (!log->f) {
+	*log = fopen(path, "we");
+	if (!*log) {
 		artifacts_set_err(err, errlen, "cannot open", path, errno);
 		free(log);
 		return NULL;
 	}
 	return log;
+}
+
+struct event_log *event_log_open(const char *path, char *err, size_t errlen)
+{
+	return log_open(sizeof(struct event_log), path, err, errlen);
 }
 
 void event_log_close(struct event_log *log)
@@ -437,25 +446,14 @@ int junit_write(const char *path, const struct junit_case *cases, size_t n, char
  * when a line's first byte arrives, so a line of any length costs nothing
  * extra, and stdio holds the bytes until the newline's flush. */
 struct serial_log {
-	FILE *f;
+	FILE *f; /* first: log_open() fills it */
 	bool mid_line;
 };
+_Static_assert(offsetof(struct serial_log, f) == 0, "log_open needs f first");
 
 struct serial_log *serial_log_open(const char *path, char *err, size_t errlen)
 {
-	struct serial_log *log = calloc(1, sizeof(*log));
-
-	if (!log) {
-		artifacts_set_err(err, errlen, "cannot open", path, ENOMEM);
-		return NULL;
-	}
-	log->f = fopen(path, "we");
-	if (!log->f) {
-		artifacts_set_err(err, errlen, "cannot open", path, errno);
-		free(log);
-		return NULL;
-	}
-	return log;
+	return log_open(sizeof(struct serial_log), path, err, errlen);
 }
 
 void serial_log_append(struct serial_log *log, double t, const char *chunk, size_t len)

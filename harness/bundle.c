@@ -1,4 +1,5 @@
 /* Firmware bundle builder, parser and extractor (docs/ota-protocol.md). */
+#include "errf.h"
 #include "bundle.h"
 
 #include "sha256.h"
@@ -15,19 +16,6 @@
 
 /* copy buffer: big enough to keep syscalls few, small enough for the stack */
 #define BUNDLE_COPY_CHUNK (64u * 1024u)
-
-static void bundle_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void bundle_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 uint64_t bundle_total_size(const struct bundle_header *h)
 {
@@ -97,14 +85,14 @@ int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h,
 	memset(h, 0, sizeof(*h));
 	if (len < magic_len) {
 		if (memcmp(buf, BUNDLE_MAGIC, len) == 0) {
-			bundle_err(err, errlen, "bundle header truncated");
+			errf(err, errlen, "bundle header truncated");
 			return -ENODATA;
 		}
-		bundle_err(err, errlen, "not a bundle (bad magic)");
+		errf(err, errlen, "not a bundle (bad magic)");
 		return -EINVAL;
 	}
 	if (memcmp(buf, BUNDLE_MAGIC, magic_len) != 0) {
-		bundle_err(err, errlen, "not a bundle (bad magic)");
+		errf(err, errlen, "not a bundle (bad magic)");
 		return -EINVAL;
 	}
 	size_t limit = len < BUNDLE_HEADER_MAX ? len : BUNDLE_HEADER_MAX;
@@ -114,10 +102,10 @@ int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h,
 		const uint8_t *nl = memchr(buf + pos, '\n', limit - pos);
 		if (!nl) {
 			if (len < BUNDLE_HEADER_MAX) {
-				bundle_err(err, errlen, "bundle header truncated");
+				errf(err, errlen, "bundle header truncated");
 				return -ENODATA;
 			}
-			bundle_err(err, errlen, "bundle header has no end within %u bytes",
+			errf(err, errlen, "bundle header has no end within %u bytes",
 				   BUNDLE_HEADER_MAX);
 			return -EINVAL;
 		}
@@ -127,12 +115,12 @@ int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h,
 		if (line_len == 0)
 			break;
 		if (memchr(line, '\0', line_len)) {
-			bundle_err(err, errlen, "bundle header contains a NUL byte");
+			errf(err, errlen, "bundle header contains a NUL byte");
 			return -EINVAL;
 		}
 		const char *eq = memchr(line, '=', line_len);
 		if (!eq) {
-			bundle_err(err, errlen, "bundle header line without '=': %.*s",
+			errf(err, errlen, "bundle header line without '=': %.*s",
 				   (int)(line_len > 40 ? 40 : line_len), line);
 			return -EINVAL;
 		}
@@ -142,42 +130,42 @@ int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h,
 #define KEY_IS(k) (key_len == sizeof(k) - 1 && memcmp(line, k, key_len) == 0)
 		if (KEY_IS("version")) {
 			if (val_len >= sizeof(h->version)) {
-				bundle_err(err, errlen, "bundle version too long");
+				errf(err, errlen, "bundle version too long");
 				return -EINVAL;
 			}
 			memcpy(h->version, val, val_len);
 			h->version[val_len] = '\0';
 			if (!bundle_version_valid(h->version)) {
-				bundle_err(err, errlen, "bad bundle version '%s'", h->version);
+				errf(err, errlen, "bad bundle version '%s'", h->version);
 				return -EINVAL;
 			}
 			have_version = true;
 		} else if (KEY_IS("bugs")) {
 			if (val_len >= sizeof(h->bugs)) {
-				bundle_err(err, errlen, "bundle bugs list too long");
+				errf(err, errlen, "bundle bugs list too long");
 				return -EINVAL;
 			}
 			memcpy(h->bugs, val, val_len);
 			h->bugs[val_len] = '\0';
 			if (!bundle_bugs_valid(h->bugs)) {
-				bundle_err(err, errlen, "bad bundle bugs list '%s'", h->bugs);
+				errf(err, errlen, "bad bundle bugs list '%s'", h->bugs);
 				return -EINVAL;
 			}
 		} else if (KEY_IS("kernel_size")) {
 			if (!bundle_parse_u64(val, val_len, &h->kernel_size)) {
-				bundle_err(err, errlen, "bad kernel_size");
+				errf(err, errlen, "bad kernel_size");
 				return -EINVAL;
 			}
 			have_kernel = true;
 		} else if (KEY_IS("initrd_size")) {
 			if (!bundle_parse_u64(val, val_len, &h->initrd_size)) {
-				bundle_err(err, errlen, "bad initrd_size");
+				errf(err, errlen, "bad initrd_size");
 				return -EINVAL;
 			}
 			have_initrd = true;
 		} else if (KEY_IS("sha256")) {
 			if (!bundle_sha_valid(val, val_len)) {
-				bundle_err(err, errlen, "bad sha256 (want 64 lowercase hex digits)");
+				errf(err, errlen, "bad sha256 (want 64 lowercase hex digits)");
 				return -EINVAL;
 			}
 			memcpy(h->sha256, val, 64);
@@ -188,7 +176,7 @@ int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h,
 		/* other keys: a newer bundle format may add fields we can ignore */
 	}
 	if (!have_version || !have_kernel || !have_initrd || !have_sha) {
-		bundle_err(err, errlen, "bundle header lacks %s",
+		errf(err, errlen, "bundle header lacks %s",
 			   !have_version ? "version" :
 			   !have_kernel	 ? "kernel_size" :
 			   !have_initrd	 ? "initrd_size" :
@@ -197,7 +185,7 @@ int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h,
 	}
 	/* sizes are at most 19 digits each, but their sum must not wrap */
 	if (h->kernel_size > UINT64_MAX / 4 || h->initrd_size > UINT64_MAX / 4) {
-		bundle_err(err, errlen, "bundle sizes out of range");
+		errf(err, errlen, "bundle sizes out of range");
 		return -EINVAL;
 	}
 	h->header_size = pos;
@@ -293,11 +281,11 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	if (!bugs)
 		bugs = "";
 	if (!bundle_version_valid(version)) {
-		bundle_err(err, errlen, "bad bundle version '%s'", version);
+		errf(err, errlen, "bad bundle version '%s'", version);
 		return -EINVAL;
 	}
 	if (!bundle_bugs_valid(bugs)) {
-		bundle_err(err, errlen, "bad bugs list '%s'", bugs);
+		errf(err, errlen, "bad bugs list '%s'", bugs);
 		return -EINVAL;
 	}
 	snprintf(h.version, sizeof(h.version), "%s", version);
@@ -308,19 +296,19 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	kfd = open(kernel_path, O_RDONLY | O_CLOEXEC);
 	if (kfd < 0) {
 		rc = -errno;
-		bundle_err(err, errlen, "%s: %s", kernel_path, strerror(errno));
+		errf(err, errlen, "%s: %s", kernel_path, strerror(errno));
 		goto out;
 	}
 	ifd = open(initrd_path, O_RDONLY | O_CLOEXEC);
 	if (ifd < 0) {
 		rc = -errno;
-		bundle_err(err, errlen, "%s: %s", initrd_path, strerror(errno));
+		errf(err, errlen, "%s: %s", initrd_path, strerror(errno));
 		goto out;
 	}
 	struct stat kst, ist;
 	if (fstat(kfd, &kst) < 0 || fstat(ifd, &ist) < 0) {
 		rc = -errno;
-		bundle_err(err, errlen, "fstat: %s", strerror(errno));
+		errf(err, errlen, "fstat: %s", strerror(errno));
 		goto out;
 	}
 	h.kernel_size = (uint64_t)kst.st_size;
@@ -333,21 +321,21 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	int hlen = bundle_format_header(&h, header, sizeof(header));
 	if (hlen < 0) {
 		rc = hlen;
-		bundle_err(err, errlen, "bundle header does not fit %u bytes", BUNDLE_HEADER_MAX);
+		errf(err, errlen, "bundle header does not fit %u bytes", BUNDLE_HEADER_MAX);
 		goto out;
 	}
 	size_t tmp_len = strlen(path) + 16;
 	tmp = malloc(tmp_len);
 	if (!tmp) {
 		rc = -ENOMEM;
-		bundle_err(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto out;
 	}
 	snprintf(tmp, tmp_len, "%s.tmpXXXXXX", path);
 	ofd = mkostemp(tmp, O_CLOEXEC);
 	if (ofd < 0) {
 		rc = -errno;
-		bundle_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		errf(err, errlen, "%s: %s", tmp, strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto out;
@@ -357,7 +345,7 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	if ((rc = bundle_write_full(ofd, header, (size_t)hlen)) < 0 ||
 	    (rc = bundle_copy(kfd, 0, h.kernel_size, ofd, &sha)) < 0 ||
 	    (rc = bundle_copy(ifd, 0, h.initrd_size, ofd, &sha)) < 0) {
-		bundle_err(err, errlen, "writing %s: %s", path,
+		errf(err, errlen, "writing %s: %s", path,
 			   rc == -EIO ? "input file shrank while copying" : strerror(-rc));
 		goto out;
 	}
@@ -368,19 +356,19 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	if (pwrite(ofd, header, (size_t)hlen, 0) != hlen || fchmod(ofd, 0644) < 0 ||
 	    fsync(ofd) < 0) {
 		rc = -errno;
-		bundle_err(err, errlen, "writing %s: %s", path, strerror(errno));
+		errf(err, errlen, "writing %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (close(ofd) < 0) {
 		ofd = -1;
 		rc = -errno;
-		bundle_err(err, errlen, "writing %s: %s", path, strerror(errno));
+		errf(err, errlen, "writing %s: %s", path, strerror(errno));
 		goto out;
 	}
 	ofd = -1;
 	if (rename(tmp, path) < 0) {
 		rc = -errno;
-		bundle_err(err, errlen, "rename to %s: %s", path, strerror(errno));
+		errf(err, errlen, "rename to %s: %s", path, strerror(errno));
 		goto out;
 	}
 	free(tmp);
@@ -411,18 +399,18 @@ static int bundle_read_header_fd(int fd, const char *path, uint64_t offset, uint
 	size_t want = max_size < sizeof(buf) ? (size_t)max_size : sizeof(buf);
 	ssize_t n = bundle_pread_full(fd, buf, want, offset);
 	if (n < 0) {
-		bundle_err(err, errlen, "%s: read: %s", path, strerror((int)-n));
+		errf(err, errlen, "%s: read: %s", path, strerror((int)-n));
 		return (int)n;
 	}
 	char why[160];
 	int rc = bundle_parse_header(buf, (size_t)n, h, why, sizeof(why));
 	if (rc < 0) {
 		/* -ENODATA here means the file or slot ended inside the header */
-		bundle_err(err, errlen, "%s at offset %" PRIu64 ": %s", path, offset, why);
+		errf(err, errlen, "%s at offset %" PRIu64 ": %s", path, offset, why);
 		return -EINVAL;
 	}
 	if (bundle_total_size(h) > max_size) {
-		bundle_err(err, errlen,
+		errf(err, errlen,
 			   "%s at offset %" PRIu64 ": bundle of %" PRIu64
 			   " bytes exceeds its %" PRIu64 "-byte slot",
 			   path, offset, bundle_total_size(h), max_size);
@@ -437,7 +425,7 @@ int bundle_read_header(const char *path, uint64_t offset, uint64_t max_size,
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int rc = -errno;
-		bundle_err(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
 	int rc = bundle_read_header_fd(fd, path, offset, max_size, h, err, errlen);
@@ -449,7 +437,7 @@ static int bundle_open_out(const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		bundle_err(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -463,7 +451,7 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		bundle_err(err, errlen, "%s: %s", disk_path, strerror(errno));
+		errf(err, errlen, "%s: %s", disk_path, strerror(errno));
 		return rc;
 	}
 	rc = bundle_read_header_fd(fd, disk_path, offset, max_size, &h, err, errlen);
@@ -489,7 +477,7 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 	     (rc = bundle_copy(fd, kernel_off, h.kernel_size, kfd, verify_sha ? &sha : NULL)) < 0) ||
 	    (need_initrd && (rc = bundle_copy(fd, kernel_off + h.kernel_size, h.initrd_size, ifd,
 					      verify_sha ? &sha : NULL)) < 0)) {
-		bundle_err(err, errlen, "%s at offset %" PRIu64 ": %s", disk_path, offset,
+		errf(err, errlen, "%s at offset %" PRIu64 ": %s", disk_path, offset,
 			   rc == -EIO ? "bundle payload truncated" : strerror(-rc));
 		if (rc == -EIO)
 			rc = -EINVAL;
@@ -501,7 +489,7 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 		sha256_final(&sha, digest);
 		sha256_to_hex(digest, hex);
 		if (strcmp(hex, h.sha256) != 0) {
-			bundle_err(err, errlen,
+			errf(err, errlen,
 				   "%s at offset %" PRIu64 ": payload sha256 %s, header says %s",
 				   disk_path, offset, hex, h.sha256);
 			rc = -EBADMSG;
@@ -511,7 +499,7 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 	if ((kfd >= 0 && close(kfd) < 0) || (ifd >= 0 && close(ifd) < 0)) {
 		kfd = ifd = -1;
 		rc = -errno;
-		bundle_err(err, errlen, "writing extracted files: %s", strerror(errno));
+		errf(err, errlen, "writing extracted files: %s", strerror(errno));
 		goto out;
 	}
 	kfd = ifd = -1;

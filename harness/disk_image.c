@@ -1,4 +1,5 @@
 /* Disk image creation for the reference firmware (docs/ota-protocol.md). */
+#include "errf.h"
 #include "disk_image.h"
 
 #include "bundle.h"
@@ -15,19 +16,6 @@
 #include <unistd.h>
 
 #define DISK_IMAGE_COPY_CHUNK (256u * 1024u)
-
-static void disk_image_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void disk_image_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int64_t disk_image_slot_offset(char slot)
 {
@@ -111,13 +99,13 @@ static int disk_image_copy_bundle(int img_fd, uint64_t slot_off, const char *bun
 	int bfd = open(bundle_path, O_RDONLY | O_CLOEXEC);
 	if (bfd < 0) {
 		rc = -errno;
-		disk_image_err(err, errlen, "%s: %s", bundle_path, strerror(errno));
+		errf(err, errlen, "%s: %s", bundle_path, strerror(errno));
 		return rc;
 	}
 	uint8_t *buf = malloc(DISK_IMAGE_COPY_CHUNK);
 	if (!buf) {
 		close(bfd);
-		disk_image_err(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	uint64_t left = bundle_total_size(h), off = 0;
@@ -128,12 +116,12 @@ static int disk_image_copy_bundle(int img_fd, uint64_t slot_off, const char *bun
 			continue;
 		if (n <= 0) {
 			rc = n < 0 ? -errno : -EINVAL;
-			disk_image_err(err, errlen, "%s: %s", bundle_path,
+			errf(err, errlen, "%s: %s", bundle_path,
 				       n < 0 ? strerror(errno) : "bundle shorter than its header says");
 			break;
 		}
 		if ((rc = disk_image_pwrite_full(img_fd, buf, (size_t)n, slot_off + off)) < 0) {
-			disk_image_err(err, errlen, "writing slot: %s", strerror(-rc));
+			errf(err, errlen, "writing slot: %s", strerror(-rc));
 			break;
 		}
 		off += (uint64_t)n;
@@ -148,26 +136,26 @@ int disk_image_create(const char *path, const char *bundle_path_for_slot_a,
 		      const char *version_a, char *err, size_t errlen)
 {
 	if (version_a && !bundle_version_valid(version_a)) {
-		disk_image_err(err, errlen, "bad version '%s'", version_a);
+		errf(err, errlen, "bad version '%s'", version_a);
 		return -EINVAL;
 	}
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int rc = -errno;
-		disk_image_err(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
 	int rc;
 	/* ftruncate on a freshly truncated file allocates nothing: sparse */
 	if (ftruncate(fd, (off_t)DISK_IMAGE_SIZE) < 0) {
 		rc = -errno;
-		disk_image_err(err, errlen, "%s: ftruncate: %s", path, strerror(errno));
+		errf(err, errlen, "%s: ftruncate: %s", path, strerror(errno));
 		goto fail;
 	}
 	uint8_t mbr[DISK_IMAGE_SECTOR];
 	disk_image_mbr(mbr);
 	if ((rc = disk_image_pwrite_full(fd, mbr, sizeof(mbr), 0)) < 0) {
-		disk_image_err(err, errlen, "%s: writing MBR: %s", path, strerror(-rc));
+		errf(err, errlen, "%s: writing MBR: %s", path, strerror(-rc));
 		goto fail;
 	}
 	struct bundle_header h;
@@ -181,7 +169,7 @@ int disk_image_create(const char *path, const char *bundle_path_for_slot_a,
 	}
 	if (fsync(fd) < 0) {
 		rc = -errno;
-		disk_image_err(err, errlen, "%s: fsync: %s", path, strerror(errno));
+		errf(err, errlen, "%s: fsync: %s", path, strerror(errno));
 		goto fail;
 	}
 	close(fd);
@@ -201,7 +189,7 @@ int disk_image_create(const char *path, const char *bundle_path_for_slot_a,
 	if (!rc && version_a)
 		rc = ubootenv_set(&env, "version_a", version_a);
 	if (rc < 0) {
-		disk_image_err(err, errlen, "env: %s", strerror(-rc));
+		errf(err, errlen, "env: %s", strerror(-rc));
 	} else {
 		/* A blank image stores to copy 1 first; the second store fills
 		 * copy 0, so both copies hold the defaults (copy 0 current). */
@@ -225,20 +213,20 @@ int disk_image_write_slot(const char *path, char slot, const char *bundle_path, 
 {
 	int64_t off = disk_image_slot_offset(slot);
 	if (off < 0) {
-		disk_image_err(err, errlen, "bad slot '%c' (want a or b)", slot);
+		errf(err, errlen, "bad slot '%c' (want a or b)", slot);
 		return -EINVAL;
 	}
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int rc = -errno;
-		disk_image_err(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
 	struct bundle_header h;
 	int rc = disk_image_copy_bundle(fd, (uint64_t)off, bundle_path, &h, err, errlen);
 	if (rc == 0 && fsync(fd) < 0) {
 		rc = -errno;
-		disk_image_err(err, errlen, "%s: fsync: %s", path, strerror(errno));
+		errf(err, errlen, "%s: fsync: %s", path, strerror(errno));
 	}
 	close(fd);
 	return rc;

@@ -303,7 +303,8 @@ enum vh_outcome run_execute(struct vh_run *run)
 	snprintf(seed, sizeof(seed), "\x01%llu", (unsigned long long)run->cfg.seed);
 	/* The pid names the run's namespaces (/proc/PID/ns/net) for debugging. */
 	snprintf(pid, sizeof(pid), "\x01%d", (int)getpid());
-	const char *kv[] = { "scenario", run->cfg.scenario_path, "seed", seed, "pid", pid, NULL };
+	const char *kv[] = { "scenario", run->cfg.scenario_path, "seed", seed, "pid", pid,
+			     "impairment_backend", "user", NULL };
 	run_event(run, "run_start", kv);
 
 	if (luaL_loadfilex(L, run->cfg.scenario_path, "t") != LUA_OK) {

@@ -7,6 +7,7 @@
  * suspends the connection when it has no line to send; queueing a line
  * resumes it, and MHD's inter-thread channel (in its epoll set) makes the fd
  * readable so the loop runs MHD again. */
+#include "errf.h"
 #include "update_server.h"
 
 #include "bundle.h"
@@ -91,19 +92,6 @@ struct update_server {
 	uint64_t pub_size;
 	char *pub_path;
 };
-
-static void us_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void us_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Calls on_event with a NULL-terminated key/value list. */
 static void us_emit(struct update_server *s, const char *event, const char *const *kv)
@@ -619,7 +607,7 @@ static int us_listen_socket(struct update_server *s, char *err, size_t errlen)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int rc = -errno;
-		us_err(err, errlen, "socket: %s", strerror(errno));
+		errf(err, errlen, "socket: %s", strerror(errno));
 		return rc;
 	}
 	int one = 1;
@@ -631,7 +619,7 @@ static int us_listen_socket(struct update_server *s, char *err, size_t errlen)
 	inet_ntop(AF_INET, &s->addr, ip, sizeof(ip));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
 		int rc = -errno;
-		us_err(err, errlen, "update server %s:%u: %s", ip, s->port, strerror(errno));
+		errf(err, errlen, "update server %s:%u: %s", ip, s->port, strerror(errno));
 		close(fd);
 		return rc;
 	}
@@ -655,7 +643,7 @@ static int us_start(struct update_server *s, char *err, size_t errlen)
 				MHD_OPTION_END);
 	if (!s->d) {
 		close(lfd);
-		us_err(err, errlen, "update server: MHD_start_daemon failed");
+		errf(err, errlen, "update server: MHD_start_daemon failed");
 		return -EIO;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -665,7 +653,7 @@ static int us_start(struct update_server *s, char *err, size_t errlen)
 		MHD_stop_daemon(s->d);
 		s->d = NULL;
 		s->epfd = -1;
-		us_err(err, errlen, "update server: cannot watch MHD's epoll fd");
+		errf(err, errlen, "update server: cannot watch MHD's epoll fd");
 		return rc;
 	}
 	us_reschedule(s);
@@ -711,11 +699,11 @@ int update_server_new(struct ev_loop *loop, const char *bind_ip, uint16_t port,
 	*out = NULL;
 	struct update_server *s = calloc(1, sizeof(*s));
 	if (!s) {
-		us_err(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	if (!bind_ip || inet_pton(AF_INET, bind_ip, &s->addr) != 1) {
-		us_err(err, errlen, "update server: bad IPv4 address '%s'", bind_ip ? bind_ip : "");
+		errf(err, errlen, "update server: bad IPv4 address '%s'", bind_ip ? bind_ip : "");
 		free(s);
 		return -EINVAL;
 	}
@@ -746,23 +734,23 @@ int update_server_publish(struct update_server *s, const char *version,
 	if (rc < 0)
 		return rc;
 	if (strcmp(h.version, version) != 0) {
-		us_err(err, errlen, "%s holds version %s, not %s", bundle_path, h.version, version);
+		errf(err, errlen, "%s holds version %s, not %s", bundle_path, h.version, version);
 		return -EINVAL;
 	}
 	struct stat st;
 	if (stat(bundle_path, &st) < 0) {
 		rc = -errno;
-		us_err(err, errlen, "%s: %s", bundle_path, strerror(errno));
+		errf(err, errlen, "%s: %s", bundle_path, strerror(errno));
 		return rc;
 	}
 	if ((uint64_t)st.st_size < bundle_total_size(&h)) {
-		us_err(err, errlen, "%s: truncated bundle (%" PRIu64 " of %" PRIu64 " bytes)",
+		errf(err, errlen, "%s: truncated bundle (%" PRIu64 " of %" PRIu64 " bytes)",
 		       bundle_path, (uint64_t)st.st_size, bundle_total_size(&h));
 		return -EINVAL;
 	}
 	char *path = strdup(bundle_path);
 	if (!path) {
-		us_err(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	free(s->pub_path);

@@ -1,4 +1,5 @@
 /* U-Boot environment codec: pure core first, fd shell at the end. */
+#include "errf.h"
 #include "ubootenv.h"
 
 #include <errno.h>
@@ -260,16 +261,6 @@ void ubootenv_committed(struct ubootenv *env, int copy, uint8_t flags)
 
 /* ---- fd shell ---- */
 
-static void ubootenv_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const off_t ubootenv_offsets[2] = { UBOOTENV_COPY0_OFFSET,
 					   UBOOTENV_COPY1_OFFSET };
 
@@ -314,13 +305,13 @@ int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
 
 	ubootenv_free(env);
 	if (!buf) {
-		ubootenv_err(err, errlen, "%s: out of memory", path);
+		errf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		ubootenv_err(err, errlen, "%s: open: %s", path, strerror(-rc));
+		errf(err, errlen, "%s: open: %s", path, strerror(-rc));
 		free(buf);
 		return rc;
 	}
@@ -328,7 +319,7 @@ int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
 		rc = ubootenv_pread_full(fd, buf + (size_t)i * UBOOTENV_COPY_SIZE,
 					 UBOOTENV_COPY_SIZE, ubootenv_offsets[i]);
 		if (rc < 0) {
-			ubootenv_err(err, errlen, "%s: reading env copy %d at 0x%lx: %s",
+			errf(err, errlen, "%s: reading env copy %d at 0x%lx: %s",
 				     path, i, (unsigned long)ubootenv_offsets[i],
 				     rc == -EIO ? "file too short" : strerror(-rc));
 			close(fd);
@@ -342,11 +333,11 @@ int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
 			     UBOOTENV_COPY_SIZE, env);
 	free(buf);
 	if (rc == -1) {
-		ubootenv_err(err, errlen, "%s: no env copy with a valid CRC", path);
+		errf(err, errlen, "%s: no env copy with a valid CRC", path);
 		return -ENODATA;
 	}
 	if (rc < 0)
-		ubootenv_err(err, errlen, "%s: %s", path, strerror(-rc));
+		errf(err, errlen, "%s: %s", path, strerror(-rc));
 	return rc;
 }
 
@@ -359,12 +350,12 @@ int ubootenv_file_store(const char *path, struct ubootenv *env, char *err,
 	int rc;
 
 	if (!buf) {
-		ubootenv_err(err, errlen, "%s: out of memory", path);
+		errf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	rc = ubootenv_encode(env, buf, UBOOTENV_COPY_SIZE, &flags);
 	if (rc < 0) {
-		ubootenv_err(err, errlen, "%s: env needs %zu bytes, copy holds %u",
+		errf(err, errlen, "%s: env needs %zu bytes, copy holds %u",
 			     path, ubootenv_data_size(env),
 			     UBOOTENV_COPY_SIZE - UBOOTENV_HEADER_SIZE);
 		free(buf);
@@ -373,7 +364,7 @@ int ubootenv_file_store(const char *path, struct ubootenv *env, char *err,
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		ubootenv_err(err, errlen, "%s: open: %s", path, strerror(-rc));
+		errf(err, errlen, "%s: open: %s", path, strerror(-rc));
 		free(buf);
 		return rc;
 	}
@@ -386,7 +377,7 @@ int ubootenv_file_store(const char *path, struct ubootenv *env, char *err,
 		rc = -errno;
 	free(buf);
 	if (rc < 0) {
-		ubootenv_err(err, errlen, "%s: writing env copy %d: %s", path, copy,
+		errf(err, errlen, "%s: writing env copy %d: %s", path, copy,
 			     strerror(-rc));
 		return rc;
 	}

@@ -25,6 +25,8 @@ ota:unpublish() -- the release is pulled; the device must heal by itself
 
 dut:expect("vh%-agent: boot slot=b version=2.0.0", "30s")
 vh.check(dut:env("upgrade_available") == "1", "2.0.0 boots on trial")
+-- An unhealthy trial must never be committed, not even early.
+dut:expect_not("vh%-agent: commit", "10s")
 
 -- Each trial boot waits for health, gives up and reboots; past bootlimit the
 -- bootloader falls back to slot a.

@@ -42,6 +42,8 @@
 #define AGENT_OTA_CONNECT_MS 3000
 /* No byte of the bundle for this long: the download connection is dead. */
 #define AGENT_OTA_STALL_MS 5000
+/* Pause between "install complete" (the env flip) and the reboot. */
+#define AGENT_OTA_SETTLE_MS 1000
 /* Consecutive download failures without a byte of progress before the agent
  * drops the offer and checks in again (which brings the offer back). */
 #define AGENT_OTA_DOWNLOAD_TRIES 5
@@ -571,6 +573,11 @@ static void agent_ota_install(struct agent_ota *ota, const struct agent_checkin_
 		return;
 	}
 	agent_event(AGENT_OTA_OUT, "install complete slot=%s", slot);
+	/* Devices linger between the flip and the reboot (reporting, stopping
+	 * services); so does this one, for AGENT_OTA_SETTLE_MS. Power can die in
+	 * that window, so the new slot must already be durable when the env
+	 * flips: reboot()'s own sync() must not be what saves it. */
+	agent_ota_sleep_ms(AGENT_OTA_SETTLE_MS);
 	agent_ota_reboot(ota, "update");
 }
 

@@ -22,7 +22,9 @@ for progress = 10, 100, 10 do
   dut:power_cut { on = "vh%-agent: install slot=b progress=" .. progress .. "$", timeout = "120s" }
   vh.check(dut:slot() == "a", "cut at install progress " .. progress .. ": boot slot still a")
   dut:power_on()
-  dut:expect("vh%-agent: boot slot=a version=1.0.0", "30s")
+  local slot, version = dut:expect("vh%-agent: boot slot=(%a) version=(%S+)", "30s")
+  vh.check(slot == "a" and version == "1.0.0",
+    "first boot after a cut at progress " .. progress .. " runs 1.0.0 from a (got " .. version .. " from " .. slot .. ")")
   dut:expect("vh%-agent: connected", "30s")
 end
 
@@ -30,7 +32,9 @@ end
 dut:power_cut { on = "vh%-agent: install complete slot=b", timeout = "120s" }
 vh.check(dut:slot() == "b", "cut right after the flip: boot slot is b")
 dut:power_on()
-dut:expect("vh%-agent: boot slot=b version=2.0.0", "30s")
+local slot, version = dut:expect("vh%-agent: boot slot=(%a) version=(%S+)", "30s")
+vh.check(slot == "b" and version == "2.0.0",
+  "first boot after a cut right after the flip runs 2.0.0 from b (got " .. version .. " from " .. slot .. ")")
 dut:expect_not("vh%-agent: rollback", "2s")
 dut:expect("vh%-agent: commit slot=b", "60s")
 vh.check(dut:env("upgrade_available") == "0", "2.0.0 committed after the cut")

@@ -6,6 +6,7 @@
 #include "cmd_netem.h"
 #include "cmd_run.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,9 @@ static int cmd_image(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* A guest can end (reboot, crash) while we write to its console or QMP
+	 * socket; that is an error to handle, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	struct cli_opts opts;
 	char err[512];
 	if (cli_parse(argc, argv, &opts, err, sizeof(err)) < 0) {

@@ -109,6 +109,7 @@ static void child_exec(const struct qemu_argv *a, const char *stderr_path, pid_t
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL); /* the harness ignores it; exec would keep that */
 	execvp(a->argv[0], a->argv);
 	fprintf(stderr, "cannot execute %s: %s\n", a->argv[0], strerror(errno));
 	_exit(127);

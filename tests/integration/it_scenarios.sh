@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every shipped scenario passes with the clean reference firmware, as a suite
+# (two at a time, junit per scenario, the "N passed, N failed" summary).
+. "$(dirname "$0")/lib.sh"
+cd "$WORK"
+root=$(cd "$HERE/../.." && pwd)
+rc=0
+"$VHARNESS" run "$root"/scenarios/*.lua --jobs 2 >"$WORK/suite.out" 2>&1 || rc=$?
+cat "$WORK/suite.out"
+[ "$rc" = 0 ] || fail "shipped scenarios: exit $rc"
+n=$(ls "$root"/scenarios/*.lua | wc -l)
+assert_contains "$WORK/suite.out" "$n passed, 0 failed"
+for s in "$root"/scenarios/*.lua; do
+	stem=$(basename "$s" .lua)
+	assert_contains "$WORK/vharness-out/$stem/junit.xml" 'failures="0"'
+	[ -z "$(vh_qemu_pids "$WORK/vharness-out/$stem")" ] || fail "QEMU left running for $stem"
+done
+# flaky_ota's artifacts tell its story.
+ev=$WORK/vharness-out/flaky_ota/events.jsonl
+log=$WORK/vharness-out/flaky_ota/serial-dut.log
+assert_contains "$ev" '"event":"power_cut"'
+assert_contains "$ev" '"event":"partition"'
+assert_contains "$log" "vh-agent: download resumed offset="
+assert_contains "$log" "vh-agent: commit slot=b"
+grep -q '"event":"boot_choice","device":"dut","slot":"a"' "$ev" || fail "no boot on slot a after the cut"
+echo "ok: shipped scenarios"

@@ -4,6 +4,8 @@
 #include "ubootenv.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,4 +93,40 @@ int ab_boot_bundle_for(const char *image_dir, const char *work_dir, const char *
 	if (access(path, R_OK) == 0)
 		return 0;
 	return bundle_write(path, version, bugs ? bugs : "", kernel, initrd, NULL, err, errlen);
+}
+
+int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int *active, char *err,
+		       size_t errlen)
+{
+	static const off_t offsets[2] = { UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY1_OFFSET };
+	uint8_t *raw[2] = { malloc(UBOOTENV_COPY_SIZE), malloc(UBOOTENV_COPY_SIZE) };
+	int r = 0;
+	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !raw[0] || !raw[1]) {
+		r = fd < 0 ? -errno : -ENOMEM;
+		snprintf(err, errlen, "%s: %s", disk_path, strerror(-r));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (pread(fd, raw[i], UBOOTENV_COPY_SIZE, offsets[i]) != (ssize_t)UBOOTENV_COPY_SIZE) {
+			r = -EIO;
+			snprintf(err, errlen, "%s: short read of env copy %d", disk_path, i);
+			goto out;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		ubootenv_init(&copies[i].env);
+		copies[i].valid = ubootenv_decode(raw[i], NULL, UBOOTENV_COPY_SIZE, &copies[i].env) == 0;
+		copies[i].flags = raw[i][4]; /* after the CRC32 */
+	}
+	struct ubootenv both;
+	ubootenv_init(&both);
+	*active = ubootenv_decode(raw[0], raw[1], UBOOTENV_COPY_SIZE, &both);
+	ubootenv_free(&both);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(raw[0]);
+	free(raw[1]);
+	return r;
 }

@@ -7,6 +7,9 @@
 
 #include "boot_chooser.h"
 #include "bundle.h"
+#include "ubootenv.h"
+
+#include <stdbool.h>
 
 #include <stddef.h>
 
@@ -30,6 +33,20 @@ int ab_boot_prepare(const char *disk_path, const char *work_dir, const char *dev
  * 0, or a negative errno with err. */
 int ab_boot_env_get(const char *disk_path, const char *key, char *out, size_t outlen, char *err,
 		    size_t errlen);
+
+/* One U-Boot env copy as it is on the disk, decoded on its own. */
+struct ab_env_copy {
+	bool valid;        /* its CRC matches */
+	unsigned flags;    /* its flags byte (redundancy counter) */
+	struct ubootenv env; /* its pairs (empty when invalid); ubootenv_free it */
+};
+
+/* Reads both env copies of the disk image separately, and which one a
+ * bootloader would use (*active: 0, 1, or -1 when neither is valid). Lets a
+ * scenario check how firmware writes its env (the inactive copy, never the
+ * active one in place). 0, or a negative errno with err. */
+int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int *active, char *err,
+		       size_t errlen);
 
 /* Creates the bundle for (version, bugs) from the reference image in
  * image_dir, cached as work_dir/firmware-<version>[-<bugs>].bundle. path

@@ -339,6 +339,42 @@ static int device_env_l(lua_State *L)
 	return 1;
 }
 
+/* dut:env_copies(): both redundant env copies as on the disk:
+ * { {valid=, flags=, active=, env={k=v...}}, {...} }, so a scenario can check
+ * that firmware writes the inactive copy and leaves the active one alone. */
+static int device_env_copies_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	lua_createtable(L, 2, 0);
+	if (dev->run->cfg.dry_run)
+		return 1;
+	if (!dev->fw.reference)
+		return luaL_error(L, "%s: env_copies() needs the reference firmware's A/B disk", dev->name);
+	struct ab_env_copy copies[2];
+	int active;
+	char err[256];
+	if (ab_boot_env_copies(dev->fw.disk, copies, &active, err, sizeof(err)) < 0)
+		return run_raise(L, VH_FAULT, "env_copies: %s", err);
+	for (int i = 0; i < 2; i++) {
+		lua_createtable(L, 0, 4);
+		lua_pushboolean(L, copies[i].valid);
+		lua_setfield(L, -2, "valid");
+		lua_pushinteger(L, copies[i].flags);
+		lua_setfield(L, -2, "flags");
+		lua_pushboolean(L, active == i);
+		lua_setfield(L, -2, "active");
+		lua_createtable(L, 0, (int)copies[i].env.count);
+		for (size_t k = 0; k < copies[i].env.count; k++) {
+			lua_pushstring(L, copies[i].env.pairs[k].value);
+			lua_setfield(L, -2, copies[i].env.pairs[k].key);
+		}
+		lua_setfield(L, -2, "env");
+		lua_rawseti(L, -2, i + 1);
+		ubootenv_free(&copies[i].env);
+	}
+	return 1;
+}
+
 /* dut:slot(): the slot the bootloader will boot next ("a" or "b"). */
 static int device_slot_l(lua_State *L)
 {
@@ -393,6 +429,7 @@ void lua_device_register(lua_State *L)
 		{ "link", device_link_l },
 		{ "env", device_env_l },
 		{ "slot", device_slot_l },
+		{ "env_copies", device_env_copies_l },
 		{ "expect", device_expect_l },
 		{ "try_expect", device_try_expect_l },
 		{ "expect_not", device_expect_not_l },

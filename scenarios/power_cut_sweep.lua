@@ -16,6 +16,16 @@ local dut = vh.device {
 
 dut:power_on()
 dut:expect("vh%-agent: connected", "30s")
+
+-- The env copy in use before the update. U-Boot keeps two copies so that a
+-- power cut in the middle of an env write can fall back to the old one:
+-- firmware must write the other copy and leave this one alone.
+local function env_in_use()
+  for i, copy in ipairs(dut:env_copies()) do
+    if copy.active then return i, copy end
+  end
+end
+local kept_index, kept = env_in_use()
 ota:publish(vh.reference_firmware { version = "2.0.0", bugs = bugs })
 
 for progress = 10, 100, 10 do
@@ -31,6 +41,9 @@ end
 -- The flip is the commit point: once it is done, the new slot must be whole.
 dut:power_cut { on = "vh%-agent: install complete slot=b", timeout = "120s" }
 vh.check(dut:slot() == "b", "cut right after the flip: boot slot is b")
+local old = dut:env_copies()[kept_index]
+vh.check(old.valid and old.flags == kept.flags and old.env.boot_slot == kept.env.boot_slot,
+  "the flip wrote the other env copy: the one in use before it is intact (a torn flip could fall back to it)")
 dut:power_on()
 local slot, version = dut:expect("vh%-agent: boot slot=(%a) version=(%S+)", "30s")
 vh.check(slot == "b" and version == "2.0.0",

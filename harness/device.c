@@ -631,7 +631,17 @@ int device_reset(struct vh_device *dev, char *err, size_t errlen)
 		return -1;
 	}
 	/* With -no-reboot QEMU exits on the reset; the exit handler boots again. */
-	return qmp_command(&dev->proc.qmp, "{\"execute\":\"system_reset\"}", 2000, err, errlen);
+	if (qmp_command(&dev->proc.qmp, "{\"execute\":\"system_reset\"}", 2000, err, errlen) == 0)
+		return 0;
+	/* QMP closed under us: QEMU is already going down (a guest reboot or a
+	 * crash), and its exit handler decides what comes next. Seen once in CI. */
+	struct pollfd pfd = { .fd = dev->proc.pidfd, .events = POLLIN };
+	if (poll(&pfd, 1, 1000) == 1) {
+		const char *kv[] = { "device", dev->name, "note", "QEMU was already exiting", NULL };
+		run_event(dev->run, "reset", kv);
+		return 0;
+	}
+	return -1;
 }
 
 int device_set_link(struct vh_device *dev, bool up, char *err, size_t errlen)

@@ -7,11 +7,22 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SCENARIOS=$HERE/scenarios
 WORK=$(mktemp -d /tmp/vh-it.XXXXXX)
-cleanup_work() { rm -rf "$WORK"; }
+# A failing test keeps its artifacts and says where they are.
+cleanup_work() {
+	if [ -n "${VH_FAILED:-}" ]; then
+		echo "artifacts kept in $WORK" >&2
+		for log in "$WORK"/*/serial-*.log "$WORK"/*/*/serial-*.log; do
+			[ -f "$log" ] && { echo "--- tail of $log" >&2; tail -15 "$log" >&2; }
+		done
+	else
+		rm -rf "$WORK"
+	fi
+}
 trap cleanup_work EXIT
 
 fail() {
 	echo "FAIL: $*" >&2
+	VH_FAILED=1
 	exit 1
 }
 

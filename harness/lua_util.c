@@ -127,3 +127,30 @@ const char *lua_util_pattern_error(const char *p)
 		return "unfinished capture";
 	return NULL;
 }
+
+int lua_util_pattern_captures(const char *p)
+{
+	int n = 0;
+	for (; *p; p++) {
+		if (*p == '%' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			/* skip the set: its '(' are literal */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '%' && p[1])
+					p++;
+				p++;
+			}
+			if (!*p)
+				break;
+		} else if (*p == '(' && p[1] != ')') {
+			n++;
+		}
+	}
+	return n;
+}

@@ -23,4 +23,8 @@ const char *lua_util_opt_string_field(lua_State *L, int idx, const char *field, 
  * static description of the first error. */
 const char *lua_util_pattern_error(const char *pattern);
 
+/* How many values a well-formed Lua pattern captures (position captures
+ * excluded), for `check`'s stand-in results. */
+int lua_util_pattern_captures(const char *pattern);
+
 #endif

@@ -33,7 +33,8 @@ run_vh badspec run "$SCENARIOS/bad_spec.lua" --artifacts "$WORK/a5"
 assert_exit badspec 2
 assert_contains "$WORK/badspec.err" 'bad_spec.lua:4: netem: "lossy"'
 
-run_vh check_ok check "$SCENARIOS/boot_pass.lua" "$SCENARIOS/two_devices.lua"
+run_vh check_ok check "$SCENARIOS/boot_pass.lua" "$SCENARIOS/two_devices.lua" \
+	"$SCENARIOS/impair.lua" "$HERE"/../../scenarios/*.lua
 assert_exit check_ok 0
 run_vh check_bad check "$SCENARIOS/api_error.lua"
 assert_exit check_bad 2

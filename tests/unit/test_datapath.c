@@ -34,23 +34,8 @@
 #include "netem_spec.h"
 #include "sandbox.h"
 
-/* In the child, cmocka's asserts would longjmp into a copy of the runner: checks
- * report on stderr and fail the child's exit status instead. */
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1;                                                           \
-		}                                                                           \
-	} while (0)
+#include "child_check.h"
 
-#define CHECK_OK(call)                                                                       \
-	do {                                                                                 \
-		if ((call) < 0) {                                                            \
-			fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, err); \
-			return 1;                                                            \
-		}                                                                            \
-	} while (0)
 
 #define ETH_TEST 0x88b5 /* IEEE local experimental ethertype */
 #define MAGIC "VHDP"

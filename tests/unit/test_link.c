@@ -35,26 +35,11 @@
 #include "link.h"
 #include "sandbox.h"
 
+#include "child_check.h"
+
 #define NOBODY 65534
 #define CHILD_SKIP 77
 
-/* In the child, cmocka's asserts would longjmp into a copy of the runner:
- * checks report on stderr and fail the child's exit status instead. */
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1;                                                      \
-		}                                                                      \
-	} while (0)
-
-#define CHECK_OK(call)                                                                 \
-	do {                                                                           \
-		if ((call) < 0) {                                                      \
-			fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, err); \
-			return 1;                                                      \
-		}                                                                      \
-	} while (0)
 
 static int drop_to_nobody(void)
 {

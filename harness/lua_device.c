@@ -62,10 +62,20 @@ static int device_send_l(lua_State *L)
  * where the call left them, and the wait's start time after them. */
 #define WAIT_STARTED_INDEX 5
 
-static void push_wait_start(lua_State *L, struct vh_device *dev)
+/* Registers w on dev and yields the calling coroutine; k continues the call
+ * when the device wakes it, with the wait's start time at WAIT_STARTED_INDEX. */
+static int wait_for(lua_State *L, struct vh_device *dev, struct vh_waiter *w, const char *what,
+		    lua_KContext ctx, lua_KFunction k)
 {
+	if (!lua_isyieldable(L)) {
+		waiter_free(w);
+		return luaL_error(L, "%s cannot wait here (inside a metamethod or C call)", what);
+	}
 	lua_settop(L, WAIT_STARTED_INDEX - 1);
 	lua_pushnumber(L, ev_now(dev->run->loop));
+	device_wait(dev, w);
+	run_wait_begin(dev->run);
+	return lua_yieldk(L, 0, ctx, k);
 }
 
 /* Validates the pattern now, so a bad one fails at the script's line. */
@@ -201,12 +211,7 @@ static int expect_common(lua_State *L, int flags)
 		snprintf(why, sizeof(why), "%s is powered off", dev->name);
 		return expect_failed(L, dev, flags, why);
 	}
-	if (!lua_isyieldable(L))
-		return luaL_error(L, "expect cannot wait here (inside a metamethod or C call)");
-	push_wait_start(L, dev);
-	device_wait(dev, w);
-	run_wait_begin(dev->run, L);
-	return lua_yieldk(L, 0, flags, expect_k);
+	return wait_for(L, dev, w, "expect", flags, expect_k);
 }
 
 static int device_expect_l(lua_State *L)
@@ -243,12 +248,7 @@ static int device_expect_not_l(lua_State *L)
 		waiter_free(w);
 		return 0;
 	}
-	if (!lua_isyieldable(L))
-		return luaL_error(L, "expect_not cannot wait here (inside a metamethod or C call)");
-	push_wait_start(L, dev);
-	device_wait(dev, w);
-	run_wait_begin(dev->run, L);
-	return lua_yieldk(L, 0, 0, expect_not_k);
+	return wait_for(L, dev, w, "expect_not", 0, expect_not_k);
 }
 
 static int power_cut_k(lua_State *L, int status, lua_KContext ctx)
@@ -297,12 +297,7 @@ static int device_power_cut_l(lua_State *L)
 		lua_pushstring(L, "");
 		return 1;
 	}
-	if (!lua_isyieldable(L))
-		return luaL_error(L, "power_cut cannot wait here (inside a metamethod or C call)");
-	push_wait_start(L, dev);
-	device_wait(dev, w);
-	run_wait_begin(dev->run, L);
-	return lua_yieldk(L, 0, 0, power_cut_k);
+	return wait_for(L, dev, w, "power_cut", 0, power_cut_k);
 }
 
 static int device_reset_l(lua_State *L)

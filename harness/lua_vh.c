@@ -274,7 +274,7 @@ static int vh_sleep_l(lua_State *L)
 	if (!lua_isyieldable(L))
 		return luaL_error(L, "vh.sleep cannot wait here (inside a metamethod or C call)");
 	ev_add_timer(run->loop, ms, on_sleep_done, L);
-	run_wait_begin(run, L);
+	run_wait_begin(run);
 	return lua_yieldk(L, 0, 0, sleep_k);
 }
 

@@ -64,16 +64,18 @@ void run_event(struct vh_run *run, const char *event, const char *const *kv)
 
 void run_finish(struct vh_run *run, enum vh_outcome outcome, const char *message, const char *details)
 {
-	if (run->message || (outcome == VH_PASS && run->outcome != VH_PASS))
+	if (run->message)
+		return; /* the first verdict is the cause; later ones are its echoes */
+	ev_stop(run->loop);
+	if (outcome == VH_PASS)
 		return;
-	if (outcome == VH_PASS && run->main_done && run->outcome == VH_PASS && run->message == NULL) {
-		ev_stop(run->loop);
-		return;
-	}
 	run->outcome = outcome;
 	run->message = strdup(message ? message : "");
-	run->details = details ? strdup(details) : NULL;
-	ev_stop(run->loop);
+	/* A failing expect may have left the serial lines here already. */
+	if (details) {
+		free(run->details);
+		run->details = strdup(details);
+	}
 }
 
 int run_raise(lua_State *L, enum vh_outcome kind, const char *fmt, ...)
@@ -93,16 +95,9 @@ int run_raise(lua_State *L, enum vh_outcome kind, const char *fmt, ...)
 	return lua_error(L);
 }
 
-int run_wait_begin(struct vh_run *run, lua_State *co)
+void run_wait_begin(struct vh_run *run)
 {
-	(void)co;
 	run->waiter_registered = true;
-	return 0;
-}
-
-void run_wait_end(struct vh_run *run, int ref)
-{
-	(void)run, (void)ref;
 }
 
 static void forget_thread(struct vh_run *run, lua_State *co)
@@ -142,20 +137,6 @@ static void coroutine_failed(struct vh_run *run, lua_State *co)
 		msg = lua_tostring(co, -1);
 	}
 	run_finish(run, kind, msg, NULL);
-}
-
-static void on_resume_timer(struct ev_loop *loop, uint64_t id, void *arg)
-{
-	(void)id;
-	lua_State *co = arg;
-	struct vh_run *run = run_from_lua(co);
-	if (!ev_stopped(loop))
-		run_resume(run, co, 0);
-}
-
-static void resume_later(struct vh_run *run, lua_State *co)
-{
-	ev_add_timer(run->loop, 0, on_resume_timer, co);
 }
 
 struct pending_resume {
@@ -210,7 +191,7 @@ void run_resume(struct vh_run *run, lua_State *co, int nargs)
 		lua_pop(co, nres);
 		/* A bare coroutine.yield() lets the others run, then continues. */
 		if (!run->waiter_registered)
-			resume_later(run, co);
+			run_resume_soon(run, co, 0);
 		return;
 	}
 	bool is_main = is_main_thread(co);
@@ -246,7 +227,7 @@ static lua_State *new_coroutine(struct vh_run *run, lua_State *L)
 
 void run_spawn(struct vh_run *run, lua_State *L)
 {
-	resume_later(run, new_coroutine(run, L));
+	run_resume_soon(run, new_coroutine(run, L), 0);
 }
 
 static void on_signal(struct ev_loop *loop, int fd, uint32_t events, void *arg)

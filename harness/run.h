@@ -85,9 +85,11 @@ void run_resume_soon(struct vh_run *run, lua_State *co, int nargs);
  * on the next loop turn. */
 void run_spawn(struct vh_run *run, lua_State *L);
 
-/* Keeps co alive while it waits (the registry holds it). Returns a ref for run_wait_end. */
-int run_wait_begin(struct vh_run *run, lua_State *co);
-void run_wait_end(struct vh_run *run, int ref);
+/* Tells run_resume that the coroutine now yielding waits for an event (a
+ * timer, console text, ...) that will resume it; a yield without this is a
+ * bare coroutine.yield() and is resumed on the next loop turn. Coroutines
+ * stay alive while they wait because the run anchors every one it starts. */
+void run_wait_begin(struct vh_run *run);
 
 /* The run that owns L (any of its coroutines). */
 struct vh_run *run_from_lua(lua_State *L);

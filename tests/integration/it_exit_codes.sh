@@ -12,6 +12,8 @@ assert_contains "$WORK/timeout.err" 'expect_timeout.lua:5: expect "this line nev
 assert_contains "$WORK/timeout.err" "last serial lines of dut:"
 assert_contains "$WORK/timeout.err" "vh-agent: boot slot=a"
 assert_contains "$WORK/a1/junit.xml" '<failure'
+# The failure's body repeats the last serial lines (not only its message attribute).
+[ "$(grep -c 'vh-agent: boot slot=a' "$WORK/a1/junit.xml")" -ge 2 ] || fail "junit.xml lost the serial lines"
 # boot (about 2-4 s under TCG, 4 more for a first KVM probe) + 3 s timeout
 [ "$took" -lt 25 ] || fail "a 3 s expect timeout took ${took}s to fail the run"
 

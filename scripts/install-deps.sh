@@ -9,7 +9,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev
   libpcap-dev libcmocka-dev libmicrohttpd-dev
   qemu-system-x86 qemu-system-arm qemu-utils
-  busybox-static cpio kmod iproute2
+  busybox-static cpio kmod iproute2 procps util-linux
   libubootenv-tool
   linux-image-cloud-amd64 initramfs-tools
   libxml2-utils

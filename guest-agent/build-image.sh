@@ -1,5 +1,5 @@
 #!/bin/bash
-# build-image.sh [--with-tc] OUTDIR AGENT_BINARY
+# build-image.sh [--with-tc] OUTDIR AGENT_BINARY [TOOL...]
 #
 # Assembles the reference firmware from packages installed on this machine;
 # nothing comes from the network.
@@ -12,7 +12,9 @@
 #   OUTDIR/manifest         kernel version, sha256 of every part, build date
 # With --with-tc it writes OUTDIR/initramfs-tc.cpio and OUTDIR/manifest-tc
 # instead: the same plus iproute2's tc (with its shared libraries and netem
-# distribution tables) and the modules netem and IFB need, loaded at boot.
+# distribution tables) and the modules netem and IFB need, loaded at boot,
+# plus each TOOL (a dynamically linked test program such as
+# vh-kernel-netem-check) in /usr/bin with its shared libraries.
 # VH_EXTRA_MODULES="a b" adds modules (with their dependencies) to either.
 #
 # Reproducible: files are sorted, owned by 0:0, stamped with SOURCE_DATE_EPOCH
@@ -32,9 +34,15 @@ if [ "${1:-}" = "--with-tc" ]; then
 	with_tc=1
 	shift
 fi
-[ $# -eq 2 ] || die "usage: build-image.sh [--with-tc] OUTDIR AGENT_BINARY" 2
+[ $# -ge 2 ] || die "usage: build-image.sh [--with-tc] OUTDIR AGENT_BINARY [TOOL...]" 2
 outdir=$1
 agent=$2
+shift 2
+tools=("$@")
+[ ${#tools[@]} -eq 0 ] || [ $with_tc -eq 1 ] || die "tools go only into the --with-tc image" 2
+for tool in "${tools[@]}"; do
+	[ -x "$tool" ] || die "tool not found: $tool" 2
+done
 [ -f "$agent" ] || die "agent binary not found: $agent" 2
 agent=$(realpath "$agent")
 if readelf -l "$agent" 2>/dev/null | grep -q 'Requesting program interpreter'; then
@@ -46,7 +54,8 @@ fi
 # disk and console drivers, and virtio-pci for q35/pc. Anything built into the
 # kernel is skipped (modules.builtin), so af_packet costs nothing when built in.
 base_modules="virtio_mmio virtio_net virtio_blk virtio_console virtio_pci af_packet"
-tc_modules="sch_netem ifb sch_ingress cls_matchall act_mirred"
+# veth: the check program's stand-in for a tap (tests/kernel_backend).
+tc_modules="sch_netem ifb sch_ingress cls_matchall act_mirred veth"
 
 # --- kernel ---------------------------------------------------------------
 if [ -n "${VH_KERNEL_VERSION:-}" ]; then
@@ -152,12 +161,16 @@ sed -E 's/\.ko\.(xz|zst|gz)/.ko/g' "$moddir/modules.dep" |
 cp "$moddir/modules.builtin" "lib/modules/$kver/"
 
 if [ $with_tc -eq 1 ]; then
-	# tc with the exact shared libraries (and loader) it was linked against.
-	# It replaces busybox's tc applet, which cannot do netem and would come
-	# first in PATH.
+	# tc and the tools with the exact shared libraries (and loader) they were
+	# linked against. tc replaces busybox's tc applet, which cannot do netem
+	# and would come first in PATH.
 	rm -f sbin/tc bin/tc usr/bin/tc
 	install -D "$tc_bin" "./usr/sbin/tc"
-	ldd "$tc_bin" | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+/ { print $1 }' | sort -u |
+	for tool in "${tools[@]}"; do
+		install -D -m 755 "$tool" "./usr/bin/$(basename "$tool")"
+	done
+	for bin in "$tc_bin" "${tools[@]}"; do ldd "$bin"; done |
+		awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+/ { print $1 }' | sort -u |
 		while read -r lib; do
 			mkdir -p ".$(dirname "$lib")"
 			cp -L "$lib" ".$lib"
@@ -209,6 +222,9 @@ fi
 	echo "busybox_version=$($busybox 2>&1 | sed -nE '1s/^BusyBox v([^ ]+).*/\1/p')"
 	echo "modules=$(sed "s|^$kver/||; s|.*/||; s|\.ko$||" etc/vh-modules | tr '\n' ' ' | sed 's/ $//')"
 	[ $with_tc -eq 0 ] || echo "tc=$("$tc_bin" -V 2>&1 | sed -n 1p)"
+	for tool in "${tools[@]}"; do
+		echo "tool_$(basename "$tool")_sha256=$(sum "$tool")"
+	done
 	echo "build_date=$build_date"
 } >"$outdir/.$manifest_name.tmp"
 mv "$outdir/.$manifest_name.tmp" "$outdir/$manifest_name"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The kernel impairment backend, for real: the host kernel here has no
+# sch_netem, so this boots a guest with the Debian kernel (which ships
+# sch_netem.ko and ifb.ko) and runs vh-kernel-netem-check inside it. The check
+# applies specs through netem/kernel_netem.c and asserts the qdisc dumps and
+# the ping RTTs (delay 100ms both ways within 10% of 200 ms, partition, heal,
+# clear), and that libnl and tc leave identical qdiscs.
+. "$(dirname "$0")/../integration/lib.sh"
+[ -f "$VH_IMAGE_DIR/initramfs-tc.cpio" ] ||
+	fail "no $VH_IMAGE_DIR/initramfs-tc.cpio: build the image-tc target (cmake --build build)"
+run_vh kn run "$(dirname "$0")/kernel_netem.lua" -D "image_dir=$VH_IMAGE_DIR" --artifacts "$WORK/kn"
+log=$(ls "$WORK"/kn/serial-*.log 2>/dev/null | head -1)
+[ -n "$log" ] && grep -a 'kn-check:' "$log"
+assert_exit kn 0
+[ -z "$(vh_qemu_pids "$WORK/kn")" ] || fail "QEMU left running"
+echo "ok: kernel backend in a guest with sch_netem"

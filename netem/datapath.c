@@ -41,7 +41,8 @@ struct dp_dir {
 	bool has_spec;
 	struct netem_spec spec;
 	struct impair_engine *engine;	/* NULL without a spec */
-	struct netem_dist_table *dist; /* owned, when the spec names a table */
+	struct netem_dist_table *dist;      /* owned, when the spec names a table */
+	struct netem_dist_table *slot_dist; /* owned, for `slot distribution NAME` */
 
 	/* Delayed frames: min-heap on (depart_ns, seq); one ev timer for the head. */
 	struct dp_frame **heap;
@@ -762,6 +763,7 @@ static void dir_free(struct datapath *dp, struct dp_dir *d)
 	free_outq(dp, d, false);
 	impair_engine_free(d->engine);
 	free(d->dist);
+	free(d->slot_dist);
 }
 
 void datapath_free(struct datapath *dp)
@@ -820,6 +822,23 @@ bool datapath_qemu_attached(const struct datapath *dp)
 	return dp->qemu_fd >= 0;
 }
 
+/* iproute2's table for kind, from the datapath's table directory. */
+static int load_dist(struct datapath *dp, enum netem_dist_kind kind, struct netem_dist_table **out,
+		     char *err, size_t errlen)
+{
+	*out = malloc(sizeof **out);
+	if (!*out) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (netem_dist_load(dp->dist_dir, netem_dist_kind_name(kind), *out, err, errlen) < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 int datapath_set_spec(struct datapath *dp, enum datapath_dir dir, const struct netem_spec *spec,
 		      char *err, size_t errlen)
 {
@@ -831,23 +850,20 @@ int datapath_set_spec(struct datapath *dp, enum datapath_dir dir, const struct n
 	if (!spec || spec->present == 0) {
 		impair_engine_free(d->engine);
 		free(d->dist);
+		free(d->slot_dist);
 		d->engine = NULL;
-		d->dist = NULL;
+		d->dist = d->slot_dist = NULL;
 		d->has_spec = false;
 		return 0;
 	}
-	struct netem_dist_table *dist = NULL;
-	if (spec->dist != NETEM_DIST_NONE && spec->dist != NETEM_DIST_UNIFORM) {
-		dist = malloc(sizeof *dist);
-		if (!dist) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		if (netem_dist_load(dp->dist_dir, netem_dist_kind_name(spec->dist), dist, err,
-				    errlen) < 0) {
-			free(dist);
-			return -1;
-		}
+	struct netem_dist_table *dist = NULL, *slot_dist = NULL;
+	if (spec->dist != NETEM_DIST_NONE && spec->dist != NETEM_DIST_UNIFORM &&
+	    load_dist(dp, spec->dist, &dist, err, errlen) < 0)
+		return -1;
+	if ((spec->present & NETEM_HAS_SLOT) && spec->slot_is_dist &&
+	    load_dist(dp, spec->slot_dist, &slot_dist, err, errlen) < 0) {
+		free(dist);
+		return -1;
 	}
 	struct impair_engine_config ec = {
 		.spec = spec,
@@ -856,16 +872,20 @@ int datapath_set_spec(struct datapath *dp, enum datapath_dir dir, const struct n
 		.direction = (enum impair_direction)dir,
 		.corr_mode = dp->corr_mode,
 		.dist = dist,
+		.slot_dist = slot_dist,
 	};
 	struct impair_engine *e = NULL;
 	if (impair_engine_new(&ec, &e, err, errlen) < 0) {
 		free(dist);
+		free(slot_dist);
 		return -1;
 	}
 	impair_engine_free(d->engine);
 	free(d->dist);
+	free(d->slot_dist);
 	d->engine = e;
 	d->dist = dist;
+	d->slot_dist = slot_dist;
 	d->spec = *spec;
 	d->has_spec = true;
 	return 0;

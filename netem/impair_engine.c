@@ -1,5 +1,6 @@
 /* impair engine: sch_netem's netem_enqueue() decisions in virtual time, with
- * counter-based randomness instead of the kernel's PRNG stream. */
+ * counter-based randomness instead of the kernel's PRNG stream; and, for `slot`, the
+ * slot test of netem_dequeue(), decided when the frame arrives. */
 #include "impair_engine.h"
 
 #include <stdio.h>
@@ -24,6 +25,7 @@ enum kind {
 	K_DELAY,
 	K_DELAY_REPEAT,
 	K_INIT, /* initial `last` of the kernel's crndstate (init_crandom) */
+	K_SLOT, /* a slot interval; hashed with the draw's number, not a frame index */
 };
 
 /* The kernel's clgstate states, numbered as in sch_netem.c. */
@@ -34,6 +36,15 @@ enum clg_state {
 	LOST_IN_BURST_PERIOD,
 	GOOD_STATE = 1,
 	BAD_STATE,
+};
+
+/* One scheduled slot: when it opens and what it may still send (the kernel's
+ * slotstate). The kernel keeps only the next one; we keep every slot that queued
+ * frames were promised, because departures are decided at arrival. */
+struct slot {
+	uint64_t start_ns;
+	int64_t packets_left, bytes_left;
+	bool used; /* a frame departs in it (else it was opened by an exhausted budget) */
 };
 
 /* One correlated stream (the kernel's struct crndstate). */
@@ -60,10 +71,25 @@ struct impair_engine {
 	struct crnd dup, loss, corrupt, reorder, delay;
 
 	/* Departure times of queued frames: a min-heap, so frames that have left by an
-	 * arrival are popped first; the maximum is kept apart for the rate logic. */
+	 * arrival are popped first. */
 	uint64_t *heap;
 	size_t heap_len, heap_cap;
-	uint64_t last_depart_ns; /* latest departure among queued frames (tfifo tail) */
+	/* Latest time_to_send among queued frames (the tfifo tail): rate's reference.
+	 * Not a departure: a slot may hold a frame past its time_to_send. */
+	uint64_t last_tts_ns;
+
+	/* slot: off when every slot delay is 0, as sch_netem (slot_next = 0). */
+	bool slot_on;
+	const struct netem_dist_table *slot_dist;
+	int64_t slot_packets, slot_bytes; /* a fresh slot's budget */
+	uint64_t slot_draws;		  /* intervals drawn so far: the next draw's number */
+	/* Slots still to open, ascending start, live in [slots_first, slots_len). The
+	 * last one always has budget left: when it runs out its successor is drawn. */
+	struct slot *slots;
+	size_t slots_first, slots_len, slots_cap;
+	/* Slots below this index have spent their budget: a backlog makes thousands of
+	 * them, which slot_find must not walk for every frame. */
+	size_t slots_spent;
 };
 
 static uint64_t splitmix64(uint64_t x)
@@ -157,16 +183,9 @@ static void heap_pop(struct impair_engine *e)
 	}
 }
 
-static bool heap_push(struct impair_engine *e, uint64_t v)
+/* Room reserved by queue_reserve. */
+static void heap_push(struct impair_engine *e, uint64_t v)
 {
-	if (e->heap_len == e->heap_cap) {
-		size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
-		uint64_t *h = realloc(e->heap, cap * sizeof *h);
-		if (!h)
-			return false;
-		e->heap = h;
-		e->heap_cap = cap;
-	}
 	size_t i = e->heap_len++;
 	e->heap[i] = v;
 	while (i > 0 && e->heap[(i - 1) / 2] > e->heap[i]) {
@@ -175,7 +194,6 @@ static bool heap_push(struct impair_engine *e, uint64_t v)
 		e->heap[(i - 1) / 2] = t;
 		i = (i - 1) / 2;
 	}
-	return true;
 }
 
 /* Frames whose time has come have been dequeued by now (the device is never busy). */
@@ -189,6 +207,158 @@ uint32_t impair_engine_queue_len(struct impair_engine *e, uint64_t now_ns)
 {
 	queue_advance(e, now_ns);
 	return (uint32_t)e->heap_len;
+}
+
+/* ---- slots: get_slot_next() and the slot test of netem_dequeue() ----
+ *
+ * The kernel holds the head of the tfifo until slot_next; at a dequeue it draws a new
+ * slot from `now` when the head's time_to_send is after slot_next, and after sending
+ * when the budget is used up. Every slotted frame therefore leaves exactly at a slot
+ * start. We decide each frame's slot when it arrives, with the dequeue events that
+ * exist by then: the moment it becomes the head (its arrival, or the start of the
+ * slot that sends the frames ahead of it) and the watchdog at its time_to_send. */
+
+/* The next slot interval (get_slot_next()). */
+static uint64_t slot_interval_ns(struct impair_engine *e)
+{
+	const struct netem_spec *s = &e->spec;
+	uint32_t rnd = (uint32_t)(impair_hash(e->seed, e->link_id, e->direction,
+					      e->slot_draws++, K_SLOT) >>
+				  32);
+	if (!s->slot_is_dist) {
+		/* min + (range * rnd) >> 32 in 64 bits (the kernel's mul_u64_u32_shr()). */
+		uint64_t range = (uint64_t)(s->slot_max_delay_ns - s->slot_min_delay_ns);
+		return (uint64_t)s->slot_min_delay_ns + (range >> 32) * rnd +
+		       (((range & UINT32_MAX) * rnd) >> 32);
+	}
+	/* The kernel caps the jitter to what tabledist() takes (s32). */
+	int64_t sigma = s->slot_dist_jitter_ns < INT32_MAX ? s->slot_dist_jitter_ns : INT32_MAX;
+	int64_t v = netem_dist_sample(e->slot_dist, s->slot_dist_delay_ns, sigma, rnd);
+	/* A negative draw puts slot_next in the past: the slot is open at once. */
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* Room for one more queued frame and two more slots, so that deciding a departure
+ * cannot fail half way. False when out of memory. */
+static bool queue_reserve(struct impair_engine *e)
+{
+	if (e->heap_len == e->heap_cap) {
+		size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
+		uint64_t *h = realloc(e->heap, cap * sizeof *h);
+		if (!h)
+			return false;
+		e->heap = h;
+		e->heap_cap = cap;
+	}
+	if (!e->slot_on || e->slots_len + 2 <= e->slots_cap)
+		return true;
+	if (e->slots_first) { /* slide the live slots down before growing */
+		e->slots_len -= e->slots_first;
+		e->slots_spent -= e->slots_first;
+		memmove(e->slots, e->slots + e->slots_first, e->slots_len * sizeof *e->slots);
+		e->slots_first = 0;
+		if (e->slots_len + 2 <= e->slots_cap)
+			return true;
+	}
+	size_t cap = e->slots_cap ? e->slots_cap * 2 : 16;
+	struct slot *sl = realloc(e->slots, cap * sizeof *sl);
+	if (!sl)
+		return false;
+	e->slots = sl;
+	e->slots_cap = cap;
+	return true;
+}
+
+/* Slots that opened before now can take no new frame (time_to_send >= arrival). */
+static void slots_prune(struct impair_engine *e, uint64_t now_ns)
+{
+	while (e->slots_first < e->slots_len && e->slots[e->slots_first].start_ns < now_ns)
+		e->slots_first++;
+	if (e->slots_first == e->slots_len)
+		e->slots_first = e->slots_len = 0;
+	if (e->slots_spent < e->slots_first)
+		e->slots_spent = e->slots_first;
+}
+
+static struct slot *slot_last(struct impair_engine *e)
+{
+	return e->slots_len > e->slots_first ? &e->slots[e->slots_len - 1] : NULL;
+}
+
+static void slot_append(struct impair_engine *e, uint64_t start_ns)
+{
+	struct slot *sl = &e->slots[e->slots_len++]; /* room reserved by queue_reserve */
+	sl->start_ns = start_ns;
+	sl->packets_left = e->slot_packets;
+	sl->bytes_left = e->slot_bytes;
+	sl->used = false;
+}
+
+static bool slot_spent(const struct slot *sl)
+{
+	return sl->packets_left <= 0 || sl->bytes_left <= 0;
+}
+
+/* The first slot opening at or after tts with budget left, or SIZE_MAX. Without
+ * jitter time_to_send only grows, so this is the last slot or none. */
+static size_t slot_find(const struct impair_engine *e, uint64_t tts_ns)
+{
+	size_t lo = e->slots_spent, hi = e->slots_len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->slots[mid].start_ns < tts_ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < e->slots_len; lo++)
+		if (!slot_spent(&e->slots[lo]))
+			return lo;
+	return SIZE_MAX;
+}
+
+/* No slot is open for tts: the kernel finds slot_next < time_to_send when the frame
+ * becomes the head, draws a slot from then, and if that opens before time_to_send
+ * draws again when the watchdog wakes it at time_to_send. */
+static size_t slot_open(struct impair_engine *e, uint64_t tts_ns, uint64_t now_ns)
+{
+	struct slot *last = slot_last(e);
+	if (last && !last->used) { /* drawn by an exhausted budget; redrawn as the kernel */
+		e->slots_len--;
+		last = slot_last(e);
+	}
+	uint64_t head_ns = last && last->start_ns > now_ns ? last->start_ns : now_ns;
+	uint64_t start = head_ns + slot_interval_ns(e);
+	if (start < tts_ns)
+		start = tts_ns + slot_interval_ns(e);
+	slot_append(e, start);
+	return e->slots_len - 1;
+}
+
+/* Sends one frame in slot i: the kernel counts after sending, so the frame that uses
+ * up the byte budget still goes, and the next slot is drawn from this one's start. */
+static uint64_t slot_take(struct impair_engine *e, size_t i, uint32_t len_bytes)
+{
+	struct slot *sl = &e->slots[i];
+	uint64_t start = sl->start_ns;
+	sl->used = true;
+	sl->packets_left--;
+	sl->bytes_left -= len_bytes;
+	if (slot_spent(sl) && i == e->slots_len - 1)
+		slot_append(e, start + slot_interval_ns(e));
+	while (e->slots_spent < e->slots_len && slot_spent(&e->slots[e->slots_spent]))
+		e->slots_spent++;
+	return start;
+}
+
+/* When a frame eligible at tts leaves: at the start of the slot that sends it. */
+static uint64_t slot_depart(struct impair_engine *e, uint64_t tts_ns, uint64_t now_ns,
+			    uint32_t len_bytes)
+{
+	size_t i = slot_find(e, tts_ns);
+	if (i == SIZE_MAX)
+		i = slot_open(e, tts_ns, now_ns);
+	return slot_take(e, i, len_bytes);
 }
 
 /* ---- decisions ---- */
@@ -272,6 +442,33 @@ static bool loss_event(struct impair_engine *e, uint32_t copy)
 	return false;
 }
 
+/* The kernel's time_to_send for a frame that is not reordered: its delay, and with
+ * a rate, its transmission time after the tail of the queue. */
+static uint64_t time_to_send(struct impair_engine *e, uint32_t copy, uint32_t len_bytes,
+			     uint64_t now_ns)
+{
+	const struct netem_spec *s = &e->spec;
+	int64_t delay = 0;
+	if (s->delay_ns || s->jitter_ns || (s->present & NETEM_HAS_RATE)) {
+		uint32_t rnd = s->jitter_ns ? crnd_next(e, &e->delay, copy) : 0;
+		delay = netem_dist_sample(e->dist, s->delay_ns, s->jitter_ns, rnd);
+	}
+	uint64_t base = now_ns;
+	if (s->present & NETEM_HAS_RATE) {
+		/* The tail of the queue is the reference point: its remaining time is a
+		 * bonus taken off this frame's delay. */
+		if (e->heap_len) {
+			int64_t bonus = (int64_t)(e->last_tts_ns - now_ns);
+			delay = delay - bonus > 0 ? delay - bonus : 0;
+			base = e->last_tts_ns;
+		}
+		delay += (int64_t)impair_packet_time_ns(s, len_bytes);
+	}
+	if (delay < 0) /* jitter wider than the delay: send now, not in the past */
+		delay = 0;
+	return base + (uint64_t)delay;
+}
+
 /* One copy through netem_enqueue() after the duplicate decision, into *d. *count is
  * the kernel's count (copies still wanted); the loss test decrements it. */
 static void enqueue_copy(struct impair_engine *e, uint32_t copy, uint32_t len_bytes,
@@ -299,46 +496,29 @@ static void enqueue_copy(struct impair_engine *e, uint32_t copy, uint32_t len_by
 		d->corrupt_byte = draw_below(e, copy, K_CORRUPT_BYTE, len_bytes);
 		d->corrupt_bit = draw_below(e, copy, K_CORRUPT_BIT, 8);
 	}
-	if (e->heap_len >= s->limit_packets) {
+	/* Out of memory behaves as a full queue rather than lose the bookkeeping. */
+	if (e->heap_len >= s->limit_packets || !queue_reserve(e)) {
 		d->verdict = IMPAIR_DROP_LIMIT;
 		return;
 	}
 
-	uint64_t depart;
+	uint64_t tts, depart;
 	if (e->gap == 0 || e->counter < e->gap - 1 ||
 	    s->reorder.scaled < crnd_next(e, &e->reorder, copy)) {
-		int64_t delay = 0;
-		if (s->delay_ns || s->jitter_ns || (s->present & NETEM_HAS_RATE)) {
-			uint32_t rnd = s->jitter_ns ? crnd_next(e, &e->delay, copy) : 0;
-			delay = netem_dist_sample(e->dist, s->delay_ns, s->jitter_ns, rnd);
-		}
-		uint64_t base = now_ns;
-		if (s->present & NETEM_HAS_RATE) {
-			/* The tail of the queue is the reference point: its remaining time is
-			 * a bonus taken off this frame's delay. */
-			if (e->heap_len) {
-				int64_t bonus = (int64_t)(e->last_depart_ns - now_ns);
-				delay = delay - bonus > 0 ? delay - bonus : 0;
-				base = e->last_depart_ns;
-			}
-			delay += (int64_t)impair_packet_time_ns(s, len_bytes);
-		}
-		if (delay < 0) /* jitter wider than the delay: send now, not in the past */
-			delay = 0;
-		depart = base + (uint64_t)delay;
+		tts = time_to_send(e, copy, len_bytes, now_ns);
+		/* Slot holds the frame after delay and rate have had their say. */
+		depart = e->slot_on ? slot_depart(e, tts, now_ns, len_bytes) : tts;
 		e->counter++;
 	} else {
+		/* The head of the queue (sch->q), which netem_dequeue() empties before it
+		 * looks at slots: a reordered frame ignores them. */
 		d->reorder_now = true;
-		depart = now_ns;
+		tts = depart = now_ns;
 		e->counter = 0;
 	}
-	if (!heap_push(e, depart)) {
-		/* Out of memory: behave as a full queue rather than lose the bookkeeping. */
-		d->verdict = IMPAIR_DROP_LIMIT;
-		return;
-	}
-	if (e->heap_len == 1 || depart > e->last_depart_ns)
-		e->last_depart_ns = depart;
+	heap_push(e, depart);
+	if (e->heap_len == 1 || tts > e->last_tts_ns)
+		e->last_tts_ns = tts;
 	d->depart_ns = depart;
 	d->delay_ns = depart - now_ns;
 }
@@ -351,6 +531,7 @@ size_t impair_engine_frame(struct impair_engine *e, uint32_t len_bytes, uint64_t
 		arrival_ns = e->last_arrival_ns;
 	e->last_arrival_ns = arrival_ns;
 	queue_advance(e, arrival_ns);
+	slots_prune(e, arrival_ns);
 
 	int count = 1;
 	if (s->duplicate.scaled && s->duplicate.scaled >= crnd_next(e, &e->dup, 0))
@@ -370,27 +551,55 @@ size_t impair_engine_frame(struct impair_engine *e, uint32_t len_bytes, uint64_t
 	return n;
 }
 
+/* The spec's tables are there when it names them. */
+static int check_tables(const struct impair_engine_config *cfg, char *err, size_t errlen)
+{
+	const struct netem_spec *s = cfg->spec;
+	if (s->dist != NETEM_DIST_NONE && s->dist != NETEM_DIST_UNIFORM && !cfg->dist) {
+		snprintf(err, errlen, "distribution %s needs its table (netem_dist_load)",
+			 netem_dist_kind_name(s->dist));
+		return -1;
+	}
+	if ((s->present & NETEM_HAS_SLOT) && s->slot_is_dist && !cfg->slot_dist) {
+		snprintf(err, errlen, "slot distribution %s needs its table (netem_dist_load)",
+			 netem_dist_kind_name(s->slot_dist));
+		return -1;
+	}
+	return 0;
+}
+
+/* sch_netem's get_slot(): 0 packets or bytes means no limit (INT_MAX), and a slot
+ * whose delays are all 0 is no slot at all. */
+static void slot_init(struct impair_engine *e, const struct impair_engine_config *cfg)
+{
+	const struct netem_spec *s = &e->spec;
+	if (!(s->present & NETEM_HAS_SLOT))
+		return;
+	e->slot_on = s->slot_is_dist ? s->slot_dist_jitter_ns != 0
+				     : (s->slot_min_delay_ns | s->slot_max_delay_ns) != 0;
+	e->slot_dist = s->slot_is_dist ? cfg->slot_dist : NULL;
+	e->slot_packets = s->slot_max_packets > 0 ? s->slot_max_packets : INT32_MAX;
+	/* Above INT32_MAX the kernel's s32 budget would wrap negative (one frame per
+	 * slot); we take the evident meaning, no limit. */
+	e->slot_bytes = s->slot_max_bytes > 0 && s->slot_max_bytes <= INT32_MAX
+				? (int64_t)s->slot_max_bytes
+				: INT32_MAX;
+}
+
 int impair_engine_new(const struct impair_engine_config *cfg, struct impair_engine **out,
 		      char *err, size_t errlen)
 {
 	const struct netem_spec *s = cfg->spec;
 	*out = NULL;
-	if (s->present & NETEM_HAS_SLOT) {
-		snprintf(err, errlen, "slot is not supported by the user backend yet");
+	if (check_tables(cfg, err, errlen) < 0)
 		return -1;
-	}
-	bool needs_table = s->dist != NETEM_DIST_NONE && s->dist != NETEM_DIST_UNIFORM;
-	if (needs_table && !cfg->dist) {
-		snprintf(err, errlen, "distribution %s needs its table (netem_dist_load)",
-			 netem_dist_kind_name(s->dist));
-		return -1;
-	}
 	struct impair_engine *e = calloc(1, sizeof *e);
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	e->spec = *s;
+	bool needs_table = s->dist != NETEM_DIST_NONE && s->dist != NETEM_DIST_UNIFORM;
 	e->dist = needs_table ? cfg->dist : NULL;
 	e->seed = (s->present & NETEM_HAS_SEED) ? s->seed : cfg->seed;
 	e->link_id = cfg->link_id;
@@ -403,6 +612,7 @@ int impair_engine_new(const struct impair_engine_config *cfg, struct impair_engi
 	crnd_init(&e->corrupt, &s->corrupt_corr, K_CORRUPT, K_CORRUPT_REPEAT);
 	crnd_init(&e->reorder, &s->reorder_corr, K_REORDER, K_REORDER_REPEAT);
 	crnd_init(&e->delay, &s->delay_corr, K_DELAY, K_DELAY_REPEAT);
+	slot_init(e, cfg);
 	*out = e;
 	return 0;
 }
@@ -412,5 +622,6 @@ void impair_engine_free(struct impair_engine *e)
 	if (!e)
 		return;
 	free(e->heap);
+	free(e->slots);
 	free(e);
 }

@@ -1,6 +1,6 @@
 /* The user backend's decision engine (DESIGN §6): given a netem spec, decides frame by
- * frame what sch_netem would do (drop, duplicate, corrupt, delay, reorder, rate, limit)
- * in virtual time. Pure: no I/O, no clock; the caller supplies arrival times in ns and
+ * frame what sch_netem would do (drop, duplicate, corrupt, delay, reorder, rate, limit,
+ * slot) in virtual time. Pure: no I/O, no clock; the caller supplies arrival times in ns and
  * applies the decisions. Every random choice is hash(seed, link, direction, frame
  * index, decision kind), so a seed replays bit for bit whatever the host timing. */
 #ifndef VH_IMPAIR_ENGINE_H
@@ -48,7 +48,10 @@ struct impair_decision {
 	uint32_t corrupt_bit;
 	bool reorder_now; /* sent at once, ahead of delayed frames */
 	uint64_t delay_ns;  /* depart_ns - arrival */
-	uint64_t depart_ns; /* when to send; meaningless for drops */
+	/* When to send; meaningless for drops. With `slot`, the start of the slot that
+	 * sends it: never before its delay and rate allow, and frames of one slot share
+	 * it (the caller sends them in arrival order). */
+	uint64_t depart_ns;
 };
 
 /* The most decisions one frame can produce (frame + duplicate). */
@@ -63,14 +66,17 @@ struct impair_engine_config {
 	/* The table for spec->dist (normal, pareto, ...); NULL for none/uniform. Borrowed:
 	 * must outlive the engine. */
 	const struct netem_dist_table *dist;
+	/* The table for spec->slot_dist when spec->slot_is_dist, else unused. Borrowed
+	 * likewise; may be the same table as dist. */
+	const struct netem_dist_table *slot_dist;
 };
 
 struct impair_engine;
 
-/* Creates an engine in its initial state (frame 0, empty queue, good loss state).
- * Fails (-1, message in err) when the spec needs something the engine lacks: a
- * distribution table that was not given, or `slot`, which is not modelled yet. On
- * success *out is owned by the caller and released with impair_engine_free. */
+/* Creates an engine in its initial state (frame 0, empty queue, good loss state, no
+ * slot drawn yet). Fails (-1, message in err) when the spec names a distribution table
+ * (delay or slot) that was not given. On success *out is owned by the caller and
+ * released with impair_engine_free. */
 int impair_engine_new(const struct impair_engine_config *cfg, struct impair_engine **out,
 		      char *err, size_t errlen);
 
@@ -80,7 +86,10 @@ void impair_engine_free(struct impair_engine *e);
  * earlier than the previous frame's; an earlier time is taken as the previous one).
  * Fills out[0] for the frame and, when it is duplicated, out[1] for the copy, in the
  * order sch_netem enqueues them; returns how many (1 or 2). Drops are reported, not
- * omitted, so the decision log is complete. Advances the queue and loss state. */
+ * omitted, so the decision log is complete. Advances the queue, loss and slot state.
+ * A slotted departure is final when decided: sch_netem may also redraw a pending slot at
+ * dequeues run by later arrivals, which the engine cannot see yet, so under load the
+ * first slot after an idle spell can open later than the kernel's would. */
 size_t impair_engine_frame(struct impair_engine *e, uint32_t len_bytes, uint64_t arrival_ns,
 			   struct impair_decision out[IMPAIR_MAX_COPIES]);
 

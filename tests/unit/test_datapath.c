@@ -469,6 +469,38 @@ static int child_delay_holds_frames_never_early(void)
 	return 0;
 }
 
+/* slot, both forms, through the real datapath: a frame waits for the next
+ * slot, which opens 30-40 ms (uniform) or about 30 ms (normal table) later. */
+static int child_slot_holds_frames_until_a_slot_opens(void)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	CHECK(f && fx_open(f, "slot 30ms 40ms", SOCK_STREAM) == 0);
+	CHECK(set_spec(f, DATAPATH_TO_DEVICE, "slot distribution normal 30ms 1ms") == 0);
+	uint8_t buf[2048], got[2048];
+	size_t len, glen;
+	uint32_t seq;
+	for (uint32_t i = 0; i < 3; i++) {
+		len = test_frame(buf, 100, mac_dev, i);
+		CHECK(fake_send(f, buf, len, true) == 0);
+		uint64_t t0 = mono_ns();
+		CHECK(bridge_recv(f, got, &glen, 0, 1000) == 1);
+		uint64_t held = mono_ns() - t0;
+		CHECK(is_test_frame(got, glen, &seq) && seq == i);
+		CHECK(held >= 30000000u && held < 120000000u);
+
+		len = test_frame(buf, 100, mac_host, 100 + i);
+		CHECK(bridge_send(f, buf, len) == 0);
+		t0 = mono_ns();
+		CHECK(fake_recv_test(f, got, &glen, &seq, 1000, true) == 1);
+		held = mono_ns() - t0;
+		CHECK(seq == 100 + i);
+		CHECK(held >= 25000000u && held < 120000000u);
+	}
+	fx_close(f);
+	free(f);
+	return 0;
+}
+
 static int child_loss_100_drops_and_counts(void)
 {
 	char dir[] = "/tmp/vh-dp-XXXXXX", main_path[64], drop_path[64], err[256];
@@ -841,6 +873,7 @@ static void run_sandboxed(int (*fn)(void))
 
 SANDBOXED(frames_flow_both_ways)
 SANDBOXED(delay_holds_frames_never_early)
+SANDBOXED(slot_holds_frames_until_a_slot_opens)
 SANDBOXED(loss_100_drops_and_counts)
 SANDBOXED(blocked_drops_everything_and_unblock_restores)
 SANDBOXED(same_seed_same_drop_pattern)
@@ -854,6 +887,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_datapath_frames_flow_both_ways),
 		cmocka_unit_test(test_datapath_delay_holds_frames_never_early),
+		cmocka_unit_test(test_datapath_slot_holds_frames_until_a_slot_opens),
 		cmocka_unit_test(test_datapath_loss_100_drops_and_counts),
 		cmocka_unit_test(test_datapath_blocked_drops_everything_and_unblock_restores),
 		cmocka_unit_test(test_datapath_same_seed_same_drop_pattern),

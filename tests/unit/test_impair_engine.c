@@ -1,4 +1,5 @@
 /* impair engine: fidelity to sch_netem's model in virtual time, and replayability. */
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +15,10 @@
 
 #define MS UINT64_C(1000000)
 
-static struct impair_engine *engine_mode(const char *text, uint64_t seed,
-					 enum impair_corr_mode mode,
-					 const struct netem_dist_table *dist)
+static struct impair_engine *engine_tables(const char *text, uint64_t seed,
+					   enum impair_corr_mode mode,
+					   const struct netem_dist_table *dist,
+					   const struct netem_dist_table *slot_dist)
 {
 	struct netem_spec spec;
 	struct netem_error perr;
@@ -24,13 +26,20 @@ static struct impair_engine *engine_mode(const char *text, uint64_t seed,
 		fail_msg("spec \"%s\": %s", text, perr.message);
 	struct impair_engine_config cfg = {
 		.spec = &spec, .seed = seed, .link_id = 3, .direction = IMPAIR_TO_DEVICE,
-		.corr_mode = mode, .dist = dist,
+		.corr_mode = mode, .dist = dist, .slot_dist = slot_dist,
 	};
 	struct impair_engine *e;
 	char err[128];
 	if (impair_engine_new(&cfg, &e, err, sizeof err) != 0)
 		fail_msg("engine \"%s\": %s", text, err);
 	return e;
+}
+
+static struct impair_engine *engine_mode(const char *text, uint64_t seed,
+					 enum impair_corr_mode mode,
+					 const struct netem_dist_table *dist)
+{
+	return engine_tables(text, seed, mode, dist, NULL);
 }
 
 static struct impair_engine *engine(const char *text, uint64_t seed)
@@ -516,21 +525,323 @@ static void test_same_seed_gives_identical_decision_log(void **state)
 		    decision_log_digest("loss 5% seed 9", 2, 1, IMPAIR_TO_DEVICE));
 }
 
+/* ---- slot ---- */
+
+#define US UINT64_C(1000)
+
+/* The departure of one frame of len bytes arriving at t (in ms). */
+static uint64_t slot_frame(struct impair_engine *e, double t_ms, uint32_t len)
+{
+	struct impair_decision d[IMPAIR_MAX_COPIES];
+	assert_int_equal(impair_engine_frame(e, len, (uint64_t)(t_ms * 1e6), d), 1);
+	assert_int_equal(d[0].verdict, IMPAIR_DELIVER);
+	return d[0].depart_ns;
+}
+
+static void test_slot_follows_kernel_dequeue_step_by_step(void **state)
+{
+	(void)state;
+	/* `slot 2ms` draws 2 ms every time. The first frame finds the slot set up at
+	 * configuration in its past and draws one from its arrival; frames that arrive
+	 * before it opens join it; one arriving after it opened draws a fresh one. */
+	struct impair_engine *e = engine("slot 2ms", 1);
+	assert_true(slot_frame(e, 0, 100) == 2 * MS);
+	assert_true(slot_frame(e, 0.5, 100) == 2 * MS);
+	assert_true(slot_frame(e, 2, 100) == 2 * MS);
+	assert_true(slot_frame(e, 5, 100) == 7 * MS);
+	impair_engine_free(e);
+	/* A spent budget draws the next slot from the spent one's start. */
+	e = engine("slot 2ms packets 2", 1);
+	assert_true(slot_frame(e, 0, 100) == 2 * MS);
+	assert_true(slot_frame(e, 0.1, 100) == 2 * MS);
+	assert_true(slot_frame(e, 0.2, 100) == 4 * MS);
+	assert_true(slot_frame(e, 0.3, 100) == 4 * MS);
+	assert_true(slot_frame(e, 4.5, 100) == 6 * MS);
+	impair_engine_free(e);
+	/* Bytes are counted after sending: the frame that crosses the budget goes. */
+	e = engine("slot 2ms bytes 1500", 1);
+	assert_true(slot_frame(e, 0, 1000) == 2 * MS);
+	assert_true(slot_frame(e, 0, 1000) == 2 * MS);
+	assert_true(slot_frame(e, 0, 1000) == 4 * MS);
+	impair_engine_free(e);
+	/* After delay: the slot drawn at arrival opens before time_to_send, so the
+	 * watchdog at time_to_send draws another. A frame eligible after that slot
+	 * becomes the head when it opens and draws from there. */
+	e = engine("delay 10ms slot 2ms", 1);
+	assert_true(slot_frame(e, 0, 100) == 12 * MS);
+	assert_true(slot_frame(e, 1, 100) == 12 * MS);
+	assert_true(slot_frame(e, 3, 100) == 14 * MS);
+	impair_engine_free(e);
+	/* All delays 0: sch_netem leaves slot_next at 0, budget and all. */
+	e = engine("slot 0 packets 1", 1);
+	assert_true(slot_frame(e, 1, 100) == 1 * MS);
+	assert_true(slot_frame(e, 1, 100) == 1 * MS);
+	impair_engine_free(e);
+	/* A reordered frame goes to the head queue, which is emptied before slots. */
+	e = engine("delay 10ms reorder 100% gap 2 slot 2ms", 1);
+	assert_true(slot_frame(e, 0, 100) == 12 * MS);
+	assert_true(slot_frame(e, 1, 100) == 1 * MS);
+	impair_engine_free(e);
+}
+
+/* Departures of n frames of varied sizes offered every gap_ns; lens may be NULL. */
+static uint64_t *slot_run(struct impair_engine *e, size_t n, uint64_t gap_ns, uint32_t *lens)
+{
+	uint64_t *dep = malloc(n * sizeof *dep);
+	assert_non_null(dep);
+	struct impair_decision d[IMPAIR_MAX_COPIES];
+	for (size_t i = 0; i < n; i++) {
+		uint32_t len = 60 + (uint32_t)(i * 7919 % 1440);
+		if (lens)
+			lens[i] = len;
+		impair_engine_frame(e, len, i * gap_ns, d);
+		if (d[0].verdict != IMPAIR_DELIVER)
+			fail_msg("frame %zu: verdict %d", i, (int)d[0].verdict);
+		dep[i] = d[0].depart_ns;
+	}
+	return dep;
+}
+
+/* Slot starts are the distinct departure times, in order (departures never go
+ * backwards, checked here). Returns how many, into starts. */
+static size_t slot_starts(const uint64_t *dep, size_t n, uint64_t *starts)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && dep[i] < dep[i - 1])
+			fail_msg("frame %zu departs at %" PRIu64 ", before frame %zu", i, dep[i],
+				 i - 1);
+		if (!k || dep[i] != starts[k - 1])
+			starts[k++] = dep[i];
+	}
+	return k;
+}
+
+static void test_slot_departs_only_at_slot_starts(void **state)
+{
+	(void)state;
+	size_t n = 200000;
+	uint64_t gap = 10 * US;
+	struct impair_engine *e = engine("slot 1ms 3ms", 3);
+	uint64_t *dep = slot_run(e, n, gap, NULL);
+	impair_engine_free(e);
+	uint64_t *starts = malloc(n * sizeof *starts);
+	assert_non_null(starts);
+	size_t k = slot_starts(dep, n, starts);
+	/* Unlimited budget: a frame waits at most one interval. */
+	for (size_t i = 0; i < n; i++)
+		if (dep[i] < i * gap || dep[i] > i * gap + 3 * MS)
+			fail_msg("frame %zu: arrival %zu ns, departure %" PRIu64, i, i * gap,
+				 dep[i]);
+	/* Frames arrive every 10 us, so a departure between slot starts would leave two
+	 * departure times closer than the shortest interval. */
+	for (size_t j = 1; j < k; j++) {
+		uint64_t dt = starts[j] - starts[j - 1];
+		if (dt < 1 * MS || dt > 3 * MS + gap)
+			fail_msg("slots %zu and %zu are %" PRIu64 " ns apart", j - 1, j, dt);
+	}
+	print_message("slot 1ms 3ms: %zu frames left in %zu slots\n", n, k);
+	assert_true(k > 900);
+	free(starts);
+	free(dep);
+}
+
+static void test_slot_budget_holds_in_every_slot(void **state)
+{
+	(void)state;
+	/* 20 frames per ms offered, at most 7 frames or 5000 bytes per 1-3 ms sent: the
+	 * queue never empties, so every slot but the last spends its budget. */
+	size_t n = 100000;
+	uint32_t *lens = malloc(n * sizeof *lens);
+	assert_non_null(lens);
+	struct impair_engine *e = engine("slot 1ms 3ms packets 7 bytes 5000 limit 1000000", 4);
+	uint64_t *dep = slot_run(e, n, 50 * US, lens);
+	impair_engine_free(e);
+	size_t slots = 0, max_frames = 0;
+	uint64_t max_bytes = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i, frames = 0;
+		uint64_t bytes = 0;
+		for (; j < n && dep[j] == dep[i]; j++) {
+			frames++;
+			bytes += lens[j];
+		}
+		if (j < n && (dep[j] < dep[i] + 1 * MS || dep[j] > dep[i] + 3 * MS))
+			fail_msg("backlogged slots %" PRIu64 " ns apart", dep[j] - dep[i]);
+		/* sch_netem sends while bytes_left > 0: the last frame may cross 5000. */
+		if (frames > 7 || bytes - lens[j - 1] >= 5000)
+			fail_msg("slot at %" PRIu64 ": %zu frames, %" PRIu64 " bytes", dep[i], frames,
+				 bytes);
+		if (j < n && frames < 7 && bytes < 5000)
+			fail_msg("slot at %" PRIu64 " left budget with frames waiting", dep[i]);
+		max_frames = frames > max_frames ? frames : max_frames;
+		max_bytes = bytes > max_bytes ? bytes : max_bytes;
+		slots++;
+		i = j;
+	}
+	print_message("packets 7 bytes 5000: %zu slots, at most %zu frames, %" PRIu64
+		      " bytes\n",
+		      slots, max_frames, max_bytes);
+	free(dep);
+	free(lens);
+	/* Frames that divide the byte budget exactly never exceed it. */
+	e = engine("slot 1ms 3ms bytes 3000 limit 100000", 4);
+	struct impair_decision d[IMPAIR_MAX_COPIES];
+	uint64_t start = UINT64_MAX;
+	size_t in_slot = 0;
+	for (size_t i = 0; i < 100000; i++) {
+		impair_engine_frame(e, 1000, i * 100 * US, d);
+		in_slot = d[0].depart_ns == start ? in_slot + 1 : 1;
+		start = d[0].depart_ns;
+		assert_true(in_slot <= 3);
+	}
+	impair_engine_free(e);
+}
+
+/* Mean and standard deviation of the intervals between the distinct departures. */
+static void slot_intervals(const uint64_t *dep, size_t n, double *mean_ms, double *sd_ms,
+			   size_t *count)
+{
+	uint64_t *starts = malloc(n * sizeof *starts);
+	assert_non_null(starts);
+	size_t k = slot_starts(dep, n, starts);
+	double sum = 0, sum2 = 0;
+	for (size_t j = 1; j < k; j++) {
+		double x = (double)(starts[j] - starts[j - 1]) / 1e6;
+		sum += x;
+		sum2 += x * x;
+	}
+	*count = k - 1;
+	*mean_ms = sum / (double)(k - 1);
+	*sd_ms = sqrt(sum2 / (double)(k - 1) - *mean_ms * *mean_ms);
+	free(starts);
+}
+
+static void check_mean_interval(const char *what, const uint64_t *dep, size_t n,
+				double want_ms, double want_sd_ms)
+{
+	double mean, sd;
+	size_t k;
+	slot_intervals(dep, n, &mean, &sd, &k);
+	print_message("%s: %zu intervals, mean %.4f ms, sd %.4f ms\n", what, k, mean, sd);
+	if (fabs(mean / want_ms - 1) > 0.05)
+		fail_msg("%s: mean interval %.4f ms, want %.4f", what, mean, want_ms);
+	if (want_sd_ms > 0 && fabs(sd / want_sd_ms - 1) > 0.10)
+		fail_msg("%s: sd %.4f ms, want %.4f", what, sd, want_sd_ms);
+}
+
+static void test_slot_mean_interval_is_the_middle_of_the_range(void **state)
+{
+	(void)state;
+	/* Idle between slots: the next slot is drawn from the next arrival (<= 10 us). */
+	size_t n = 1000000;
+	struct impair_engine *e = engine("slot 1ms 3ms", 5);
+	uint64_t *dep = slot_run(e, n, 10 * US, NULL);
+	impair_engine_free(e);
+	check_mean_interval("slot 1ms 3ms", dep, n, 2.0, 2.0 / sqrt(12));
+	free(dep);
+	/* Backlogged: slots follow each other by exactly one draw. */
+	n = 200000;
+	e = engine("slot 1ms 3ms packets 4 limit 1000000", 6);
+	dep = slot_run(e, n, 100 * US, NULL);
+	impair_engine_free(e);
+	check_mean_interval("slot 1ms 3ms packets 4", dep, n, 2.0, 2.0 / sqrt(12));
+	free(dep);
+}
+
+static void test_slot_distribution_mean_interval_is_its_delay(void **state)
+{
+	(void)state;
+	static struct netem_dist_table normal, pareto;
+	char err[256];
+	if (netem_dist_load(NULL, "normal", &normal, err, sizeof err) != 0 ||
+	    netem_dist_load(NULL, "pareto", &pareto, err, sizeof err) != 0)
+		skip();
+	size_t n = 100000;
+	struct impair_engine *e =
+		engine_tables("slot distribution normal 2ms 500us packets 1 limit 1000000", 7,
+			      IMPAIR_CORR_MARKOV, NULL, &normal);
+	uint64_t *dep = slot_run(e, n, 100 * US, NULL);
+	impair_engine_free(e);
+	check_mean_interval("slot distribution normal 2ms 500us", dep, n, 2.0, 0.5);
+	free(dep);
+	/* iproute2's pareto table has mean -0.033 and sd 0.82 in units of the jitter. */
+	e = engine_tables("slot distribution pareto 2ms 1ms packets 1 limit 1000000", 8,
+			  IMPAIR_CORR_MARKOV, NULL, &pareto);
+	dep = slot_run(e, n, 100 * US, NULL);
+	impair_engine_free(e);
+	check_mean_interval("slot distribution pareto 2ms 1ms", dep, n, 2.0, 0);
+	free(dep);
+}
+
+/* Departures with and without ` slot ...` appended to base, same seed. */
+static void slot_twins(const char *base, const char *slot, size_t n, uint64_t gap_ns,
+		       uint64_t **plain, uint64_t **slotted)
+{
+	char text[256];
+	snprintf(text, sizeof text, "%s %s", base, slot);
+	struct impair_engine *e = engine(base, 9);
+	*plain = slot_run(e, n, gap_ns, NULL);
+	impair_engine_free(e);
+	e = engine(text, 9);
+	*slotted = slot_run(e, n, gap_ns, NULL);
+	impair_engine_free(e);
+}
+
+static void test_slot_holds_frames_after_delay_and_rate_without_reordering(void **state)
+{
+	(void)state;
+	const char *bases[] = {"delay 10ms limit 100000",
+			       "delay 10ms 2ms rate 10mbit limit 100000"};
+	size_t n = 100000;
+	for (size_t b = 0; b < 2; b++) {
+		uint64_t *plain, *slotted;
+		slot_twins(bases[b], "slot 1ms 3ms", n, 1 * MS, &plain, &slotted);
+		uint64_t *starts = malloc(n * sizeof *starts);
+		assert_non_null(starts);
+		slot_starts(slotted, n, starts); /* fails on any reordering */
+		for (size_t i = 0; i < n; i++)
+			if (slotted[i] < plain[i] || slotted[i] > plain[i] + 3 * MS)
+				fail_msg("%s: frame %zu due at %" PRIu64 ", slotted to %" PRIu64,
+					 bases[b], i, plain[i], slotted[i]);
+		free(starts);
+		free(plain);
+		free(slotted);
+	}
+}
+
+static void test_slot_same_seed_gives_identical_decision_log(void **state)
+{
+	(void)state;
+	const char *spec = "delay 5ms 1ms rate 10mbit loss 1% duplicate 2% reorder 5% "
+			   "slot 500us 2ms packets 3 bytes 3000 limit 100000";
+	uint64_t a = decision_log_digest(spec, 42, 1, IMPAIR_TO_DEVICE);
+	assert_true(a == decision_log_digest(spec, 42, 1, IMPAIR_TO_DEVICE));
+	assert_true(a != decision_log_digest(spec, 43, 1, IMPAIR_TO_DEVICE));
+	/* The slot draws matter: the same run without slot logs differently. */
+	assert_true(decision_log_digest("slot 500us 2ms", 42, 1, IMPAIR_TO_DEVICE) !=
+		    decision_log_digest("slot 500us 2ms", 43, 1, IMPAIR_TO_DEVICE));
+}
+
 static void test_engine_refuses_what_it_cannot_model(void **state)
 {
 	(void)state;
 	struct netem_spec s;
 	struct impair_engine *e = (struct impair_engine *)&s;
 	char err[128];
-	assert_int_equal(netem_spec_parse("slot 1ms", &s, NULL), 0);
 	struct impair_engine_config cfg = {.spec = &s};
+	assert_int_equal(netem_spec_parse("slot distribution normal 1ms 1ms", &s, NULL), 0);
 	assert_int_equal(impair_engine_new(&cfg, &e, err, sizeof err), -1);
 	assert_null(e);
-	assert_non_null(strstr(err, "slot"));
+	assert_non_null(strstr(err, "slot distribution normal"));
 	assert_int_equal(netem_spec_parse("delay 1ms 1ms distribution pareto", &s, NULL), 0);
 	assert_int_equal(impair_engine_new(&cfg, &e, err, sizeof err), -1);
 	assert_non_null(strstr(err, "pareto"));
 	assert_int_equal(netem_spec_parse("delay 1ms 1ms distribution uniform", &s, NULL), 0);
+	assert_int_equal(impair_engine_new(&cfg, &e, err, sizeof err), 0);
+	impair_engine_free(e);
+	/* The uniform slot form needs no table. */
+	assert_int_equal(netem_spec_parse("slot 1ms 2ms packets 3 bytes 3000", &s, NULL), 0);
 	assert_int_equal(impair_engine_new(&cfg, &e, err, sizeof err), 0);
 	impair_engine_free(e);
 	impair_engine_free(NULL);
@@ -572,6 +883,13 @@ int main(void)
 		cmocka_unit_test(test_same_seed_gives_identical_decision_log),
 		cmocka_unit_test(test_engine_refuses_what_it_cannot_model),
 		cmocka_unit_test(test_time_going_backwards_is_clamped),
+		cmocka_unit_test(test_slot_follows_kernel_dequeue_step_by_step),
+		cmocka_unit_test(test_slot_departs_only_at_slot_starts),
+		cmocka_unit_test(test_slot_budget_holds_in_every_slot),
+		cmocka_unit_test(test_slot_mean_interval_is_the_middle_of_the_range),
+		cmocka_unit_test(test_slot_distribution_mean_interval_is_its_delay),
+		cmocka_unit_test(test_slot_holds_frames_after_delay_and_rate_without_reordering),
+		cmocka_unit_test(test_slot_same_seed_gives_identical_decision_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

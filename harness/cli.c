@@ -136,6 +136,17 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			else
 				return usage_error(err, errlen, "--accel takes auto, tcg or kvm, not '%s'",
 						   v ? v : "");
+		} else if (is_option(arg, "--backend")) {
+			v = option_value(argc, argv, &i, "--backend");
+			if (v && !strcmp(v, "auto"))
+				o->backend = CLI_BACKEND_AUTO;
+			else if (v && !strcmp(v, "kernel"))
+				o->backend = CLI_BACKEND_KERNEL;
+			else if (v && !strcmp(v, "user"))
+				o->backend = CLI_BACKEND_USER;
+			else
+				return usage_error(err, errlen, "--backend takes auto, kernel or user, not '%s'",
+						   v ? v : "");
 		} else if (is_option(arg, "--seed")) {
 			v = option_value(argc, argv, &i, "--seed");
 			if (parse_u64(v, &o->seed) < 0)
@@ -209,6 +220,9 @@ void cli_usage(FILE *out)
 	      "  --artifacts DIR       where serial logs, events.jsonl and junit.xml go\n"
 	      "                        (default vharness-out/<scenario>/)\n"
 	      "  --accel auto|tcg|kvm  accelerator (auto: probe KVM, fall back to TCG)\n"
+	      "  --backend auto|kernel|user\n"
+	      "                        impairments in tc-netem (kernel) or in the harness's own\n"
+	      "                        datapath (user); auto: kernel where sch_netem loads\n"
 	      "  --seed N              the run's seed (replays impairment decisions)\n"
 	      "  --jobs N, -j N        scenarios to run at once (default 1)\n"
 	      "  --shard I/N           run only shard I of N of the scenarios given\n"
@@ -216,6 +230,14 @@ void cli_usage(FILE *out)
 	      "  -D KEY=VALUE          a scenario parameter, read with vh.param(\"KEY\")\n"
 	      "  --image-dir DIR       where the reference firmware image is\n"
 	      "  -v, --verbose         echo guest serial output to stderr\n"
-	      "  -h, --help            this text\n",
+	      "  -h, --help            this text\n"
+	      "\n"
+	      "environment:\n"
+	      "  VH_IMAGE_DIR          default for --image-dir\n"
+	      "  VH_KERNEL_BACKEND_NO_PROBE=1\n"
+	      "                        --backend kernel without first checking that a netem\n"
+	      "                        qdisc can be created (to test the kernel plumbing on a\n"
+	      "                        kernel without sch_netem: impair() then fails)\n"
+	      "  VH_TC                 the tc binary the kernel backend runs\n",
 	      out);
 }

@@ -10,6 +10,8 @@
 
 enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN, CLI_CHECK, CLI_DOCTOR, CLI_NETEM, CLI_IMAGE };
 enum cli_accel { CLI_ACCEL_AUTO, CLI_ACCEL_TCG, CLI_ACCEL_KVM };
+/* Impairment backend (DESIGN.md §6): auto picks kernel where sch_netem loads. */
+enum cli_backend { CLI_BACKEND_AUTO, CLI_BACKEND_KERNEL, CLI_BACKEND_USER };
 
 #define CLI_MAX_SCENARIOS 256
 
@@ -20,6 +22,7 @@ struct cli_opts {
 	const char *artifacts_dir; /* NULL: vharness-out/<scenario>/ */
 	const char *image_dir;     /* NULL: the build's default */
 	enum cli_accel accel;
+	enum cli_backend backend;
 	bool seed_set;
 	uint64_t seed;
 	int jobs;        /* scenarios run at once, >= 1 */

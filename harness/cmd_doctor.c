@@ -2,6 +2,7 @@
 
 #include "cmd_run.h"
 #include "hostinfo.h"
+#include "impairment.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -24,36 +25,61 @@ static void first_line_of(const char *cmd, char *out, size_t len)
 	pclose(p);
 }
 
-/* sch_netem is tried for real in a throwaway namespace: a loaded module,
- * a built-in one and an autoloadable one all count, and the host's own
- * qdiscs are never touched. */
-static int netem_in_child(char *why, size_t len)
+/* What `--backend auto` would pick, decided as a run decides it
+ * (impairment_resolve) but in a throwaway namespace: a loaded, built-in or
+ * autoloadable sch_netem all count, and the host's own qdiscs are never
+ * touched. Writes "kernel|user<TAB>why" or a reason why it could not ask;
+ * 0 when the child answered. */
+static int backend_in_child(char *backend, size_t blen, char *why, size_t wlen)
 {
+	char buf[600];
 	int pipefd[2];
-	if (pipe(pipefd) < 0)
+	snprintf(backend, blen, "?");
+	if (pipe(pipefd) < 0) {
+		snprintf(why, wlen, "cannot ask: pipe: %s", strerror(errno));
 		return -1;
+	}
+	fflush(NULL);
 	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, wlen, "cannot ask: fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		char err[256];
-		if (sandbox_enter(err, sizeof(err)) < 0) {
-			dprintf(pipefd[1], "%s", err);
-			_exit(2);
-		}
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		execlp("tc", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms", (char *)NULL);
-		dprintf(pipefd[1], "cannot run tc: %s", strerror(errno));
-		_exit(3);
+		char err[512], reason[256];
+		enum impairment_backend b;
+		if (sandbox_enter(err, sizeof(err)) < 0)
+			dprintf(pipefd[1], "?\t%s", err);
+		else if (impairment_resolve("auto", &b, reason, sizeof(reason), err, sizeof(err)) < 0)
+			dprintf(pipefd[1], "?\t%s", err);
+		else
+			dprintf(pipefd[1], "%s\t%s", impairment_backend_name(b), reason);
+		_exit(0);
 	}
 	close(pipefd[1]);
-	ssize_t n = read(pipefd[0], why, len - 1);
-	why[n > 0 ? n : 0] = '\0';
-	why[strcspn(why, "\n")] = '\0';
+	size_t used = 0;
+	ssize_t n;
+	while ((n = read(pipefd[0], buf + used, sizeof(buf) - 1 - used)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		if (n > 0)
+			used += (size_t)n;
+	buf[used] = '\0';
 	close(pipefd[0]);
 	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	char *tab = strchr(buf, '\t');
+	if (!tab) {
+		snprintf(why, wlen, "the probe died before answering");
+		return -1;
+	}
+	*tab = '\0';
+	snprintf(backend, blen, "%.15s", buf);
+	snprintf(why, wlen, "%s", tab + 1);
+	return 0;
 }
 
 int cmd_doctor(const struct cli_opts *opts)
@@ -102,14 +128,14 @@ int cmd_doctor(const struct cli_opts *opts)
 	if (!userns && geteuid() != 0)
 		result = 3;
 
-	int netem = netem_in_child(why, sizeof(why));
-	if (netem == 1)
+	char backend[16];
+	backend_in_child(backend, sizeof(backend), why, sizeof(why));
+	if (!strcmp(backend, "kernel"))
 		printf("  sch_netem:        yes\n");
+	else if (!strcmp(backend, "user"))
+		printf("  sch_netem:        no\n");
 	else
-		printf("  sch_netem:        no (%s)\n", why[0] ? why : "tc failed");
-	/* The kernel backend (tc-netem on the tap and an IFB) is not built yet:
-	 * every run uses the harness's own datapath, which needs no sch_netem. */
-	printf("  impairment auto:  user (harness datapath)%s\n",
-	       netem == 1 ? "; the kernel backend is not implemented yet" : "");
+		printf("  sch_netem:        not probed\n");
+	printf("  impairment auto:  %s (%s)\n", backend, why);
 	return result;
 }

@@ -95,9 +95,11 @@ static int run_one(const struct cli_opts *opts, const char *path, uint64_t seed)
 		return 3;
 	}
 	static const char *const accels[] = { "auto", "tcg", "kvm" };
+	static const char *const backends[] = { "auto", "kernel", "user" };
 	struct run_config cfg = {
 		.scenario_path = path, .artifacts_dir = dir, .image_dir = cmd_run_image_dir(opts),
-		.accel = accels[opts->accel], .seed = seed, .timeout_ms = opts->timeout_ms,
+		.accel = accels[opts->accel], .backend = backends[opts->backend],
+		.seed = seed, .timeout_ms = opts->timeout_ms,
 		.verbose = opts->verbose, .defines = opts->defines, .n_defines = opts->n_defines,
 	};
 	struct vh_run *run = run_new(&cfg);

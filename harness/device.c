@@ -2,12 +2,10 @@
 
 #include "ab_boot.h"
 #include "artifacts.h"
-#include "capture.h"
-#include "datapath.h"
 #include "disk_image.h"
 #include "ev.h"
 #include "hostinfo.h"
-#include "link.h"
+#include "impairment.h"
 #include "network.h"
 #include "run.h"
 
@@ -44,30 +42,6 @@ static void mac_for(const char *name, char *out, size_t len)
 	snprintf(out, len, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
 }
 
-/* The NIC goes through the harness: QEMU's -netdev stream socket on one
- * side, the tap on the bridge on the other, impairments in between (the
- * user backend of DESIGN.md §6; the host kernel here has no sch_netem). */
-static int device_attach_datapath(struct vh_device *dev, char *err, size_t errlen)
-{
-	struct vh_run *run = dev->run;
-	if (link_tap_create(run->links, dev->tap, dev->net->bridge_ifindex, err, errlen) < 0)
-		return -1;
-	int tap_fd = link_tap_open(dev->tap, err, errlen);
-	if (tap_fd < 0)
-		return -1;
-	struct datapath_config cfg = {
-		.loop = run->loop, .tap_fd = tap_fd, .qemu_fd = -1, .framing = DATAPATH_STREAM,
-		.seed = run->cfg.seed, .link_id = (uint32_t)run->n_devices,
-		.corr_mode = IMPAIR_CORR_MARKOV,
-	};
-	if (datapath_new(&cfg, &dev->dp, err, errlen) < 0) {
-		close(tap_fd);
-		return -1;
-	}
-	datapath_set_capture(dev->dp, dev->net->capture);
-	return 0;
-}
-
 struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_network *net,
 			     const struct vh_firmware *fw, unsigned memory_mib, char *err, size_t errlen)
 {
@@ -96,7 +70,8 @@ struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_net
 			return NULL;
 		}
 		snprintf(dev->tap, sizeof(dev->tap), "vht%d-%.9s", run->n_devices, name);
-		if (!run->cfg.dry_run && device_attach_datapath(dev, err, errlen) < 0) {
+		snprintf(dev->ifb, sizeof(dev->ifb), "vhi%d-%.9s", run->n_devices, name);
+		if (!run->cfg.dry_run && impairment_attach(dev, err, errlen) < 0) {
 			device_free(dev);
 			return NULL;
 		}
@@ -181,10 +156,7 @@ void device_free(struct vh_device *dev)
 	}
 	if (dev->quiet_timer)
 		ev_del_timer(dev->run->loop, dev->quiet_timer);
-	if (dev->dp)
-		datapath_free(dev->dp);
-	if (dev->tap[0] && dev->run->links && !dev->run->cfg.dry_run)
-		link_delete(dev->run->links, dev->tap, NULL, 0);
+	impairment_detach(dev);
 	/* The slot's kernel and initramfs were only for QEMU: not artifacts. */
 	if (dev->fw.reference && !dev->run->cfg.dry_run) {
 		char path[1100];
@@ -572,22 +544,19 @@ int device_power_on(struct vh_device *dev, int *why, char *err, size_t errlen)
 		.initrd = dev->fw.reference ? ab.initrd_path : dev->fw.initrd,
 		.append = dev->fw.kernel ? append : NULL,
 		.bios = dev->fw.bios, .disk = dev->fw.disk,
-		.net_socket = dev->dp ? net_name : NULL, .mac = dev->mac,
-		.serial_socket = serial_name, .qmp_socket = qmp_name,
+		.mac = dev->mac, .serial_socket = serial_name, .qmp_socket = qmp_name,
 	};
+	impairment_launch(dev, &l, net_name);
 	dev->shutdown_reason[0] = '\0';
 	dev->cut_by_harness = false;
 	if (qemu_spawn(&l, stderr_path, &dev->proc, err, errlen) < 0) {
 		*why = VH_FAULT;
 		return -1;
 	}
-	if (dev->dp) {
-		if (datapath_attach_qemu(dev->dp, dev->proc.net_fd, DATAPATH_STREAM, err, errlen) < 0) {
-			qemu_kill(&dev->proc);
-			*why = VH_FAULT;
-			return -1;
-		}
-		dev->proc.net_fd = -1; /* the datapath owns it now */
+	if (impairment_qemu_started(dev, err, errlen) < 0) {
+		qemu_kill(&dev->proc);
+		*why = VH_FAULT;
+		return -1;
 	}
 	dev->proc.qmp.on_event = on_qmp_event;
 	dev->proc.qmp.ctx = dev;

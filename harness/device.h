@@ -13,6 +13,7 @@
 struct vh_run;
 struct vh_network;
 struct datapath;
+struct kernel_netem;
 
 struct vh_firmware {
 	char *kernel, *initrd, *bios, *disk, *append, *arch, *version, *bugs;
@@ -43,7 +44,10 @@ struct vh_device {
 	char name[32];
 	struct vh_network *net; /* NULL: no NIC */
 	char tap[16];
-	struct datapath *dp;     /* the NIC's impairment datapath (QEMU socket <-> tap) */
+	char ifb[16];            /* kernel backend: the IFB for frames from the device */
+	/* The NIC's impairment backend (impairment.c): one of them, per the run. */
+	struct datapath *dp;     /* user: the datapath (QEMU socket <-> tap) */
+	struct kernel_netem *kn; /* kernel: tc-netem on the tap and the IFB */
 	bool partitioned;
 	char ip[16];
 	char mac[18];

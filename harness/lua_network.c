@@ -1,8 +1,8 @@
 /* Lua bindings for networks: vh.network{...} objects. */
 #include "lua_network.h"
 
-#include "datapath.h"
 #include "device.h"
+#include "impairment.h"
 #include "lua_device.h"
 #include "lua_util.h"
 #include "netem_spec.h"
@@ -78,15 +78,21 @@ static void check_spec(lua_State *L, int arg, struct netem_spec *spec)
 }
 
 static void impair_event(struct vh_run *run, const char *event, struct vh_network *net,
-			 struct vh_device *dev, const char *direction, const char *spec)
+			 struct vh_device *dev, const char *direction, const char *spec, const char *via)
 {
-	const char *kv[] = { "network", net->name, "device", dev ? dev->name : NULL,
-			     "direction", direction, "spec", spec, NULL };
-	if (!dev) {
-		kv[2] = NULL;
-	} else if (!direction) {
-		kv[4] = NULL;
-	}
+	const char *kv[16];
+	int n = 0;
+	kv[n++] = "network", kv[n++] = net->name;
+	if (dev)
+		kv[n++] = "device", kv[n++] = dev->name;
+	if (direction)
+		kv[n++] = "direction", kv[n++] = direction;
+	if (spec)
+		kv[n++] = "spec", kv[n++] = spec;
+	kv[n++] = "backend", kv[n++] = impairment_backend_name(run->backend);
+	if (via) /* kernel backend: libnl or tc, which took the spec */
+		kv[n++] = "via", kv[n++] = via;
+	kv[n] = NULL;
 	run_event(run, event, kv);
 }
 
@@ -109,18 +115,20 @@ static int network_impair_l(lua_State *L)
 	}
 	check_spec(L, 3, &spec);
 	struct vh_run *run = run_from_lua(L);
-	if (run->cfg.dry_run || !dev->dp)
+	if (run->cfg.dry_run)
 		return 0;
-	char err[256], text[512];
+	char err[512], text[512];
+	const char *via = NULL;
 	for (int d = 1; d <= 2; d++) {
 		if (direction != 0 && direction != d)
 			continue;
-		enum datapath_dir dir = d == 1 ? DATAPATH_TO_DEVICE : DATAPATH_FROM_DEVICE;
-		if (datapath_set_spec(dev->dp, dir, &spec, err, sizeof(err)) < 0)
+		enum impairment_dir dir = d == 1 ? IMPAIRMENT_TO_DEVICE : IMPAIRMENT_FROM_DEVICE;
+		if (impairment_set_spec(dev, dir, &spec, err, sizeof(err)) < 0)
 			return run_raise(L, VH_CONFIG, "impair %s: %s", dev->name, err);
+		via = impairment_via(dev, dir);
 	}
 	netem_spec_format(&spec, text, sizeof(text));
-	impair_event(run, "impair", net, dev, directions[direction], text);
+	impair_event(run, "impair", net, dev, directions[direction], text, via);
 	return 0;
 }
 
@@ -129,12 +137,13 @@ static int network_clear_l(lua_State *L)
 	struct vh_network *net = check_network(L, 1);
 	struct vh_device *dev = check_member(L, net, 2);
 	struct vh_run *run = run_from_lua(L);
-	if (run->cfg.dry_run || !dev->dp)
+	if (run->cfg.dry_run)
 		return 0;
-	char err[256];
-	datapath_set_spec(dev->dp, DATAPATH_TO_DEVICE, NULL, err, sizeof(err));
-	datapath_set_spec(dev->dp, DATAPATH_FROM_DEVICE, NULL, err, sizeof(err));
-	impair_event(run, "clear", net, dev, NULL, NULL);
+	char err[512];
+	if (impairment_set_spec(dev, IMPAIRMENT_TO_DEVICE, NULL, err, sizeof(err)) < 0 ||
+	    impairment_set_spec(dev, IMPAIRMENT_FROM_DEVICE, NULL, err, sizeof(err)) < 0)
+		return run_raise(L, VH_CONFIG, "clear %s: %s", dev->name, err);
+	impair_event(run, "clear", net, dev, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -152,11 +161,13 @@ static int network_partition_l(lua_State *L)
 		lua_geti(L, 2, i);
 		struct vh_device *dev = check_member(L, net, lua_gettop(L));
 		lua_pop(L, 1);
-		if (run->cfg.dry_run || !dev->dp)
+		if (run->cfg.dry_run)
 			continue;
-		datapath_set_blocked(dev->dp, true);
+		char err[512];
+		if (impairment_set_blocked(dev, true, err, sizeof(err)) < 0)
+			return run_raise(L, VH_CONFIG, "partition %s: %s", dev->name, err);
 		dev->partitioned = true;
-		impair_event(run, "partition", net, dev, NULL, NULL);
+		impair_event(run, "partition", net, dev, NULL, NULL, NULL);
 	}
 	return 0;
 }
@@ -169,9 +180,11 @@ static int network_heal_l(lua_State *L)
 		struct vh_device *dev = run->devices[i];
 		if (dev->net != net || !dev->partitioned)
 			continue;
-		datapath_set_blocked(dev->dp, false);
+		char err[512];
+		if (impairment_set_blocked(dev, false, err, sizeof(err)) < 0)
+			return run_raise(L, VH_CONFIG, "heal %s: %s", dev->name, err);
 		dev->partitioned = false;
-		impair_event(run, "heal", net, dev, NULL, NULL);
+		impair_event(run, "heal", net, dev, NULL, NULL, NULL);
 	}
 	return 0;
 }

@@ -150,9 +150,11 @@ static int vh_device_l(lua_State *L)
 		snprintf(dev->server, sizeof(dev->server), "%s", lua_update_server_address(server));
 	run->devices = realloc(run->devices, (size_t)(run->n_devices + 1) * sizeof(*run->devices));
 	run->devices[run->n_devices++] = dev;
-	const char *kv[] = { "device", dev->name, "ip", dev->ip, "tap", dev->tap, NULL };
+	const char *kv[] = { "device", dev->name, "ip", dev->ip, "tap", dev->tap, "ifb", dev->ifb, NULL };
 	if (!dev->ip[0])
 		kv[2] = NULL;
+	else if (!dev->kn)
+		kv[6] = NULL; /* an IFB only on the kernel backend */
 	run_event(run, "device", kv);
 	lua_device_push(L, dev);
 	return 1;

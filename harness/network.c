@@ -1,6 +1,7 @@
 #include "network.h"
 
 #include "capture.h"
+#include "capture_live.h"
 #include "link.h"
 #include "run.h"
 
@@ -65,12 +66,29 @@ struct vh_network *network_new(struct vh_run *run, const char *name, const char 
 			free(net);
 			return NULL;
 		}
+		/* The kernel backend drops in the kernel: -dropped.pcap stays empty. */
+		if (run->backend == IMPAIRMENT_KERNEL) {
+			net->live = capture_live_open(run->loop, net->bridge, net->capture, err, errlen);
+			if (!net->live) {
+				network_free(net);
+				return NULL;
+			}
+		}
 	}
 	return net;
 }
 
+void network_stop_capture(struct vh_network *net)
+{
+	if (net && net->live) {
+		capture_live_close(net->live);
+		net->live = NULL;
+	}
+}
+
 void network_free(struct vh_network *net)
 {
+	network_stop_capture(net);
 	if (net && net->capture)
 		capture_close(net->capture);
 	free(net);

@@ -252,6 +252,28 @@ static void on_run_timeout(struct ev_loop *loop, uint64_t id, void *arg)
 	run_finish(run, VH_FAIL, msg, NULL);
 }
 
+/* The impairment backend is chosen in the run's own namespace, where it will
+ * be used: sch_netem may load there even where the host has no netem qdisc.
+ * A dry run boots nothing and probes nothing. 0, or -1 with the verdict set. */
+static int resolve_backend(struct vh_run *run)
+{
+	const char *want = run->cfg.backend ? run->cfg.backend : "auto";
+	char err[512];
+	if (run->cfg.dry_run) {
+		run->backend = !strcmp(want, "kernel") ? IMPAIRMENT_KERNEL : IMPAIRMENT_USER;
+		snprintf(run->backend_why, sizeof(run->backend_why), "not probed (check)");
+		return 0;
+	}
+	if (impairment_resolve(want, &run->backend, run->backend_why, sizeof(run->backend_why), err,
+			       sizeof(err)) < 0) {
+		run_finish(run, VH_CONFIG, err, NULL);
+		return -1;
+	}
+	fprintf(stderr, "vharness: %s: impairment backend %s (%s)\n", run->cfg.scenario_path,
+		impairment_backend_name(run->backend), run->backend_why);
+	return 0;
+}
+
 enum vh_outcome run_execute(struct vh_run *run)
 {
 	char err[512];
@@ -280,12 +302,15 @@ enum vh_outcome run_execute(struct vh_run *run)
 			goto out;
 		}
 	}
+	if (resolve_backend(run) < 0)
+		goto out;
 	char seed[32], pid[32];
 	snprintf(seed, sizeof(seed), "\x01%llu", (unsigned long long)run->cfg.seed);
 	/* The pid names the run's namespaces (/proc/PID/ns/net) for debugging. */
 	snprintf(pid, sizeof(pid), "\x01%d", (int)getpid());
 	const char *kv[] = { "scenario", run->cfg.scenario_path, "seed", seed, "pid", pid,
-			     "impairment_backend", "user", NULL };
+			     "impairment_backend", impairment_backend_name(run->backend),
+			     "impairment_backend_why", run->backend_why, NULL };
 	run_event(run, "run_start", kv);
 
 	if (luaL_loadfilex(L, run->cfg.scenario_path, "t") != LUA_OK) {
@@ -323,6 +348,7 @@ void run_free(struct vh_run *run)
 		free(p);
 	}
 	for (int i = 0; i < run->n_networks; i++) {
+		network_stop_capture(run->networks[i]); /* while the bridge still exists */
 		if (run->links && !run->cfg.dry_run)
 			link_delete(run->links, run->networks[i]->bridge, NULL, 0);
 		network_free(run->networks[i]);

@@ -6,6 +6,7 @@
 
 #include "artifacts.h"
 #include "ev.h"
+#include "impairment.h"
 
 #include <lua.h>
 #include <stdbool.h>
@@ -23,6 +24,7 @@ struct run_config {
 	const char *artifacts_dir; /* must exist */
 	const char *image_dir;     /* reference firmware */
 	const char *accel;         /* "auto", "tcg" or "kvm" */
+	const char *backend;       /* impairments: "auto", "kernel" or "user"; NULL: auto */
 	uint64_t seed;
 	uint64_t timeout_ms;
 	int verbose;
@@ -38,6 +40,8 @@ struct vh_run {
 	struct event_log *events;
 	struct link_ctx *links;
 	const char *accel;      /* resolved: "tcg" or "kvm" (NULL until first power-on) */
+	enum impairment_backend backend; /* resolved before the scenario starts */
+	char backend_why[256];  /* why that backend ("auto: sch_netem loads") */
 	struct vh_device **devices;
 	int n_devices;
 	struct vh_network **networks;

@@ -322,8 +322,15 @@ static int sync_side(struct kernel_netem *kn, int dir, char *err, size_t errlen)
 	}
 	unsigned next = side->handle == KN_HANDLE_A ? KN_HANDLE_B : KN_HANDLE_A;
 	enum kernel_netem_path path = kernel_netem_libnl_covers(want) ? KERNEL_NETEM_LIBNL : KERNEL_NETEM_TC;
-	if (kernel_netem_apply(side->ifname, next, want, path, err, errlen) < 0)
-		return -1;
+	if (kernel_netem_apply(side->ifname, next, want, path, err, errlen) < 0) {
+		/* libnl reduces the kernel's reason to "Object not found"; tc
+		 * quotes it ("Specified qdisc kind is unknown"), and may succeed. */
+		if (path != KERNEL_NETEM_LIBNL)
+			return -1;
+		path = KERNEL_NETEM_TC;
+		if (kernel_netem_apply(side->ifname, next, want, path, err, errlen) < 0)
+			return -1;
+	}
 	side->handle = next;
 	side->path = path;
 	side->installed_duplicates = duplicates;

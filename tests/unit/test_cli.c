@@ -43,6 +43,7 @@ static void test_cli_run_with_one_scenario_selects_run_and_defaults(void **state
 	assert_null(opts.artifacts_dir);
 	assert_null(opts.image_dir);
 	assert_int_equal(opts.accel, CLI_ACCEL_AUTO);
+	assert_int_equal(opts.backend, CLI_BACKEND_AUTO);
 	assert_false(opts.seed_set);
 	assert_int_equal(opts.jobs, 1);
 	assert_int_equal(opts.shard_index, 0);
@@ -187,6 +188,34 @@ static void test_cli_rejects_unknown_accel_naming_value(void **state)
 	assert_non_null(strstr(err, "auto, tcg or kvm"));
 	char *missing[] = { "vharness", "run", "a.lua", "--accel" };
 	assert_usage_error_mentions(ARGC(missing), missing, "--accel");
+}
+
+static void test_cli_backend_accepts_auto_kernel_user(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *word;
+		enum cli_backend backend;
+	} cases[] = { { "kernel", CLI_BACKEND_KERNEL }, { "user", CLI_BACKEND_USER },
+		      { "auto", CLI_BACKEND_AUTO } };
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *argv[] = { "vharness", "run", "a.lua", "--backend", (char *)cases[k].word };
+		assert_int_equal(parse(ARGC(argv), argv), 0);
+		assert_int_equal(opts.backend, cases[k].backend);
+	}
+	char *eq[] = { "vharness", "check", "--backend=user", "a.lua" };
+	assert_int_equal(parse(ARGC(eq), eq), 0);
+	assert_int_equal(opts.backend, CLI_BACKEND_USER);
+}
+
+static void test_cli_rejects_unknown_backend_naming_value(void **state)
+{
+	(void)state;
+	char *argv[] = { "vharness", "run", "a.lua", "--backend", "bogus" };
+	assert_usage_error_mentions(ARGC(argv), argv, "'bogus'");
+	assert_non_null(strstr(err, "auto, kernel or user"));
+	char *missing[] = { "vharness", "run", "a.lua", "--backend" };
+	assert_usage_error_mentions(ARGC(missing), missing, "--backend");
 }
 
 static void test_cli_seed_sets_value_and_flag(void **state)
@@ -448,6 +477,8 @@ int main(void)
 		cmocka_unit_test(test_cli_image_dir_and_verbose_are_recorded),
 		cmocka_unit_test(test_cli_accel_accepts_auto_tcg_kvm),
 		cmocka_unit_test(test_cli_rejects_unknown_accel_naming_value),
+		cmocka_unit_test(test_cli_backend_accepts_auto_kernel_user),
+		cmocka_unit_test(test_cli_rejects_unknown_backend_naming_value),
 		cmocka_unit_test(test_cli_seed_sets_value_and_flag),
 		cmocka_unit_test(test_cli_rejects_negative_garbage_and_missing_seed),
 		cmocka_unit_test(test_cli_seed_is_decimal_so_zero_padded_seeds_replay),

@@ -28,6 +28,7 @@
 #include "sandbox.h"
 
 #include "child_check.h"
+#include "sandboxed.h"
 
 #define ETH_TEST 0x88b5 /* IEEE local experimental ethertype */
 #define MAGIC "VHCL"
@@ -155,53 +156,11 @@ static int child_open_names_a_missing_link(void)
 
 /* ---- runner ---- */
 
-static bool namespaces_available(void)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int flags = CLONE_NEWNET | CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
-		_exit(unshare(flags) == 0 ? 0 : 1);
-	}
-	int status;
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
-}
-
-static ino_t netns_inode(void)
-{
-	struct stat st;
-	if (stat("/proc/self/ns/net", &st) < 0)
-		abort();
-	return st.st_ino;
-}
-
 static void run_sandboxed(int (*fn)(void))
 {
-	if (!namespaces_available()) {
-		skip();
-		return;
-	}
 	snprintf(pcap_path, sizeof pcap_path, "/tmp/vh-capture-live-%d.pcap", (int)getpid());
-	ino_t host_netns = netns_inode();
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char err[256];
-		if (sandbox_enter(err, sizeof err) < 0) {
-			fprintf(stderr, "sandbox_enter: %s\n", err);
-			exit(3);
-		}
-		/* Never make links if the sandbox left us in the host's namespace. */
-		if (netns_inode() == host_netns)
-			abort();
-		exit(fn());
-	}
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	sandboxed_run(fn);
 	unlink(pcap_path);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_capture_live_captures_frames_a_guest_sends_through_the_bridge(void **state)

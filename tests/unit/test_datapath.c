@@ -35,6 +35,7 @@
 #include "sandbox.h"
 
 #include "child_check.h"
+#include "sandboxed.h"
 
 
 #define ETH_TEST 0x88b5 /* IEEE local experimental ethertype */
@@ -427,6 +428,29 @@ static int child_frames_flow_both_ways(void)
 	return 0;
 }
 
+/* Frame i from the device to the bridge, then 100+i back; how long each was
+ * held (ns). */
+static int one_frame_each_way(struct fx *f, uint32_t i, uint64_t *from_dev, uint64_t *to_dev)
+{
+	uint8_t buf[2048], got[2048];
+	size_t len, glen;
+	uint32_t seq;
+	len = test_frame(buf, 100, mac_dev, i);
+	CHECK(fake_send(f, buf, len, true) == 0);
+	uint64_t t0 = mono_ns();
+	CHECK(bridge_recv(f, got, &glen, 0, 1000) == 1);
+	*from_dev = mono_ns() - t0;
+	CHECK(is_test_frame(got, glen, &seq) && seq == i);
+
+	len = test_frame(buf, 100, mac_host, 100 + i);
+	CHECK(bridge_send(f, buf, len) == 0);
+	t0 = mono_ns();
+	CHECK(fake_recv_test(f, got, &glen, &seq, 1000, true) == 1);
+	*to_dev = mono_ns() - t0;
+	CHECK(seq == 100 + i);
+	return 0;
+}
+
 static int child_delay_holds_frames_never_early(void)
 {
 	struct fx *f = calloc(1, sizeof *f);
@@ -435,21 +459,10 @@ static int child_delay_holds_frames_never_early(void)
 	size_t len, glen;
 	uint32_t seq;
 	for (uint32_t i = 0; i < 5; i++) {
-		len = test_frame(buf, 100, mac_dev, i);
-		CHECK(fake_send(f, buf, len, true) == 0);
-		uint64_t t0 = mono_ns();
-		CHECK(bridge_recv(f, got, &glen, 0, 1000) == 1);
-		uint64_t held = mono_ns() - t0;
-		CHECK(is_test_frame(got, glen, &seq) && seq == i);
-		CHECK(held >= 50000000u && held < 150000000u);
-
-		len = test_frame(buf, 100, mac_host, 100 + i);
-		CHECK(bridge_send(f, buf, len) == 0);
-		t0 = mono_ns();
-		CHECK(fake_recv_test(f, got, &glen, &seq, 1000, true) == 1);
-		held = mono_ns() - t0;
-		CHECK(seq == 100 + i);
-		CHECK(held >= 50000000u && held < 150000000u);
+		uint64_t from_dev, to_dev;
+		CHECK(one_frame_each_way(f, i, &from_dev, &to_dev) == 0);
+		CHECK(from_dev >= 50000000u && from_dev < 150000000u);
+		CHECK(to_dev >= 50000000u && to_dev < 150000000u);
 	}
 	/* Queued frames leave in order, each held its full delay. */
 	uint64_t sent[20];
@@ -476,25 +489,11 @@ static int child_slot_holds_frames_until_a_slot_opens(void)
 	struct fx *f = calloc(1, sizeof *f);
 	CHECK(f && fx_open(f, "slot 30ms 40ms", SOCK_STREAM) == 0);
 	CHECK(set_spec(f, DATAPATH_TO_DEVICE, "slot distribution normal 30ms 1ms") == 0);
-	uint8_t buf[2048], got[2048];
-	size_t len, glen;
-	uint32_t seq;
 	for (uint32_t i = 0; i < 3; i++) {
-		len = test_frame(buf, 100, mac_dev, i);
-		CHECK(fake_send(f, buf, len, true) == 0);
-		uint64_t t0 = mono_ns();
-		CHECK(bridge_recv(f, got, &glen, 0, 1000) == 1);
-		uint64_t held = mono_ns() - t0;
-		CHECK(is_test_frame(got, glen, &seq) && seq == i);
-		CHECK(held >= 30000000u && held < 120000000u);
-
-		len = test_frame(buf, 100, mac_host, 100 + i);
-		CHECK(bridge_send(f, buf, len) == 0);
-		t0 = mono_ns();
-		CHECK(fake_recv_test(f, got, &glen, &seq, 1000, true) == 1);
-		held = mono_ns() - t0;
-		CHECK(seq == 100 + i);
-		CHECK(held >= 25000000u && held < 120000000u);
+		uint64_t from_dev, to_dev;
+		CHECK(one_frame_each_way(f, i, &from_dev, &to_dev) == 0);
+		CHECK(from_dev >= 30000000u && from_dev < 120000000u);
+		CHECK(to_dev >= 25000000u && to_dev < 120000000u);
 	}
 	fx_close(f);
 	free(f);
@@ -817,51 +816,9 @@ static int child_dgram_framing(void)
 
 /* ---- runner ---- */
 
-static bool namespaces_available(void)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int flags = CLONE_NEWNET | CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
-		_exit(unshare(flags) == 0 ? 0 : 1);
-	}
-	int status;
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
-}
-
-static ino_t netns_inode(void)
-{
-	struct stat st;
-	if (stat("/proc/self/ns/net", &st) < 0)
-		abort();
-	return st.st_ino;
-}
-
 static void run_sandboxed(int (*fn)(void))
 {
-	if (!namespaces_available()) {
-		skip();
-		return;
-	}
-	ino_t host_netns = netns_inode();
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char err[256];
-		if (sandbox_enter(err, sizeof err) < 0) {
-			fprintf(stderr, "sandbox_enter: %s\n", err);
-			exit(3);
-		}
-		/* Never make links or send frames if the sandbox left us in the host's. */
-		if (netns_inode() == host_netns)
-			abort();
-		exit(fn()); /* exit, not _exit: LeakSanitizer checks the datapath here */
-	}
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	sandboxed_run(fn);
 }
 
 #define SANDBOXED(name)                         \

@@ -23,6 +23,7 @@
 #include "sandbox.h"
 
 #include "child_check.h"
+#include "sandboxed.h"
 
 static int child_user_is_taken_as_asked_without_probing(void)
 {
@@ -102,39 +103,9 @@ static int child_unknown_request_is_named(void)
 
 /* ---- runner ---- */
 
-static bool namespaces_available(void)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int flags = CLONE_NEWNET | CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
-		_exit(unshare(flags) == 0 ? 0 : 1);
-	}
-	int status;
-	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
-}
-
 static void run_sandboxed(int (*fn)(void))
 {
-	if (!namespaces_available()) {
-		skip();
-		return;
-	}
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char err[256];
-		if (sandbox_enter(err, sizeof err) < 0) {
-			fprintf(stderr, "sandbox_enter: %s\n", err);
-			exit(3);
-		}
-		exit(fn());
-	}
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	sandboxed_run(fn);
 }
 
 #define SANDBOXED(name)                                                                            \

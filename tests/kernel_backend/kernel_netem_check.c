@@ -10,6 +10,7 @@
  * backend's end-to-end test (tests/integration/scenarios/impair.lua) does.
  * Prints one "kn-check:" line per check and ends with "kn-check: PASS" or
  * "kn-check: FAIL"; exit 0 or 1. */
+#include "impairment.h"
 #include "kernel_netem.h"
 #include "netem_spec.h"
 
@@ -242,6 +243,11 @@ int main(int argc, char **argv)
 	char why[256], err[512];
 	int probed = kernel_netem_probe(why, sizeof(why));
 	check(probed == 0, "probe: sch_netem usable%s%s", probed ? ": " : "", probed ? why : "");
+	/* What `vharness run --backend auto` decides on a kernel like this one. */
+	enum impairment_backend backend;
+	int resolved = impairment_resolve("auto", &backend, why, sizeof(why), err, sizeof(err));
+	check(resolved == 0 && backend == IMPAIRMENT_KERNEL, "--backend auto picks %s (%s)",
+	      resolved == 0 ? impairment_backend_name(backend) : "nothing", resolved == 0 ? why : err);
 	pid_t device = device_namespace();
 	topology(device);
 

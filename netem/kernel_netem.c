@@ -30,6 +30,7 @@
 
 struct kn_side {
 	char ifname[KN_IFNAME_SIZE];
+	int ifindex;
 	struct netem_spec spec;
 	bool has_spec;
 	unsigned handle; /* major of our root qdisc; 0 when none is installed */
@@ -38,6 +39,7 @@ struct kn_side {
 };
 
 struct kernel_netem {
+	struct nl_sock *sock; /* one rtnetlink socket for every change */
 	struct kn_side side[2];
 	bool blocked;
 };
@@ -165,17 +167,15 @@ static int prob_arg(const struct netem_prob *p)
 	return (int)p->scaled;
 }
 
-static int apply_libnl(const char *ifname, unsigned handle_major, const struct netem_spec *s,
-		       char *err, size_t errlen)
+static int apply_libnl(struct nl_sock *sock, const char *ifname, int ifindex,
+		       unsigned handle_major, const struct netem_spec *s, char *err, size_t errlen)
 {
-	struct nl_sock *sock = route_socket(err, errlen);
-	if (!sock)
-		return -1;
 	int ret = -1;
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
-	int ifindex = ifindex_of(sock, ifname, err, errlen);
-	if (!q || ifindex < 0)
-		goto out;
+	if (!q) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
 	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(handle_major, 0));
@@ -222,8 +222,19 @@ static int apply_libnl(const char *ifname, unsigned handle_major, const struct n
 	}
 	ret = 0;
 out:
-	if (q)
-		rtnl_qdisc_put(q);
+	rtnl_qdisc_put(q);
+	return ret;
+}
+
+/* apply_libnl() on a link named by the caller, with a socket of its own. */
+static int apply_libnl_once(const char *ifname, unsigned handle_major, const struct netem_spec *s,
+			    char *err, size_t errlen)
+{
+	struct nl_sock *sock = route_socket(err, errlen);
+	if (!sock)
+		return -1;
+	int ifindex = ifindex_of(sock, ifname, err, errlen);
+	int ret = ifindex < 0 ? -1 : apply_libnl(sock, ifname, ifindex, handle_major, s, err, errlen);
 	nl_socket_free(sock);
 	return ret;
 }
@@ -255,7 +266,7 @@ int kernel_netem_apply(const char *ifname, unsigned handle_major, const struct n
 		       enum kernel_netem_path path, char *err, size_t errlen)
 {
 	if (path == KERNEL_NETEM_LIBNL)
-		return apply_libnl(ifname, handle_major, spec, err, errlen);
+		return apply_libnl_once(ifname, handle_major, spec, err, errlen);
 	if (path == KERNEL_NETEM_TC)
 		return apply_tc(ifname, handle_major, spec, err, errlen);
 	snprintf(err, errlen, "no path to apply netem");
@@ -273,7 +284,7 @@ int kernel_netem_probe(char *why, size_t whylen)
 	struct netem_spec probe;
 	netem_spec_parse("delay 1ms", &probe, NULL);
 	char err[256];
-	if (apply_libnl("lo", KN_HANDLE_A, &probe, err, sizeof(err)) < 0) {
+	if (apply_libnl_once("lo", KN_HANDLE_A, &probe, err, sizeof(err)) < 0) {
 		/* "libnl: netem on lo: Object not found" says little; tc's words are the known ones. */
 		if (apply_tc("lo", KN_HANDLE_A, &probe, err, sizeof(err)) < 0) {
 			const char *reason = strstr(err, ": Error: ");
@@ -321,15 +332,15 @@ static int sync_side(struct kernel_netem *kn, int dir, char *err, size_t errlen)
 		side->path = KERNEL_NETEM_NONE;
 	}
 	unsigned next = side->handle == KN_HANDLE_A ? KN_HANDLE_B : KN_HANDLE_A;
-	enum kernel_netem_path path = kernel_netem_libnl_covers(want) ? KERNEL_NETEM_LIBNL : KERNEL_NETEM_TC;
-	if (kernel_netem_apply(side->ifname, next, want, path, err, errlen) < 0) {
-		/* libnl reduces the kernel's reason to "Object not found"; tc
-		 * quotes it ("Specified qdisc kind is unknown"), and may succeed. */
-		if (path != KERNEL_NETEM_LIBNL)
+	enum kernel_netem_path path = KERNEL_NETEM_TC;
+	/* When libnl fails, tc is tried: libnl reduces the kernel's reason to
+	 * "Object not found", tc quotes it ("Specified qdisc kind is unknown"). */
+	if (!kernel_netem_libnl_covers(want) ||
+	    apply_libnl(kn->sock, side->ifname, side->ifindex, next, want, err, errlen) < 0) {
+		if (apply_tc(side->ifname, next, want, err, errlen) < 0)
 			return -1;
-		path = KERNEL_NETEM_TC;
-		if (kernel_netem_apply(side->ifname, next, want, path, err, errlen) < 0)
-			return -1;
+	} else {
+		path = KERNEL_NETEM_LIBNL;
 	}
 	side->handle = next;
 	side->path = path;
@@ -396,11 +407,8 @@ const char *kernel_netem_ifname(const struct kernel_netem *kn, enum kernel_netem
 	return kn->side[dir].ifname;
 }
 
-static int ifb_create(const char *name, char *err, size_t errlen)
+static int ifb_create(struct nl_sock *sock, const char *name, char *err, size_t errlen)
 {
-	struct nl_sock *sock = route_socket(err, errlen);
-	if (!sock)
-		return -1;
 	struct rtnl_link *link = rtnl_link_alloc();
 	int ret = -1;
 	int rc = link ? rtnl_link_set_type(link, "ifb") : -NLE_NOMEM;
@@ -419,23 +427,17 @@ static int ifb_create(const char *name, char *err, size_t errlen)
 out:
 	if (link)
 		rtnl_link_put(link);
-	nl_socket_free(sock);
 	return ret;
 }
 
-static void ifb_delete(const char *name)
+static void ifb_delete(struct nl_sock *sock, const char *name)
 {
-	char err[128];
-	struct nl_sock *sock = route_socket(err, sizeof(err));
-	if (!sock)
-		return;
 	struct rtnl_link *link = rtnl_link_alloc();
 	if (link) {
 		rtnl_link_set_name(link, name);
 		rtnl_link_delete(sock, link);
 		rtnl_link_put(link);
 	}
-	nl_socket_free(sock);
 }
 
 /* Sends everything arriving on ifname through the IFB's root qdisc. matchall
@@ -476,21 +478,30 @@ struct kernel_netem *kernel_netem_attach(const char *ifname, const char *ifb_nam
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(kn->side[KERNEL_NETEM_TO_DEVICE].ifname, KN_IFNAME_SIZE, "%s", ifname);
-	snprintf(kn->side[KERNEL_NETEM_FROM_DEVICE].ifname, KN_IFNAME_SIZE, "%s", ifb_name);
-	if (ifb_create(ifb_name, err, errlen) < 0) {
-		free(kn);
-		return NULL;
-	}
-	if (redirect_ingress(ifname, ifb_name, err, errlen) < 0) {
+	struct kn_side *to = &kn->side[KERNEL_NETEM_TO_DEVICE], *from = &kn->side[KERNEL_NETEM_FROM_DEVICE];
+	snprintf(to->ifname, KN_IFNAME_SIZE, "%s", ifname);
+	snprintf(from->ifname, KN_IFNAME_SIZE, "%s", ifb_name);
+	kn->sock = route_socket(err, errlen);
+	if (!kn->sock)
+		goto fail;
+	/* An IFB of that name that we did not make is not ours to delete. */
+	if ((to->ifindex = ifindex_of(kn->sock, ifname, err, errlen)) < 0 ||
+	    ifb_create(kn->sock, ifb_name, err, errlen) < 0)
+		goto fail_sock;
+	if ((from->ifindex = ifindex_of(kn->sock, ifb_name, err, errlen)) < 0 ||
+	    redirect_ingress(ifname, ifb_name, err, errlen) < 0) {
 		char ignore[128];
 		char *del[] = { "tc", "qdisc", "del", "dev", (char *)ifname, "ingress", NULL };
 		run_tc(del, ignore, sizeof(ignore));
-		ifb_delete(ifb_name);
-		free(kn);
-		return NULL;
+		ifb_delete(kn->sock, ifb_name);
+		goto fail_sock;
 	}
 	return kn;
+fail_sock:
+	nl_socket_free(kn->sock);
+fail:
+	free(kn);
+	return NULL;
 }
 
 void kernel_netem_detach(struct kernel_netem *kn)
@@ -504,6 +515,7 @@ void kernel_netem_detach(struct kernel_netem *kn)
 	char *del[] = { "tc", "qdisc", "del", "dev", to->ifname, "ingress", NULL };
 	run_tc(del, ignore, sizeof(ignore));
 	/* The IFB's qdisc goes with the IFB. */
-	ifb_delete(kn->side[KERNEL_NETEM_FROM_DEVICE].ifname);
+	ifb_delete(kn->sock, kn->side[KERNEL_NETEM_FROM_DEVICE].ifname);
+	nl_socket_free(kn->sock);
 	free(kn);
 }

@@ -16,38 +16,9 @@
 
 #include "bundle.h"
 #include "sha256.h"
+#include "test_files.h"
 
 #define HEX_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vh-test-bundle-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void path_in(char *out, size_t len, const char *name)
-{
-	snprintf(out, len, "%s/%s", tmpdir, name);
-}
-
-static void write_file(const char *path, const uint8_t *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
 
 static uint8_t *read_file(const char *path, size_t *len)
 {
@@ -407,5 +378,5 @@ int main(void)
 		cmocka_unit_test(test_write_then_extract_gives_back_the_inputs),
 		cmocka_unit_test(test_extract_at_offset_and_bad_inputs),
 	};
-	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+	return cmocka_run_group_tests(tests, test_files_setup, test_files_teardown);
 }

@@ -18,36 +18,7 @@
 #include "bundle.h"
 #include "disk_image.h"
 #include "ubootenv.h"
-
-static char tmpdir[64];
-
-static int setup_dir(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vh-test-disk-XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void path_in(char *out, size_t len, const char *name)
-{
-	snprintf(out, len, "%s/%s", tmpdir, name);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
+#include "test_files.h"
 
 static void read_at(const char *path, uint64_t off, void *buf, size_t len)
 {
@@ -278,5 +249,5 @@ int main(void)
 		cmocka_unit_test(test_create_takes_version_from_bundle_and_rejects_bad_bundles),
 		cmocka_unit_test(test_sfdisk_lists_three_partitions_at_contract_offsets),
 	};
-	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+	return cmocka_run_group_tests(tests, test_files_setup, test_files_teardown);
 }

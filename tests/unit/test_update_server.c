@@ -23,6 +23,7 @@
 #include "bundle.h"
 #include "ev.h"
 #include "update_server.h"
+#include "test_files.h"
 
 /* ---- fixture ---- */
 
@@ -66,14 +67,6 @@ static void dump_events(struct fixture *f)
 {
 	for (int i = 0; i < f->nevents; i++)
 		print_message("  event: %s\n", f->events[i]);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
 }
 
 static uint8_t *read_file(const char *path, size_t *len)

@@ -1,7 +1,7 @@
 /* A live capture of one link into a capture (capture.h): the kernel backend's
  * `<network>.pcap`, where frames never pass through the harness. libpcap reads
  * the link (the network's bridge) through a non-blocking, selectable fd on the
- * harness's event loop (harness/ev.h) and hands each frame to capture_frame().
+ * harness's event loop (base/ev.h) and hands each frame to capture_frame().
  *
  * On a bridge the handle is promiscuous: the bridge then passes every frame
  * it forwards up to its own port as well, so frames between two devices are

@@ -1,5 +1,5 @@
 /* Runs a test body in a forked child that has entered its own user+net+mount
- * namespaces (harness/sandbox.h), so privileged tests never touch the host's
+ * namespaces (base/sandbox.h), so privileged tests never touch the host's
  * network. Skips when namespaces are unavailable. Include after <cmocka.h>;
  * the body reports failures with child_check.h's CHECK and its exit status. */
 #ifndef VH_TEST_SANDBOXED_H

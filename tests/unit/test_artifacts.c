@@ -1,4 +1,4 @@
-/* Unit tests for run artifacts (harness/artifacts.c). */
+/* Unit tests for run artifacts (harness/report/artifacts.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for the A/B boot chooser (harness/boot_chooser.c): U-Boot's
+/* Unit tests for the A/B boot chooser (harness/ota/boot_chooser.c): U-Boot's
  * bootcount rules as the v0 OTA contract states them. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
-/* Unit tests for the firmware bundle (harness/bundle.c) and the shared
- * SHA-256 (guest-agent/shared/sha256.c) it hashes with. */
+/* Unit tests for the firmware bundle (harness/ota/bundle.c) and the shared
+ * SHA-256 (base/sha256.c) it hashes with. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

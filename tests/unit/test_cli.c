@@ -1,4 +1,4 @@
-/* Unit tests for command-line parsing (harness/cli.c): cli_parse and
+/* Unit tests for command-line parsing (harness/cli/cli.c): cli_parse and
  * cli_in_shard. */
 #include <stdarg.h>
 #include <stddef.h>

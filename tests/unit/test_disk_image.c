@@ -1,4 +1,4 @@
-/* Unit tests for the reference firmware disk image (harness/disk_image.c):
+/* Unit tests for the reference firmware disk image (harness/ota/disk_image.c):
  * MBR bytes, both env copies, the bundle in slot a, and the guest's view
  * of the partition table through sfdisk. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Unit tests for human durations (harness/duration.c). */
+/* Unit tests for human durations (base/duration.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

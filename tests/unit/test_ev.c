@@ -1,4 +1,4 @@
-/* Unit tests for the event loop (harness/ev.c): fd events, timers, stop. */
+/* Unit tests for the event loop (base/ev.c): fd events, timers, stop. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

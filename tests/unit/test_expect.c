@@ -1,4 +1,4 @@
-/* Unit tests for the serial expect matcher (harness/expect.c). */
+/* Unit tests for the serial expect matcher (harness/machine/expect.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Choosing the impairment backend (harness/impairment.c: impairment_resolve)
+/* Choosing the impairment backend (harness/net/impairment.c: impairment_resolve)
  * in a real network namespace: the answer for auto and kernel follows what
  * kernel_netem_probe says on this kernel, whichever it is. Each test forks a
  * child that enters its own namespace; tests skip when namespaces are

@@ -1,4 +1,4 @@
-/* Unit tests for the scenario Lua API (harness/lua_*.c, harness/run.c) in
+/* Unit tests for the scenario Lua API (harness/lua/, harness/run/) in
  * dry-run mode, as `vharness check` runs it: constructors validate, nothing
  * boots, waits return at once. Each scenario is a real file in a temporary
  * directory so error messages carry its name and line. */

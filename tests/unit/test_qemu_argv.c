@@ -1,4 +1,4 @@
-/* Unit tests for QEMU command-line construction (harness/qemu_argv.c). */
+/* Unit tests for QEMU command-line construction (harness/machine/qemu_argv.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

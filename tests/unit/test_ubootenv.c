@@ -1,4 +1,4 @@
-/* Unit tests for the U-Boot env codec (guest-agent/shared/ubootenv.c). The
+/* Unit tests for the U-Boot env codec (wire/ubootenv.c). The
  * copy-selection cases mirror what Debian's libubootenv 0.3.2 was observed to
  * do; tests/integration/test_ubootenv_interop.c checks against it directly. */
 #include <errno.h>

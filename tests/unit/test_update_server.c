@@ -1,4 +1,4 @@
-/* Unit tests for the OTA update server (harness/update_server.c) on
+/* Unit tests for the OTA update server (harness/ota/update_server.c) on
  * 127.0.0.1: the ev loop and the non-blocking test clients share this one
  * thread, as they share the harness's thread in a run; curl (when
  * installed) runs in a child process while this thread drives the loop. */

@@ -11,6 +11,7 @@ struct ev_fd {
 	ev_fd_fn fn;
 	void *arg;
 	uint32_t events;
+	uint32_t generation; /* told apart from an earlier owner of the same fd number */
 	bool used;
 };
 
@@ -22,11 +23,21 @@ struct ev_timer {
 	struct ev_timer *next; /* sorted by due_ms, then id: few timers exist at once */
 };
 
+struct ev_defer {
+	uint64_t id;
+	ev_defer_fn fn;
+	void *arg;
+	struct ev_defer *next;
+};
+
 struct ev_loop {
 	int epfd;
 	struct ev_fd *fds;
 	int nfds;
+	uint32_t next_generation;
 	struct ev_timer *timers;
+	struct ev_defer *deferred, **deferred_tail; /* FIFO */
+	uint64_t next_defer_id;
 	uint64_t next_timer_id;
 	uint64_t start_us; /* start in microseconds */
 	bool stop;
@@ -55,6 +66,8 @@ struct ev_loop *ev_loop_new(void)
 		return NULL;
 	}
 	loop->next_timer_id = 1;
+	loop->next_defer_id = 1;
+	loop->deferred_tail = &loop->deferred;
 	loop->start_us = clock_us();
 	return loop;
 }
@@ -67,6 +80,11 @@ void ev_loop_free(struct ev_loop *loop)
 		struct ev_timer *t = loop->timers;
 		loop->timers = t->next;
 		free(t);
+	}
+	while (loop->deferred) {
+		struct ev_defer *d = loop->deferred;
+		loop->deferred = d->next;
+		free(d);
 	}
 	close(loop->epfd);
 	free(loop->fds);
@@ -86,11 +104,17 @@ int ev_add_fd(struct ev_loop *loop, int fd, uint32_t epoll_events, ev_fd_fn fn, 
 		loop->fds = grown;
 		loop->nfds = n;
 	}
-	struct epoll_event ee = { .events = epoll_events, .data.fd = fd };
+	/* An fd closed and reused within one batch of ready events must not get
+	 * its predecessor's event: the generation travels with the event. */
+	uint32_t gen = loop->fds[fd].used ? loop->fds[fd].generation : ++loop->next_generation;
+	struct epoll_event ee = { .events = epoll_events,
+				  .data.u64 = (uint64_t)gen << 32 | (uint32_t)fd };
 	int op = loop->fds[fd].used ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	if (epoll_ctl(loop->epfd, op, fd, &ee) < 0)
 		return -errno;
-	loop->fds[fd] = (struct ev_fd){ .fn = fn, .arg = arg, .events = epoll_events, .used = true };
+	loop->fds[fd] = (struct ev_fd){
+		.fn = fn, .arg = arg, .events = epoll_events, .generation = gen, .used = true
+	};
 	return 0;
 }
 
@@ -131,6 +155,52 @@ void ev_del_timer(struct ev_loop *loop, uint64_t timer_id)
 	}
 }
 
+uint64_t ev_defer(struct ev_loop *loop, ev_defer_fn fn, void *arg)
+{
+	struct ev_defer *d = calloc(1, sizeof(*d));
+	if (!d)
+		abort(); /* a lost completion would hang a scenario forever */
+	d->id = loop->next_defer_id++;
+	d->fn = fn;
+	d->arg = arg;
+	*loop->deferred_tail = d;
+	loop->deferred_tail = &d->next;
+	return d->id;
+}
+
+void ev_cancel_defer(struct ev_loop *loop, uint64_t defer_id)
+{
+	for (struct ev_defer **p = &loop->deferred; *p; p = &(*p)->next) {
+		if ((*p)->id == defer_id) {
+			struct ev_defer *d = *p;
+			*p = d->next;
+			if (loop->deferred_tail == &d->next)
+				loop->deferred_tail = p;
+			free(d);
+			return;
+		}
+	}
+}
+
+/* Runs the calls deferred before this turn; ones they defer wait a turn. */
+static int run_deferred(struct ev_loop *loop)
+{
+	int ran = 0;
+	uint64_t last_id = loop->next_defer_id;
+	while (loop->deferred && loop->deferred->id < last_id) {
+		struct ev_defer *d = loop->deferred;
+		loop->deferred = d->next;
+		if (!loop->deferred)
+			loop->deferred_tail = &loop->deferred;
+		ev_defer_fn fn = d->fn;
+		void *arg = d->arg;
+		free(d);
+		fn(loop, arg);
+		ran++;
+	}
+	return ran;
+}
+
 static int run_due_timers(struct ev_loop *loop)
 {
 	int ran = 0;
@@ -152,7 +222,9 @@ static int run_due_timers(struct ev_loop *loop)
 
 int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 {
-	int wait_ms = max_wait_ms;
+	int ran = run_deferred(loop);
+	/* Deferred calls were work: look at fds without sleeping. */
+	int wait_ms = ran || loop->deferred ? 0 : max_wait_ms;
 	if (loop->timers) {
 		uint64_t now = ev_clock_ms();
 		int until = loop->timers->due_ms <= now ? 0 : (int)(loop->timers->due_ms - now);
@@ -163,14 +235,15 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 	int n = epoll_wait(loop->epfd, ready, 32, wait_ms);
 	if (n < 0) {
 		if (errno == EINTR)
-			return 0;
+			return ran;
 		return -errno;
 	}
-	int ran = 0;
 	for (int i = 0; i < n; i++) {
-		int fd = ready[i].data.fd;
-		/* An earlier callback in this batch may have removed this fd. */
-		if (fd >= loop->nfds || !loop->fds[fd].used)
+		int fd = (int)(uint32_t)ready[i].data.u64;
+		uint32_t gen = (uint32_t)(ready[i].data.u64 >> 32);
+		/* An earlier callback in this batch may have removed this fd, or
+		 * removed it and registered a new file that got the same number. */
+		if (fd >= loop->nfds || !loop->fds[fd].used || loop->fds[fd].generation != gen)
 			continue;
 		struct ev_fd e = loop->fds[fd];
 		e.fn(loop, fd, ready[i].events, e.arg);

@@ -1,6 +1,11 @@
-/* The harness's one event loop (after redis' ae): file events and timers on
- * epoll. Single-threaded; callbacks run on the loop's thread and may add or
- * remove any event, including their own. */
+/* The harness's one event loop (after redis' ae): file events, timers and
+ * deferred calls on epoll. Single-threaded; callbacks run on the loop's thread
+ * and may add or remove any event, including their own.
+ *
+ * One turn (ev_run_once) runs, in order: the deferred calls queued before the
+ * turn began, the fd callbacks that are ready, and the timers that are due.
+ * Nothing a callback adds runs in the same turn, so a callback can never be
+ * re-entered through something it scheduled. */
 #ifndef VH_EV_H
 #define VH_EV_H
 
@@ -11,6 +16,7 @@ struct ev_loop;
 
 typedef void (*ev_fd_fn)(struct ev_loop *loop, int fd, uint32_t epoll_events, void *arg);
 typedef void (*ev_timer_fn)(struct ev_loop *loop, uint64_t timer_id, void *arg);
+typedef void (*ev_defer_fn)(struct ev_loop *loop, void *arg);
 
 /* Creates a loop; its clock starts now. NULL on failure (errno set). */
 struct ev_loop *ev_loop_new(void);
@@ -27,6 +33,14 @@ void ev_del_fd(struct ev_loop *loop, int fd);
 uint64_t ev_add_timer(struct ev_loop *loop, uint64_t after_ms, ev_timer_fn fn, void *arg);
 /* Cancels a pending timer; unknown or fired ids are ignored. */
 void ev_del_timer(struct ev_loop *loop, uint64_t timer_id);
+
+/* Calls fn once at the start of the next turn, after the calls deferred
+ * before it: "later, but before anything else happens". For completing a
+ * request from inside the code that started it, so callers always see their
+ * callbacks run from the loop. Returns an id (never 0). */
+uint64_t ev_defer(struct ev_loop *loop, ev_defer_fn fn, void *arg);
+/* Cancels a deferred call that has not run; unknown or ran ids are ignored. */
+void ev_cancel_defer(struct ev_loop *loop, uint64_t defer_id);
 
 /* Runs callbacks for events ready within max_wait_ms (-1 = until one is).
  * Returns the number of callbacks run, or -errno. */

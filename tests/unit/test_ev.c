@@ -358,6 +358,162 @@ static void test_ev_now_starts_near_zero_and_increases(void **state)
 	assert_true(ev_clock_ms() >= c0 + 4);
 }
 
+struct defer_record {
+	int order[8];
+	int n;
+	struct ev_loop *loop;
+	uint64_t to_cancel;
+};
+
+static void on_defer_a(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct defer_record *r = arg;
+	r->order[r->n++] = 1;
+}
+
+static void on_defer_b(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct defer_record *r = arg;
+	r->order[r->n++] = 2;
+}
+
+static void on_defer_defers(struct ev_loop *loop, void *arg)
+{
+	struct defer_record *r = arg;
+	r->order[r->n++] = 3;
+	ev_defer(loop, on_defer_a, r);
+}
+
+static void on_defer_cancels(struct ev_loop *loop, void *arg)
+{
+	struct defer_record *r = arg;
+	r->order[r->n++] = 4;
+	ev_cancel_defer(loop, r->to_cancel);
+}
+
+static void test_ev_deferred_calls_run_next_turn_in_order(void **state)
+{
+	struct fixture *f = *state;
+	struct defer_record r = { 0 };
+	ev_defer(f->loop, on_defer_b, &r);
+	ev_defer(f->loop, on_defer_a, &r);
+	assert_int_equal(r.n, 0); /* never from inside ev_defer */
+	assert_int_equal(ev_run_once(f->loop, 1000), 2);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.order[0], 2);
+	assert_int_equal(r.order[1], 1);
+}
+
+static void test_ev_deferred_call_does_not_block_in_epoll(void **state)
+{
+	struct fixture *f = *state;
+	struct defer_record r = { 0 };
+	ev_defer(f->loop, on_defer_a, &r);
+	/* A turn with a deferred call must not sleep for max_wait_ms. */
+	uint64_t t0 = ev_clock_ms();
+	ev_run_once(f->loop, 2000);
+	assert_true(ev_clock_ms() - t0 < 1000);
+	assert_int_equal(r.n, 1);
+}
+
+static void test_ev_call_deferred_from_deferred_call_waits_for_next_turn(void **state)
+{
+	struct fixture *f = *state;
+	struct defer_record r = { 0 };
+	ev_defer(f->loop, on_defer_defers, &r);
+	ev_run_once(f->loop, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.order[0], 3);
+	ev_run_once(f->loop, 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.order[1], 1);
+}
+
+static void test_ev_cancelled_deferred_call_never_runs(void **state)
+{
+	struct fixture *f = *state;
+	struct defer_record r = { 0 };
+	ev_defer(f->loop, on_defer_cancels, &r);
+	r.to_cancel = ev_defer(f->loop, on_defer_a, &r);
+	ev_defer(f->loop, on_defer_b, &r);
+	ev_run_once(f->loop, 0);
+	ev_run_once(f->loop, 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.order[0], 4);
+	assert_int_equal(r.order[1], 2);
+	/* The queue's tail survives cancelling its last entry. */
+	r.to_cancel = ev_defer(f->loop, on_defer_a, &r);
+	ev_cancel_defer(f->loop, r.to_cancel);
+	ev_defer(f->loop, on_defer_b, &r);
+	ev_run_once(f->loop, 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.order[2], 2);
+}
+
+struct reuse {
+	struct ev_loop *loop;
+	int fds[2][2];
+	int first_calls;
+	int new_fd;
+	int new_calls;
+};
+
+
+static void on_reused(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop, (void)fd, (void)events;
+	struct reuse *u = arg;
+	u->new_calls++;
+}
+
+/* Whichever pipe is reported first closes the other and opens a new pipe,
+ * which gets the closed fd's number, and registers it. */
+static void on_first(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	struct reuse *u = arg;
+	if (u->first_calls++)
+		return;
+	int other = fd == u->fds[0][0] ? u->fds[1][0] : u->fds[0][0];
+	ev_del_fd(loop, other);
+	close(other);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(p[0], other);
+	u->new_fd = p[0];
+	close(p[1]); /* at EOF: readable from the next epoll_wait on */
+	assert_int_equal(ev_add_fd(loop, p[0], EPOLLIN, on_reused, u), 0);
+}
+
+static void test_ev_fd_reused_within_a_batch_does_not_get_the_old_event(void **state)
+{
+	struct fixture *f = *state;
+	struct reuse u = { .loop = f->loop, .new_fd = -1 };
+	assert_int_equal(pipe(u.fds[0]), 0);
+	assert_int_equal(pipe(u.fds[1]), 0);
+	assert_int_equal(write(u.fds[0][1], "x", 1), 1);
+	assert_int_equal(write(u.fds[1][1], "x", 1), 1);
+	assert_int_equal(ev_add_fd(f->loop, u.fds[0][0], EPOLLIN, on_first, &u), 0);
+	assert_int_equal(ev_add_fd(f->loop, u.fds[1][0], EPOLLIN, on_first, &u), 0);
+	ev_run_once(f->loop, 1000);
+	assert_int_equal(u.first_calls, 1);
+	/* The new pipe's writer is closed, so it is readable (EOF) from now on:
+	 * the stale event of the batch must not have been delivered, but the
+	 * next turn reports the new pipe for real. */
+	assert_int_equal(u.new_calls, 0);
+	ev_run_once(f->loop, 1000);
+	assert_int_equal(u.new_calls, 1);
+	int kept = u.new_fd == u.fds[0][0] ? u.fds[1][0] : u.fds[0][0];
+	ev_del_fd(f->loop, kept);
+	ev_del_fd(f->loop, u.new_fd);
+	close(kept);
+	close(u.new_fd);
+	close(u.fds[0][1]);
+	close(u.fds[1][1]);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -377,6 +533,11 @@ int main(void)
 		T(test_ev_stop_from_callback_ends_ev_run),
 		T(test_ev_stop_before_run_returns_at_once),
 		T(test_ev_now_starts_near_zero_and_increases),
+		T(test_ev_deferred_calls_run_next_turn_in_order),
+		T(test_ev_deferred_call_does_not_block_in_epoll),
+		T(test_ev_call_deferred_from_deferred_call_waits_for_next_turn),
+		T(test_ev_cancelled_deferred_call_never_runs),
+		T(test_ev_fd_reused_within_a_batch_does_not_get_the_old_event),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

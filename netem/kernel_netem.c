@@ -1,10 +1,10 @@
 /* The kernel impairment backend: see kernel_netem.h. */
 #include "kernel_netem.h"
 
+#include "child.h"
 #include "netem_spec.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/if.h>
 #include <linux/pkt_sched.h>
@@ -13,11 +13,9 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/netem.h>
 #include <netlink/route/tc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define KN_IFNAME_SIZE 16
@@ -54,51 +52,30 @@ const char *kernel_netem_tc_path(void)
 	return "/sbin/tc";
 }
 
-/* Runs tc with argv (argv[0] ignored), stderr captured into err. 0 when tc
- * exits 0. The caller's blocked signals must not stay blocked in tc. */
+/* tc answers in milliseconds; a tc that hangs (a wedged netlink socket)
+ * must not hang the run. */
+#define KN_TC_TIMEOUT_MS 10000
+
+/* Runs tc with argv (argv[0] ignored), its output captured into err. 0 when
+ * tc exits 0 within KN_TC_TIMEOUT_MS. */
 static int run_tc(char *const argv[], char *err, size_t errlen)
 {
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
 	const char *tc = kernel_netem_tc_path();
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
+	const char *args[64];
+	int n = 0;
+	args[n++] = tc;
+	for (int i = 1; argv[i] && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	struct child_spec spec = { .argv = args };
+	char out[512], why[256];
+	bool timed_out = false;
+	int status = child_run(&spec, KN_TC_TIMEOUT_MS, out, sizeof(out), &timed_out, why, sizeof(why));
+	if (status < 0) {
+		snprintf(err, errlen, "%s (install iproute2)", why);
 		return -1;
 	}
-	if (pid == 0) {
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(pipefd[1], STDERR_FILENO);
-		int devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0) {
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDOUT_FILENO);
-		}
-		execv(tc, argv);
-		dprintf(STDERR_FILENO, "cannot run %s: %s (install iproute2)", tc, strerror(errno));
-		_exit(127);
-	}
-	close(pipefd[1]);
-	char out[512];
-	size_t used = 0;
-	ssize_t n;
-	while ((n = read(pipefd[0], out + used, sizeof(out) - 1 - used)) > 0 ||
-	       (n < 0 && errno == EINTR))
-		if (n > 0)
-			used += (size_t)n;
-	close(pipefd[0]);
-	out[used] = '\0';
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (child_status_ok(status))
 		return 0;
 	/* tc's message, one line: "Error: Specified qdisc kind is unknown." */
 	for (char *p = out; *p; p++)
@@ -109,7 +86,9 @@ static int run_tc(char *const argv[], char *err, size_t errlen)
 		size_t len = strlen(cmd);
 		snprintf(cmd + len, sizeof(cmd) - len, " %s", argv[i]);
 	}
-	snprintf(err, errlen, "%s: %s", cmd, *out ? out : "failed");
+	if (timed_out)
+		snprintf(out, sizeof(out), "no answer within %d s", KN_TC_TIMEOUT_MS / 1000);
+	snprintf(err, errlen, "%s: %s", cmd, *out ? out : child_status_text(status, why, sizeof(why)));
 	return -1;
 }
 

@@ -1,5 +1,6 @@
 #include "cmd_doctor.h"
 
+#include "child.h"
 #include "cmd_run.h"
 #include "hostinfo.h"
 #include "impairment.h"
@@ -10,67 +11,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-static void first_line_of(const char *cmd, char *out, size_t len)
+/* The first line a command prints (its version), "" when it cannot run. */
+static void first_line_of(const char *const *argv, char *out, size_t len)
 {
-	out[0] = '\0';
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return;
-	if (!fgets(out, (int)len, p))
+	struct child_spec spec = { .argv = argv };
+	char err[256];
+	int status = child_run(&spec, 10000, out, len, NULL, err, sizeof(err));
+	if (status < 0 || !child_status_ok(status))
 		out[0] = '\0';
 	out[strcspn(out, "\n")] = '\0';
-	pclose(p);
+}
+
+/* In a forked child: enters the sandbox and prints "kernel|user<TAB>why". */
+static int probe_backend(void *arg)
+{
+	(void)arg;
+	char err[512], reason[256];
+	enum impairment_backend b;
+	if (sandbox_enter(err, sizeof(err)) < 0)
+		printf("?\t%s", err);
+	else if (impairment_resolve("auto", &b, reason, sizeof(reason), err, sizeof(err)) < 0)
+		printf("?\t%s", err);
+	else
+		printf("%s\t%s", impairment_backend_name(b), reason);
+	fflush(stdout);
+	return 0;
 }
 
 /* What `--backend auto` would pick, decided as a run decides it
  * (impairment_resolve) but in a throwaway namespace: a loaded, built-in or
  * autoloadable sch_netem all count, and the host's own qdiscs are never
- * touched. Writes "kernel|user<TAB>why" or a reason why it could not ask;
+ * touched. Writes "kernel|user" and why, or a reason why it could not ask;
  * 0 when the child answered. */
 static int backend_in_child(char *backend, size_t blen, char *why, size_t wlen)
 {
-	char buf[600];
-	int pipefd[2];
+	char buf[600], err[256];
 	snprintf(backend, blen, "?");
-	if (pipe(pipefd) < 0) {
-		snprintf(why, wlen, "cannot ask: pipe: %s", strerror(errno));
-		return -1;
-	}
 	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(why, wlen, "cannot ask: fork: %s", strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
+	struct child_spec spec = { .fn = probe_backend };
+	if (child_run(&spec, 20000, buf, sizeof(buf), NULL, err, sizeof(err)) < 0) {
+		snprintf(why, wlen, "cannot ask: %s", err);
 		return -1;
 	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		char err[512], reason[256];
-		enum impairment_backend b;
-		if (sandbox_enter(err, sizeof(err)) < 0)
-			dprintf(pipefd[1], "?\t%s", err);
-		else if (impairment_resolve("auto", &b, reason, sizeof(reason), err, sizeof(err)) < 0)
-			dprintf(pipefd[1], "?\t%s", err);
-		else
-			dprintf(pipefd[1], "%s\t%s", impairment_backend_name(b), reason);
-		_exit(0);
-	}
-	close(pipefd[1]);
-	size_t used = 0;
-	ssize_t n;
-	while ((n = read(pipefd[0], buf + used, sizeof(buf) - 1 - used)) > 0 ||
-	       (n < 0 && errno == EINTR))
-		if (n > 0)
-			used += (size_t)n;
-	buf[used] = '\0';
-	close(pipefd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 	char *tab = strchr(buf, '\t');
 	if (!tab) {
 		snprintf(why, wlen, "the probe died before answering");
@@ -88,11 +72,13 @@ int cmd_doctor(const struct cli_opts *opts)
 	char line[512], why[512];
 	printf("vharness doctor\n");
 
-	first_line_of("qemu-system-x86_64 --version 2>/dev/null", line, sizeof(line));
+	static const char *const qemu_x86[] = { "qemu-system-x86_64", "--version", NULL };
+	static const char *const qemu_arm[] = { "qemu-system-aarch64", "--version", NULL };
+	first_line_of(qemu_x86, line, sizeof(line));
 	printf("  qemu x86_64:      %s\n", line[0] ? line : "MISSING (apt-get install qemu-system-x86)");
 	if (!line[0])
 		result = 3;
-	first_line_of("qemu-system-aarch64 --version 2>/dev/null", line, sizeof(line));
+	first_line_of(qemu_arm, line, sizeof(line));
 	printf("  qemu aarch64:     %s\n", line[0] ? line : "missing (apt-get install qemu-system-arm)");
 
 	const char *image_dir = cmd_run_image_dir(opts);

@@ -1,5 +1,6 @@
 #include "cmd_doctor.h"
 
+#include "accel.h"
 #include "child.h"
 #include "cmd_run.h"
 #include "hostinfo.h"
@@ -95,7 +96,7 @@ int cmd_doctor(const struct cli_opts *opts)
 		printf("  kvm:              /dev/kvm answers; not probed (no reference kernel to boot)\n");
 	} else {
 		/* A fresh probe, which also refreshes the cache runs read. */
-		kvm = hostinfo_kvm_probe("qemu-system-x86_64", kernel, 4000, true, why, sizeof(why));
+		kvm = accel_probe_kvm_now("qemu-system-x86_64", kernel, why, sizeof(why));
 		printf("  kvm:              %s (%s)\n", kvm ? "yes" : "no", why);
 	}
 	printf("  accel auto picks: %s\n", kvm ? "kvm" : "tcg");

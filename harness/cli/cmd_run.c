@@ -1,18 +1,29 @@
+/* `vharness run` and `vharness check`: each scenario runs in a child
+ * process that enters its own namespaces, so everything it makes dies with
+ * it. The parent deals out scenarios, forwards Ctrl-C, stops starting new
+ * ones once interrupted, and gives a verdict to any scenario whose process
+ * ended without one (killed, crashed, or stuck past its deadline). */
 #include "cmd_run.h"
 
 #include "artifacts.h"
+#include "child.h"
+#include "duration.h"
 #include "ev.h"
 #include "run.h"
 #include "sandbox.h"
+#include "script.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +31,9 @@
 #define VH_DEFAULT_IMAGE_DIR "build/image"
 #endif
 
-static const char *const verdict_names[] = { "PASS", "FAIL", "ERROR", "HARNESS FAULT" };
+/* How long past its --timeout a scenario's process may take to end by
+ * itself (wind down its guests, write its verdict) before it is killed. */
+enum { OVERDUE_GRACE_MS = 30000 };
 
 const char *cmd_run_image_dir(const struct cli_opts *opts)
 {
@@ -41,108 +54,128 @@ static void scenario_stem(const char *path, char *out, size_t len)
 	snprintf(out, len, "%s", base);
 }
 
+/* --artifacts DIR for one scenario; DIR/<scenario>/ for several, so they
+ * do not write over each other; vharness-out/<scenario>/ without it. */
+static void artifacts_dir_for(const struct cli_opts *opts, const char *path, char *out,
+			      size_t len)
+{
+	char stem[256];
+	scenario_stem(path, stem, sizeof(stem));
+	if (!opts->artifacts_dir)
+		snprintf(out, len, "vharness-out/%s", stem);
+	else if (opts->n_scenarios > 1)
+		snprintf(out, len, "%s/%s", opts->artifacts_dir, stem);
+	else
+		snprintf(out, len, "%s", opts->artifacts_dir);
+}
+
+static const char *const accel_names[] = { "auto", "tcg", "kvm" };
+static const char *const backend_names[] = { "auto", "kernel", "user" };
+
 static int check_one(const struct cli_opts *opts, const char *path)
 {
 	struct run_config cfg = {
 		.scenario_path = path, .image_dir = cmd_run_image_dir(opts), .accel = "tcg",
-		.timeout_ms = opts->timeout_ms, .dry_run = true,
-		.defines = opts->defines, .n_defines = opts->n_defines,
+		.backend = backend_names[opts->backend], .timeout_ms = opts->timeout_ms,
+		.dry_run = true, .defines = opts->defines, .n_defines = opts->n_defines,
 	};
-	struct vh_run *run = run_new(&cfg);
-	if (!run) {
-		fprintf(stderr, "vharness: out of memory\n");
-		return 3;
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "vharness: cannot read scenario %s: %s\n", path, strerror(errno));
+		return VH_CONFIG;
 	}
-	int outcome = run_execute(run);
+	struct vh_run *run = run_new(&cfg);
+	struct script *script = run ? script_new(run) : NULL;
+	if (!script) {
+		fprintf(stderr, "vharness: out of memory\n");
+		run_free(run);
+		return VH_FAULT;
+	}
+	run_start(run);
+	enum vh_outcome outcome = script_execute(script);
 	if (outcome == VH_PASS)
 		printf("%s: ok\n", path);
 	else
-		fprintf(stderr, "vharness: %s\n", run->message);
+		fprintf(stderr, "vharness: %s\n", run_message(run));
 	run_free(run);
+	script_free(script);
 	return outcome;
 }
 
-static void print_verdict(const struct vh_run *run, const char *path, double seconds, const char *dir)
+static void print_verdict(const char *path, enum vh_outcome outcome, const char *message,
+			  double seconds, uint64_t seed, const char *dir)
 {
-	FILE *out = run->outcome == VH_PASS ? stdout : stderr;
+	FILE *out = outcome == VH_PASS ? stdout : stderr;
 	fprintf(out, "vharness: %s: %s in %.1fs (seed %llu, artifacts %s/)\n", path,
-		verdict_names[run->outcome], seconds, (unsigned long long)run->cfg.seed, dir);
-	if (run->outcome != VH_PASS)
-		fprintf(out, "%s\n", run->message);
+		verdict_name(outcome), seconds, (unsigned long long)seed, dir);
+	if (outcome != VH_PASS && message)
+		fprintf(out, "%s\n", message);
 	fflush(out);
 }
 
 /* In the child: one scenario, start to verdict. */
 static int run_one(const struct cli_opts *opts, const char *path, uint64_t seed)
 {
-	char stem[256], dir[1024], err[512];
-	scenario_stem(path, stem, sizeof(stem));
-	if (opts->artifacts_dir)
-		snprintf(dir, sizeof(dir), "%s", opts->artifacts_dir);
-	else
-		snprintf(dir, sizeof(dir), "vharness-out/%s", stem);
+	char dir[1024], err[512];
+	artifacts_dir_for(opts, path, dir, sizeof(dir));
 	int r = artifacts_mkdir_p(dir);
 	if (r < 0) {
 		fprintf(stderr, "vharness: cannot create artifacts directory %s: %s\n", dir, strerror(-r));
-		return 2;
+		return VH_CONFIG;
 	}
 	if (access(path, R_OK) != 0) {
 		fprintf(stderr, "vharness: cannot read scenario %s: %s\n", path, strerror(errno));
-		return 2;
+		return VH_CONFIG;
 	}
 	if (sandbox_enter(err, sizeof(err)) < 0) {
 		fprintf(stderr, "vharness: %s\n", err);
-		return 3;
+		return VH_FAULT;
 	}
-	static const char *const accels[] = { "auto", "tcg", "kvm" };
-	static const char *const backends[] = { "auto", "kernel", "user" };
 	struct run_config cfg = {
 		.scenario_path = path, .artifacts_dir = dir, .image_dir = cmd_run_image_dir(opts),
-		.accel = accels[opts->accel], .backend = backends[opts->backend],
+		.accel = accel_names[opts->accel], .backend = backend_names[opts->backend],
 		.seed = seed, .timeout_ms = opts->timeout_ms,
 		.verbose = opts->verbose, .defines = opts->defines, .n_defines = opts->n_defines,
 	};
 	struct vh_run *run = run_new(&cfg);
-	if (!run) {
+	struct script *script = run ? script_new(run) : NULL;
+	if (!script) {
 		fprintf(stderr, "vharness: cannot create the Lua state\n");
-		return 3;
+		run_free(run);
+		return VH_FAULT;
 	}
 	double start = (double)ev_clock_ms() / 1000.0;
-	enum vh_outcome outcome = run_execute(run);
-	char verdict[32];
-	snprintf(verdict, sizeof(verdict), "%s", verdict_names[outcome]);
-	const char *kv[] = { "verdict", verdict, "message", run->message, NULL };
-	if (!run->message)
-		kv[2] = NULL;
-	run_event(run, "verdict", kv);
+	if (run_start(run) == 0)
+		script_execute(script);
+	enum vh_outcome outcome = run_outcome(run);
 	double seconds = (double)ev_clock_ms() / 1000.0 - start;
-
-	char junit[1100];
-	snprintf(junit, sizeof(junit), "%s/junit.xml", dir);
-	struct junit_case jc = {
-		.name = path, .classname = "vharness", .seconds = seconds, .status = outcome,
-		.message = run->message, .details = run->details,
-	};
-	if (junit_write(junit, &jc, 1, err, sizeof(err)) < 0)
-		fprintf(stderr, "vharness: %s\n", err);
-	print_verdict(run, path, seconds, dir);
+	verdict_record(run, seconds);
+	print_verdict(path, outcome, run_message(run), seconds, seed, dir);
 	run_free(run);
+	script_free(script);
 	return outcome;
 }
 
-static pid_t children[64];
-static int n_children;
+/* --- the suite, in the parent --- */
+
+struct job {
+	pid_t pid;
+	int pidfd;
+	int index;          /* of the scenario */
+	uint64_t started_ms;
+	bool killed;        /* overdue: the parent ended it */
+};
+
+static struct job jobs[64];
+static int n_jobs;
+static volatile sig_atomic_t interrupted;
 
 static void forward_signal(int sig)
 {
-	for (int i = 0; i < n_children; i++)
-		if (children[i] > 0)
-			kill(children[i], sig);
-}
-
-static int worst(int a, int b)
-{
-	return a > b ? a : b;
+	if (!interrupted)
+		interrupted = sig;
+	for (int i = 0; i < n_jobs; i++)
+		if (jobs[i].pid > 0)
+			kill(jobs[i].pid, sig);
 }
 
 static uint64_t random_seed(void)
@@ -153,68 +186,165 @@ static uint64_t random_seed(void)
 	return seed % 1000000000u; /* short enough to type back with --seed */
 }
 
+static enum vh_outcome cancelled_outcome(int sig)
+{
+	return sig == SIGTERM ? VH_CANCELLED_TERM
+	       : sig == SIGHUP ? VH_CANCELLED_HUP : VH_CANCELLED_INT;
+}
+
+/* The verdict of a scenario whose process ended: its own exit code, or,
+ * when it ended without one, the parent's, recorded in its junit.xml. */
+static enum vh_outcome job_outcome(const struct cli_opts *opts, const struct job *j, int status,
+				   uint64_t seed)
+{
+	if (!j->killed && WIFEXITED(status)) {
+		int code = WEXITSTATUS(status);
+		if (code <= VH_FAULT || code == VH_CANCELLED_HUP || code == VH_CANCELLED_INT ||
+		    code == VH_CANCELLED_TERM)
+			return (enum vh_outcome)code;
+	}
+	const char *path = opts->scenarios[j->index];
+	char msg[300], st[96], dir[1024], err[256], d[32];
+	enum vh_outcome o = VH_FAULT;
+	if (j->killed) {
+		snprintf(msg, sizeof(msg),
+			 "the scenario's process did not end within --timeout %s and %d s more, and "
+			 "was killed",
+			 duration_format(opts->timeout_ms, d, sizeof(d)), OVERDUE_GRACE_MS / 1000);
+	} else if (WIFSIGNALED(status) &&
+		   (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM ||
+		    WTERMSIG(status) == SIGHUP)) {
+		o = cancelled_outcome(WTERMSIG(status));
+		snprintf(msg, sizeof(msg), "cancelled by signal %d before the run started",
+			 WTERMSIG(status));
+	} else {
+		snprintf(msg, sizeof(msg), "the scenario's process %s without a verdict",
+			 child_status_text(status, st, sizeof(st)));
+	}
+	double seconds = (double)(ev_clock_ms() - j->started_ms) / 1000.0;
+	artifacts_dir_for(opts, path, dir, sizeof(dir));
+	if (access(dir, W_OK) == 0 &&
+	    verdict_write_junit(dir, path, seconds, o, msg, NULL, err, sizeof(err)) < 0)
+		fprintf(stderr, "vharness: %s\n", err);
+	print_verdict(path, o, msg, seconds, seed, dir);
+	return o;
+}
+
+static pid_t start_job(const struct cli_opts *opts, int index, uint64_t seed)
+{
+	pid_t parent = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* If the parent dies, the child winds down and its guests with it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(VH_CANCELLED_TERM);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		_exit(run_one(opts, opts->scenarios[index], seed));
+	}
+	return pid;
+}
+
+/* Waits for one job to end (or to be overdue, then kills it); returns its
+ * slot in jobs[] with its wait status. */
+static int wait_job(const struct cli_opts *opts, int *status)
+{
+	for (;;) {
+		struct pollfd pfd[64];
+		uint64_t now = ev_clock_ms(), next_due = UINT64_MAX;
+		for (int i = 0; i < n_jobs; i++) {
+			pfd[i] = (struct pollfd){ .fd = jobs[i].pidfd, .events = POLLIN };
+			uint64_t due = jobs[i].started_ms + opts->timeout_ms + OVERDUE_GRACE_MS;
+			if (!jobs[i].killed && due <= now) {
+				jobs[i].killed = true;
+				kill(jobs[i].pid, SIGKILL);
+			}
+			if (!jobs[i].killed && due < next_due)
+				next_due = due;
+		}
+		int wait_ms = next_due == UINT64_MAX ? -1 : (int)(next_due - now);
+		int r = poll(pfd, (nfds_t)n_jobs, wait_ms);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		for (int i = 0; i < n_jobs && r > 0; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (waitpid(jobs[i].pid, status, WNOHANG) == jobs[i].pid)
+				return i;
+		}
+	}
+}
+
 int cmd_run(const struct cli_opts *opts)
 {
 	int result = 0;
 	if (opts->command == CLI_CHECK) {
 		for (int i = 0; i < opts->n_scenarios; i++)
-			if (cli_in_shard(opts, i))
-				result = worst(result, check_one(opts, opts->scenarios[i]));
+			if (cli_in_shard(opts, i)) {
+				int r = check_one(opts, opts->scenarios[i]);
+				result = r > result ? r : result;
+			}
 		return result;
 	}
 	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
 	struct sigaction sa = { .sa_handler = forward_signal };
+	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	int passed = 0, failed = 0, next = 0;
-	pid_t parent = getpid();
+	int counts[4] = { 0 }, cancelled = 0, not_run = 0, next = 0, max_jobs = opts->jobs;
+	enum vh_outcome cancel_code = VH_CANCELLED_INT;
+	if (max_jobs > 64)
+		max_jobs = 64;
 	for (;;) {
-		while (n_children < opts->jobs && next < opts->n_scenarios) {
+		while (!interrupted && n_jobs < max_jobs && next < opts->n_scenarios) {
 			int i = next++;
 			if (!cli_in_shard(opts, i))
 				continue;
-			fflush(NULL);
-			pid_t pid = fork();
-			if (pid == 0) {
-				/* If the parent dies, the child winds down and its guests with it. */
-				prctl(PR_SET_PDEATHSIG, SIGTERM);
-				if (getppid() != parent)
-					_exit(3);
-				signal(SIGINT, SIG_DFL);
-				signal(SIGTERM, SIG_DFL);
-				signal(SIGHUP, SIG_DFL);
-				_exit(run_one(opts, opts->scenarios[i], seed));
-			}
+			pid_t pid = start_job(opts, i, seed);
 			if (pid < 0) {
 				perror("vharness: fork");
-				return 3;
+				return VH_FAULT;
 			}
-			children[n_children++] = pid;
+			int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			jobs[n_jobs++] = (struct job){ .pid = pid, .pidfd = pidfd, .index = i,
+						       .started_ms = ev_clock_ms() };
 		}
-		if (n_children == 0)
+		if (n_jobs == 0)
 			break;
 		int status;
-		pid_t done = wait(&status);
-		if (done < 0) {
-			if (errno == EINTR)
-				continue;
+		int k = wait_job(opts, &status);
+		if (k < 0)
 			break;
+		enum vh_outcome o = job_outcome(opts, &jobs[k], status, seed);
+		close(jobs[k].pidfd);
+		jobs[k] = jobs[--n_jobs];
+		if (verdict_cancelled(o)) {
+			cancelled++;
+			cancel_code = o;
 		}
-		for (int k = 0; k < n_children; k++) {
-			if (children[k] == done) {
-				children[k] = children[--n_children];
-				break;
-			}
-		}
-		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 3;
-		if (code > 3)
-			code = 3;
-		code == 0 ? passed++ : failed++;
-		result = worst(result, code);
+		else
+			counts[o <= VH_FAULT ? o : VH_FAULT]++;
+		if ((int)o <= VH_FAULT && (int)o > result)
+			result = o;
 	}
-	if (passed + failed > 1)
-		printf("%d passed, %d failed\n", passed, failed);
-	return result;
+	for (; next < opts->n_scenarios; next++)
+		if (cli_in_shard(opts, next))
+			not_run++;
+	int total = counts[0] + counts[1] + counts[2] + counts[3] + cancelled + not_run;
+	if (total > 1 || not_run) {
+		printf("%d passed, %d failed", counts[0], counts[1] + counts[2] + counts[3]);
+		if (cancelled)
+			printf(", %d cancelled", cancelled);
+		if (not_run)
+			printf(", %d not run (interrupted)", not_run);
+		printf("\n");
+	}
+	if (interrupted)
+		return cancelled_outcome(interrupted);
+	return cancelled ? (int)cancel_code : result;
 }

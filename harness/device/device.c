@@ -1,32 +1,113 @@
+/* A guest device's power state machine: see device.h. */
 #include "device.h"
 
-#include "ab_boot.h"
-#include "artifacts.h"
+#include "accel.h"
+#include "device_boot.h"
 #include "disk_image.h"
+#include "ab_boot.h"
 #include "ev.h"
 #include "hostinfo.h"
-#include "impairment.h"
 #include "network.h"
-#include "run.h"
+#include "nic.h"
+#include "qemu.h"
+#include "qmp.h"
 
 #include <errno.h>
-#include <lauxlib.h>
-#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum {
-	EXPECT_BUFFER_BYTES = 256 * 1024,
-	LAST_LINES = 20,
-	QEMU_QUIT_GRACE_MS = 2000,
-	/* QEMU writes a line byte by byte, microseconds apart; a pause this long
-	 * means the line (a prompt, say) is as long as it is going to get. */
-	CONSOLE_QUIET_MS = 25,
+enum { QMP_TIMEOUT_MS = 5000, SEND_TIMEOUT_MS = 5000, DEFAULT_START_TIMEOUT_MS = 10000 };
+
+enum dev_state {
+	DEV_OFF,
+	DEV_STARTING, /* accelerator, bootloader, QEMU start, QMP, cont */
+	DEV_ON,
+	DEV_ENDING, /* the last power-on is still finishing: QEMU to reap, bootloader to end */
 };
+
+/* A request's completion, always delivered from the loop. */
+struct op {
+	struct op *next;
+	struct vh_device *dev;
+	device_done_fn fn;
+	void *arg;
+	uint64_t defer;
+	enum vh_outcome status;
+	char err[1200];
+	char what[16]; /* "reset", "link" */
+	bool link_up;
+};
+
+/* The bootloader's part, on a thread of its own: it reads and hashes a
+ * whole slot, which would stall every console for tens of milliseconds. */
+struct prep {
+	struct vh_device *dev;
+	pthread_t thread;
+	int efd; /* written when the thread is done */
+	struct device_boot_in in;
+	struct device_boot out;
+	char accel[8];
+	int r;
+	enum vh_outcome status;
+	char err[1200];
+};
+
+struct cut_on {
+	struct vh_device *dev;
+	char why[300];
+	console_wait_fn fn;
+	void *arg;
+};
+
+struct vh_device {
+	char name[32];
+	struct ev_loop *loop;
+	char *artifacts_dir;
+	char *image_dir;
+	struct vh_firmware fw;
+	unsigned memory_mib;
+	struct network_member *member;
+	char server[64];
+	struct accel *accel;
+	struct device_hooks hooks;
+	device_start_fn start;
+	device_cancel_fn cancel;
+	uint64_t start_timeout_ms;
+	char mac[18];
+	char stderr_path[1100];
+
+	enum dev_state state;
+	bool want_start;     /* power_on asked for while ENDING */
+	bool cut_by_harness; /* the harness ended QEMU: not a guest reboot or crash */
+	bool shutting_down;  /* end of run: SIGTERM sent */
+	int boots;
+	char shutdown_reason[32]; /* from QMP's SHUTDOWN event */
+	const char *accel_name;   /* of this power-on */
+
+	struct console *console;
+	struct accel_request *accel_req;
+	struct prep *prep;
+	struct qemu_start *starting;
+	bool has_proc;
+	struct qemu_proc proc;
+	struct qmp *qmp;
+
+	struct op *power_waiters; /* power_on requests until ON */
+	struct op *ready_waiters; /* reset and link asked for while STARTING */
+	struct op *ops;           /* every other op not yet delivered */
+};
+
+static void begin_start(struct vh_device *dev);
+static void start_failed(struct vh_device *dev, enum vh_outcome status, const char *err);
+
+/* --- small helpers --- */
 
 static char *dup_or_null(const char *s)
 {
@@ -42,352 +123,19 @@ static void mac_for(const char *name, char *out, size_t len)
 	snprintf(out, len, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
 }
 
-struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_network *net,
-			     const struct vh_firmware *fw, unsigned memory_mib, char *err, size_t errlen)
+static void event(struct vh_device *dev, const char *name, const char *const *kv)
 {
-	struct vh_device *dev = calloc(1, sizeof(*dev));
-	dev->run = run;
-	snprintf(dev->name, sizeof(dev->name), "%s", name);
-	dev->fw = (struct vh_firmware){
-		.kernel = dup_or_null(fw->kernel), .initrd = dup_or_null(fw->initrd),
-		.bios = dup_or_null(fw->bios), .disk = dup_or_null(fw->disk),
-		.append = dup_or_null(fw->append), .arch = dup_or_null(fw->arch),
-		.version = dup_or_null(fw->version), .bugs = dup_or_null(fw->bugs),
-		.reference = fw->reference,
-	};
-	dev->memory_mib = memory_mib;
-	dev->proc.pid = 0;
-	dev->proc.pidfd = dev->proc.serial_fd = dev->proc.qmp.fd = -1;
-	expect_buf_init(&dev->buf, EXPECT_BUFFER_BYTES);
-	line_ring_init(&dev->ring, LAST_LINES);
-	mac_for(name, dev->mac, sizeof(dev->mac));
-	if (net) {
-		dev->net = net;
-		if (network_next_ip(net, dev->ip, sizeof(dev->ip)) < 0) {
-			snprintf(err, errlen, "network '%s' (%s) has no address left for '%s'", net->name,
-				 net->subnet, name);
-			device_free(dev);
-			return NULL;
-		}
-		snprintf(dev->tap, sizeof(dev->tap), "vht%d-%.9s", run->n_devices, name);
-		snprintf(dev->ifb, sizeof(dev->ifb), "vhi%d-%.9s", run->n_devices, name);
-		if (!run->cfg.dry_run && impairment_attach(dev, err, errlen) < 0) {
-			device_free(dev);
-			return NULL;
-		}
-	}
-	if (!run->cfg.dry_run && fw->reference) {
-		/* The device's flash: slot a holds the firmware it ships with. */
-		char bundle[1024], disk[1024];
-		snprintf(disk, sizeof(disk), "%s/disk-%s.img", run->cfg.artifacts_dir, name);
-		unlink(disk);
-		if (ab_boot_bundle_for(run->cfg.image_dir, run->cfg.artifacts_dir, fw->version,
-				       fw->bugs, bundle, sizeof(bundle), err, errlen) < 0 ||
-		    disk_image_create(disk, bundle, fw->version, err, errlen) < 0) {
-			device_free(dev);
-			return NULL;
-		}
-		free(dev->fw.disk);
-		dev->fw.disk = strdup(disk);
-	}
-	if (!run->cfg.dry_run) {
-		char path[1024];
-		snprintf(path, sizeof(path), "%s/serial-%s.log", run->cfg.artifacts_dir, name);
-		dev->log = serial_log_open(path, err, errlen);
-		if (!dev->log) {
-			device_free(dev);
-			return NULL;
-		}
-	}
-	return dev;
+	if (dev->hooks.event)
+		dev->hooks.event(dev->hooks.ctx, name, kv);
 }
 
-void waiter_free(struct vh_waiter *w)
+static void event_cb(void *ctx, const char *name, const char *const *kv)
 {
-	if (!w)
-		return;
-	if (w->re)
-		expect_regex_free(w->re);
-	free(w->pattern);
-	free(w);
+	event(ctx, name, kv);
 }
 
-static void waiter_unlink(struct vh_device *dev, struct vh_waiter *w)
-{
-	for (struct vh_waiter **p = &dev->waiters; *p; p = &(*p)->next) {
-		if (*p == w) {
-			*p = w->next;
-			return;
-		}
-	}
-}
-
-/* Ends a wait: the waiter leaves the device, and its coroutine is resumed
- * with (ok, text). */
-static void waiter_wake(struct vh_waiter *w, bool ok, const char *text)
-{
-	struct vh_device *dev = w->dev;
-	struct vh_run *run = dev->run;
-	waiter_unlink(dev, w);
-	if (w->timer)
-		ev_del_timer(run->loop, w->timer);
-	lua_State *co = w->co;
-	waiter_free(w);
-	lua_pushboolean(co, ok);
-	if (text)
-		lua_pushstring(co, text);
-	else
-		lua_pushnil(co);
-	/* Not now: this may run inside a console handler or another coroutine. */
-	run_resume_soon(run, co, 2);
-}
-
-void device_free(struct vh_device *dev)
-{
-	if (!dev)
-		return;
-	device_power_off(dev);
-	while (dev->waiters) {
-		struct vh_waiter *w = dev->waiters;
-		dev->waiters = w->next;
-		if (w->timer)
-			ev_del_timer(dev->run->loop, w->timer);
-		waiter_free(w);
-	}
-	if (dev->quiet_timer)
-		ev_del_timer(dev->run->loop, dev->quiet_timer);
-	impairment_detach(dev);
-	/* The slot's kernel and initramfs were only for QEMU: not artifacts. */
-	if (dev->fw.reference && !dev->run->cfg.dry_run) {
-		char path[1100];
-		snprintf(path, sizeof(path), "%s/boot-%s.kernel", dev->run->cfg.artifacts_dir, dev->name);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/boot-%s.initrd", dev->run->cfg.artifacts_dir, dev->name);
-		unlink(path);
-	}
-	if (dev->log)
-		serial_log_close(dev->log);
-	expect_buf_free(&dev->buf);
-	line_ring_free(&dev->ring);
-	free(dev->line);
-	struct vh_firmware *fw = &dev->fw;
-	free(fw->kernel), free(fw->initrd), free(fw->bios), free(fw->disk);
-	free(fw->append), free(fw->arch), free(fw->version), free(fw->bugs);
-	free(dev);
-}
-
-bool device_waiter_matches(struct vh_waiter *w, const char *s, size_t len, size_t *end)
-{
-	if (w->regex)
-		return expect_match_regex(w->re, s, len, end);
-	lua_State *L = w->dev->run->L;
-	int top = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, w->dev->run->find_ref);
-	lua_pushlstring(L, s, len);
-	lua_pushstring(L, w->pattern);
-	bool found = false;
-	/* string.find(s, pattern) -> start, end | nil; the pattern was validated
-	 * when the wait began, so an error here is not expected. */
-	if (lua_pcall(L, 2, 2, 0) == LUA_OK && lua_isinteger(L, -1)) {
-		*end = (size_t)lua_tointeger(L, -1);
-		found = true;
-	}
-	lua_settop(L, top);
-	return found;
-}
-
-static bool match_cb(void *ctx, const char *s, size_t len, size_t *end)
-{
-	struct vh_waiter *w = ctx;
-	if (!device_waiter_matches(w, s, len, end))
-		return false;
-	/* A match that runs to the end of an unfinished line may still grow:
-	 * "ip=(%S+)" would capture "1" of "10.77.0.2". Such a match counts only
-	 * once the console has gone quiet. */
-	if (s[len] == '\0' && *end == len && !w->dev->console_quiet)
-		return false;
-	return true;
-}
-
-bool device_expect_now(struct vh_device *dev, struct vh_waiter *w, char *line, size_t cap)
-{
-	bool hit = expect_buf_search(&dev->buf, match_cb, w, line, cap);
-	w->seen = expect_buf_end_pos(&dev->buf);
-	return hit;
-}
-
-/* Only text that arrived since this expect last looked, so a console that
- * arrives a byte at a time costs a line per byte, not the whole buffer. */
-static bool expect_new_text(struct vh_device *dev, struct vh_waiter *w, char *line, size_t cap)
-{
-	bool hit = expect_buf_search_from(&dev->buf, w->seen, match_cb, w, line, cap);
-	w->seen = expect_buf_end_pos(&dev->buf);
-	return hit;
-}
-
-/* Tests every pending expect against the unconsumed text. */
-static void check_expects(struct vh_device *dev)
-{
-	char line[1024];
-	struct vh_waiter *w = dev->waiters;
-	while (w) {
-		struct vh_waiter *next = w->next;
-		if (w->kind == WAIT_EXPECT && expect_new_text(dev, w, line, sizeof(line))) {
-			waiter_wake(w, true, line);
-			/* The resumed coroutine may have changed the waiter list. */
-			next = dev->waiters;
-		}
-		w = next;
-	}
-}
-
-/* Complete console lines go to the line watchers (expect_not, power_cut{on=}). */
-static void on_line(struct vh_device *dev, const char *line, size_t len)
-{
-	struct vh_waiter *w = dev->waiters;
-	while (w) {
-		struct vh_waiter *next = w->next;
-		size_t end;
-		if (w->kind != WAIT_EXPECT && device_waiter_matches(w, line, len, &end)) {
-			char copy[1024];
-			snprintf(copy, sizeof(copy), "%.*s", (int)len, line);
-			if (w->kind == WAIT_CUT_ON) {
-				/* The cut comes first, while the guest is mid-step. */
-				waiter_unlink(dev, w);
-				char why[1100];
-				snprintf(why, sizeof(why), "on \"%s\"", w->pattern);
-				device_power_cut(dev, why);
-				waiter_wake(w, true, copy);
-			} else {
-				waiter_wake(w, false, copy);
-			}
-			next = dev->waiters;
-		}
-		w = next;
-	}
-}
-
-static void assemble_lines(struct vh_device *dev, const char *chunk, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = chunk[i];
-		if (c == '\r' || c == '\0')
-			continue;
-		if (c == '\n') {
-			on_line(dev, dev->line ? dev->line : "", dev->line_len);
-			dev->line_len = 0;
-			continue;
-		}
-		if (dev->line_len + 2 > dev->line_cap) {
-			if (dev->line_cap >= 64 * 1024)
-				continue; /* an endless line: keep its head only */
-			dev->line_cap = dev->line_cap ? dev->line_cap * 2 : 256;
-			dev->line = realloc(dev->line, dev->line_cap);
-		}
-		dev->line[dev->line_len++] = c;
-		dev->line[dev->line_len] = '\0';
-	}
-}
-
-static void on_console_quiet(struct ev_loop *loop, uint64_t id, void *arg)
-{
-	struct vh_device *dev = arg;
-	(void)loop, (void)id;
-	dev->quiet_timer = 0;
-	dev->console_quiet = true;
-	/* The unfinished line was searched while it could still grow: search it again. */
-	uint64_t tail_pos = dev->buf.pos + dev->buf.tail;
-	for (struct vh_waiter *w = dev->waiters; w; w = w->next)
-		if (w->seen > tail_pos)
-			w->seen = tail_pos;
-	check_expects(dev);
-}
-
-static void console_input(struct vh_device *dev, const char *data, size_t n)
-{
-	struct vh_run *run = dev->run;
-	dev->console_quiet = false;
-	if (dev->quiet_timer)
-		ev_del_timer(run->loop, dev->quiet_timer);
-	dev->quiet_timer = ev_add_timer(run->loop, CONSOLE_QUIET_MS, on_console_quiet, dev);
-	if (dev->log)
-		serial_log_append(dev->log, ev_now(run->loop), data, n);
-	if (run->cfg.verbose) {
-		/* Verbose echo is for humans; losing some of it is fine. */
-		ssize_t ignored = write(2, data, n);
-		(void)ignored;
-	}
-	line_ring_append(&dev->ring, data, n);
-	expect_buf_append(&dev->buf, data, n);
-	assemble_lines(dev, data, n);
-	check_expects(dev);
-}
-
-/* Reads everything the console has; false at end of file. */
-static bool drain_console(struct vh_device *dev)
-{
-	char buf[4096];
-	for (;;) {
-		if (dev->proc.serial_fd < 0)
-			return false;
-		ssize_t n = read(dev->proc.serial_fd, buf, sizeof(buf));
-		if (n > 0) {
-			console_input(dev, buf, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		return n < 0 && errno == EAGAIN;
-	}
-}
-
-static void on_serial(struct ev_loop *loop, int fd, uint32_t events, void *arg)
-{
-	struct vh_device *dev = arg;
-	(void)events;
-	if (!drain_console(dev))
-		ev_del_fd(loop, fd); /* QEMU closed it; the pidfd tells the rest */
-}
-
-static void on_qmp_event(void *ctx, const char *name, const char *line)
-{
-	struct vh_device *dev = ctx;
-	if (!strcmp(name, "SHUTDOWN")) {
-		qmp_json_string(line, "reason", dev->shutdown_reason, sizeof(dev->shutdown_reason));
-	}
-}
-
-static void on_qmp(struct ev_loop *loop, int fd, uint32_t events, void *arg)
-{
-	struct vh_device *dev = arg;
-	(void)events;
-	if (qmp_pump(&dev->proc.qmp) < 0)
-		ev_del_fd(loop, fd);
-}
-
-static void unwatch(struct vh_device *dev)
-{
-	struct ev_loop *loop = dev->run->loop;
-	ev_del_fd(loop, dev->proc.serial_fd);
-	ev_del_fd(loop, dev->proc.qmp.fd);
-	ev_del_fd(loop, dev->proc.pidfd);
-}
-
-/* Expect waiters cannot be satisfied by a device that is off. */
-static void fail_expects(struct vh_device *dev, const char *why)
-{
-	struct vh_waiter *w = dev->waiters;
-	while (w) {
-		struct vh_waiter *next = w->next;
-		if (w->kind == WAIT_EXPECT || w->kind == WAIT_CUT_ON) {
-			waiter_wake(w, false, why);
-			next = dev->waiters;
-		}
-		w = next;
-	}
-}
-
-static void power_event(struct vh_device *dev, const char *event, const char *status, const char *reason)
+static void power_event(struct vh_device *dev, const char *name, const char *status,
+			const char *reason)
 {
 	const char *kv[7] = { "device", dev->name };
 	int n = 2;
@@ -396,323 +144,765 @@ static void power_event(struct vh_device *dev, const char *event, const char *st
 	if (reason)
 		kv[n++] = "reason", kv[n++] = reason;
 	kv[n] = NULL;
-	run_event(dev->run, event, kv);
+	event(dev, name, kv);
 }
 
-static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+static void fault(struct vh_device *dev, enum vh_outcome status, const char *message)
 {
-	struct vh_device *dev = arg;
-	(void)loop, (void)fd, (void)events;
-	drain_console(dev);
-	qmp_pump(&dev->proc.qmp);
-	unwatch(dev);
-	int status = qemu_reap(&dev->proc);
-	dev->on = false;
+	if (dev->hooks.fault)
+		dev->hooks.fault(dev->hooks.ctx, status, message);
+}
+
+/* --- request completions --- */
+
+static struct op *op_new(struct vh_device *dev, device_done_fn fn, void *arg)
+{
+	struct op *op = calloc(1, sizeof(*op));
+	if (!op)
+		abort();
+	op->dev = dev;
+	op->fn = fn;
+	op->arg = arg;
+	op->next = dev->ops;
+	dev->ops = op;
+	return op;
+}
+
+static void op_unlink(struct op **list, struct op *op)
+{
+	for (struct op **p = list; *p; p = &(*p)->next) {
+		if (*p == op) {
+			*p = op->next;
+			return;
+		}
+	}
+}
+
+static void op_deliver(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct op *op = arg;
+	op_unlink(&op->dev->ops, op);
+	device_done_fn fn = op->fn;
+	void *fn_arg = op->arg;
+	enum vh_outcome status = op->status;
+	char err[sizeof(op->err)];
+	snprintf(err, sizeof(err), "%s", op->err);
+	free(op);
+	if (fn)
+		fn(fn_arg, status, status == VH_PASS ? NULL : err);
+}
+
+/* Completes op on the next turn: never inside the call that made it. */
+static void op_complete(struct op *op, enum vh_outcome status, const char *err)
+{
+	if (op->defer)
+		return; /* already on its way */
+	op->status = status;
+	snprintf(op->err, sizeof(op->err), "%s", err ? err : "");
+	op->defer = ev_defer(op->dev->loop, op_deliver, op);
+}
+
+static void done_now(struct vh_device *dev, device_done_fn fn, void *arg, enum vh_outcome status,
+		     const char *err)
+{
+	op_complete(op_new(dev, fn, arg), status, err);
+}
+
+/* Requests that wait for the device to run are kept on lists of their own
+ * until then; back on dev->ops, op_deliver finds them. */
+static void complete_list(struct vh_device *dev, struct op **list, enum vh_outcome status,
+			  const char *err)
+{
+	while (*list) {
+		struct op *op = *list;
+		*list = op->next;
+		op->next = dev->ops;
+		dev->ops = op;
+		op_complete(op, status, err);
+	}
+}
+
+static void complete_power_waiters(struct vh_device *dev, enum vh_outcome status, const char *err)
+{
+	complete_list(dev, &dev->power_waiters, status, err);
+	if (status != VH_PASS)
+		complete_list(dev, &dev->ready_waiters, status, err);
+}
+
+static void issue(struct vh_device *dev, struct op *op);
+
+/* --- creation --- */
+
+struct vh_device *device_new(const struct device_config *cfg, char *err, size_t errlen)
+{
+	struct vh_device *dev = calloc(1, sizeof(*dev));
+	if (!dev) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(dev->name, sizeof(dev->name), "%s", cfg->name);
+	dev->loop = cfg->loop;
+	dev->artifacts_dir = dup_or_null(cfg->artifacts_dir);
+	dev->image_dir = dup_or_null(cfg->image_dir);
+	const struct vh_firmware *fw = cfg->fw;
+	dev->fw = (struct vh_firmware){
+		.kernel = dup_or_null(fw->kernel), .initrd = dup_or_null(fw->initrd),
+		.bios = dup_or_null(fw->bios), .disk = dup_or_null(fw->disk),
+		.append = dup_or_null(fw->append), .arch = dup_or_null(fw->arch),
+		.version = dup_or_null(fw->version), .bugs = dup_or_null(fw->bugs),
+		.reference = fw->reference,
+	};
+	dev->memory_mib = cfg->memory_mib;
+	dev->member = cfg->member;
+	snprintf(dev->server, sizeof(dev->server), "%s", cfg->server ? cfg->server : "");
+	dev->accel = cfg->accel;
+	dev->hooks = cfg->hooks;
+	dev->start = cfg->start ? cfg->start : qemu_start;
+	dev->cancel = cfg->cancel ? cfg->cancel : qemu_start_cancel;
+	dev->start_timeout_ms = cfg->start_timeout_ms ? cfg->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
+	mac_for(dev->name, dev->mac, sizeof(dev->mac));
+	if (!dev->artifacts_dir) {
+		/* On paper: a console with no log, so expects have something to ask. */
+		dev->console = console_new(dev->loop, NULL, -1, err, errlen);
+		if (!dev->console) {
+			device_free(dev);
+			return NULL;
+		}
+		return dev;
+	}
+	if (fw->reference) {
+		/* The device's flash: slot a holds the firmware it ships with. */
+		char bundle[1024], disk[1100];
+		snprintf(disk, sizeof(disk), "%s/disk-%s.img", dev->artifacts_dir, dev->name);
+		unlink(disk);
+		if (ab_boot_bundle_for(dev->image_dir, dev->artifacts_dir, fw->version, fw->bugs,
+				       bundle, sizeof(bundle), err, errlen) < 0 ||
+		    disk_image_create(disk, bundle, fw->version, err, errlen) < 0) {
+			device_free(dev);
+			return NULL;
+		}
+		free(dev->fw.disk);
+		dev->fw.disk = strdup(disk);
+	}
+	char log[1100];
+	snprintf(log, sizeof(log), "%s/serial-%s.log", dev->artifacts_dir, dev->name);
+	snprintf(dev->stderr_path, sizeof(dev->stderr_path), "%s/qemu-%s.stderr", dev->artifacts_dir,
+		 dev->name);
+	dev->console = console_new(dev->loop, log, cfg->echo_fd, err, errlen);
+	if (!dev->console) {
+		device_free(dev);
+		return NULL;
+	}
+	/* Measured once here, on the loop's thread, before a boot needs it. */
+	hostinfo_tsc_khz();
+	return dev;
+}
+
+/* --- the running QEMU --- */
+
+static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg);
+
+/* Lets go of the process's sockets and the QMP client (not the child). */
+static void drop_channels(struct vh_device *dev, bool drain_console)
+{
+	console_detach(dev->console, drain_console);
+	qmp_free(dev->qmp);
+	dev->qmp = NULL;
+	qemu_proc_close_sockets(&dev->proc);
+}
+
+static void on_qmp_event(void *ctx, const char *name, const char *line)
+{
+	struct vh_device *dev = ctx;
+	if (!strcmp(name, "SHUTDOWN"))
+		qmp_json_string(line, "reason", dev->shutdown_reason, sizeof(dev->shutdown_reason));
+}
+
+/* Lets the run know, once per unexpected end, and fails what waits. */
+static void lost(struct vh_device *dev, const char *why)
+{
+	console_fail_waits(dev->console, true, true, why);
+}
+
+static void reaped(struct vh_device *dev, int status)
+{
+	dev->has_proc = false;
+	bool by_harness = dev->cut_by_harness;
+	dev->cut_by_harness = false;
+	dev->state = DEV_OFF;
+	if (by_harness) {
+		if (dev->want_start) {
+			dev->want_start = false;
+			begin_start(dev);
+		}
+		return;
+	}
 	char st[128], why[1600];
-	qemu_status_describe(status, st, sizeof(st));
+	child_status_text(status, st, sizeof(st));
 	const char *reason = dev->shutdown_reason[0] ? dev->shutdown_reason : "none";
 	power_event(dev, "power_off", st, reason);
-
 	if (!strcmp(reason, "guest-reset") || !strcmp(reason, "guest-panic") ||
 	    !strcmp(reason, "host-qmp-system-reset")) {
 		/* -no-reboot turned the guest's reboot into an exit: the harness is
 		 * the bootloader, so it powers the device on again. */
-		int why_not;
-		char err[1200];
 		power_event(dev, "reboot", NULL, NULL);
-		if (device_power_on(dev, &why_not, err, sizeof(err)) < 0) {
-			run_finish(dev->run, (enum vh_outcome)why_not, err, NULL);
-			fail_expects(dev, err);
-		}
+		begin_start(dev);
 		return;
 	}
-	bool crashed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-	if (crashed) {
+	if (!child_status_ok(status)) {
 		char tail[1024];
-		qemu_stderr_tail(&dev->proc, tail, sizeof(tail), 5);
-		snprintf(why, sizeof(why), "QEMU for %s %s%s%s", dev->name, st, tail[0] ? ": " : "", tail);
-		run_finish(dev->run, VH_FAULT, why, NULL);
+		child_file_tail(dev->stderr_path, tail, sizeof(tail), 5);
+		snprintf(why, sizeof(why), "QEMU for %s %s%s%s", dev->name, st, tail[0] ? ": " : "",
+			 tail);
+		fault(dev, VH_FAULT, why);
 	}
 	snprintf(why, sizeof(why), "%s powered off (QEMU %s, reason %s)", dev->name, st, reason);
-	fail_expects(dev, why);
+	lost(dev, why);
+	if (dev->want_start) {
+		dev->want_start = false;
+		begin_start(dev);
+	}
 }
 
-static const char *resolve_accel(struct vh_run *run, const char *qemu, const char *kernel)
+static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
-	if (run->accel)
-		return run->accel;
-	const char *want = run->cfg.accel ? run->cfg.accel : "auto";
-	char why[512];
-	if (!strcmp(want, "auto")) {
-		if (kernel && hostinfo_kvm_probe(qemu, kernel, 4000, false, why, sizeof(why))) {
-			run->accel = "kvm";
-		} else {
-			run->accel = "tcg";
-			if (!kernel)
-				snprintf(why, sizeof(why), "no kernel to probe KVM with");
-			fprintf(stderr, "vharness: using TCG: %s\n", why);
+	(void)events;
+	struct vh_device *dev = arg;
+	/* Unwatched before the reap closes it: the number may be reused at once. */
+	ev_del_fd(loop, fd);
+	int status = 0;
+	if (!child_reap(&dev->proc.child, &status)) {
+		ev_add_fd(loop, fd, EPOLLIN, on_exit_fd, dev);
+		return;
+	}
+	if (dev->state != DEV_ENDING) {
+		/* QEMU ended by itself: what it printed and said last still counts. */
+		drop_channels(dev, true);
+		if (dev->state == DEV_STARTING) {
+			char st[128], tail[800], why[1100];
+			child_file_tail(dev->stderr_path, tail, sizeof(tail), 5);
+			snprintf(why, sizeof(why), "QEMU for %s %s while starting%s%s", dev->name,
+				 child_status_text(status, st, sizeof(st)), tail[0] ? ": " : "", tail);
+			dev->has_proc = false;
+			start_failed(dev, VH_FAULT, why);
+			return;
 		}
-	} else {
-		run->accel = !strcmp(want, "kvm") ? "kvm" : "tcg";
 	}
-	const char *kv[] = { "accel", run->accel, "requested", want, NULL };
-	run_event(run, "accel", kv);
-	return run->accel;
+	reaped(dev, status);
 }
 
-/* The kernel command line: the console, boot parameters that make microvm
- * reliable under TCG, and for the reference firmware its vh.* settings from
- * the boot chooser. */
-static void build_append(struct vh_device *dev, const char *accel, const struct ab_boot *ab,
-			 char *out, size_t len)
+static void on_cont(void *arg, bool ok, const char *text)
 {
-	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
-	size_t n = 0;
-#define APPEND(...) (n += n < len ? (size_t)snprintf(out + n, len - n, __VA_ARGS__) : 0)
-	APPEND("console=%s", qemu_console_for_arch(arch));
-	if (ab) {
-		const struct boot_choice *c = &ab->choice;
-		APPEND(" quiet panic=-1 reboot=t vh.device=%s vh.slot=%c vh.version=%s vh.bootcount=%u"
-		       " vh.upgrade=%d",
-		       dev->name, c->slot, ab->bundle.version, c->bootcount, c->trial ? 1 : 0);
-		if (ab->bundle.bugs[0])
-			APPEND(" vh.bugs=%s", ab->bundle.bugs);
-		if (c->rolled_back)
-			APPEND(" vh.rollback_from=%c", c->rollback_from);
-		if (dev->net) {
-			char gw[16];
-			network_host_ip(dev->net, gw, sizeof(gw));
-			APPEND(" vh.ip=%s/%d vh.gw=%s", dev->ip, dev->net->prefix, gw);
-		}
-		if (dev->server[0])
-			APPEND(" vh.server=%s", dev->server);
+	struct vh_device *dev = arg;
+	if (dev->state != DEV_STARTING)
+		return;
+	if (!ok) {
+		char why[1100];
+		snprintf(why, sizeof(why), "QEMU for %s did not resume: %s", dev->name, text);
+		dev->cut_by_harness = true;
+		drop_channels(dev, false);
+		child_kill(&dev->proc.child);
+		dev->state = DEV_ENDING;
+		start_failed(dev, VH_FAULT, why);
+		return;
 	}
-	uint32_t khz = hostinfo_tsc_khz();
-	if (!strcmp(arch, "x86_64") && !strcmp(accel, "tcg") && khz)
-		APPEND(" tsc_early_khz=%u", khz);
-	if (dev->fw.append)
-		APPEND(" %s", dev->fw.append);
-#undef APPEND
-}
-
-/* The bootloader's part of a power-on: choose the slot and extract it. */
-static int ab_prepare(struct vh_device *dev, struct ab_boot *ab, int *why, char *err, size_t errlen)
-{
-	int r = ab_boot_prepare(dev->fw.disk, dev->run->cfg.artifacts_dir, dev->name, ab, err, errlen);
-	if (r < 0) {
-		*why = r == -ENOENT ? VH_FAIL : VH_FAULT;
-		if (r == -ENOENT) {
-			char msg[1100];
-			snprintf(msg, sizeof(msg), "%s does not boot: %s", dev->name, err);
-			snprintf(err, errlen, "%s", msg);
-		}
-		return -1;
-	}
-	const struct boot_choice *c = &ab->choice;
-	char slot[2] = { c->slot, 0 }, from[2] = { c->rollback_from, 0 }, count[16];
-	snprintf(count, sizeof(count), "\x01%u", c->bootcount);
-	const char *kv[] = { "device", dev->name, "slot", slot, "version", ab->bundle.version,
-			     "bootcount", count, "trial", c->trial ? "\x01" "true" : "\x01" "false",
-			     c->rolled_back ? "rollback_from" : NULL, from, NULL };
-	run_event(dev->run, "boot_choice", kv);
-	return 0;
-}
-
-int device_power_on(struct vh_device *dev, int *why, char *err, size_t errlen)
-{
-	struct vh_run *run = dev->run;
-	*why = VH_CONFIG;
-	if (dev->on) {
-		snprintf(err, errlen, "%s is already powered on", dev->name);
-		return -1;
-	}
-	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
-	const char *qemu = qemu_binary_for_arch(arch);
-	const char *accel = resolve_accel(run, qemu, dev->fw.kernel);
-	struct ab_boot ab;
-	if (dev->fw.reference && ab_prepare(dev, &ab, why, err, errlen) < 0)
-		return -1;
-	char append[2048], serial_name[108], qmp_name[108], net_name[108], stderr_path[1024];
-	snprintf(net_name, sizeof(net_name), "vharness/%d/%s/net", (int)getpid(), dev->name);
-	build_append(dev, accel, dev->fw.reference ? &ab : NULL, append, sizeof(append));
-	snprintf(serial_name, sizeof(serial_name), "vharness/%d/%s/serial", (int)getpid(), dev->name);
-	snprintf(qmp_name, sizeof(qmp_name), "vharness/%d/%s/qmp", (int)getpid(), dev->name);
-	snprintf(stderr_path, sizeof(stderr_path), "%s/qemu-%s.stderr", run->cfg.artifacts_dir, dev->name);
-	struct qemu_launch l = {
-		.arch = arch, .accel = accel, .memory_mib = dev->memory_mib,
-		.kernel = dev->fw.reference ? ab.kernel_path : dev->fw.kernel,
-		.initrd = dev->fw.reference ? ab.initrd_path : dev->fw.initrd,
-		.append = dev->fw.kernel ? append : NULL,
-		.bios = dev->fw.bios, .disk = dev->fw.disk,
-		.mac = dev->mac, .serial_socket = serial_name, .qmp_socket = qmp_name,
-	};
-	impairment_launch(dev, &l, net_name);
-	dev->shutdown_reason[0] = '\0';
-	dev->cut_by_harness = false;
-	if (qemu_spawn(&l, stderr_path, &dev->proc, err, errlen) < 0) {
-		*why = VH_FAULT;
-		return -1;
-	}
-	if (impairment_qemu_started(dev, err, errlen) < 0) {
-		qemu_kill(&dev->proc);
-		*why = VH_FAULT;
-		return -1;
-	}
-	dev->proc.qmp.on_event = on_qmp_event;
-	dev->proc.qmp.ctx = dev;
-	ev_add_fd(run->loop, dev->proc.serial_fd, EPOLLIN, on_serial, dev);
-	ev_add_fd(run->loop, dev->proc.qmp.fd, EPOLLIN, on_qmp, dev);
-	ev_add_fd(run->loop, dev->proc.pidfd, EPOLLIN, on_exit_fd, dev);
-	if (qemu_resume(&dev->proc, err, errlen) < 0) {
-		unwatch(dev);
-		qemu_kill(&dev->proc);
-		*why = VH_FAULT;
-		return -1;
-	}
-	dev->on = true;
+	dev->state = DEV_ON;
 	dev->boots++;
 	char boots[16], pid[16];
 	snprintf(boots, sizeof(boots), "\x01%d", dev->boots);
-	snprintf(pid, sizeof(pid), "\x01%d", (int)dev->proc.pid);
-	const char *kv[] = { "device", dev->name, "boot", boots, "pid", pid, "accel", accel, NULL };
-	run_event(run, "power_on", kv);
-	return 0;
+	snprintf(pid, sizeof(pid), "\x01%d", (int)dev->proc.child.pid);
+	const char *kv[] = { "device", dev->name, "boot", boots, "pid", pid, "accel",
+			     dev->accel_name, NULL };
+	event(dev, "power_on", kv);
+	complete_power_waiters(dev, VH_PASS, NULL);
+	while (dev->ready_waiters) {
+		struct op *op = dev->ready_waiters;
+		dev->ready_waiters = op->next;
+		op->next = dev->ops;
+		dev->ops = op;
+		issue(dev, op);
+	}
+}
+
+static void on_started(void *arg, const struct qemu_proc *p, const char *err)
+{
+	struct vh_device *dev = arg;
+	dev->starting = NULL;
+	if (!p) {
+		start_failed(dev, VH_FAULT, err);
+		return;
+	}
+	dev->proc = *p;
+	dev->has_proc = true;
+	ev_add_fd(dev->loop, dev->proc.child.pidfd, EPOLLIN, on_exit_fd, dev);
+	if (dev->proc.net_fd >= 0) {
+		char why[600];
+		int fd = dev->proc.net_fd;
+		dev->proc.net_fd = -1; /* the NIC's now, whatever happens */
+		if (nic_qemu_connected(dev->member->nic, fd, why, sizeof(why)) < 0) {
+			char msg[700];
+			snprintf(msg, sizeof(msg), "%s's network: %s", dev->name, why);
+			dev->cut_by_harness = true;
+			drop_channels(dev, false);
+			child_kill(&dev->proc.child);
+			dev->state = DEV_ENDING;
+			start_failed(dev, VH_FAULT, msg);
+			return;
+		}
+	}
+	struct qmp_handlers h = { .event = on_qmp_event, .ctx = dev };
+	dev->qmp = qmp_new(dev->loop, dev->proc.qmp_fd, &h);
+	dev->proc.qmp_fd = -1; /* the QMP client's */
+	/* The console is read before the guest runs, so no output is missed. */
+	console_attach(dev->console, dev->proc.serial_fd);
+	dev->shutdown_reason[0] = '\0';
+	qmp_request(dev->qmp, "cont", NULL, QMP_TIMEOUT_MS, on_cont, dev);
+}
+
+static void launch(struct vh_device *dev, const struct device_boot *boot)
+{
+	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
+	char serial[108], qmp[108], net[108];
+	int pid = (int)getpid();
+	snprintf(serial, sizeof(serial), "vharness/%d/%s/serial", pid, dev->name);
+	snprintf(qmp, sizeof(qmp), "vharness/%d/%s/qmp", pid, dev->name);
+	snprintf(net, sizeof(net), "vharness/%d/%s/net", pid, dev->name);
+	struct qemu_launch l = {
+		.arch = arch, .accel = dev->accel_name, .memory_mib = dev->memory_mib,
+		.kernel = boot->kernel[0] ? boot->kernel : NULL,
+		.initrd = boot->initrd[0] ? boot->initrd : NULL,
+		.append = boot->has_append ? boot->append : NULL,
+		.bios = dev->fw.bios, .disk = dev->fw.disk,
+		.mac = dev->mac, .serial_socket = serial, .qmp_socket = qmp,
+	};
+	if (dev->member && dev->member->nic) {
+		l.tap_ifname = nic_qemu_tap(dev->member->nic);
+		if (!l.tap_ifname)
+			l.net_socket = net;
+	}
+	char err[1200];
+	dev->starting = dev->start(dev->loop, &l, dev->stderr_path, dev->start_timeout_ms, on_started,
+				   dev, err, sizeof(err));
+	if (!dev->starting)
+		start_failed(dev, VH_FAULT, err);
+}
+
+/* --- the bootloader's thread --- */
+
+static void *prep_main(void *arg)
+{
+	struct prep *p = arg;
+	p->r = device_boot_prepare(&p->in, &p->out, &p->status, p->err, sizeof(p->err));
+	uint64_t one = 1;
+	ssize_t ignored = write(p->efd, &one, sizeof(one));
+	(void)ignored;
+	return NULL;
+}
+
+static void prep_free(struct vh_device *dev, struct prep *p)
+{
+	ev_del_fd(dev->loop, p->efd);
+	pthread_join(p->thread, NULL);
+	close(p->efd);
+	free(p);
+}
+
+static void on_prep_done(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop, (void)fd, (void)events;
+	struct vh_device *dev = arg;
+	struct prep *p = dev->prep;
+	dev->prep = NULL;
+	bool abandoned = dev->state != DEV_STARTING; /* cut while the bootloader ran */
+	struct device_boot boot = p->out;
+	int r = p->r;
+	enum vh_outcome status = p->status;
+	char err[sizeof(p->err)];
+	snprintf(err, sizeof(err), "%s", p->err);
+	prep_free(dev, p);
+	if (abandoned) {
+		dev->state = DEV_OFF;
+		if (dev->want_start) {
+			dev->want_start = false;
+			begin_start(dev);
+		}
+		return;
+	}
+	if (r < 0) {
+		start_failed(dev, status, err);
+		return;
+	}
+	device_boot_report(&boot, dev->name, event_cb, dev);
+	launch(dev, &boot);
+}
+
+static void on_accel(void *arg, const char *accel)
+{
+	struct vh_device *dev = arg;
+	dev->accel_req = NULL;
+	dev->accel_name = accel;
+	struct prep *p = calloc(1, sizeof(*p));
+	if (!p)
+		abort();
+	p->dev = dev;
+	snprintf(p->accel, sizeof(p->accel), "%s", accel);
+	p->in = (struct device_boot_in){
+		.device = dev->name, .fw = &dev->fw, .artifacts_dir = dev->artifacts_dir,
+		.member = dev->member, .server = dev->server, .accel = p->accel,
+	};
+	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->efd < 0) {
+		free(p);
+		start_failed(dev, VH_FAULT, "eventfd failed");
+		return;
+	}
+	/* Signals stay with the loop's thread. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(&p->thread, NULL, prep_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		close(p->efd);
+		free(p);
+		start_failed(dev, VH_FAULT, "cannot start the bootloader's thread");
+		return;
+	}
+	dev->prep = p;
+	ev_add_fd(dev->loop, p->efd, EPOLLIN, on_prep_done, dev);
+}
+
+/* --- power --- */
+
+static void begin_start(struct vh_device *dev)
+{
+	dev->state = DEV_STARTING;
+	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
+	char kernel[1100];
+	/* The reference firmware's kernel sits in its slots; the image's copy
+	 * is the same kernel, good for a probe. */
+	if (dev->fw.reference)
+		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dev->image_dir);
+	else
+		snprintf(kernel, sizeof(kernel), "%s", dev->fw.kernel ? dev->fw.kernel : "");
+	dev->accel_req = accel_get(dev->accel, qemu_binary_for_arch(arch), kernel[0] ? kernel : NULL,
+				   on_accel, dev);
+}
+
+static void start_failed(struct vh_device *dev, enum vh_outcome status, const char *err)
+{
+	bool asked = dev->power_waiters != NULL;
+	if (dev->state == DEV_STARTING)
+		dev->state = dev->has_proc ? DEV_ENDING : DEV_OFF;
+	char why[1300];
+	snprintf(why, sizeof(why), "power_on %s: %s", dev->name, err);
+	complete_power_waiters(dev, status, err);
+	/* A reboot nobody asked for: the device is gone for the run. */
+	if (!asked)
+		fault(dev, status, err);
+	lost(dev, why);
+}
+
+void device_power_on(struct vh_device *dev, device_done_fn done, void *arg)
+{
+	if (!dev->artifacts_dir) {
+		done_now(dev, done, arg, VH_PASS, NULL);
+		return;
+	}
+	if (dev->state == DEV_ON || dev->state == DEV_STARTING || dev->want_start) {
+		char err[96];
+		snprintf(err, sizeof(err), "%s is already powered on", dev->name);
+		done_now(dev, done, arg, VH_CONFIG, err);
+		return;
+	}
+	struct op *op = op_new(dev, done, arg);
+	op_unlink(&dev->ops, op);
+	op->next = dev->power_waiters;
+	dev->power_waiters = op;
+	if (dev->state == DEV_ENDING) {
+		dev->want_start = true; /* after the reap */
+		return;
+	}
+	begin_start(dev);
 }
 
 void device_power_cut(struct vh_device *dev, const char *why)
 {
-	if (!dev->on)
+	if (dev->state == DEV_OFF || dev->state == DEV_ENDING)
 		return;
-	dev->cut_by_harness = true;
-	unwatch(dev);
-	qemu_kill(&dev->proc);
-	dev->on = false;
-	power_event(dev, "power_cut", NULL, why);
-	char msg[256];
+	char msg[400];
 	snprintf(msg, sizeof(msg), "%s lost power (%s)", dev->name, why);
-	fail_expects(dev, msg);
-}
-
-int device_reset(struct vh_device *dev, char *err, size_t errlen)
-{
-	if (!dev->on) {
-		snprintf(err, errlen, "%s is powered off", dev->name);
-		return -1;
-	}
-	/* With -no-reboot QEMU exits on the reset; the exit handler boots again. */
-	if (qmp_command(&dev->proc.qmp, "{\"execute\":\"system_reset\"}", 2000, err, errlen) == 0)
-		return 0;
-	/* QMP closed under us: QEMU is already going down (a guest reboot or a
-	 * crash), and its exit handler decides what comes next. Seen once in CI. */
-	struct pollfd pfd = { .fd = dev->proc.pidfd, .events = POLLIN };
-	if (poll(&pfd, 1, 1000) == 1) {
-		const char *kv[] = { "device", dev->name, "note", "QEMU was already exiting", NULL };
-		run_event(dev->run, "reset", kv);
-		return 0;
-	}
-	return -1;
-}
-
-int device_set_link(struct vh_device *dev, bool up, char *err, size_t errlen)
-{
-	if (!dev->on || !dev->net) {
-		snprintf(err, errlen, "%s %s", dev->name, dev->net ? "is powered off" : "has no network");
-		return -1;
-	}
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "{\"execute\":\"set_link\",\"arguments\":{\"name\":\"net0\",\"up\":%s}}",
-		 up ? "true" : "false");
-	if (qmp_command(&dev->proc.qmp, cmd, 2000, err, errlen) < 0)
-		return -1;
-	const char *kv[] = { "device", dev->name, "up", up ? "\x01" "true" : "\x01" "false", NULL };
-	run_event(dev->run, "link", kv);
-	return 0;
-}
-
-void device_power_off(struct vh_device *dev)
-{
-	if (!dev->on)
-		return;
-	dev->cut_by_harness = true;
-	unwatch(dev);
-	drain_console(dev);
-	qemu_stop(&dev->proc, QEMU_QUIT_GRACE_MS);
-	dev->on = false;
-	power_event(dev, "power_off", "stopped by the harness", "end of run");
-}
-
-int device_send(struct vh_device *dev, const char *text, size_t len, char *err, size_t errlen)
-{
-	if (!dev->on) {
-		snprintf(err, errlen, "%s is powered off", dev->name);
-		return -1;
-	}
-	uint64_t deadline = ev_clock_ms() + 5000;
-	while (len > 0) {
-		ssize_t n = write(dev->proc.serial_fd, text, len);
-		if (n > 0) {
-			text += n;
-			len -= (size_t)n;
-			continue;
+	if (dev->state == DEV_STARTING) {
+		accel_cancel(dev->accel_req);
+		dev->accel_req = NULL;
+		if (dev->starting) {
+			dev->cancel(dev->starting);
+			dev->starting = NULL;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN && ev_clock_ms() < deadline) {
-			struct pollfd pfd = { .fd = dev->proc.serial_fd, .events = POLLOUT };
-			poll(&pfd, 1, 50);
-			continue;
-		}
-		snprintf(err, errlen, "cannot write to %s's console: %s", dev->name,
-			 n < 0 ? strerror(errno) : "timed out");
-		return -1;
 	}
-	return 0;
+	if (dev->has_proc) {
+		dev->cut_by_harness = true;
+		/* Nothing QEMU wrote after this instant is logged. */
+		drop_channels(dev, false);
+		child_kill(&dev->proc.child);
+		dev->state = DEV_ENDING;
+	} else {
+		/* The bootloader's thread finishes its writes, as U-Boot would
+		 * have; until then the device is ENDING. */
+		dev->state = dev->prep ? DEV_ENDING : DEV_OFF;
+	}
+	power_event(dev, "power_cut", NULL, why);
+	complete_power_waiters(dev, VH_FAIL, msg);
+	lost(dev, msg);
 }
 
-static void on_wait_timeout(struct ev_loop *loop, uint64_t id, void *arg)
+static void on_qmp_reply(void *arg, bool ok, const char *text)
 {
-	struct vh_waiter *w = arg;
-	(void)loop, (void)id;
-	w->timer = 0;
-	if (w->kind == WAIT_EXPECT_NOT) {
-		waiter_wake(w, true, NULL);
+	struct op *op = arg;
+	struct vh_device *dev = op->dev;
+	if (!strcmp(op->what, "reset")) {
+		if (!ok && strstr(text, "QMP closed")) {
+			/* QEMU is already going down (a guest reboot or a crash), and
+			 * its exit handler decides what comes next. Seen once in CI. */
+			const char *kv[] = { "device", dev->name, "note", "QEMU was already exiting",
+					     NULL };
+			event(dev, "reset", kv);
+			op_complete(op, VH_PASS, NULL);
+			return;
+		}
+	} else if (ok) {
+		const char *kv[] = { "device", dev->name, "up",
+				     op->link_up ? "\x01" "true" : "\x01" "false", NULL };
+		event(dev, "link", kv);
+	}
+	char err[1100];
+	snprintf(err, sizeof(err), "QMP %s on %s: %s", op->what, dev->name, ok ? "" : text);
+	op_complete(op, ok ? VH_PASS : VH_FAULT, ok ? NULL : err);
+}
+
+static void issue(struct vh_device *dev, struct op *op)
+{
+	if (!strcmp(op->what, "reset")) {
+		/* With -no-reboot QEMU exits on the reset; the exit handler boots again. */
+		qmp_request(dev->qmp, "system_reset", NULL, QMP_TIMEOUT_MS, on_qmp_reply, op);
 		return;
 	}
-	/* WAIT_EXPECT and WAIT_CUT_ON: the pattern never came. */
-	char why[128];
-	snprintf(why, sizeof(why), "timed out");
-	waiter_wake(w, false, why);
+	qmp_request(dev->qmp, "set_link",
+		    op->link_up ? "{\"name\":\"net0\",\"up\":true}"
+				: "{\"name\":\"net0\",\"up\":false}",
+		    QMP_TIMEOUT_MS, on_qmp_reply, op);
 }
 
-void device_wait(struct vh_device *dev, struct vh_waiter *w)
+/* Issues a QMP request now, or once the device runs when it is booting. */
+static void qmp_op(struct vh_device *dev, struct op *op)
 {
-	w->dev = dev;
-	w->next = dev->waiters;
-	dev->waiters = w;
-	w->started = ev_now(dev->run->loop);
-	w->timer = ev_add_timer(dev->run->loop, w->timeout_ms, on_wait_timeout, w);
+	if (dev->state == DEV_ON) {
+		issue(dev, op);
+		return;
+	}
+	op_unlink(&dev->ops, op);
+	op->next = dev->ready_waiters;
+	dev->ready_waiters = op;
 }
 
-struct lines_acc {
-	char *s;
-	size_t len;
-};
-
-static void add_line(void *ctx, const char *line)
+/* Requests that need a device that is on (or on its way). */
+static bool refuse_when_off(struct vh_device *dev, device_done_fn done, void *arg)
 {
-	struct lines_acc *a = ctx;
-	size_t n = strlen(line);
-	a->s = realloc(a->s, a->len + n + 4);
-	memcpy(a->s + a->len, "  ", 2);
-	memcpy(a->s + a->len + 2, line, n);
-	a->len += n + 2;
-	a->s[a->len++] = '\n';
-	a->s[a->len] = '\0';
+	if (!dev->artifacts_dir) {
+		done_now(dev, done, arg, VH_PASS, NULL);
+		return true;
+	}
+	if (dev->state == DEV_OFF || dev->state == DEV_ENDING) {
+		char err[96];
+		snprintf(err, sizeof(err), "%s is powered off", dev->name);
+		done_now(dev, done, arg, VH_FAIL, err);
+		return true;
+	}
+	return false;
 }
 
-char *device_last_lines(const struct vh_device *dev)
+void device_reset(struct vh_device *dev, device_done_fn done, void *arg)
 {
-	struct lines_acc a = { .s = strdup(""), .len = 0 };
-	line_ring_each(&dev->ring, add_line, &a);
-	return a.s;
+	if (refuse_when_off(dev, done, arg))
+		return;
+	struct op *op = op_new(dev, done, arg);
+	snprintf(op->what, sizeof(op->what), "reset");
+	qmp_op(dev, op);
+}
+
+void device_set_link(struct vh_device *dev, bool up, device_done_fn done, void *arg)
+{
+	if (!dev->member && dev->artifacts_dir) {
+		char err[96];
+		snprintf(err, sizeof(err), "%s has no network", dev->name);
+		done_now(dev, done, arg, VH_CONFIG, err);
+		return;
+	}
+	if (refuse_when_off(dev, done, arg))
+		return;
+	struct op *op = op_new(dev, done, arg);
+	snprintf(op->what, sizeof(op->what), "set_link");
+	op->link_up = up;
+	qmp_op(dev, op);
+}
+
+static void on_sent(void *arg, bool ok, const char *err)
+{
+	struct op *op = arg;
+	char why[600];
+	snprintf(why, sizeof(why), "cannot write to %s's console: %s", op->dev->name, err ? err : "");
+	op_complete(op, ok ? VH_PASS : VH_FAIL, ok ? NULL : why);
+}
+
+void device_send(struct vh_device *dev, const char *text, size_t len, device_done_fn done,
+		 void *arg)
+{
+	if (refuse_when_off(dev, done, arg))
+		return;
+	console_write(dev->console, text, len, SEND_TIMEOUT_MS, on_sent, op_new(dev, done, arg));
+}
+
+static void on_cut_line(void *arg, bool ok, const char *text)
+{
+	struct cut_on *co = arg;
+	console_wait_fn fn = co->fn;
+	void *fn_arg = co->arg;
+	/* The cut comes first, while the guest is mid-step. */
+	if (ok)
+		device_power_cut(co->dev, co->why);
+	free(co);
+	fn(fn_arg, ok, text);
+}
+
+struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
+				   struct console_matcher m, uint64_t timeout_ms, console_wait_fn fn,
+				   void *arg)
+{
+	struct cut_on *co = calloc(1, sizeof(*co));
+	if (!co)
+		abort();
+	co->dev = dev;
+	co->fn = fn;
+	co->arg = arg;
+	snprintf(co->why, sizeof(co->why), "on \"%.250s\"", pattern);
+	return console_wait(dev->console, CONSOLE_WATCH, m, timeout_ms, on_cut_line, co);
+}
+
+/* --- the end --- */
+
+void device_shutdown_begin(struct vh_device *dev)
+{
+	if (!dev->has_proc || dev->shutting_down)
+		return;
+	dev->shutting_down = true;
+	/* QEMU takes SIGTERM as a clean quit: it flushes the flash and exits. */
+	child_signal(&dev->proc.child, SIGTERM);
+}
+
+int device_shutdown_fd(const struct vh_device *dev)
+{
+	return dev->has_proc ? dev->proc.child.pidfd : -1;
+}
+
+void device_free(struct vh_device *dev)
+{
+	if (!dev)
+		return;
+	bool was_on = dev->state == DEV_ON || dev->state == DEV_STARTING;
+	accel_cancel(dev->accel_req);
+	if (dev->starting)
+		dev->cancel(dev->starting);
+	if (dev->prep) {
+		struct prep *p = dev->prep;
+		dev->prep = NULL;
+		prep_free(dev, p); /* joins: the bootloader finishes its writes */
+	}
+	if (dev->has_proc) {
+		ev_del_fd(dev->loop, dev->proc.child.pidfd);
+		if (dev->console)
+			drop_channels(dev, true);
+		/* After device_shutdown_begin QEMU has had its chance to quit. */
+		child_kill(&dev->proc.child);
+		child_wait(&dev->proc.child, 2000, NULL);
+	}
+	if (was_on)
+		power_event(dev, "power_off", "stopped by the harness", "end of run");
+	while (dev->ops) {
+		struct op *op = dev->ops;
+		dev->ops = op->next;
+		if (op->defer)
+			ev_cancel_defer(dev->loop, op->defer);
+		free(op);
+	}
+	struct op *lists[2] = { dev->power_waiters, dev->ready_waiters };
+	for (int i = 0; i < 2; i++) {
+		while (lists[i]) {
+			struct op *op = lists[i];
+			lists[i] = op->next;
+			free(op);
+		}
+	}
+	console_free(dev->console);
+	/* The slot's kernel and initramfs were only for QEMU: not artifacts. */
+	if (dev->fw.reference && dev->artifacts_dir) {
+		char path[1200];
+		snprintf(path, sizeof(path), "%s/boot-%s.kernel", dev->artifacts_dir, dev->name);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/boot-%s.initrd", dev->artifacts_dir, dev->name);
+		unlink(path);
+	}
+	struct vh_firmware *fw = &dev->fw;
+	free(fw->kernel), free(fw->initrd), free(fw->bios), free(fw->disk);
+	free(fw->append), free(fw->arch), free(fw->version), free(fw->bugs);
+	free(dev->artifacts_dir);
+	free(dev->image_dir);
+	free(dev);
+}
+
+/* --- what a scenario may read --- */
+
+struct console *device_console(struct vh_device *dev)
+{
+	return dev->console;
+}
+
+const char *device_name(const struct vh_device *dev)
+{
+	return dev->name;
+}
+
+bool device_is_on(const struct vh_device *dev)
+{
+	return dev->state == DEV_ON || dev->state == DEV_STARTING;
+}
+
+int device_boots(const struct vh_device *dev)
+{
+	return dev->boots;
+}
+
+int device_pid(const struct vh_device *dev)
+{
+	return dev->has_proc ? (int)dev->proc.child.pid : 0;
+}
+
+const char *device_ip(const struct vh_device *dev)
+{
+	return dev->member ? dev->member->ip : NULL;
+}
+
+const char *device_mac(const struct vh_device *dev)
+{
+	return dev->mac;
+}
+
+struct network_member *device_member(const struct vh_device *dev)
+{
+	return dev->member;
+}
+
+const struct vh_firmware *device_firmware(const struct vh_device *dev)
+{
+	return &dev->fw;
 }

@@ -1,19 +1,42 @@
-/* A guest device at run time: its QEMU process, serial console, expect
- * waiters and power state. Lua bindings live in lua_device.c. */
+/* A guest device: its QEMU process, console, power and, for the reference
+ * firmware, its flash and the harness's part as its bootloader. It knows
+ * neither Lua nor the run: requests complete through callbacks from the
+ * event loop, and what it has to say goes through its hooks.
+ *
+ * Power states:
+ *
+ *   OFF --power_on--> STARTING --(QEMU connected, QMP up, "cont")--> ON
+ *    ^                  |  (accelerator, bootloader, QEMU start)      |
+ *    |                  +------------------ power_cut ----------------+
+ *    +---- ENDING <--- (QEMU exits: guest poweroff, crash; or a cut) -+
+ *                  \-- guest reboot: STARTING again (the harness is the
+ *                      bootloader: QEMU runs with -no-reboot)
+ *
+ * ENDING lasts until QEMU is reaped (milliseconds after SIGKILL); a power_on
+ * asked for meanwhile starts right after, so a new QEMU never shares the
+ * flash with a dying one. Nothing here blocks the loop. */
 #ifndef VH_DEVICE_H
 #define VH_DEVICE_H
 
-#include "expect.h"
-#include "qemu.h"
+#include "console.h"
+#include "outcome.h"
 
-#include <lua.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-struct vh_run;
-struct vh_network;
-struct datapath;
-struct kernel_netem;
+struct accel;
+struct ev_loop;
+struct network_member;
+struct qemu_launch;
+struct qemu_proc;
+struct qemu_start;
+struct vh_device;
+
+/* How a request ended: 0 on success, else the exit code the failure maps
+ * to (1: the firmware did not boot, 2: a bad request, 3: the harness or
+ * QEMU failed). */
+typedef void (*device_done_fn)(void *arg, enum vh_outcome status, const char *err);
 
 struct vh_firmware {
 	char *kernel, *initrd, *bios, *disk, *append, *arch, *version, *bugs;
@@ -22,95 +45,102 @@ struct vh_firmware {
 	bool reference;
 };
 
-/* WAIT_CUT_ON: power_cut{on=pattern}, cuts the instant a line matches. */
-enum waiter_kind { WAIT_EXPECT, WAIT_EXPECT_NOT, WAIT_CUT_ON };
-
-struct vh_waiter {
-	struct vh_waiter *next;
-	enum waiter_kind kind;
-	struct vh_device *dev;
-	lua_State *co;
-	uint64_t timer;
-	char *pattern;
-	bool regex;
-	struct expect_regex *re;
-	uint64_t seen; /* console stream offset this expect has already searched */
-	double started;
-	uint64_t timeout_ms;
+struct device_hooks {
+	/* An event for events.jsonl (kv: NULL-terminated key/value pairs; a
+	 * value starting with '\x01' is a raw JSON number or literal). */
+	void (*event)(void *ctx, const char *event, const char *const *kv);
+	/* Something nobody asked for ended the device's usefulness: QEMU crashed
+	 * (status 3), or a reboot the guest asked for found no bootable slot
+	 * (status 1). The run's verdict. */
+	void (*fault)(void *ctx, enum vh_outcome status, const char *message);
+	void *ctx;
 };
 
-struct vh_device {
-	struct vh_run *run;
-	char name[32];
-	struct vh_network *net; /* NULL: no NIC */
-	char tap[16];
-	char ifb[16];            /* kernel backend: the IFB for frames from the device */
-	/* The NIC's impairment backend (impairment.c): one of them, per the run. */
-	struct datapath *dp;     /* user: the datapath (QEMU socket <-> tap) */
-	struct kernel_netem *kn; /* kernel: tc-netem on the tap and the IFB */
-	bool partitioned;
-	char ip[16];
-	char mac[18];
-	char server[32];         /* "ip:port" of its update server, "" if none */
-	struct vh_firmware fw;
+/* Where QEMU comes from: qemu_start, or a stand-in in unit tests. */
+typedef struct qemu_start *(*device_start_fn)(struct ev_loop *loop, const struct qemu_launch *l,
+					       const char *stderr_path, uint64_t timeout_ms,
+					       void (*fn)(void *, const struct qemu_proc *,
+							  const char *),
+					       void *arg, char *err, size_t errlen);
+typedef void (*device_cancel_fn)(struct qemu_start *s);
+
+struct device_config {
+	const char *name;
+	struct ev_loop *loop;
+	/* Where serial-<name>.log, disk-<name>.img, qemu-<name>.stderr and the
+	 * bootloader's scratch files go; NULL: a device on paper (`check`),
+	 * which starts nothing. */
+	const char *artifacts_dir;
+	const char *image_dir; /* reference firmware */
+	const struct vh_firmware *fw;
 	unsigned memory_mib;
-	struct qemu_proc proc;
-	bool on;
-	bool cut_by_harness;     /* the harness ended QEMU: not a guest reboot or crash */
-	char shutdown_reason[32]; /* from QMP's SHUTDOWN event */
-	int boots;
-	struct expect_buf buf;   /* unconsumed console text, for expect */
-	struct line_ring ring;   /* last lines, for failure reports */
-	char *line;              /* the console line being assembled, for line watchers */
-	size_t line_len, line_cap;
-	double line_started;
-	struct serial_log *log;
-	bool console_quiet;      /* no console bytes for CONSOLE_QUIET_MS */
-	uint64_t quiet_timer;
-	struct vh_waiter *waiters;
+	struct network_member *member; /* NULL: no NIC */
+	const char *server;            /* "ip:port" of its update server, or NULL */
+	struct accel *accel;
+	int echo_fd; /* -v: the console is copied here; -1: not */
+	struct device_hooks hooks;
+	/* NULL: QEMU (qemu_start, qemu_start_cancel). */
+	device_start_fn start;
+	device_cancel_fn cancel;
+	uint64_t start_timeout_ms; /* 0: 10 s */
 };
 
-/* Creates the device (and its tap on net); called by vh.device{}. */
-struct vh_device *device_new(struct vh_run *run, const char *name, struct vh_network *net,
-			     const struct vh_firmware *fw, unsigned memory_mib, char *err, size_t errlen);
-/* Powers off (if on) and frees everything the device owns. */
+/* Creates the device; for the reference firmware also its flash (slot a
+ * holds the firmware it ships with). Copies what it keeps of cfg. NULL with
+ * err. */
+struct vh_device *device_new(const struct device_config *cfg, char *err, size_t errlen);
+
+/* Ends QEMU (SIGKILL, reaped) and frees everything. Requests in flight are
+ * dropped without their callbacks. NULL is ignored. */
 void device_free(struct vh_device *dev);
 
-/* Runs the bootloader's part (reference firmware), starts QEMU and resumes
- * the guest. 0, or -1 with err and *why: VH_FAULT when QEMU would not start,
- * VH_FAIL when the firmware does not boot (both slots bad), VH_CONFIG for a
- * bad request (already on). */
-int device_power_on(struct vh_device *dev, int *why, char *err, size_t errlen);
+/* Asks a running QEMU to end (SIGTERM: it flushes and exits) without
+ * waiting: for the end of a run, so all devices shut down at once. */
+void device_shutdown_begin(struct vh_device *dev);
+/* The pidfd to wait on after device_shutdown_begin, or -1 when off. */
+int device_shutdown_fd(const struct vh_device *dev);
 
-/* Ends QEMU now (SIGKILL): a power cut. */
+/* Boots the device: the bootloader's part (reference firmware), QEMU, the
+ * console, then the guest is resumed. done (may be NULL) when it runs, or
+ * with the reason it could not start. Already on: status 2. */
+void device_power_on(struct vh_device *dev, device_done_fn done, void *arg);
+
+/* Cuts the power now: QEMU is SIGKILLed (nothing in flight is flushed), the
+ * device is off for everyone at once (expects and sends fail), and reaped
+ * from the loop. A start in progress is abandoned. Off already: nothing. */
 void device_power_cut(struct vh_device *dev, const char *why);
 
-/* QMP system_reset: the guest reboots through the harness's boot path. */
-int device_reset(struct vh_device *dev, char *err, size_t errlen);
+/* QMP system_reset: the guest reboots through the harness's boot path.
+ * done when QEMU took it. While the device boots, it applies once it runs.
+ * Off: status 1. */
+void device_reset(struct vh_device *dev, device_done_fn done, void *arg);
 
 /* QMP set_link: pulls (up=false) or restores the network cable. */
-int device_set_link(struct vh_device *dev, bool up, char *err, size_t errlen);
+void device_set_link(struct vh_device *dev, bool up, device_done_fn done, void *arg);
 
-/* Graceful stop at the end of a run. */
-void device_power_off(struct vh_device *dev);
+/* Writes text to the console; done once written (or why not). While the
+ * device boots, the text waits for the console. Off: status 1. */
+void device_send(struct vh_device *dev, const char *text, size_t len, device_done_fn done,
+		 void *arg);
 
-/* Writes text to the console. 0 or -1 with err. */
-int device_send(struct vh_device *dev, const char *text, size_t len, char *err, size_t errlen);
+/* The device's console, for expects (console.h). */
+struct console *device_console(struct vh_device *dev);
 
-/* Registers a waiter; the device wakes it (run_resume) with (true, line) on a
- * match, or (false, reason) on timeout or power-off. For WAIT_EXPECT_NOT the
- * roles swap: a match wakes with (false, line), the timeout with (true). */
-void device_wait(struct vh_device *dev, struct vh_waiter *w);
+/* A power_cut{on=pattern}: watches complete lines and cuts the power the
+ * instant one matches (before anything after it is logged), then calls fn
+ * with the line; fn(false, reason) on timeout or when the device goes off
+ * first. Takes m; pattern is for the event log. */
+struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
+				   struct console_matcher m, uint64_t timeout_ms, console_wait_fn fn,
+				   void *arg);
 
-/* Tries to satisfy an expect from text already received; true with line. */
-bool device_expect_now(struct vh_device *dev, struct vh_waiter *w, char *line, size_t cap);
-
-/* Appends the last serial lines (up to 20) to a malloc'd string. */
-char *device_last_lines(const struct vh_device *dev);
-
-/* Matches pattern (a Lua pattern, or an ERE when w->regex) against s. */
-bool device_waiter_matches(struct vh_waiter *w, const char *s, size_t len, size_t *end);
-
-void waiter_free(struct vh_waiter *w);
+const char *device_name(const struct vh_device *dev);
+bool device_is_on(const struct vh_device *dev); /* STARTING or ON */
+int device_boots(const struct vh_device *dev);
+int device_pid(const struct vh_device *dev); /* 0 when no QEMU runs */
+const char *device_ip(const struct vh_device *dev);  /* NULL without a NIC */
+const char *device_mac(const struct vh_device *dev);
+struct network_member *device_member(const struct vh_device *dev);
+const struct vh_firmware *device_firmware(const struct vh_device *dev);
 
 #endif

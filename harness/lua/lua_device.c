@@ -1,12 +1,16 @@
-/* Lua bindings for devices: dut:power_on(), dut:expect(), ... (DESIGN.md §4). */
+/* Lua bindings for devices: dut:power_on(), dut:expect(), ... (DESIGN.md §4).
+ * Every call that waits starts its request on the device and yields; the
+ * device's completion resumes the coroutine. */
 #include "lua_device.h"
 
 #include "ab_boot.h"
+#include "console.h"
 #include "device.h"
 #include "duration.h"
-#include "ev.h"
+#include "expect.h"
 #include "lua_util.h"
 #include "run.h"
+#include "script.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -14,6 +18,10 @@
 #include <string.h>
 
 #define DEVICE_MT "vh.device"
+
+/* The continuation finds the call's arguments (self, pattern, timeout,
+ * options) where the call left them, and the wait's start time after them. */
+#define WAIT_STARTED_INDEX 5
 
 enum expect_flags { EXPECT_TRY = 1, EXPECT_REGEX = 2 };
 
@@ -30,17 +38,45 @@ struct vh_device *lua_device_check(lua_State *L, int arg)
 	return *box;
 }
 
+static struct vh_run *run_of(lua_State *L)
+{
+	return script_run(script_of(L));
+}
+
+static void device_event(lua_State *L, const char *event, const char *const *kv)
+{
+	run_event(run_of(L), event, kv);
+}
+
+/* --- requests: power_on, reset, link, send --- */
+
+/* The device's answer, pushed for the continuation: (status, err). */
+static void on_request_done(void *arg, enum vh_outcome status, const char *err)
+{
+	lua_State *co = arg;
+	lua_pushinteger(co, status);
+	err ? (void)lua_pushstring(co, err) : lua_pushnil(co);
+	script_resume_soon(script_of(co), co, 2);
+}
+
+/* Continuation of a request: raises its failure at the script's line. */
+static int request_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	const char *what = (const char *)ctx;
+	enum vh_outcome result = (enum vh_outcome)lua_tointeger(L, -2);
+	if (result == VH_PASS)
+		return 0;
+	return script_raise(L, result, NULL, "%s: %s", what, lua_tostring(L, -1));
+}
+
 static int device_power_on_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
-	struct vh_run *run = dev->run;
-	if (run->cfg.dry_run)
+	if (script_dry_run(script_of(L)))
 		return 0;
-	char err[1200];
-	int why;
-	if (device_power_on(dev, &why, err, sizeof(err)) < 0)
-		return run_raise(L, (enum vh_outcome)why, "power_on %s: %s", dev->name, err);
-	return 0;
+	device_power_on(dev, on_request_done, L);
+	return script_wait(L, "power_on", (lua_KContext) "power_on", request_k);
 }
 
 static int device_send_l(lua_State *L)
@@ -48,89 +84,171 @@ static int device_send_l(lua_State *L)
 	struct vh_device *dev = lua_device_check(L, 1);
 	size_t len;
 	const char *text = luaL_checklstring(L, 2, &len);
-	if (dev->run->cfg.dry_run)
+	if (script_dry_run(script_of(L)))
 		return 0;
-	char err[256];
-	if (device_send(dev, text, len, err, sizeof(err)) < 0)
-		return run_raise(L, VH_FAIL, "send: %s", err);
-	const char *kv[] = { "device", dev->name, "text", text, NULL };
-	run_event(dev->run, "send", kv);
-	return 0;
+	const char *kv[] = { "device", device_name(dev), "text", text, NULL };
+	device_event(L, "send", kv);
+	device_send(dev, text, len, on_request_done, L);
+	return script_wait(L, "send", (lua_KContext) "send", request_k);
 }
 
-/* The continuation finds the arguments (self, pattern, timeout, options)
- * where the call left them, and the wait's start time after them. */
-#define WAIT_STARTED_INDEX 5
-
-/* Registers w on dev and yields the calling coroutine; k continues the call
- * when the device wakes it, with the wait's start time at WAIT_STARTED_INDEX. */
-static int wait_for(lua_State *L, struct vh_device *dev, struct vh_waiter *w, const char *what,
-		    lua_KContext ctx, lua_KFunction k)
+static int device_reset_l(lua_State *L)
 {
-	if (!lua_isyieldable(L)) {
-		waiter_free(w);
-		return luaL_error(L, "%s cannot wait here (inside a metamethod or C call)", what);
+	struct vh_device *dev = lua_device_check(L, 1);
+	if (script_dry_run(script_of(L)))
+		return 0;
+	device_reset(dev, on_request_done, L);
+	return script_wait(L, "reset", (lua_KContext) "reset", request_k);
+}
+
+static int device_link_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	luaL_checktype(L, 2, LUA_TBOOLEAN);
+	if (script_dry_run(script_of(L)))
+		return 0;
+	device_set_link(dev, lua_toboolean(L, 2), on_request_done, L);
+	return script_wait(L, "link", (lua_KContext) "link", request_k);
+}
+
+/* --- console waits: expect, try_expect, expect_not, power_cut{on=} --- */
+
+/* A Lua pattern matched with string.find on the main state, or an ERE. */
+struct pattern {
+	struct script *s;
+	char *text;
+	struct expect_regex *re;
+};
+
+static bool pattern_match(void *ctx, const char *str, size_t len, size_t *end)
+{
+	struct pattern *p = ctx;
+	if (p->re)
+		return expect_match_regex(p->re, str, len, end);
+	lua_State *L = script_main_state(p->s);
+	int top = lua_gettop(L);
+	script_push_find(L);
+	lua_pushlstring(L, str, len);
+	lua_pushstring(L, p->text);
+	bool found = false;
+	/* string.find(s, pattern) -> start, end | nil; the pattern was validated
+	 * when the wait began, so an error here is not expected. */
+	if (lua_pcall(L, 2, 2, 0) == LUA_OK && lua_isinteger(L, -1)) {
+		*end = (size_t)lua_tointeger(L, -1);
+		found = true;
 	}
-	lua_settop(L, WAIT_STARTED_INDEX - 1);
-	lua_pushnumber(L, ev_now(dev->run->loop));
-	device_wait(dev, w);
-	run_wait_begin(dev->run);
-	return lua_yieldk(L, 0, ctx, k);
+	lua_settop(L, top);
+	return found;
 }
 
-/* Validates the pattern now, so a bad one fails at the script's line. */
-static struct vh_waiter *waiter_from_args(lua_State *L, struct vh_device *dev, enum waiter_kind kind,
-					  const char *default_timeout)
+static void pattern_free(void *ctx)
 {
-	const char *pattern = luaL_checkstring(L, 2);
-	uint64_t timeout_ms = lua_util_check_duration(L, 3, default_timeout);
-	bool regex = false;
+	struct pattern *p = ctx;
+	expect_regex_free(p->re);
+	free(p->text);
+	free(p);
+}
+
+/* Checks (pattern, timeout, {regex=}) at 2, 3, 4 now, so a bad one fails at
+ * the script's line, and makes the matcher. */
+static struct console_matcher check_matcher(lua_State *L, uint64_t *timeout_ms,
+					    const char *default_timeout, bool *regex)
+{
+	const char *text = luaL_checkstring(L, 2);
+	*timeout_ms = lua_util_check_duration(L, 3, default_timeout);
+	*regex = false;
 	if (!lua_isnoneornil(L, 4)) {
 		luaL_checktype(L, 4, LUA_TTABLE);
 		static const char *const fields[] = { "regex", NULL };
 		lua_util_check_fields(L, 4, "expect options", fields);
 		lua_getfield(L, 4, "regex");
-		regex = lua_toboolean(L, -1);
+		*regex = lua_toboolean(L, -1);
 		lua_pop(L, 1);
 	}
 	struct expect_regex *re = NULL;
-	if (regex) {
+	if (*regex) {
 		char err[256];
-		re = expect_regex_new(pattern, err, sizeof(err));
+		re = expect_regex_new(text, err, sizeof(err));
 		if (!re)
 			luaL_argerror(L, 2, err);
 	} else {
-		const char *why = lua_util_pattern_error(pattern);
+		const char *why = lua_util_pattern_error(text);
 		if (why)
 			luaL_argerror(L, 2, why);
 	}
-	struct vh_waiter *w = calloc(1, sizeof(*w));
-	w->kind = kind;
-	w->dev = dev;
-	w->co = L;
-	w->pattern = strdup(pattern);
-	w->regex = regex;
-	w->re = re;
-	w->timeout_ms = timeout_ms;
-	return w;
+	struct pattern *p = calloc(1, sizeof(*p));
+	if (!p)
+		abort();
+	p->s = script_of(L);
+	p->text = strdup(text);
+	p->re = re;
+	return (struct console_matcher){ .match = pattern_match, .free = pattern_free, .ctx = p };
 }
 
-static void expect_event(struct vh_device *dev, const char *event, const char *pattern,
-			 const char *result, const char *line, double seconds)
+/* One Lua wait on a console; the record outlives the call until the wait
+ * ends (script_window). */
+struct lua_wait {
+	struct script_window w; /* first: the script frees it at the end */
+	struct console_wait *cw;
+	bool closed_early;
+};
+
+static void on_console_wait(void *arg, bool ok, const char *text)
+{
+	struct lua_wait *lw = arg;
+	lua_State *co = lw->w.co;
+	struct script *s = script_of(co);
+	script_window_done(s, &lw->w);
+	free(lw);
+	lua_pushboolean(co, ok);
+	text ? (void)lua_pushstring(co, text) : lua_pushnil(co);
+	script_resume_soon(s, co, 2);
+}
+
+/* expect_not in a spawned coroutine when the main chunk returns: the
+ * pattern did not appear while the scenario ran. */
+static void close_window(struct script_window *w)
+{
+	struct lua_wait *lw = (struct lua_wait *)w;
+	console_wait_cancel(lw->cw);
+	lua_State *co = w->co;
+	struct script *s = script_of(co);
+	script_window_done(s, w);
+	free(lw);
+	lua_pushboolean(co, 1);
+	lua_pushliteral(co, "window closed at the end of the scenario");
+	script_resume_soon(s, co, 2);
+}
+
+static struct lua_wait *lua_wait_new(lua_State *L, bool window)
+{
+	struct lua_wait *lw = calloc(1, sizeof(*lw));
+	if (!lw)
+		abort();
+	lw->w.co = L;
+	struct script *s = script_of(L);
+	if (window && !script_is_main(s, L))
+		lw->w.close = close_window;
+	script_window_open(s, &lw->w);
+	return lw;
+}
+
+static void expect_event(lua_State *L, struct vh_device *dev, const char *event,
+			 const char *pattern, const char *result, const char *line, double seconds)
 {
 	char secs[32];
 	snprintf(secs, sizeof(secs), "\x01%.3f", seconds);
-	const char *kv[] = { "device", dev->name, "pattern", pattern, "result", result,
+	const char *kv[] = { "device", device_name(dev), "pattern", pattern, "result", result,
 			     "seconds", secs, line ? "line" : NULL, line, NULL };
-	run_event(dev->run, event, kv);
+	device_event(L, event, kv);
 }
 
 /* Returns what a match hands back: a Lua pattern's captures, else the line. */
-static int expect_results(lua_State *L, struct vh_device *dev, int flags, const char *line)
+static int expect_results(lua_State *L, int flags, const char *line)
 {
 	if (!(flags & EXPECT_REGEX)) {
 		int top = lua_gettop(L);
-		lua_rawgeti(L, LUA_REGISTRYINDEX, dev->run->find_ref);
+		script_push_find(L);
 		lua_pushstring(L, line);
 		lua_pushvalue(L, 2);
 		lua_call(L, 2, LUA_MULTRET);
@@ -153,23 +271,24 @@ static int expect_failed(lua_State *L, struct vh_device *dev, int flags, const c
 	const char *pattern = lua_tostring(L, 2);
 	if (flags & EXPECT_TRY) {
 		lua_pushnil(L);
-		lua_pushfstring(L, "expect \"%s\" on %s: %s after %s", pattern, dev->name, why,
+		lua_pushfstring(L, "expect \"%s\" on %s: %s after %s", pattern, device_name(dev), why,
 				duration_format(timeout_ms, d, sizeof(d)));
 		return 2;
 	}
-	char *last = device_last_lines(dev);
-	free(dev->run->details);
-	dev->run->details = strdup(last);
+	/* The failure carries its own serial lines: a failure caught by pcall
+	 * leaves nothing behind for a later, unrelated one. */
+	char *last = console_last_lines(device_console(dev));
 	lua_pushstring(L, last);
 	free(last);
 	const char *last_lines = lua_tostring(L, -1);
-	return run_raise(L, VH_FAIL, "expect \"%s\" on %s: %s (timeout %s)\nlast serial lines of %s:\n%s",
-			 pattern, dev->name, why, duration_format(timeout_ms, d, sizeof(d)), dev->name,
-			 last_lines);
+	return script_raise(L, VH_FAIL, last_lines,
+			    "expect \"%s\" on %s: %s (timeout %s)\nlast serial lines of %s:\n%s",
+			    pattern, device_name(dev), why, duration_format(timeout_ms, d, sizeof(d)),
+			    device_name(dev), last_lines);
 }
 
-/* Continuation after the wait: the stack holds the call's arguments, then
- * (ok, line-or-reason) pushed by the device. */
+/* Continuation after the wait: the stack holds the call's arguments, the
+ * start time, then (ok, line-or-reason). */
 static int expect_k(lua_State *L, int status, lua_KContext ctx)
 {
 	(void)status;
@@ -177,41 +296,55 @@ static int expect_k(lua_State *L, int status, lua_KContext ctx)
 	struct vh_device *dev = lua_device_check(L, 1);
 	bool ok = lua_toboolean(L, -2);
 	const char *text = lua_tostring(L, -1);
-	double seconds = ev_now(dev->run->loop) - lua_tonumber(L, WAIT_STARTED_INDEX);
-	expect_event(dev, "expect", lua_tostring(L, 2), ok ? "matched" : "failed", text, seconds);
+	double seconds = run_now(run_of(L)) - lua_tonumber(L, WAIT_STARTED_INDEX);
+	expect_event(L, dev, "expect", lua_tostring(L, 2), ok ? "matched" : "failed", text,
+		     seconds);
 	if (ok)
-		return expect_results(L, dev, flags, text);
+		return expect_results(L, flags, text);
 	return expect_failed(L, dev, flags, text ? text : "failed");
+}
+
+static void push_started(lua_State *L)
+{
+	lua_settop(L, WAIT_STARTED_INDEX - 1);
+	lua_pushnumber(L, run_now(run_of(L)));
 }
 
 static int expect_common(lua_State *L, int flags)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
-	struct vh_waiter *w = waiter_from_args(L, dev, WAIT_EXPECT, "30s");
-	if (w->regex)
+	uint64_t timeout_ms;
+	bool regex;
+	struct console_matcher m = check_matcher(L, &timeout_ms, "30s", &regex);
+	if (regex)
 		flags |= EXPECT_REGEX;
-	if (dev->run->cfg.dry_run) {
+	if (script_dry_run(script_of(L))) {
 		/* `check` runs the script without guests: one stand-in per capture,
 		 * "0", which the script can use as a string or as a number. */
-		int n = w->regex ? 0 : lua_util_pattern_captures(w->pattern);
-		waiter_free(w);
+		struct pattern *p = m.ctx;
+		int n = regex ? 0 : lua_util_pattern_captures(p->text);
+		m.free(m.ctx);
 		for (int i = 0; i < (n ? n : 1); i++)
 			lua_pushliteral(L, "0");
 		return n ? n : 1;
 	}
+	struct console *console = device_console(dev);
 	char line[1024];
-	if (device_expect_now(dev, w, line, sizeof(line))) {
-		expect_event(dev, "expect", w->pattern, "matched", line, 0);
-		waiter_free(w);
-		return expect_results(L, dev, flags, line);
+	if (console_expect_now(console, &m, line, sizeof(line))) {
+		m.free(m.ctx);
+		expect_event(L, dev, "expect", lua_tostring(L, 2), "matched", line, 0);
+		return expect_results(L, flags, line);
 	}
-	if (!dev->on && !dev->waiters) {
-		waiter_free(w);
+	if (!device_is_on(dev)) {
+		m.free(m.ctx);
 		char why[128];
-		snprintf(why, sizeof(why), "%s is powered off", dev->name);
+		snprintf(why, sizeof(why), "%s is powered off", device_name(dev));
 		return expect_failed(L, dev, flags, why);
 	}
-	return wait_for(L, dev, w, "expect", flags, expect_k);
+	push_started(L);
+	struct lua_wait *lw = lua_wait_new(L, false);
+	lw->cw = console_wait(console, CONSOLE_EXPECT, m, timeout_ms, on_console_wait, lw);
+	return script_wait(L, "expect", flags, expect_k);
 }
 
 static int device_expect_l(lua_State *L)
@@ -230,12 +363,16 @@ static int expect_not_k(lua_State *L, int status, lua_KContext ctx)
 	struct vh_device *dev = lua_device_check(L, 1);
 	bool ok = lua_toboolean(L, -2);
 	const char *line = lua_tostring(L, -1);
-	double seconds = ev_now(dev->run->loop) - lua_tonumber(L, WAIT_STARTED_INDEX);
-	expect_event(dev, "expect_not", lua_tostring(L, 2), ok ? "absent" : "seen", line, seconds);
+	double seconds = run_now(run_of(L)) - lua_tonumber(L, WAIT_STARTED_INDEX);
+	expect_event(L, dev, "expect_not", lua_tostring(L, 2), ok ? "absent" : "seen",
+		     ok ? NULL : line, seconds);
 	if (ok)
 		return 0;
-	return run_raise(L, VH_FAIL, "expect_not \"%s\" on %s: seen: %s", lua_tostring(L, 2), dev->name,
-			 line ? line : "");
+	char *last = console_last_lines(device_console(dev));
+	lua_pushstring(L, last);
+	free(last);
+	return script_raise(L, VH_FAIL, lua_tostring(L, -1), "expect_not \"%s\" on %s: seen: %s",
+			    lua_tostring(L, 2), device_name(dev), line ? line : "");
 }
 
 static int device_expect_not_l(lua_State *L)
@@ -243,12 +380,18 @@ static int device_expect_not_l(lua_State *L)
 	struct vh_device *dev = lua_device_check(L, 1);
 	if (lua_isnoneornil(L, 3))
 		luaL_argerror(L, 3, "expect_not needs a duration to watch for");
-	struct vh_waiter *w = waiter_from_args(L, dev, WAIT_EXPECT_NOT, NULL);
-	if (dev->run->cfg.dry_run) {
-		waiter_free(w);
+	uint64_t timeout_ms;
+	bool regex;
+	struct console_matcher m = check_matcher(L, &timeout_ms, NULL, &regex);
+	if (script_dry_run(script_of(L))) {
+		m.free(m.ctx);
 		return 0;
 	}
-	return wait_for(L, dev, w, "expect_not", 0, expect_not_k);
+	push_started(L);
+	struct lua_wait *lw = lua_wait_new(L, true);
+	lw->cw = console_wait(device_console(dev), CONSOLE_EXPECT_NOT, m, timeout_ms,
+			      on_console_wait, lw);
+	return script_wait(L, "expect_not", 0, expect_not_k);
 }
 
 static int power_cut_k(lua_State *L, int status, lua_KContext ctx)
@@ -262,9 +405,9 @@ static int power_cut_k(lua_State *L, int status, lua_KContext ctx)
 		return 1;
 	}
 	char d[32];
-	return run_raise(L, VH_FAIL, "power_cut{on=\"%s\"} on %s: %s (timeout %s)", lua_tostring(L, 2),
-			 dev->name, text ? text : "failed",
-			 duration_format(lua_util_check_duration(L, 3, "60s"), d, sizeof(d)));
+	return script_raise(L, VH_FAIL, NULL, "power_cut{on=\"%s\"} on %s: %s (timeout %s)",
+			    lua_tostring(L, 2), device_name(dev), text ? text : "failed",
+			    duration_format(lua_util_check_duration(L, 3, "60s"), d, sizeof(d)));
 }
 
 /* dut:power_cut() cuts now; dut:power_cut{on=PATTERN, timeout=, regex=}
@@ -274,7 +417,7 @@ static int device_power_cut_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
 	if (lua_isnoneornil(L, 2)) {
-		if (!dev->run->cfg.dry_run)
+		if (!script_dry_run(script_of(L)))
 			device_power_cut(dev, "power_cut()");
 		return 0;
 	}
@@ -291,32 +434,29 @@ static int device_power_cut_l(lua_State *L)
 	lua_getfield(L, 2, "regex");
 	lua_setfield(L, -2, "regex");
 	lua_remove(L, 2);
-	struct vh_waiter *w = waiter_from_args(L, dev, WAIT_CUT_ON, "60s");
-	if (dev->run->cfg.dry_run) {
-		waiter_free(w);
+	uint64_t timeout_ms;
+	bool regex;
+	struct console_matcher m = check_matcher(L, &timeout_ms, "60s", &regex);
+	if (script_dry_run(script_of(L))) {
+		m.free(m.ctx);
 		lua_pushstring(L, "");
 		return 1;
 	}
-	return wait_for(L, dev, w, "power_cut", 0, power_cut_k);
+	push_started(L);
+	struct lua_wait *lw = lua_wait_new(L, false);
+	lw->cw = device_cut_on(dev, lua_tostring(L, 2), m, timeout_ms, on_console_wait, lw);
+	return script_wait(L, "power_cut", 0, power_cut_k);
 }
 
-static int device_reset_l(lua_State *L)
-{
-	struct vh_device *dev = lua_device_check(L, 1);
-	char err[256];
-	if (!dev->run->cfg.dry_run && device_reset(dev, err, sizeof(err)) < 0)
-		return run_raise(L, VH_FAIL, "reset: %s", err);
-	return 0;
-}
+/* --- the flash, read as a bootloader would --- */
 
-static int device_link_l(lua_State *L)
+static const char *reference_disk(lua_State *L, struct vh_device *dev, const char *what)
 {
-	struct vh_device *dev = lua_device_check(L, 1);
-	luaL_checktype(L, 2, LUA_TBOOLEAN);
-	char err[256];
-	if (!dev->run->cfg.dry_run && device_set_link(dev, lua_toboolean(L, 2), err, sizeof(err)) < 0)
-		return run_raise(L, VH_FAIL, "link: %s", err);
-	return 0;
+	const struct vh_firmware *fw = device_firmware(dev);
+	if (!fw->reference)
+		luaL_error(L, "%s: %s() needs the reference firmware's A/B disk", device_name(dev),
+			   what);
+	return fw->disk;
 }
 
 /* dut:env(key): a value of the U-Boot environment on the device's disk,
@@ -325,17 +465,27 @@ static int device_env_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
 	const char *key = luaL_checkstring(L, 2);
-	if (dev->run->cfg.dry_run) {
+	if (script_dry_run(script_of(L))) {
 		lua_pushnil(L);
 		return 1;
 	}
-	if (!dev->fw.reference)
-		return luaL_error(L, "%s: env() needs the reference firmware's A/B disk", dev->name);
+	const char *disk = reference_disk(L, dev, "env");
 	char value[1024], err[256];
-	if (ab_boot_env_get(dev->fw.disk, key, value, sizeof(value), err, sizeof(err)) < 0)
-		return run_raise(L, VH_FAULT, "env(%s): %s", key, err);
+	if (ab_boot_env_get(disk, key, value, sizeof(value), err, sizeof(err)) < 0)
+		return script_raise(L, VH_FAULT, NULL, "env(%s): %s", key, err);
 	value[0] ? (void)lua_pushstring(L, value) : lua_pushnil(L);
 	return 1;
+}
+
+static void push_env_copy(lua_State *L, bool valid, unsigned flags, bool active)
+{
+	lua_createtable(L, 0, 4);
+	lua_pushboolean(L, valid);
+	lua_setfield(L, -2, "valid");
+	lua_pushinteger(L, flags);
+	lua_setfield(L, -2, "flags");
+	lua_pushboolean(L, active);
+	lua_setfield(L, -2, "active");
 }
 
 /* dut:env_copies(): both redundant env copies as on the disk:
@@ -345,37 +495,24 @@ static int device_env_copies_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
 	lua_createtable(L, 2, 0);
-	if (dev->run->cfg.dry_run) {
+	if (script_dry_run(script_of(L))) {
 		/* Stand-ins for `check`: two valid, empty copies, the first in use. */
 		for (int i = 0; i < 2; i++) {
-			lua_createtable(L, 0, 4);
-			lua_pushboolean(L, 1);
-			lua_setfield(L, -2, "valid");
-			lua_pushinteger(L, 0);
-			lua_setfield(L, -2, "flags");
-			lua_pushboolean(L, i == 0);
-			lua_setfield(L, -2, "active");
+			push_env_copy(L, true, 0, i == 0);
 			lua_newtable(L);
 			lua_setfield(L, -2, "env");
 			lua_rawseti(L, -2, i + 1);
 		}
 		return 1;
 	}
-	if (!dev->fw.reference)
-		return luaL_error(L, "%s: env_copies() needs the reference firmware's A/B disk", dev->name);
+	const char *disk = reference_disk(L, dev, "env_copies");
 	struct ab_env_copy copies[2];
 	int active;
 	char err[256];
-	if (ab_boot_env_copies(dev->fw.disk, copies, &active, err, sizeof(err)) < 0)
-		return run_raise(L, VH_FAULT, "env_copies: %s", err);
+	if (ab_boot_env_copies(disk, copies, &active, err, sizeof(err)) < 0)
+		return script_raise(L, VH_FAULT, NULL, "env_copies: %s", err);
 	for (int i = 0; i < 2; i++) {
-		lua_createtable(L, 0, 4);
-		lua_pushboolean(L, copies[i].valid);
-		lua_setfield(L, -2, "valid");
-		lua_pushinteger(L, copies[i].flags);
-		lua_setfield(L, -2, "flags");
-		lua_pushboolean(L, active == i);
-		lua_setfield(L, -2, "active");
+		push_env_copy(L, copies[i].valid, copies[i].flags, active == i);
 		lua_createtable(L, 0, (int)copies[i].env.count);
 		for (size_t k = 0; k < copies[i].env.count; k++) {
 			lua_pushstring(L, copies[i].env.pairs[k].value);
@@ -401,6 +538,8 @@ static int device_slot_l(lua_State *L)
 	return 1;
 }
 
+/* --- fields --- */
+
 static int device_index_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
@@ -409,27 +548,30 @@ static int device_index_l(lua_State *L)
 	lua_getfield(L, -1, "methods");
 	if (lua_getfield(L, -1, key) != LUA_TNIL)
 		return 1;
-	if (!strcmp(key, "name"))
-		lua_pushstring(L, dev->name);
-	else if (!strcmp(key, "ip"))
-		dev->ip[0] ? (void)lua_pushstring(L, dev->ip) : lua_pushnil(L);
-	else if (!strcmp(key, "mac"))
-		lua_pushstring(L, dev->mac);
-	else if (!strcmp(key, "boots"))
-		lua_pushinteger(L, dev->boots);
-	else if (!strcmp(key, "powered"))
-		lua_pushboolean(L, dev->on);
-	else if (!strcmp(key, "pid"))
-		dev->on ? lua_pushinteger(L, dev->proc.pid) : lua_pushnil(L);
-	else
+	if (!strcmp(key, "name")) {
+		lua_pushstring(L, device_name(dev));
+	} else if (!strcmp(key, "ip")) {
+		const char *ip = device_ip(dev);
+		ip ? (void)lua_pushstring(L, ip) : lua_pushnil(L);
+	} else if (!strcmp(key, "mac")) {
+		lua_pushstring(L, device_mac(dev));
+	} else if (!strcmp(key, "boots")) {
+		lua_pushinteger(L, device_boots(dev));
+	} else if (!strcmp(key, "powered")) {
+		lua_pushboolean(L, device_is_on(dev));
+	} else if (!strcmp(key, "pid")) {
+		int pid = device_pid(dev);
+		pid ? lua_pushinteger(L, pid) : lua_pushnil(L);
+	} else {
 		return luaL_error(L, "device has no field or method '%s'", key);
+	}
 	return 1;
 }
 
 static int device_tostring_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
-	lua_pushfstring(L, "device %s", dev->name);
+	lua_pushfstring(L, "device %s", device_name(dev));
 	return 1;
 }
 

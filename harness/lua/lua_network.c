@@ -7,7 +7,9 @@
 #include "lua_util.h"
 #include "netem_spec.h"
 #include "network.h"
+#include "nic.h"
 #include "run.h"
+#include "script.h"
 
 #include <stdio.h>
 
@@ -34,12 +36,14 @@ static struct vh_network *check_network(lua_State *L, int arg)
 	return *(struct vh_network **)luaL_checkudata(L, arg, NETWORK_MT);
 }
 
-static struct vh_device *check_member(lua_State *L, struct vh_network *net, int arg)
+static struct network_member *check_member(lua_State *L, struct vh_network *net, int arg)
 {
 	struct vh_device *dev = lua_device_check(L, arg);
-	if (dev->net != net)
-		luaL_argerror(L, arg, lua_pushfstring(L, "%s is not on network %s", dev->name, net->name));
-	return dev;
+	struct network_member *m = device_member(dev);
+	if (!m || m->net != net)
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s is not on network %s", device_name(dev),
+						     net->name));
+	return m;
 }
 
 /* A spec as tc-netem text or as a table { delay = "200ms 50ms", loss = "2%" }. */
@@ -73,23 +77,24 @@ static void check_spec(lua_State *L, int arg, struct netem_spec *spec)
 	if (r < 0) {
 		char msg[256];
 		netem_error_format(&nerr, msg, sizeof(msg));
-		run_raise(L, VH_CONFIG, "%s", msg);
+		script_raise(L, VH_CONFIG, NULL, "%s", msg);
 	}
 }
 
 static void impair_event(struct vh_run *run, const char *event, struct vh_network *net,
-			 struct vh_device *dev, const char *direction, const char *spec, const char *via)
+			 struct network_member *m, const char *direction, const char *spec,
+			 const char *via)
 {
 	const char *kv[16];
 	int n = 0;
 	kv[n++] = "network", kv[n++] = net->name;
-	if (dev)
-		kv[n++] = "device", kv[n++] = dev->name;
+	if (m)
+		kv[n++] = "device", kv[n++] = m->device;
 	if (direction)
 		kv[n++] = "direction", kv[n++] = direction;
 	if (spec)
 		kv[n++] = "spec", kv[n++] = spec;
-	kv[n++] = "backend", kv[n++] = impairment_backend_name(run->backend);
+	kv[n++] = "backend", kv[n++] = impairment_backend_name(run_backend(run));
 	if (via) /* kernel backend: libnl or tc, which took the spec */
 		kv[n++] = "via", kv[n++] = via;
 	kv[n] = NULL;
@@ -100,7 +105,7 @@ static void impair_event(struct vh_run *run, const char *event, struct vh_networ
 static int network_impair_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
-	struct vh_device *dev = check_member(L, net, 2);
+	struct network_member *m = check_member(L, net, 2);
 	struct netem_spec spec;
 	static const char *const directions[] = { "both", "to_device", "from_device", NULL };
 	int direction = 0;
@@ -114,36 +119,36 @@ static int network_impair_l(lua_State *L)
 		lua_pop(L, 1);
 	}
 	check_spec(L, 3, &spec);
-	struct vh_run *run = run_from_lua(L);
-	if (run->cfg.dry_run)
-		return 0;
+	struct vh_run *run = script_run(script_of(L));
+	if (!m->nic)
+		return 0; /* on paper */
 	char err[512], text[512];
 	const char *via = NULL;
 	for (int d = 1; d <= 2; d++) {
 		if (direction != 0 && direction != d)
 			continue;
 		enum impairment_dir dir = d == 1 ? IMPAIRMENT_TO_DEVICE : IMPAIRMENT_FROM_DEVICE;
-		if (impairment_set_spec(dev, dir, &spec, err, sizeof(err)) < 0)
-			return run_raise(L, VH_CONFIG, "impair %s: %s", dev->name, err);
-		via = impairment_via(dev, dir);
+		if (nic_set_spec(m->nic, dir, &spec, err, sizeof(err)) < 0)
+			return script_raise(L, VH_CONFIG, NULL, "impair %s: %s", m->device, err);
+		via = nic_via(m->nic, dir);
 	}
 	netem_spec_format(&spec, text, sizeof(text));
-	impair_event(run, "impair", net, dev, directions[direction], text, via);
+	impair_event(run, "impair", net, m, directions[direction], text, via);
 	return 0;
 }
 
 static int network_clear_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
-	struct vh_device *dev = check_member(L, net, 2);
-	struct vh_run *run = run_from_lua(L);
-	if (run->cfg.dry_run)
+	struct network_member *m = check_member(L, net, 2);
+	struct vh_run *run = script_run(script_of(L));
+	if (!m->nic)
 		return 0;
 	char err[512];
-	if (impairment_set_spec(dev, IMPAIRMENT_TO_DEVICE, NULL, err, sizeof(err)) < 0 ||
-	    impairment_set_spec(dev, IMPAIRMENT_FROM_DEVICE, NULL, err, sizeof(err)) < 0)
-		return run_raise(L, VH_CONFIG, "clear %s: %s", dev->name, err);
-	impair_event(run, "clear", net, dev, NULL, NULL, NULL);
+	if (nic_set_spec(m->nic, IMPAIRMENT_TO_DEVICE, NULL, err, sizeof(err)) < 0 ||
+	    nic_set_spec(m->nic, IMPAIRMENT_FROM_DEVICE, NULL, err, sizeof(err)) < 0)
+		return script_raise(L, VH_CONFIG, NULL, "clear %s: %s", m->device, err);
+	impair_event(run, "clear", net, m, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -153,21 +158,18 @@ static int network_partition_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
 	luaL_checktype(L, 2, LUA_TTABLE);
-	struct vh_run *run = run_from_lua(L);
+	struct vh_run *run = script_run(script_of(L));
 	lua_Integer n = luaL_len(L, 2);
 	if (n < 1)
 		return luaL_argerror(L, 2, "partition needs at least one device");
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_geti(L, 2, i);
-		struct vh_device *dev = check_member(L, net, lua_gettop(L));
+		struct network_member *m = check_member(L, net, lua_gettop(L));
 		lua_pop(L, 1);
-		if (run->cfg.dry_run)
-			continue;
 		char err[512];
-		if (impairment_set_blocked(dev, true, err, sizeof(err)) < 0)
-			return run_raise(L, VH_CONFIG, "partition %s: %s", dev->name, err);
-		dev->partitioned = true;
-		impair_event(run, "partition", net, dev, NULL, NULL, NULL);
+		if (network_member_block(m, true, err, sizeof(err)) < 0)
+			return script_raise(L, VH_CONFIG, NULL, "partition %s: %s", m->device, err);
+		impair_event(run, "partition", net, m, NULL, NULL, NULL);
 	}
 	return 0;
 }
@@ -175,16 +177,15 @@ static int network_partition_l(lua_State *L)
 static int network_heal_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
-	struct vh_run *run = run_from_lua(L);
-	for (int i = 0; i < run->n_devices; i++) {
-		struct vh_device *dev = run->devices[i];
-		if (dev->net != net || !dev->partitioned)
+	struct vh_run *run = script_run(script_of(L));
+	for (int i = 0; i < net->n_members; i++) {
+		struct network_member *m = net->members[i];
+		if (!m->partitioned)
 			continue;
 		char err[512];
-		if (impairment_set_blocked(dev, false, err, sizeof(err)) < 0)
-			return run_raise(L, VH_CONFIG, "heal %s: %s", dev->name, err);
-		dev->partitioned = false;
-		impair_event(run, "heal", net, dev, NULL, NULL, NULL);
+		if (network_member_block(m, false, err, sizeof(err)) < 0)
+			return script_raise(L, VH_CONFIG, NULL, "heal %s: %s", m->device, err);
+		impair_event(run, "heal", net, m, NULL, NULL, NULL);
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "lua_util.h"
 #include "network.h"
 #include "run.h"
+#include "script.h"
 #include "update_server.h"
 
 #include <lauxlib.h>
@@ -18,22 +19,22 @@
 
 #define SERVER_MT "vh.update_server"
 
+/* Lua's view of an update server; the run owns the server itself. */
 struct vh_server {
 	struct vh_run *run;
-	struct update_server *server; /* NULL in a dry run and after teardown */
+	struct update_server *server; /* NULL in a dry run */
 	char address[32];
 	char name[40];
 };
 
 struct vh_server *lua_update_server_test(lua_State *L, int idx)
 {
-	struct vh_server **box = luaL_testudata(L, idx, SERVER_MT);
-	return box ? *box : NULL;
+	return luaL_testudata(L, idx, SERVER_MT);
 }
 
 static struct vh_server *check_server(lua_State *L, int idx)
 {
-	return *(struct vh_server **)luaL_checkudata(L, idx, SERVER_MT);
+	return luaL_checkudata(L, idx, SERVER_MT);
 }
 
 const char *lua_update_server_address(const struct vh_server *s)
@@ -55,7 +56,7 @@ static void on_server_event(void *ctx, const char *event, const char *const *kv)
 
 int lua_update_server_new(lua_State *L)
 {
-	struct vh_run *run = run_from_lua(L);
+	struct vh_run *run = script_run(script_of(L));
 	luaL_checktype(L, 1, LUA_TTABLE);
 	static const char *const fields[] = { "network", "port", NULL };
 	lua_util_check_fields(L, 1, "vh.update_server{}", fields);
@@ -72,26 +73,27 @@ int lua_update_server_new(lua_State *L)
 	}
 	lua_pop(L, 1);
 
-	struct vh_server *s = calloc(1, sizeof(*s));
+	/* Lua's memory: the box is the vh_server, freed with the state. */
+	struct vh_server *s = lua_newuserdatauv(L, sizeof(*s), 0);
+	memset(s, 0, sizeof(*s));
 	s->run = run;
 	char ip[16];
 	network_host_ip(net, ip, sizeof(ip));
 	snprintf(s->address, sizeof(s->address), "%s:%d", ip, (int)port);
 	snprintf(s->name, sizeof(s->name), "%s", s->address);
-	struct vh_server **box = lua_newuserdatauv(L, sizeof(*box), 0);
-	*box = s;
 	luaL_setmetatable(L, SERVER_MT);
-	/* Anchored so teardown finds every server even if the script drops it. */
+	/* Anchored: the server's events name it for as long as the run lasts. */
 	lua_getfield(L, LUA_REGISTRYINDEX, "vh.servers");
 	lua_pushvalue(L, -2);
 	lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
 	lua_pop(L, 1);
-	if (run->cfg.dry_run)
+	if (run_config(run)->dry_run)
 		return 1;
 	char err[256];
-	if (update_server_new(run->loop, ip, (uint16_t)port, on_server_event, s, &s->server, err,
-			      sizeof(err)) < 0)
-		return run_raise(L, VH_FAULT, "vh.update_server{}: %s", err);
+	if (update_server_new(run_loop(run), ip, (uint16_t)port, on_server_event, s, &s->server,
+			      err, sizeof(err)) < 0)
+		return script_raise(L, VH_FAULT, NULL, "vh.update_server{}: %s", err);
+	run_adopt_server(run, s->server);
 	const char *kv[] = { "server", s->name, "network", net->name, NULL };
 	run_event(run, "update_server", kv);
 	return 1;
@@ -112,10 +114,11 @@ static int server_publish_l(lua_State *L)
 		return 0;
 	char bundle[1024], err[512];
 	struct vh_run *run = s->run;
-	if (ab_boot_bundle_for(run->cfg.image_dir, run->cfg.artifacts_dir, version, bugs, bundle,
+	const struct run_config *cfg = run_config(run);
+	if (ab_boot_bundle_for(cfg->image_dir, cfg->artifacts_dir, version, bugs, bundle,
 			       sizeof(bundle), err, sizeof(err)) < 0 ||
 	    update_server_publish(s->server, version, bundle, err, sizeof(err)) < 0)
-		return run_raise(L, VH_FAULT, "publish %s: %s", version, err);
+		return script_raise(L, VH_FAULT, NULL, "publish %s: %s", version, err);
 	const char *kv[] = { "server", s->name, "version", version, "bugs", bugs ? bugs : "", NULL };
 	run_event(run, "publish", kv);
 	return 0;
@@ -137,7 +140,8 @@ static int set_down(lua_State *L, bool down)
 	struct vh_server *s = check_server(L, 1);
 	char err[256];
 	if (s->server && update_server_set_down(s->server, down, err, sizeof(err)) < 0)
-		return run_raise(L, VH_FAULT, "update server %s: %s", down ? "down" : "up", err);
+		return script_raise(L, VH_FAULT, NULL, "update server %s: %s", down ? "down" : "up",
+				    err);
 	const char *kv[] = { "server", s->name, NULL };
 	run_event(s->run, down ? "server_down" : "server_up", kv);
 	return 0;
@@ -168,27 +172,6 @@ static int server_index_l(lua_State *L)
 	else
 		return luaL_error(L, "update server has no field or method '%s'", key);
 	return 1;
-}
-
-void lua_update_server_free_all(lua_State *L)
-{
-	/* Absent when the scenario failed before `require "vharness"`. */
-	if (lua_getfield(L, LUA_REGISTRYINDEX, "vh.servers") != LUA_TTABLE) {
-		lua_pop(L, 1);
-		return;
-	}
-	lua_Integer n = luaL_len(L, -1);
-	for (lua_Integer i = 1; i <= n; i++) {
-		lua_rawgeti(L, -1, i);
-		struct vh_server *s = lua_update_server_test(L, -1);
-		if (s) {
-			update_server_free(s->server);
-			free(s);
-			*(struct vh_server **)lua_touserdata(L, -1) = NULL;
-		}
-		lua_pop(L, 1);
-	}
-	lua_pop(L, 1);
 }
 
 void lua_update_server_register(lua_State *L)

@@ -13,7 +13,5 @@ int lua_update_server_new(lua_State *L);
 struct vh_server *lua_update_server_test(lua_State *L, int idx);
 /* "10.77.0.1:8080" */
 const char *lua_update_server_address(const struct vh_server *s);
-/* Frees every server of the run (at teardown). */
-void lua_update_server_free_all(lua_State *L);
 
 #endif

@@ -9,6 +9,7 @@
 #include "lua_util.h"
 #include "network.h"
 #include "run.h"
+#include "script.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -21,7 +22,7 @@ enum { REFERENCE_MIN_MEMORY_MIB = 80, DEFAULT_MEMORY_MIB = 96 };
 
 static struct vh_run *check_run(lua_State *L)
 {
-	return run_from_lua(L);
+	return script_run(script_of(L));
 }
 
 static int vh_network_l(lua_State *L)
@@ -34,20 +35,10 @@ static int vh_network_l(lua_State *L)
 	const char *subnet = lua_util_opt_string_field(L, 1, "subnet", "vh.network{}");
 	if (!name)
 		return luaL_error(L, "vh.network{}: 'name' is required");
-	char auto_subnet[32];
-	if (!subnet) {
-		/* Distinct default subnets so two networks never overlap. */
-		snprintf(auto_subnet, sizeof(auto_subnet), "10.77.%d.0/24", run->n_networks);
-		subnet = auto_subnet;
-	}
 	char err[512];
-	struct vh_network *net = network_new(run, name, subnet, err, sizeof(err));
+	struct vh_network *net = run_add_network(run, name, subnet, err, sizeof(err));
 	if (!net)
-		return run_raise(L, VH_CONFIG, "vh.network{}: %s", err);
-	run->networks = realloc(run->networks, (size_t)(run->n_networks + 1) * sizeof(*run->networks));
-	run->networks[run->n_networks++] = net;
-	const char *kv[] = { "network", net->name, "subnet", net->subnet, "bridge", net->bridge, NULL };
-	run_event(run, "network", kv);
+		return script_raise(L, VH_CONFIG, NULL, "vh.network{}: %s", err);
 	lua_network_push(L, net);
 	return 1;
 }
@@ -98,9 +89,9 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 
 static void check_file(lua_State *L, struct vh_run *run, const char *role, const char *path)
 {
-	if (!path || run->cfg.dry_run || access(path, R_OK) == 0)
+	if (!path || run_config(run)->dry_run || access(path, R_OK) == 0)
 		return;
-	run_raise(L, VH_CONFIG, "firmware %s %s: %s", role, path, strerror(errno));
+	script_raise(L, VH_CONFIG, NULL, "firmware %s %s: %s", role, path, strerror(errno));
 }
 
 static int vh_device_l(lua_State *L)
@@ -112,9 +103,8 @@ static int vh_device_l(lua_State *L)
 	const char *name = lua_util_opt_string_field(L, 1, "name", "vh.device{}");
 	if (!name || !*name || strlen(name) > 24 || strpbrk(name, "/ \t\n"))
 		return luaL_error(L, "vh.device{}: 'name' is required (1-24 characters, no '/' or spaces)");
-	for (int i = 0; i < run->n_devices; i++)
-		if (!strcmp(run->devices[i]->name, name))
-			return luaL_error(L, "vh.device{}: a device named '%s' already exists", name);
+	if (run_find_device(run, name))
+		return luaL_error(L, "vh.device{}: a device named '%s' already exists", name);
 
 	struct vh_network *net = NULL;
 	if (lua_getfield(L, 1, "network") != LUA_TNIL && !(net = lua_network_test(L, -1)))
@@ -142,20 +132,15 @@ static int vh_device_l(lua_State *L)
 	check_file(L, run, "disk", fw.disk);
 
 	char err[512];
-	struct vh_device *dev = device_new(run, name, net, &fw, memory, err, sizeof(err));
-	lua_pop(L, 1); /* firmware table: device_new copied its strings */
+	struct run_device_spec spec = {
+		.name = name, .network = net, .memory_mib = memory, .fw = &fw,
+		.server = server ? lua_update_server_address(server) : NULL,
+	};
+	enum vh_outcome status;
+	struct vh_device *dev = run_add_device(run, &spec, &status, err, sizeof(err));
+	lua_pop(L, 1); /* firmware table: the device copied its strings */
 	if (!dev)
-		return run_raise(L, VH_FAULT, "vh.device{}: %s", err);
-	if (server)
-		snprintf(dev->server, sizeof(dev->server), "%s", lua_update_server_address(server));
-	run->devices = realloc(run->devices, (size_t)(run->n_devices + 1) * sizeof(*run->devices));
-	run->devices[run->n_devices++] = dev;
-	const char *kv[] = { "device", dev->name, "ip", dev->ip, "tap", dev->tap, "ifb", dev->ifb, NULL };
-	if (!dev->ip[0])
-		kv[2] = NULL;
-	else if (!dev->kn)
-		kv[6] = NULL; /* an IFB only on the kernel backend */
-	run_event(run, "device", kv);
+		return script_raise(L, status, NULL, "vh.device{}: %s", err);
 	lua_device_push(L, dev);
 	return 1;
 }
@@ -230,12 +215,12 @@ static int vh_reference_firmware_l(lua_State *L)
 	}
 	if (!bundle_version_valid(version))
 		return luaL_error(L, "vh.reference_firmware{}: version must be 1-63 of [A-Za-z0-9._+-], like \"1.0.0\"");
-	const char *dir = run->cfg.image_dir;
+	const char *dir = run_config(run)->image_dir;
 	char kernel[1024], initrd[1024];
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
-	if (!run->cfg.dry_run && (access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0))
-		return run_raise(L, VH_CONFIG,
+	if (!run_config(run)->dry_run && (access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0))
+		return script_raise(L, VH_CONFIG, NULL,
 				 "reference firmware image not found: %s: %s\n"
 				 "  build it with `cmake --build build` (target `image`) or `vharness image build`,\n"
 				 "  or point --image-dir / VH_IMAGE_DIR at a built image",
@@ -264,20 +249,19 @@ static void on_sleep_done(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop, (void)id;
 	lua_State *co = arg;
-	run_resume(run_from_lua(co), co, 0);
+	script_resume_soon(script_of(co), co, 0);
 }
 
 static int vh_sleep_l(lua_State *L)
 {
 	struct vh_run *run = check_run(L);
 	uint64_t ms = lua_util_check_duration(L, 1, NULL);
-	if (run->cfg.dry_run)
+	if (run_config(run)->dry_run)
 		return 0;
 	if (!lua_isyieldable(L))
 		return luaL_error(L, "vh.sleep cannot wait here (inside a metamethod or C call)");
-	ev_add_timer(run->loop, ms, on_sleep_done, L);
-	run_wait_begin(run);
-	return lua_yieldk(L, 0, 0, sleep_k);
+	ev_add_timer(run_loop(run), ms, on_sleep_done, L);
+	return script_wait(L, "vh.sleep", 0, sleep_k);
 }
 
 static int vh_check_l(lua_State *L)
@@ -288,28 +272,28 @@ static int vh_check_l(lua_State *L)
 	bool ok = lua_toboolean(L, 1);
 	const char *kv[] = { "what", what, "result", ok ? "pass" : "fail", NULL };
 	run_event(run, "check", kv);
-	if (!ok && !run->cfg.dry_run)
-		return run_raise(L, VH_FAIL, "check failed: %s", what);
+	if (!ok && !run_config(run)->dry_run)
+		return script_raise(L, VH_FAIL, NULL, "check failed: %s", what);
 	return 0;
 }
 
 static int vh_spawn_l(lua_State *L)
 {
-	struct vh_run *run = check_run(L);
+	struct script *s = script_of(L);
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	lua_settop(L, 1);
-	if (run->cfg.dry_run) {
+	if (script_dry_run(s)) {
 		/* Still run it, so `check` sees errors in spawned code. */
 		lua_call(L, 0, 0);
 		return 0;
 	}
-	run_spawn(run, L);
+	script_spawn(s, L);
 	return 0;
 }
 
 static int vh_seed_l(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)check_run(L)->cfg.seed);
+	lua_pushinteger(L, (lua_Integer)run_config(check_run(L))->seed);
 	return 1;
 }
 
@@ -317,7 +301,7 @@ static int vh_seed_l(lua_State *L)
  * that measure (bench/boot.lua). */
 static int vh_now_l(lua_State *L)
 {
-	lua_pushnumber(L, ev_now(check_run(L)->loop));
+	lua_pushnumber(L, run_now(check_run(L)));
 	return 1;
 }
 
@@ -325,11 +309,11 @@ static int vh_now_l(lua_State *L)
  * scenario serves several configurations (e.g. -D bugs=no-backoff). */
 static int vh_param_l(lua_State *L)
 {
-	struct vh_run *run = check_run(L);
+	const struct run_config *cfg = run_config(check_run(L));
 	size_t len;
 	const char *name = luaL_checklstring(L, 1, &len);
-	for (int i = run->cfg.n_defines - 1; i >= 0; i--) {
-		const char *d = run->cfg.defines[i];
+	for (int i = cfg->n_defines - 1; i >= 0; i--) {
+		const char *d = cfg->defines[i];
 		if (!strncmp(d, name, len) && d[len] == '=') {
 			lua_pushstring(L, d + len + 1);
 			return 1;
@@ -345,8 +329,8 @@ static int vh_log_l(lua_State *L)
 	const char *msg = luaL_checkstring(L, 1);
 	const char *kv[] = { "message", msg, NULL };
 	run_event(run, "log", kv);
-	if (!run->cfg.dry_run)
-		fprintf(stderr, "[%9.3f] %s\n", ev_now(run->loop), msg);
+	if (!run_config(run)->dry_run)
+		fprintf(stderr, "[%9.3f] %s\n", run_now(run), msg);
 	return 0;
 }
 

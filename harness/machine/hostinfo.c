@@ -1,19 +1,13 @@
 #include "hostinfo.h"
 
-#include "ev.h"
-
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,89 +145,17 @@ static void cache_store(const char *key, bool ok, const char *why)
 	fclose(f);
 }
 
-static bool probe_boot(const char *qemu, const char *kernel, int timeout_ms, char *why, size_t whylen)
+int hostinfo_kvm_cache_lookup(const char *qemu_binary, const char *kernel, char *why,
+			      size_t whylen)
 {
-	int out[2];
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		snprintf(why, whylen, "pipe: %s", strerror(errno));
-		return false;
-	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		execlp(qemu, qemu, "-M", "microvm", "-accel", "kvm", "-m", "96", "-nodefaults",
-		       "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio",
-		       "-kernel", kernel, "-append", "console=ttyS0 panic=-1", (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	if (pid < 0) {
-		close(out[0]);
-		snprintf(why, whylen, "fork: %s", strerror(errno));
-		return false;
-	}
-	char buf[8192];
-	size_t len = 0;
-	bool ok = false;
-	uint64_t start = ev_clock_ms(), deadline = start + (uint64_t)timeout_ms;
-	for (;;) {
-		uint64_t now = ev_clock_ms();
-		if (now >= deadline)
-			break;
-		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
-			continue;
-		ssize_t n = read(out[0], buf + len, sizeof(buf) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (strstr(buf, "Linux version")) {
-			ok = true;
-			break;
-		}
-		if (len > sizeof(buf) / 2) { /* keep the tail only */
-			memmove(buf, buf + len - 256, 256);
-			len = 256;
-		}
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	close(out[0]);
-	if (ok) {
-		snprintf(why, whylen, "KVM probe booted to the kernel's first line in %llu ms",
-			 (unsigned long long)(ev_clock_ms() - start));
-	} else {
-		buf[len] = '\0';
-		char *nl = strrchr(buf, '\n');
-		while (nl && nl[1] == '\0' && nl > buf) {
-			*nl = '\0';
-			nl = strrchr(buf, '\n');
-		}
-		snprintf(why, whylen, "KVM probe saw no kernel output in %.1f s%s%.120s",
-			 timeout_ms / 1000.0, len ? "; last: " : "", nl ? nl + 1 : buf);
-	}
-	return ok;
-}
-
-bool hostinfo_kvm_probe(const char *qemu_binary, const char *kernel, int timeout_ms, bool fresh,
-			char *why, size_t whylen)
-{
-	if (!hostinfo_kvm_device_ok(why, whylen))
-		return false;
 	char key[1024];
 	cache_key(qemu_binary, kernel, key, sizeof(key));
-	if (!fresh) {
-		int cached = cache_lookup(key, why, whylen);
-		if (cached >= 0)
-			return cached == 1;
-	}
-	bool ok = probe_boot(qemu_binary, kernel, timeout_ms, why, whylen);
+	return cache_lookup(key, why, whylen);
+}
+
+void hostinfo_kvm_cache_store(const char *qemu_binary, const char *kernel, bool ok, const char *why)
+{
+	char key[1024];
+	cache_key(qemu_binary, kernel, key, sizeof(key));
 	cache_store(key, ok, why);
-	return ok;
 }

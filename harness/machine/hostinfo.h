@@ -17,12 +17,13 @@ uint32_t hostinfo_tsc_khz(void);
 /* True when /dev/kvm opens and answers KVM_GET_API_VERSION; why says what failed. */
 bool hostinfo_kvm_device_ok(char *why, size_t whylen);
 
-/* Proves KVM with a probe boot: starts qemu_binary with -accel kvm on the
- * given kernel and waits up to timeout_ms for the kernel's first line.
- * (Here /dev/kvm exists but a KVM guest hangs in the boot stub.) The answer
- * is cached per (QEMU binary, kernel, host kernel) in
- * $XDG_CACHE_HOME/vharness/ unless fresh is true. */
-bool hostinfo_kvm_probe(const char *qemu_binary, const char *kernel, int timeout_ms, bool fresh,
-			char *why, size_t whylen);
+/* The answer an earlier KVM probe boot (accel.h) gave for (QEMU binary,
+ * kernel, this host's kernel), from $XDG_CACHE_HOME/vharness/kvm-probe:
+ * 1 KVM works, 0 it does not, -1 never probed. why gets the probe's words. */
+int hostinfo_kvm_cache_lookup(const char *qemu_binary, const char *kernel, char *why,
+			      size_t whylen);
+/* Records a probe's answer for hostinfo_kvm_cache_lookup. Best effort. */
+void hostinfo_kvm_cache_store(const char *qemu_binary, const char *kernel, bool ok,
+			      const char *why);
 
 #endif

@@ -1,29 +1,40 @@
+/* Starting QEMU on the event loop: see qemu.h. */
 #include "qemu.h"
 
 #include "ev.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stddef.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { QEMU_CONNECT_TIMEOUT_MS = 10000, QMP_TIMEOUT_MS = 5000 };
+enum { SOCK_SERIAL, SOCK_QMP, SOCK_NET, N_SOCKS };
+static const char *const sock_names[N_SOCKS] = { "console", "QMP socket", "network socket" };
+
+struct qemu_start {
+	struct ev_loop *loop;
+	struct qemu_proc proc;
+	int listen_fd[N_SOCKS]; /* -1 once accepted (or not wanted) */
+	int *conn_fd[N_SOCKS];  /* where each accepted socket goes in proc */
+	uint64_t timeout_ms;
+	uint64_t timer;
+	uint64_t defer;
+	char why[1024];
+	qemu_started_fn fn;
+	void *arg;
+};
 
 /* Abstract sockets belong to the network namespace and vanish with their
  * last fd: nothing is left on disk when the harness is killed. */
 static int listen_abstract(const char *name)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -44,237 +55,201 @@ static int listen_abstract(const char *name)
 	return fd;
 }
 
-static int pidfd_open_compat(pid_t pid)
+void qemu_proc_close_sockets(struct qemu_proc *p)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	int *fds[] = { &p->serial_fd, &p->qmp_fd, &p->net_fd };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
 }
 
-const char *qemu_status_describe(int status, char *buf, size_t len)
+static void close_listeners(struct qemu_start *s)
 {
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
-	else
-		snprintf(buf, len, "ended with wait status 0x%x", status);
-	return buf;
+	for (int i = 0; i < N_SOCKS; i++) {
+		if (s->listen_fd[i] >= 0) {
+			ev_del_fd(s->loop, s->listen_fd[i]);
+			close(s->listen_fd[i]);
+			s->listen_fd[i] = -1;
+		}
+	}
 }
 
-void qemu_stderr_tail(const struct qemu_proc *p, char *buf, size_t len, int max_lines)
+/* Stops watching and lets go of everything but proc's sockets and child. */
+static void stop_watching(struct qemu_start *s)
 {
-	buf[0] = '\0';
-	FILE *f = fopen(p->stderr_path, "r");
-	if (!f)
+	close_listeners(s);
+	if (s->proc.child.pidfd >= 0)
+		ev_del_fd(s->loop, s->proc.child.pidfd);
+	if (s->timer)
+		ev_del_timer(s->loop, s->timer);
+	if (s->defer)
+		ev_cancel_defer(s->loop, s->defer);
+	s->timer = s->defer = 0;
+}
+
+static void kill_and_reap(struct qemu_start *s)
+{
+	child_kill(&s->proc.child);
+	child_wait(&s->proc.child, 2000, NULL); /* SIGKILLed: gone in milliseconds */
+	qemu_proc_close_sockets(&s->proc);
+}
+
+static void finish(struct qemu_start *s, bool ok)
+{
+	stop_watching(s);
+	qemu_started_fn fn = s->fn;
+	void *arg = s->arg;
+	if (ok) {
+		struct qemu_proc p = s->proc;
+		free(s);
+		fn(arg, &p, NULL);
 		return;
-	char data[8192];
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	long from = size > (long)sizeof(data) - 1 ? size - (long)sizeof(data) + 1 : 0;
-	fseek(f, from, SEEK_SET);
-	size_t n = fread(data, 1, sizeof(data) - 1, f);
-	fclose(f);
-	data[n] = '\0';
-	while (n > 0 && data[n - 1] == '\n')
-		data[--n] = '\0';
-	const char *start = data;
-	int lines = 0;
-	for (size_t i = n; i > 0; i--) {
-		if (data[i - 1] == '\n' && ++lines == max_lines) {
-			start = data + i;
+	}
+	char why[sizeof(s->why)];
+	snprintf(why, sizeof(why), "%s", s->why);
+	free(s);
+	fn(arg, NULL, why);
+}
+
+/* QEMU ended before it connected: its stderr says why. */
+static void on_early_exit(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop, (void)fd, (void)events;
+	struct qemu_start *s = arg;
+	int status = 0;
+	/* Unwatched before the reap closes it: the number may be reused at once. */
+	ev_del_fd(s->loop, fd);
+	if (!child_reap(&s->proc.child, &status)) {
+		ev_add_fd(s->loop, fd, EPOLLIN, on_early_exit, s);
+		return;
+	}
+	qemu_proc_close_sockets(&s->proc);
+	const char *what = "connecting its console";
+	for (int i = 0; i < N_SOCKS; i++) {
+		if (s->listen_fd[i] >= 0) {
+			what = sock_names[i];
 			break;
 		}
 	}
-	snprintf(buf, len, "%s", start);
+	char st[128], tail[800];
+	child_file_tail(s->proc.stderr_path, tail, sizeof(tail), 5);
+	snprintf(s->why, sizeof(s->why), "QEMU %s before connecting its %s%s%s",
+		 child_status_text(status, st, sizeof(st)), what, tail[0] ? ": " : "", tail);
+	finish(s, false);
 }
 
-static void child_exec(const struct qemu_argv *a, const char *stderr_path, pid_t parent)
+static void on_start_timeout(struct ev_loop *loop, uint64_t id, void *arg)
 {
-	/* Dies with the harness, however the harness dies. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	/* Out of the terminal's process group: Ctrl-C reaches the harness, which
-	 * stops its guests in order, instead of reaching QEMU directly. */
-	setpgid(0, 0);
-	int null = open("/dev/null", O_RDWR);
-	int errfd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-	}
-	if (errfd >= 0)
-		dup2(errfd, 2);
-	/* Signals the harness blocks (for its signalfd) must not stay blocked in QEMU. */
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL); /* the harness ignores it; exec would keep that */
-	execvp(a->argv[0], a->argv);
-	fprintf(stderr, "cannot execute %s: %s\n", a->argv[0], strerror(errno));
-	_exit(127);
-}
-
-/* Accepts on listen_fd while watching the child; -1 if the child dies or time runs out. */
-static int accept_while_alive(int listen_fd, int pidfd, uint64_t deadline_ms)
-{
-	for (;;) {
-		uint64_t now = ev_clock_ms();
-		if (now >= deadline_ms) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		struct pollfd pfd[2] = { { .fd = listen_fd, .events = POLLIN },
-					 { .fd = pidfd, .events = POLLIN } };
-		int r = poll(pfd, 2, (int)(deadline_ms - now));
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (pfd[0].revents & POLLIN)
-			return accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (pfd[1].revents & POLLIN) {
-			errno = ECHILD;
-			return -1;
+	(void)loop, (void)id;
+	struct qemu_start *s = arg;
+	s->timer = 0;
+	const char *what = "console";
+	for (int i = 0; i < N_SOCKS; i++) {
+		if (s->listen_fd[i] >= 0) {
+			what = sock_names[i];
+			break;
 		}
 	}
+	char tail[600];
+	child_file_tail(s->proc.stderr_path, tail, sizeof(tail), 3);
+	snprintf(s->why, sizeof(s->why), "QEMU did not connect its %s within %llu ms%s%s", what,
+		 (unsigned long long)s->timeout_ms, tail[0] ? ": " : "", tail);
+	stop_watching(s);
+	kill_and_reap(s);
+	finish(s, false);
 }
 
-static void describe_early_death(struct qemu_proc *p, const char *what, char *err, size_t errlen)
+static bool all_connected(const struct qemu_start *s)
 {
-	char tail[1024], st[128];
-	int status = qemu_reap(p);
-	qemu_stderr_tail(p, tail, sizeof(tail), 5);
-	snprintf(err, errlen, "QEMU %s before %s%s%s", qemu_status_describe(status, st, sizeof(st)),
-		 what, tail[0] ? ": " : "", tail);
+	for (int i = 0; i < N_SOCKS; i++)
+		if (s->listen_fd[i] >= 0)
+			return false;
+	return true;
 }
 
-int qemu_spawn(const struct qemu_launch *l, const char *stderr_path, struct qemu_proc *p,
-	       char *err, size_t errlen)
+static void on_connect(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
-	memset(p, 0, sizeof(*p));
-	p->pidfd = p->serial_fd = p->qmp.fd = p->net_fd = -1;
-	snprintf(p->stderr_path, sizeof(p->stderr_path), "%s", stderr_path);
+	(void)events;
+	struct qemu_start *s = arg;
+	int i = 0;
+	while (i < N_SOCKS && s->listen_fd[i] != fd)
+		i++;
+	if (i == N_SOCKS)
+		return;
+	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (conn < 0)
+		return; /* spurious wakeup; EAGAIN: wait for the next one */
+	*s->conn_fd[i] = conn;
+	ev_del_fd(loop, fd);
+	close(fd);
+	s->listen_fd[i] = -1;
+	if (all_connected(s))
+		finish(s, true);
+}
 
+struct qemu_start *qemu_start(struct ev_loop *loop, const struct qemu_launch *l,
+			      const char *stderr_path, uint64_t timeout_ms, qemu_started_fn fn,
+			      void *arg, char *err, size_t errlen)
+{
 	struct qemu_argv a;
 	if (qemu_argv_build(l, &a, err, errlen) < 0)
-		return -1;
-	int serial_listen = listen_abstract(l->serial_socket);
-	int qmp_listen = serial_listen < 0 ? -1 : listen_abstract(l->qmp_socket);
-	int net_listen = -1;
-	if (qmp_listen >= 0 && l->net_socket && (net_listen = listen_abstract(l->net_socket)) < 0) {
-		close(qmp_listen);
-		qmp_listen = -1;
-	}
-	if (serial_listen < 0 || qmp_listen < 0) {
-		snprintf(err, errlen, "cannot listen on socket @%s: %s", l->serial_socket, strerror(errno));
-		if (serial_listen >= 0)
-			close(serial_listen);
-		qemu_argv_free(&a);
-		return -1;
-	}
-
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0)
-		child_exec(&a, stderr_path, parent);
-	qemu_argv_free(&a);
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(serial_listen);
-		close(qmp_listen);
-		if (net_listen >= 0)
-			close(net_listen);
-		return -1;
-	}
-	p->pid = pid;
-	p->pidfd = pidfd_open_compat(pid);
-	if (p->pidfd < 0) {
-		snprintf(err, errlen, "pidfd_open: %s (Linux 5.3 or newer is required)", strerror(errno));
-		close(serial_listen);
-		close(qmp_listen);
-		if (net_listen >= 0)
-			close(net_listen);
-		qemu_kill(p);
-		return -1;
-	}
-
-	uint64_t deadline = ev_clock_ms() + QEMU_CONNECT_TIMEOUT_MS;
-	p->serial_fd = accept_while_alive(serial_listen, p->pidfd, deadline);
-	int qmp_fd = p->serial_fd < 0 ? -1 : accept_while_alive(qmp_listen, p->pidfd, deadline);
-	/* QEMU connects its netdev while it initialises, before any guest code. */
-	if (qmp_fd >= 0 && net_listen >= 0 &&
-	    (p->net_fd = accept_while_alive(net_listen, p->pidfd, deadline)) < 0) {
-		close(qmp_fd);
-		qmp_fd = -1;
-	}
-	int accept_errno = errno;
-	close(serial_listen);
-	close(qmp_listen);
-	if (net_listen >= 0)
-		close(net_listen);
-	if (qmp_fd < 0) {
-		if (accept_errno == ECHILD) {
-			describe_early_death(p, "connecting its console", err, errlen);
-		} else {
-			snprintf(err, errlen, "QEMU did not connect its console within %d ms: %s",
-				 QEMU_CONNECT_TIMEOUT_MS, strerror(accept_errno));
-			qemu_kill(p);
+		return NULL;
+	struct qemu_start *s = calloc(1, sizeof(*s));
+	if (!s)
+		abort();
+	s->loop = loop;
+	s->fn = fn;
+	s->arg = arg;
+	s->timeout_ms = timeout_ms;
+	s->proc.serial_fd = s->proc.qmp_fd = s->proc.net_fd = -1;
+	s->proc.child.pidfd = -1;
+	snprintf(s->proc.stderr_path, sizeof(s->proc.stderr_path), "%s", stderr_path);
+	s->conn_fd[SOCK_SERIAL] = &s->proc.serial_fd;
+	s->conn_fd[SOCK_QMP] = &s->proc.qmp_fd;
+	s->conn_fd[SOCK_NET] = &s->proc.net_fd;
+	const char *names[N_SOCKS] = { l->serial_socket, l->qmp_socket, l->net_socket };
+	for (int i = 0; i < N_SOCKS; i++) {
+		s->listen_fd[i] = -1;
+		if (!names[i])
+			continue;
+		s->listen_fd[i] = listen_abstract(names[i]);
+		if (s->listen_fd[i] < 0) {
+			snprintf(err, errlen, "cannot listen on socket @%s: %s", names[i], strerror(errno));
+			close_listeners(s);
+			qemu_argv_free(&a);
+			free(s);
+			return NULL;
 		}
-		return -1;
 	}
-	qmp_init(&p->qmp, qmp_fd);
-	if (qmp_handshake(&p->qmp, QMP_TIMEOUT_MS, err, errlen) < 0) {
-		qemu_kill(p);
-		return -1;
+	struct child_spec spec = {
+		.argv = (const char *const *)a.argv, .stdout_fd = -1, .stderr_fd = -1,
+		.stderr_path = stderr_path,
+		/* Ctrl-C reaches the harness, which stops its guests in order,
+		 * instead of reaching QEMU directly. */
+		.own_process_group = true,
+	};
+	int r = child_spawn(&spec, &s->proc.child, err, errlen);
+	qemu_argv_free(&a);
+	if (r < 0) {
+		close_listeners(s);
+		free(s);
+		return NULL;
 	}
-	return 0;
+	for (int i = 0; i < N_SOCKS; i++)
+		if (s->listen_fd[i] >= 0)
+			ev_add_fd(loop, s->listen_fd[i], EPOLLIN, on_connect, s);
+	ev_add_fd(loop, s->proc.child.pidfd, EPOLLIN, on_early_exit, s);
+	s->timer = ev_add_timer(loop, timeout_ms, on_start_timeout, s);
+	return s;
 }
 
-int qemu_resume(struct qemu_proc *p, char *err, size_t errlen)
+void qemu_start_cancel(struct qemu_start *s)
 {
-	return qmp_command(&p->qmp, "{\"execute\":\"cont\"}", QMP_TIMEOUT_MS, err, errlen);
-}
-
-int qemu_reap(struct qemu_proc *p)
-{
-	int status = 0;
-	if (p->pid > 0) {
-		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		p->pid = 0;
-	}
-	if (p->pidfd >= 0)
-		close(p->pidfd);
-	if (p->serial_fd >= 0)
-		close(p->serial_fd);
-	if (p->qmp.fd >= 0)
-		close(p->qmp.fd);
-	if (p->net_fd >= 0)
-		close(p->net_fd);
-	p->pidfd = p->serial_fd = p->qmp.fd = p->net_fd = -1;
-	return status;
-}
-
-void qemu_kill(struct qemu_proc *p)
-{
-	if (p->pid > 0) {
-		/* pidfd_send_signal would be race-free, but we are QEMU's parent and
-		 * have not reaped it, so its pid cannot have been reused. */
-		kill(p->pid, SIGKILL);
-	}
-	qemu_reap(p);
-}
-
-void qemu_stop(struct qemu_proc *p, int grace_ms)
-{
-	if (p->pid <= 0) {
-		qemu_reap(p);
+	if (!s)
 		return;
-	}
-	char err[256];
-	if (p->qmp.fd >= 0)
-		qmp_command(&p->qmp, "{\"execute\":\"quit\"}", grace_ms, err, sizeof(err));
-	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
-	if (p->pidfd < 0 || poll(&pfd, 1, grace_ms) <= 0)
-		kill(p->pid, SIGKILL);
-	qemu_reap(p);
+	stop_watching(s);
+	kill_and_reap(s);
+	free(s);
 }

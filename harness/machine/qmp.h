@@ -1,36 +1,54 @@
-/* A minimal QMP client over a connected stream socket. QMP speaks one JSON
- * object per line; we need only "did it return or fail" and the event name,
- * so replies are classified by key rather than fully parsed. */
+/* A QMP client on the event loop: requests go out at once, replies come back
+ * as callbacks, nothing ever waits. QMP speaks one JSON object per line; we
+ * need only "did it return or fail", the event names and a few string
+ * fields, so lines are classified by key rather than fully parsed. Each
+ * request carries an "id", which QEMU echoes in its reply. */
 #ifndef VH_QMP_H
 #define VH_QMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-struct qmp {
-	int fd;
-	char buf[16384];
-	size_t len;
-	/* Called for each asynchronous event line ({"event": ...}). */
-	void (*on_event)(void *ctx, const char *event_name, const char *line);
+struct ev_loop;
+struct qmp;
+
+struct qmp_handlers {
+	/* An asynchronous event line ({"event": NAME, ...}). */
+	void (*event)(void *ctx, const char *name, const char *line);
+	/* QEMU closed the socket (or it failed); called once, after every
+	 * pending request has been completed as failed. */
+	void (*closed)(void *ctx, const char *why);
 	void *ctx;
 };
 
-/* Takes ownership of fd (non-blocking is fine). */
-void qmp_init(struct qmp *q, int fd);
+/* Completes a request: ok with QEMU's reply line ({"return": ...}), or not
+ * ok with a one-line reason (QEMU's {"error": ...} line, "no reply within
+ * N ms", "QMP closed"). Always called from the loop, never from inside
+ * qmp_request. It may free the client. */
+typedef void (*qmp_reply_fn)(void *arg, bool ok, const char *text);
 
-/* Reads the greeting and negotiates capabilities. 0 or -1 with err. */
-int qmp_handshake(struct qmp *q, int timeout_ms, char *err, size_t errlen);
+/* Takes the connected socket fd (made non-blocking here) and watches it on
+ * loop. The client reads QEMU's greeting and negotiates capabilities by
+ * itself; requests made before that are queued and sent after. Handlers may
+ * be NULL. NULL when out of memory. */
+struct qmp *qmp_new(struct ev_loop *loop, int fd, const struct qmp_handlers *handlers);
 
-/* Sends one command (a complete JSON object) and waits for its reply. Events
- * that arrive first go to on_event. Returns 0 on {"return"}, -1 on {"error"},
- * timeout or a closed socket, with the reply or the reason in err. */
-int qmp_command(struct qmp *q, const char *json, int timeout_ms, char *err, size_t errlen);
+/* Closes the socket and frees the client. Pending requests are dropped
+ * without their callbacks (their owner is going away too). Safe inside any
+ * of the client's own callbacks. NULL is ignored. */
+void qmp_free(struct qmp *q);
 
-/* Reads whatever is available without blocking and dispatches events.
- * Returns 0, or -1 when the peer closed the socket. */
-int qmp_pump(struct qmp *q);
+/* Sends {"execute": execute, "arguments": arguments} (arguments is a JSON
+ * object text or NULL). fn (may be NULL) is called exactly once. */
+void qmp_request(struct qmp *q, const char *execute, const char *arguments, uint64_t timeout_ms,
+		 qmp_reply_fn fn, void *arg);
 
-/* Extracts the string value of "key" from a flat JSON line into out. */
+/* True once the greeting and capabilities negotiation are done. */
+bool qmp_ready(const struct qmp *q);
+
+/* Extracts the string value of "key" from a flat JSON line into out.
+ * 0, or -1 when the key is absent or its value is not a string. */
 int qmp_json_string(const char *line, const char *key, char *out, size_t outlen);
 
 #endif

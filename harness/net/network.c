@@ -3,7 +3,7 @@
 #include "capture.h"
 #include "capture_live.h"
 #include "link.h"
-#include "run.h"
+#include "nic.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -21,58 +21,63 @@ static int name_ok(const char *name)
 	return 1;
 }
 
-struct vh_network *network_new(struct vh_run *run, const char *name, const char *subnet,
-			       char *err, size_t errlen)
+struct vh_network *network_new(const struct network_config *cfg, char *err, size_t errlen)
 {
-	if (!name_ok(name)) {
-		snprintf(err, errlen, "network name '%s' must be 1-24 letters, digits, '-' or '_'", name);
+	if (!name_ok(cfg->name)) {
+		snprintf(err, errlen, "network name '%s' must be 1-24 letters, digits, '-' or '_'",
+			 cfg->name);
 		return NULL;
 	}
 	uint32_t net_be;
 	int prefix;
-	if (link_parse_cidr(subnet, &net_be, &prefix) < 0 || prefix < 8 || prefix > 29) {
-		snprintf(err, errlen, "subnet '%s' is not an IPv4 network from /8 to /29 (e.g. 10.77.0.0/24)",
-			 subnet);
+	if (link_parse_cidr(cfg->subnet, &net_be, &prefix) < 0 || prefix < 8 || prefix > 29) {
+		snprintf(err, errlen,
+			 "subnet '%s' is not an IPv4 network from /8 to /29 (e.g. 10.77.0.0/24)",
+			 cfg->subnet);
 		return NULL;
 	}
-	for (int i = 0; i < run->n_networks; i++) {
-		if (!strcmp(run->networks[i]->name, name)) {
-			snprintf(err, errlen, "a network named '%s' already exists", name);
-			return NULL;
-		}
-	}
 	struct vh_network *net = calloc(1, sizeof(*net));
-	snprintf(net->name, sizeof(net->name), "%s", name);
-	snprintf(net->subnet, sizeof(net->subnet), "%s", subnet);
+	if (!net) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	net->cfg = *cfg;
+	net->cfg.name = net->name;
+	net->cfg.subnet = net->subnet;
+	net->cfg.artifacts_dir = NULL; /* only whether it was set matters below */
+	snprintf(net->name, sizeof(net->name), "%s", cfg->name);
+	snprintf(net->subnet, sizeof(net->subnet), "%s", cfg->subnet);
 	/* One bridge per network; the index keeps truncated names distinct. */
-	snprintf(net->bridge, sizeof(net->bridge), "vhb%d-%.9s", run->n_networks, name);
+	snprintf(net->bridge, sizeof(net->bridge), "vhb%d-%.9s", cfg->index, cfg->name);
 	net->net_be = net_be;
 	net->prefix = prefix;
 	net->next_host = 2;
-	if (!run->cfg.dry_run) {
-		uint32_t host_be = htonl(ntohl(net_be) + 1);
-		net->bridge_ifindex = link_bridge_create(run->links, net->bridge, host_be, prefix, err, errlen);
-		if (net->bridge_ifindex < 0) {
-			free(net);
+	net->bridge_ifindex = -1;
+	if (!cfg->artifacts_dir)
+		return net;
+	uint32_t host_be = htonl(ntohl(net_be) + 1);
+	net->bridge_ifindex =
+		link_bridge_create(cfg->links, net->bridge, host_be, prefix, err, errlen);
+	if (net->bridge_ifindex < 0) {
+		free(net);
+		return NULL;
+	}
+	/* Every frame the datapaths deliver, and apart from them the ones they
+	 * drop, so a capture shows what the device really saw. */
+	char pcap[1024], dropped[1024];
+	snprintf(pcap, sizeof(pcap), "%s/%s.pcap", cfg->artifacts_dir, cfg->name);
+	snprintf(dropped, sizeof(dropped), "%s/%s-dropped.pcap", cfg->artifacts_dir, cfg->name);
+	net->capture = capture_open(pcap, dropped, err, errlen);
+	if (!net->capture) {
+		network_free(net);
+		return NULL;
+	}
+	/* The kernel backend drops in the kernel: -dropped.pcap stays empty. */
+	if (cfg->backend == IMPAIRMENT_KERNEL) {
+		net->live = capture_live_open(cfg->loop, net->bridge, net->capture, err, errlen);
+		if (!net->live) {
+			network_free(net);
 			return NULL;
-		}
-		/* Every frame the datapaths deliver, and apart from them the ones
-		 * they drop, so a capture shows what the device really saw. */
-		char pcap[1024], dropped[1024];
-		snprintf(pcap, sizeof(pcap), "%s/%s.pcap", run->cfg.artifacts_dir, name);
-		snprintf(dropped, sizeof(dropped), "%s/%s-dropped.pcap", run->cfg.artifacts_dir, name);
-		net->capture = capture_open(pcap, dropped, err, errlen);
-		if (!net->capture) {
-			free(net);
-			return NULL;
-		}
-		/* The kernel backend drops in the kernel: -dropped.pcap stays empty. */
-		if (run->backend == IMPAIRMENT_KERNEL) {
-			net->live = capture_live_open(run->loop, net->bridge, net->capture, err, errlen);
-			if (!net->live) {
-				network_free(net);
-				return NULL;
-			}
 		}
 	}
 	return net;
@@ -88,10 +93,28 @@ void network_stop_capture(struct vh_network *net)
 
 void network_free(struct vh_network *net)
 {
-	network_stop_capture(net);
-	if (net && net->capture)
+	if (!net)
+		return;
+	for (int i = 0; i < net->n_members; i++) {
+		nic_free(net->members[i]->nic);
+		free(net->members[i]);
+	}
+	free(net->members);
+	network_stop_capture(net); /* while the bridge still exists */
+	if (net->capture)
 		capture_close(net->capture);
+	if (net->bridge_ifindex > 0)
+		link_delete(net->cfg.links, net->bridge, NULL, 0);
 	free(net);
+}
+
+bool network_overlaps(const struct vh_network *a, const struct vh_network *b)
+{
+	/* Two prefixes overlap when one contains the other: compare under the
+	 * shorter mask. */
+	int shorter = a->prefix < b->prefix ? a->prefix : b->prefix;
+	uint32_t mask = shorter ? ~0u << (32 - shorter) : 0;
+	return (ntohl(a->net_be) & mask) == (ntohl(b->net_be) & mask);
 }
 
 static void format_host(const struct vh_network *net, uint32_t host, char *out, size_t len)
@@ -105,11 +128,55 @@ void network_host_ip(const struct vh_network *net, char *out, size_t len)
 	format_host(net, 1, out, len);
 }
 
-int network_next_ip(struct vh_network *net, char *out, size_t len)
+struct network_member *network_join(struct vh_network *net, const char *device, int index,
+				    char *err, size_t errlen)
 {
 	uint32_t hosts = (1u << (32 - net->prefix)) - 2; /* minus network and broadcast */
-	if (net->next_host > hosts)
+	if (net->next_host > hosts) {
+		snprintf(err, errlen, "network '%s' (%s) has no address left for '%s'", net->name,
+			 net->subnet, device);
+		return NULL;
+	}
+	struct network_member *m = calloc(1, sizeof(*m));
+	struct network_member **grown =
+		realloc(net->members, (size_t)(net->n_members + 1) * sizeof(*grown));
+	if (!m || !grown) {
+		free(m);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	net->members = grown;
+	m->net = net;
+	snprintf(m->device, sizeof(m->device), "%s", device);
+	snprintf(m->tap, sizeof(m->tap), "vht%d-%.9s", index, device);
+	snprintf(m->ifb, sizeof(m->ifb), "vhi%d-%.9s", index, device);
+	if (net->bridge_ifindex > 0) {
+		struct nic_config nc = {
+			.loop = net->cfg.loop,
+			.links = net->cfg.links,
+			.backend = net->cfg.backend,
+			.bridge_ifindex = net->bridge_ifindex,
+			.tap = m->tap,
+			.ifb = m->ifb,
+			.seed = net->cfg.seed,
+			.link_id = (uint32_t)index,
+			.capture = net->capture,
+		};
+		m->nic = nic_new(&nc, err, errlen);
+		if (!m->nic) {
+			free(m);
+			return NULL;
+		}
+	}
+	format_host(net, net->next_host++, m->ip, sizeof(m->ip));
+	net->members[net->n_members++] = m;
+	return m;
+}
+
+int network_member_block(struct network_member *m, bool blocked, char *err, size_t errlen)
+{
+	if (m->nic && nic_set_blocked(m->nic, blocked, err, errlen) < 0)
 		return -1;
-	format_host(net, net->next_host++, out, len);
+	m->partitioned = blocked;
 	return 0;
 }

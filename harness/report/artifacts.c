@@ -340,7 +340,8 @@ static const char *junit_default_message(int status)
 	switch (status) {
 	case 1: return "scenario failed";
 	case 2: return "configuration error";
-	default: return "harness fault";
+	case 3: return "harness fault";
+	default: return status >= 128 ? "cancelled" : "harness fault";
 	}
 }
 
@@ -375,7 +376,10 @@ static void junit_write_case(struct artifacts_sink *k, const struct junit_case *
 	artifacts_sink_puts(k, " message=\"");
 	artifacts_xml_escape_to(k, c->message ? c->message : junit_default_message(c->status), true);
 	artifacts_sink_puts(k, "\" type=\"");
-	artifacts_sink_puts(k, c->status == 1 ? "failure" : c->status == 2 ? "config" : "harness");
+	artifacts_sink_puts(k, c->status == 1   ? "failure"
+			       : c->status == 2 ? "config"
+			       : c->status >= 128 ? "cancelled"
+						 : "harness");
 	artifacts_sink_puts(k, "\">");
 	if (c->details)
 		artifacts_xml_escape_to(k, c->details, false);

@@ -38,13 +38,16 @@ struct junit_case {
 	const char *name;       /* scenario file name */
 	const char *classname;  /* "vharness" */
 	double seconds;
-	int status;             /* 0 pass, 1 failure, 2 error (config), 3 error (harness) */
+	int status;             /* 0 pass, 1 failure, 2 error (config), 3 error (harness),
+				 * 128 + signal: error (cancelled) */
 	const char *message;    /* short reason, may be NULL when passed */
 	const char *details;    /* long text (last serial lines), may be NULL */
 };
 /* Writes the report to path.tmp and renames it over path, so readers see
- * either the old or the complete new file. Status 1 gives <failure>, 2 and 3
- * (and anything else non-zero) give <error type="config"|"harness">, with
+ * either the old or the complete new file. Status 1 gives <failure>, 2, 3
+ * and 128 + signal (anything else non-zero) give <error type="config"|
+ * "harness"|"cancelled">: a cancelled run is neither a pass nor the
+ * firmware's failure, and never a skip that a CI page would show green. With
  * details as element text; a passed case with details gets <system-out>.
  * Returns 0 or -errno with a message in err. */
 int junit_write(const char *path, const struct junit_case *cases, size_t n, char *err, size_t errlen);

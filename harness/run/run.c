@@ -1,59 +1,107 @@
+/* One scenario run: see run.h. */
 #include "run.h"
 
+#include "accel.h"
+#include "artifacts.h"
 #include "device.h"
+#include "duration.h"
+#include "ev.h"
 #include "link.h"
 #include "network.h"
-#include "lua_update_server.h"
-#include "duration.h"
+#include "update_server.h"
 
 #include <errno.h>
-#include <lauxlib.h>
-#include <lualib.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
-static const char RUN_KEY = 'r';     /* registry key for the run pointer */
-static const char THREADS_KEY = 't'; /* registry table anchoring live coroutines */
+enum { SHUTDOWN_GRACE_MS = 2000 };
 
-struct vh_run *run_from_lua(lua_State *L)
+struct vh_run {
+	struct run_config cfg;
+	struct ev_loop *loop;
+	struct event_log *events;
+	struct link_ctx *links;
+	struct accel *accel;
+	enum impairment_backend backend;
+	char backend_why[256];
+	struct vh_device **devices;
+	int n_devices;
+	struct vh_network **networks;
+	int n_networks;
+	struct update_server **servers;
+	int n_servers;
+	bool finished;
+	enum vh_outcome outcome;
+	char *message;
+	char *details;
+	uint64_t deadline_ms; /* absolute; 0: none yet */
+	uint64_t deadline_timer;
+	run_where_fn where;
+	void *where_ctx;
+	int signal_pipe[2];
+	bool signals_installed;
+	struct sigaction old_actions[3];
+};
+
+static const int handled_signals[3] = { SIGINT, SIGTERM, SIGHUP };
+
+/* The signal that cancels the run: set by the handler, read by run_poll
+ * (a scenario busy in Lua never returns to the loop) and the loop. */
+static volatile sig_atomic_t pending_signal;
+static int signal_write_fd = -1;
+
+static void on_signal_handler(int sig)
 {
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &RUN_KEY);
-	struct vh_run *run = lua_touserdata(L, -1);
-	lua_pop(L, 1);
-	return run;
+	int saved = errno;
+	if (!pending_signal)
+		pending_signal = sig;
+	if (signal_write_fd >= 0) {
+		char b = (char)sig;
+		ssize_t ignored = write(signal_write_fd, &b, 1);
+		(void)ignored;
+	}
+	errno = saved;
 }
 
 struct vh_run *run_new(const struct run_config *cfg)
 {
 	struct vh_run *run = calloc(1, sizeof(*run));
+	if (!run)
+		return NULL;
 	run->cfg = *cfg;
+	run->signal_pipe[0] = run->signal_pipe[1] = -1;
 	run->loop = ev_loop_new();
-	run->L = luaL_newstate();
-	if (!run->loop || !run->L) {
-		run_free(run);
+	if (!run->loop) {
+		free(run);
 		return NULL;
 	}
-	lua_State *L = run->L;
-	luaL_openlibs(L);
-	lua_pushlightuserdata(L, run);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &RUN_KEY);
-	lua_newtable(L);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &THREADS_KEY);
-	lua_getglobal(L, "string");
-	lua_getfield(L, -1, "find");
-	run->find_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_pop(L, 1);
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-	lua_pushcfunction(L, luaopen_vharness);
-	lua_setfield(L, -2, "vharness");
-	lua_pop(L, 1);
 	return run;
+}
+
+const struct run_config *run_config(const struct vh_run *run)
+{
+	return &run->cfg;
+}
+
+struct ev_loop *run_loop(struct vh_run *run)
+{
+	return run->loop;
+}
+
+double run_now(const struct vh_run *run)
+{
+	return ev_now(run->loop);
+}
+
+enum impairment_backend run_backend(const struct vh_run *run)
+{
+	return run->backend;
 }
 
 void run_event(struct vh_run *run, const char *event, const char *const *kv)
@@ -62,208 +110,137 @@ void run_event(struct vh_run *run, const char *event, const char *const *kv)
 		event_log_write(run->events, ev_now(run->loop), event, kv);
 }
 
-void run_finish(struct vh_run *run, enum vh_outcome outcome, const char *message, const char *details)
+void run_finish(struct vh_run *run, enum vh_outcome outcome, const char *message,
+		const char *details)
 {
-	if (run->message)
+	if (run->finished)
 		return; /* the first verdict is the cause; later ones are its echoes */
+	run->finished = true;
+	run->outcome = outcome;
 	ev_stop(run->loop);
 	if (outcome == VH_PASS)
 		return;
-	run->outcome = outcome;
 	run->message = strdup(message ? message : "");
-	/* A failing expect may have left the serial lines here already. */
-	if (details) {
-		free(run->details);
+	if (details)
 		run->details = strdup(details);
-	}
 }
 
-int run_raise(lua_State *L, enum vh_outcome kind, const char *fmt, ...)
+bool run_finished(const struct vh_run *run)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	luaL_where(L, 1);
-	lua_pushvfstring(L, fmt, ap);
-	va_end(ap);
-	lua_concat(L, 2);
-	lua_createtable(L, 0, 2);
-	lua_pushinteger(L, kind);
-	lua_setfield(L, -2, "kind");
-	lua_insert(L, -2);
-	lua_setfield(L, -2, "message");
-	luaL_setmetatable(L, "vh.failure");
-	return lua_error(L);
+	return run->finished;
 }
 
-void run_wait_begin(struct vh_run *run)
+enum vh_outcome run_outcome(const struct vh_run *run)
 {
-	run->waiter_registered = true;
+	return run->outcome;
 }
 
-static void forget_thread(struct vh_run *run, lua_State *co)
+const char *run_message(const struct vh_run *run)
 {
-	lua_State *L = run->L;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &THREADS_KEY);
-	lua_pushthread(co);
-	lua_xmove(co, L, 1);
-	lua_pushnil(L);
-	lua_rawset(L, -3);
-	lua_pop(L, 1);
-	run->live_coroutines--;
+	return run->message;
 }
 
-/* Turns a coroutine's error object into the run's verdict. */
-static void coroutine_failed(struct vh_run *run, lua_State *co)
+const char *run_details(const struct vh_run *run)
 {
-	enum vh_outcome kind = VH_CONFIG;
-	const char *msg = NULL;
-	if (lua_istable(co, -1)) {
-		lua_getfield(co, -1, "kind");
-		kind = (enum vh_outcome)lua_tointeger(co, -1);
-		lua_pop(co, 1);
-		lua_getfield(co, -1, "message");
-		msg = lua_tostring(co, -1);
-		lua_pop(co, 1);
-		if (kind < VH_FAIL || kind > VH_FAULT)
-			kind = VH_CONFIG;
-	} else {
-		msg = lua_tostring(co, -1);
-	}
-	if (!msg)
-		msg = "(error object is not a string)";
-	if (kind == VH_CONFIG) {
-		/* A Lua error: the traceback shows the scenario's path to it. */
-		luaL_traceback(co, co, msg, 0);
-		msg = lua_tostring(co, -1);
-	}
-	run_finish(run, kind, msg, NULL);
+	return run->details;
 }
 
-struct pending_resume {
-	struct pending_resume *next;
-	struct vh_run *run;
-	lua_State *co;
-	int nargs;
-	uint64_t timer;
-};
-
-static void on_pending_resume(struct ev_loop *loop, uint64_t id, void *arg)
+void run_set_where(struct vh_run *run, run_where_fn fn, void *ctx)
 {
-	(void)loop, (void)id;
-	struct pending_resume *p = arg;
-	struct vh_run *run = p->run;
-	for (struct pending_resume **pp = &run->pending; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
-	lua_State *co = p->co;
-	int nargs = p->nargs;
-	free(p);
-	run_resume(run, co, nargs);
+	run->where = fn;
+	run->where_ctx = ctx;
 }
 
-void run_resume_soon(struct vh_run *run, lua_State *co, int nargs)
+static void expire(struct vh_run *run)
 {
-	struct pending_resume *p = calloc(1, sizeof(*p));
-	if (!p)
-		abort();
-	*p = (struct pending_resume){ .next = run->pending, .run = run, .co = co, .nargs = nargs };
-	run->pending = p;
-	p->timer = ev_add_timer(run->loop, 0, on_pending_resume, p);
-}
-
-static bool is_main_thread(lua_State *co)
-{
-	lua_getfield(co, LUA_REGISTRYINDEX, "vh.main");
-	bool is_main = lua_tothread(co, -1) == co;
-	lua_pop(co, 1);
-	return is_main;
-}
-
-void run_resume(struct vh_run *run, lua_State *co, int nargs)
-{
-	int nres = 0;
-	run->waiter_registered = false;
-	int status = lua_resume(co, NULL, nargs, &nres);
-	if (status == LUA_YIELD) {
-		lua_pop(co, nres);
-		/* A bare coroutine.yield() lets the others run, then continues. */
-		if (!run->waiter_registered)
-			run_resume_soon(run, co, 0);
-		return;
-	}
-	bool is_main = is_main_thread(co);
-	if (status == LUA_OK) {
-		lua_pop(co, nres);
-		forget_thread(run, co);
-		if (is_main) {
-			run->main_done = true;
-			run_finish(run, VH_PASS, NULL, NULL);
-		}
-		return;
-	}
-	coroutine_failed(run, co);
-	lua_settop(co, 0);
-	forget_thread(run, co);
-}
-
-/* Creates a coroutine for the function on top of L and anchors it. */
-static lua_State *new_coroutine(struct vh_run *run, lua_State *L)
-{
-	lua_State *co = lua_newthread(L);     /* fn co */
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &THREADS_KEY);
-	lua_pushvalue(L, -2);
-	lua_pushboolean(L, 1);
-	lua_rawset(L, -3);                    /* fn co threads */
-	lua_pop(L, 1);                        /* fn co */
-	lua_insert(L, -2);                    /* co fn */
-	lua_xmove(L, co, 1);                  /* co */
-	lua_pop(L, 1);
-	run->live_coroutines++;
-	return co;
-}
-
-void run_spawn(struct vh_run *run, lua_State *L)
-{
-	run_resume_soon(run, new_coroutine(run, L), 0);
-}
-
-static void on_signal(struct ev_loop *loop, int fd, uint32_t events, void *arg)
-{
-	struct vh_run *run = arg;
-	(void)loop, (void)events;
-	struct signalfd_siginfo si;
-	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
-		return;
-	char msg[96];
-	snprintf(msg, sizeof(msg), "interrupted by %s", strsignal((int)si.ssi_signo));
-	run_finish(run, VH_FAULT, msg, NULL);
-}
-
-static void on_run_timeout(struct ev_loop *loop, uint64_t id, void *arg)
-{
-	struct vh_run *run = arg;
-	(void)loop, (void)id;
-	char msg[128], d[32];
-	snprintf(msg, sizeof(msg), "scenario did not finish within %s (--timeout)",
-		 duration_format(run->cfg.timeout_ms, d, sizeof(d)));
+	char msg[600], d[32], where[400] = "";
+	if (run->where)
+		run->where(run->where_ctx, where, sizeof(where));
+	snprintf(msg, sizeof(msg), "%s%sscenario did not finish within %s (--timeout)", where,
+		 where[0] ? ": " : "", duration_format(run->cfg.timeout_ms, d, sizeof(d)));
 	run_finish(run, VH_FAIL, msg, NULL);
 }
 
+static void cancel(struct vh_run *run, int sig)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), "cancelled by %s%s", sig == SIGINT ? "SIGINT" :
+		 sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal",
+		 sig == SIGINT ? " (Ctrl-C)" : "");
+	enum vh_outcome o = sig == SIGTERM ? VH_CANCELLED_TERM
+			    : sig == SIGHUP ? VH_CANCELLED_HUP : VH_CANCELLED_INT;
+	run_finish(run, o, msg, NULL);
+}
+
+bool run_poll(struct vh_run *run)
+{
+	if (run->finished)
+		return true;
+	if (pending_signal && run->signals_installed)
+		cancel(run, pending_signal);
+	else if (run->deadline_ms && ev_clock_ms() >= run->deadline_ms)
+		expire(run);
+	return run->finished;
+}
+
+static void on_signal_pipe(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop, (void)events;
+	struct vh_run *run = arg;
+	char buf[16];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	run_poll(run);
+}
+
+static void on_deadline(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop, (void)id;
+	struct vh_run *run = arg;
+	run->deadline_timer = 0;
+	run_poll(run);
+}
+
+static int install_signals(struct vh_run *run, char *err, size_t errlen)
+{
+	if (pipe2(run->signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pending_signal = 0;
+	signal_write_fd = run->signal_pipe[1];
+	struct sigaction sa = { .sa_handler = on_signal_handler, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++)
+		sigaction(handled_signals[i], &sa, &run->old_actions[i]);
+	/* Signals blocked before (by whoever forked us) would never arrive. */
+	sigset_t set;
+	sigemptyset(&set);
+	for (int i = 0; i < 3; i++)
+		sigaddset(&set, handled_signals[i]);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	run->signals_installed = true;
+	ev_add_fd(run->loop, run->signal_pipe[0], EPOLLIN, on_signal_pipe, run);
+	return 0;
+}
+
+static void on_accel_decided(void *ctx, const char *binary, const char *requested,
+			     const char *accel, const char *why)
+{
+	struct vh_run *run = ctx;
+	if (!strcmp(requested, "auto") && strcmp(accel, "kvm"))
+		fprintf(stderr, "vharness: using TCG: %s\n", why);
+	const char *kv[] = { "accel", accel, "requested", requested, "qemu", binary, "why", why,
+			     NULL };
+	run_event(run, "accel", kv);
+}
+
 /* The impairment backend is chosen in the run's own namespace, where it will
- * be used: sch_netem may load there even where the host has no netem qdisc.
- * A dry run boots nothing and probes nothing. 0, or -1 with the verdict set. */
+ * be used: sch_netem may load there even where the host has no netem qdisc. */
 static int resolve_backend(struct vh_run *run)
 {
 	const char *want = run->cfg.backend ? run->cfg.backend : "auto";
 	char err[512];
-	if (run->cfg.dry_run) {
-		run->backend = !strcmp(want, "kernel") ? IMPAIRMENT_KERNEL : IMPAIRMENT_USER;
-		snprintf(run->backend_why, sizeof(run->backend_why), "not probed (check)");
-		return 0;
-	}
 	if (impairment_resolve(want, &run->backend, run->backend_why, sizeof(run->backend_why), err,
 			       sizeof(err)) < 0) {
 		run_finish(run, VH_CONFIG, err, NULL);
@@ -274,36 +251,40 @@ static int resolve_backend(struct vh_run *run)
 	return 0;
 }
 
-enum vh_outcome run_execute(struct vh_run *run)
+int run_start(struct vh_run *run)
 {
 	char err[512];
-	lua_State *L = run->L;
-	int sigfd = -1;
-	if (!run->cfg.dry_run) {
-		char path[1024];
-		snprintf(path, sizeof(path), "%s/events.jsonl", run->cfg.artifacts_dir);
-		run->events = event_log_open(path, err, sizeof(err));
-		if (!run->events) {
-			run_finish(run, VH_CONFIG, err, NULL);
-			return run->outcome;
-		}
-		sigset_t mask;
-		sigemptyset(&mask);
-		sigaddset(&mask, SIGINT);
-		sigaddset(&mask, SIGTERM);
-		sigaddset(&mask, SIGHUP);
-		sigprocmask(SIG_BLOCK, &mask, NULL);
-		sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-		if (sigfd >= 0)
-			ev_add_fd(run->loop, sigfd, EPOLLIN, on_signal, run);
-		run->links = link_ctx_new(err, sizeof(err));
-		if (!run->links || link_lo_up(run->links, err, sizeof(err)) < 0) {
-			run_finish(run, VH_FAULT, err, NULL);
-			goto out;
-		}
+	if (run->cfg.timeout_ms) {
+		run->deadline_ms = ev_clock_ms() + run->cfg.timeout_ms;
+		run->deadline_timer = ev_add_timer(run->loop, run->cfg.timeout_ms, on_deadline, run);
+	}
+	if (run->cfg.dry_run) {
+		run->backend = run->cfg.backend && !strcmp(run->cfg.backend, "kernel")
+				       ? IMPAIRMENT_KERNEL
+				       : IMPAIRMENT_USER;
+		snprintf(run->backend_why, sizeof(run->backend_why), "not probed (check)");
+		return 0;
+	}
+	char path[1100];
+	snprintf(path, sizeof(path), "%s/events.jsonl", run->cfg.artifacts_dir);
+	run->events = event_log_open(path, err, sizeof(err));
+	if (!run->events) {
+		run_finish(run, VH_CONFIG, err, NULL);
+		return -1;
+	}
+	if (install_signals(run, err, sizeof(err)) < 0) {
+		run_finish(run, VH_FAULT, err, NULL);
+		return -1;
+	}
+	run->links = link_ctx_new(err, sizeof(err));
+	if (!run->links || link_lo_up(run->links, err, sizeof(err)) < 0) {
+		run_finish(run, VH_FAULT, err, NULL);
+		return -1;
 	}
 	if (resolve_backend(run) < 0)
-		goto out;
+		return -1;
+	run->accel = accel_new(run->loop, run->cfg.accel ? run->cfg.accel : "auto",
+			       on_accel_decided, run);
 	char seed[32], pid[32];
 	snprintf(seed, sizeof(seed), "\x01%llu", (unsigned long long)run->cfg.seed);
 	/* The pid names the run's namespaces (/proc/PID/ns/net) for debugging. */
@@ -312,57 +293,230 @@ enum vh_outcome run_execute(struct vh_run *run)
 			     "impairment_backend", impairment_backend_name(run->backend),
 			     "impairment_backend_why", run->backend_why, NULL };
 	run_event(run, "run_start", kv);
+	return 0;
+}
 
-	if (luaL_loadfilex(L, run->cfg.scenario_path, "t") != LUA_OK) {
-		run_finish(run, VH_CONFIG, lua_tostring(L, -1), NULL);
-		lua_pop(L, 1);
-		goto out;
+/* --- networks and devices --- */
+
+struct vh_network *run_add_network(struct vh_run *run, const char *name, const char *subnet,
+				   char *err, size_t errlen)
+{
+	for (int i = 0; i < run->n_networks; i++) {
+		if (!strcmp(run->networks[i]->name, name)) {
+			snprintf(err, errlen, "a network named '%s' already exists", name);
+			return NULL;
+		}
 	}
-	lua_State *co = new_coroutine(run, L);
-	lua_pushthread(co);
-	lua_xmove(co, L, 1);
-	lua_setfield(L, LUA_REGISTRYINDEX, "vh.main");
-	ev_add_timer(run->loop, run->cfg.timeout_ms, on_run_timeout, run);
-	run_resume(run, co, 0);
-	ev_run(run->loop);
-out:
-	if (sigfd >= 0) {
-		ev_del_fd(run->loop, sigfd);
-		close(sigfd);
+	char chosen[32];
+	if (!subnet) {
+		subnet = chosen;
+		for (int n = 0; n < 256; n++) {
+			snprintf(chosen, sizeof(chosen), "10.77.%d.0/24", n);
+			struct network_config probe = { .name = "probe", .subnet = chosen };
+			struct vh_network *p = network_new(&probe, err, errlen);
+			bool taken = false;
+			for (int i = 0; p && i < run->n_networks; i++)
+				taken = taken || network_overlaps(p, run->networks[i]);
+			network_free(p);
+			if (!taken)
+				break;
+		}
 	}
-	return run->outcome;
+	struct network_config nc = {
+		.name = name,
+		.subnet = subnet,
+		.index = run->n_networks,
+		.loop = run->loop,
+		.links = run->links,
+		.backend = run->backend,
+		.seed = run->cfg.seed,
+	};
+	/* Validated on paper first: an overlap must be refused before any
+	 * bridge exists. */
+	struct vh_network *paper = network_new(&nc, err, errlen);
+	if (!paper)
+		return NULL;
+	for (int i = 0; i < run->n_networks; i++) {
+		struct vh_network *other = run->networks[i];
+		if (network_overlaps(paper, other)) {
+			snprintf(err, errlen,
+				 "network '%s' (%s) overlaps network '%s' (%s): devices on both would "
+				 "get the same addresses; give each network its own subnet",
+				 name, paper->subnet, other->name, other->subnet);
+			network_free(paper);
+			return NULL;
+		}
+	}
+	network_free(paper);
+	nc.artifacts_dir = run->cfg.dry_run ? NULL : run->cfg.artifacts_dir;
+	struct vh_network *net = network_new(&nc, err, errlen);
+	if (!net)
+		return NULL;
+	struct vh_network **grown =
+		realloc(run->networks, (size_t)(run->n_networks + 1) * sizeof(*grown));
+	if (!grown) {
+		network_free(net);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	run->networks = grown;
+	run->networks[run->n_networks++] = net;
+	const char *kv[] = { "network", net->name, "subnet", net->subnet, "bridge", net->bridge,
+			     NULL };
+	run_event(run, "network", kv);
+	return net;
+}
+
+static void device_event(void *ctx, const char *event, const char *const *kv)
+{
+	run_event(ctx, event, kv);
+}
+
+static void device_fault(void *ctx, enum vh_outcome status, const char *message)
+{
+	run_finish(ctx, status, message, NULL);
+}
+
+struct vh_device *run_add_device(struct vh_run *run, const struct run_device_spec *spec,
+				 enum vh_outcome *status, char *err, size_t errlen)
+{
+	*status = VH_CONFIG;
+	if (run_find_device(run, spec->name)) {
+		snprintf(err, errlen, "a device named '%s' already exists", spec->name);
+		return NULL;
+	}
+	struct vh_device **grown =
+		realloc(run->devices, (size_t)(run->n_devices + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	run->devices = grown;
+	*status = VH_FAULT;
+	struct network_member *member = NULL;
+	if (spec->network) {
+		member = network_join(spec->network, spec->name, run->n_devices, err, errlen);
+		if (!member)
+			return NULL;
+	}
+	struct device_config dc = {
+		.name = spec->name,
+		.loop = run->loop,
+		.artifacts_dir = run->cfg.dry_run ? NULL : run->cfg.artifacts_dir,
+		.image_dir = run->cfg.image_dir,
+		.fw = spec->fw,
+		.memory_mib = spec->memory_mib,
+		.member = member,
+		.server = spec->server,
+		.accel = run->accel,
+		.echo_fd = run->cfg.verbose ? 2 : -1,
+		.hooks = { .event = device_event, .fault = device_fault, .ctx = run },
+	};
+	struct vh_device *dev = device_new(&dc, err, errlen);
+	if (!dev)
+		return NULL;
+	run->devices[run->n_devices++] = dev;
+	const char *kv[] = { "device", spec->name, "ip", member ? member->ip : NULL, "tap",
+			     member ? member->tap : NULL, "ifb", member ? member->ifb : NULL,
+			     NULL };
+	if (!member)
+		kv[2] = NULL;
+	else if (run->backend != IMPAIRMENT_KERNEL)
+		kv[6] = NULL; /* an IFB only on the kernel backend */
+	run_event(run, "device", kv);
+	return dev;
+}
+
+int run_device_count(const struct vh_run *run)
+{
+	return run->n_devices;
+}
+
+struct vh_device *run_device(struct vh_run *run, int index)
+{
+	return index >= 0 && index < run->n_devices ? run->devices[index] : NULL;
+}
+
+struct vh_device *run_find_device(struct vh_run *run, const char *name)
+{
+	for (int i = 0; i < run->n_devices; i++)
+		if (!strcmp(device_name(run->devices[i]), name))
+			return run->devices[i];
+	return NULL;
+}
+
+void run_adopt_server(struct vh_run *run, struct update_server *server)
+{
+	struct update_server **grown =
+		realloc(run->servers, (size_t)(run->n_servers + 1) * sizeof(*grown));
+	if (!grown) {
+		update_server_free(server);
+		return;
+	}
+	run->servers = grown;
+	run->servers[run->n_servers++] = server;
+}
+
+/* --- the end --- */
+
+/* Every QEMU asked to quit at once, then waited for together: a run's end
+ * costs one grace period, not one per device. */
+static void shut_devices_down(struct vh_run *run)
+{
+	struct pollfd *fds = calloc((size_t)run->n_devices + 1, sizeof(*fds));
+	int n = 0;
+	for (int i = 0; i < run->n_devices; i++) {
+		device_shutdown_begin(run->devices[i]);
+		int fd = device_shutdown_fd(run->devices[i]);
+		if (fd >= 0 && fds)
+			fds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	uint64_t deadline = ev_clock_ms() + SHUTDOWN_GRACE_MS;
+	while (fds && n > 0) {
+		uint64_t now = ev_clock_ms();
+		if (now >= deadline || poll(fds, (nfds_t)n, (int)(deadline - now)) <= 0)
+			break;
+		for (int i = 0; i < n;) {
+			if (fds[i].revents)
+				fds[i] = fds[--n];
+			else
+				i++;
+		}
+	}
+	free(fds);
 }
 
 void run_free(struct vh_run *run)
 {
 	if (!run)
 		return;
+	shut_devices_down(run);
 	for (int i = 0; i < run->n_devices; i++)
 		device_free(run->devices[i]);
-	if (run->L)
-		lua_update_server_free_all(run->L);
-	while (run->pending) {
-		struct pending_resume *p = run->pending;
-		run->pending = p->next;
-		ev_del_timer(run->loop, p->timer);
-		free(p);
-	}
-	for (int i = 0; i < run->n_networks; i++) {
-		network_stop_capture(run->networks[i]); /* while the bridge still exists */
-		if (run->links && !run->cfg.dry_run)
-			link_delete(run->links, run->networks[i]->bridge, NULL, 0);
-		network_free(run->networks[i]);
-	}
 	free(run->devices);
+	for (int i = 0; i < run->n_servers; i++)
+		update_server_free(run->servers[i]);
+	free(run->servers);
+	for (int i = 0; i < run->n_networks; i++)
+		network_free(run->networks[i]);
 	free(run->networks);
+	accel_free(run->accel);
 	if (run->links)
 		link_ctx_free(run->links);
 	if (run->events)
 		event_log_close(run->events);
-	if (run->L)
-		lua_close(run->L);
-	if (run->loop)
-		ev_loop_free(run->loop);
+	if (run->signals_installed) {
+		for (int i = 0; i < 3; i++)
+			sigaction(handled_signals[i], &run->old_actions[i], NULL);
+		signal_write_fd = -1;
+		ev_del_fd(run->loop, run->signal_pipe[0]);
+	}
+	for (int i = 0; i < 2; i++)
+		if (run->signal_pipe[i] >= 0)
+			close(run->signal_pipe[i]);
+	if (run->deadline_timer)
+		ev_del_timer(run->loop, run->deadline_timer);
+	ev_loop_free(run->loop);
 	free(run->message);
 	free(run->details);
 	free(run);

@@ -1,110 +1,109 @@
-/* One scenario run: the Lua state, its coroutines, the event loop, the
- * networks and devices, and the verdict. Everything a run creates is owned
- * here and released by run_teardown(), on every path out. */
+/* One scenario run, without the scenario's language: the event loop, the
+ * run's networks, devices and update servers, its events.jsonl, the
+ * deadline, Ctrl-C, and the verdict. Everything a run creates is owned here
+ * and released by run_free(), on every path out. The Lua layer (harness/lua)
+ * drives it; nothing here knows Lua. */
 #ifndef VH_RUN_H
 #define VH_RUN_H
 
-#include "artifacts.h"
-#include "ev.h"
 #include "impairment.h"
+#include "outcome.h"
 
-#include <lua.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-struct link_ctx;
+struct ev_loop;
+struct update_server;
 struct vh_device;
+struct vh_firmware;
 struct vh_network;
-
-/* Exit codes (DESIGN.md §7). */
-enum vh_outcome { VH_PASS = 0, VH_FAIL = 1, VH_CONFIG = 2, VH_FAULT = 3 };
+struct vh_run;
 
 struct run_config {
 	const char *scenario_path;
-	const char *artifacts_dir; /* must exist */
+	const char *artifacts_dir; /* must exist; unused in a dry run */
 	const char *image_dir;     /* reference firmware */
 	const char *accel;         /* "auto", "tcg" or "kvm" */
 	const char *backend;       /* impairments: "auto", "kernel" or "user"; NULL: auto */
 	uint64_t seed;
 	uint64_t timeout_ms;
 	int verbose;
-	bool dry_run; /* `check`: constructors validate, nothing boots, waits return at once */
+	bool dry_run; /* `check`: everything on paper, nothing boots, waits return at once */
 	const char *const *defines; /* "key=value" from -D */
 	int n_defines;
 };
 
-struct vh_run {
-	struct run_config cfg;
-	lua_State *L;
-	struct ev_loop *loop;
-	struct event_log *events;
-	struct link_ctx *links;
-	const char *accel;      /* resolved: "tcg" or "kvm" (NULL until first power-on) */
-	enum impairment_backend backend; /* resolved before the scenario starts */
-	char backend_why[256];  /* why that backend ("auto: sch_netem loads") */
-	struct vh_device **devices;
-	int n_devices;
-	struct vh_network **networks;
-	int n_networks;
-	int live_coroutines;
-	bool main_done;
-	enum vh_outcome outcome;
-	char *message;          /* why the run did not pass; NULL when it did */
-	char *details;          /* longer context: last serial lines */
-	double started;
-	int find_ref;            /* string.find, for matching Lua patterns from C */
-	bool waiter_registered; /* set by run_wait_begin during a resume */
-	struct pending_resume *pending; /* scheduled by run_resume_soon */
-};
-
-/* Creates the Lua state with the `vharness` module preloaded. */
+/* Creates the run (its loop; nothing outside the process yet). NULL when
+ * out of memory. */
 struct vh_run *run_new(const struct run_config *cfg);
 
-/* Loads and runs the scenario to completion (or failure, timeout, signal).
- * Returns the outcome; run->message says why when it is not VH_PASS. */
-enum vh_outcome run_execute(struct vh_run *run);
+/* Starts the run for real: events.jsonl, Ctrl-C/SIGTERM handling, the
+ * namespace's loopback, the impairment backend (said on stderr), the
+ * deadline, and the run_start event. A dry run does none of it. 0, or -1
+ * with the verdict set (run_outcome). */
+int run_start(struct vh_run *run);
 
-/* Powers off every device, removes links, writes junit.xml, frees everything. */
+/* Shuts the devices down (all at once, a short grace each), then frees the
+ * servers, the networks (captures, links) and everything else. NULL is
+ * ignored. */
 void run_free(struct vh_run *run);
 
-/* Records the first failure of the run and stops the loop. Later calls
- * keep the first verdict (the cause, not its echoes). Takes copies. */
-void run_finish(struct vh_run *run, enum vh_outcome outcome, const char *message, const char *details);
+const struct run_config *run_config(const struct vh_run *run);
+struct ev_loop *run_loop(struct vh_run *run);
+/* Seconds since the run started, on the monotonic clock. */
+double run_now(const struct vh_run *run);
+enum impairment_backend run_backend(const struct vh_run *run);
 
-/* Writes one event to events.jsonl (kv: NULL-terminated key/value pairs). */
+/* Writes one event to events.jsonl (kv: NULL-terminated key/value pairs;
+ * a value starting with '\x01' is a raw JSON number or literal). */
 void run_event(struct vh_run *run, const char *event, const char *const *kv);
 
-/* Coroutines: a waiting C function calls run_wait_begin() and yields with
- * lua_yieldk; the event that ends the wait calls run_resume() with the
- * values to hand back. run_resume must only be called from the event loop,
- * never from inside a running coroutine. */
-void run_resume(struct vh_run *run, lua_State *co, int nargs);
+/* Records the run's verdict and stops the loop. The first verdict is the
+ * cause and stays: later calls are its echoes. A pass is recorded too (so
+ * nothing can turn it into another verdict afterwards, and nothing can turn
+ * another verdict into a pass). details is the long context (serial lines);
+ * both are copied. */
+void run_finish(struct vh_run *run, enum vh_outcome outcome, const char *message,
+		const char *details);
+bool run_finished(const struct vh_run *run);
+enum vh_outcome run_outcome(const struct vh_run *run);
+const char *run_message(const struct vh_run *run); /* NULL when it passed */
+const char *run_details(const struct vh_run *run); /* NULL when none */
 
-/* Like run_resume, but on the next loop turn: the values are already on
- * co's stack. Safe from anywhere, including inside another coroutine and
- * inside a device's console handler. */
-void run_resume_soon(struct vh_run *run, lua_State *co, int nargs);
+/* Where the scenario is now ("scenario.lua:12"), for the deadline's
+ * message; set by whoever runs the scenario. */
+typedef void (*run_where_fn)(void *ctx, char *out, size_t len);
+void run_set_where(struct vh_run *run, run_where_fn fn, void *ctx);
 
-/* Starts fn (a function at the top of L's stack, popped) as a new coroutine
- * on the next loop turn. */
-void run_spawn(struct vh_run *run, lua_State *L);
+/* Checks the deadline and pending signals without the loop, for code that
+ * runs long without returning to it (a scenario's busy loop): records the
+ * verdict when one is due. True when the run has a verdict and should stop. */
+bool run_poll(struct vh_run *run);
 
-/* Tells run_resume that the coroutine now yielding waits for an event (a
- * timer, console text, ...) that will resume it; a yield without this is a
- * bare coroutine.yield() and is resumed on the next loop turn. Coroutines
- * stay alive while they wait because the run anchors every one it starts. */
-void run_wait_begin(struct vh_run *run);
+/* Adds a network; a name in use or a subnet that overlaps another network's
+ * is a configuration error naming both. subnet NULL: the first 10.77.N.0/24
+ * that no network of the run overlaps. NULL with err. */
+struct vh_network *run_add_network(struct vh_run *run, const char *name, const char *subnet,
+				   char *err, size_t errlen);
 
-/* The run that owns L (any of its coroutines). */
-struct vh_run *run_from_lua(lua_State *L);
+struct run_device_spec {
+	const char *name;
+	struct vh_network *network; /* NULL: no NIC */
+	const char *server;         /* "ip:port" or NULL */
+	unsigned memory_mib;
+	const struct vh_firmware *fw;
+};
+/* Adds a device (on its network, with its flash and console). NULL with err
+ * and *status: VH_CONFIG for a name in use, VH_FAULT when it cannot be made. */
+struct vh_device *run_add_device(struct vh_run *run, const struct run_device_spec *spec,
+				 enum vh_outcome *status, char *err, size_t errlen);
+int run_device_count(const struct vh_run *run);
+struct vh_device *run_device(struct vh_run *run, int index);
+struct vh_device *run_find_device(struct vh_run *run, const char *name);
 
-/* Raises a scenario failure (exit 1) at the script's current line: the
- * error object is a table {kind="fail", message=...} so failures are told
- * apart from Lua errors (exit 2) and harness faults (exit 3). Never returns. */
-int run_raise(lua_State *L, enum vh_outcome kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Registers the `vharness` module (lua_vh.c). */
-int luaopen_vharness(lua_State *L);
+/* Hands an update server to the run, which frees it after the devices and
+ * before the networks. */
+void run_adopt_server(struct vh_run *run, struct update_server *server);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "script.h"
 
 static char dir[64];
 
@@ -59,14 +60,18 @@ static struct result run_scenario_seeded(const char *name, const char *source, u
 	};
 	struct vh_run *run = run_new(&cfg);
 	assert_non_null(run);
+	struct script *script = script_new(run);
+	assert_non_null(script);
 	struct result r = { 0 };
-	r.outcome = run_execute(run);
-	assert_int_equal(r.outcome, run->outcome);
-	if (run->message)
-		snprintf(r.message, sizeof(r.message), "%s", run->message);
+	assert_int_equal(run_start(run), 0);
+	r.outcome = script_execute(script);
+	assert_int_equal(r.outcome, run_outcome(run));
+	if (run_message(run))
+		snprintf(r.message, sizeof(r.message), "%s", run_message(run));
 	else
 		assert_int_equal(r.outcome, VH_PASS);
 	run_free(run);
+	script_free(script);
 	return r;
 }
 
@@ -122,10 +127,13 @@ static void test_lua_missing_scenario_file_is_config_error(void **state)
 	};
 	struct vh_run *run = run_new(&cfg);
 	assert_non_null(run);
-	assert_int_equal(run_execute(run), VH_CONFIG);
-	assert_non_null(run->message);
-	assert_non_null(strstr(run->message, "none.lua"));
+	struct script *script = script_new(run);
+	assert_int_equal(run_start(run), 0);
+	assert_int_equal(script_execute(script), VH_CONFIG);
+	assert_non_null(run_message(run));
+	assert_non_null(strstr(run_message(run), "none.lua"));
 	run_free(run);
+	script_free(script);
 }
 
 static void test_lua_calling_nil_is_config_error_naming_file_and_line(void **state)
@@ -361,7 +369,8 @@ static void test_lua_sleep_with_bad_duration_is_config_error(void **state)
 static void test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use(void **state)
 {
 	(void)state;
-	assert_passes("check.lua", PRELUDE "vh.check(false, \"why\")\n"
+	assert_passes("check.lua", PRELUDE "vh.device { name = \"dut\", firmware = " FW " }\n"
+				   "vh.check(false, \"why\")\n"
 				   "vh.check(1 == 2)\n");
 }
 
@@ -401,6 +410,7 @@ static void test_lua_two_device_scenario_using_every_wait_passes_dry_run(void **
 }
 
 static const char seed_scenario[] = PRELUDE
+	"vh.device { name = \"dut\", firmware = " FW " }\n"
 	"if vh.seed() ~= 42 then error(\"seed is \" .. tostring(vh.seed())) end\n";
 
 static void test_lua_seed_returns_configured_seed(void **state)

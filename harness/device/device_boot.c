@@ -1,0 +1,101 @@
+/* The harness's part of a power-on: see device_boot.h. */
+#include "device_boot.h"
+
+#include "ab_boot.h"
+#include "device.h"
+#include "hostinfo.h"
+#include "network.h"
+#include "qemu_argv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The kernel command line: the console, boot parameters that make microvm
+ * reliable under TCG, and for the reference firmware its vh.* settings from
+ * the boot chooser. */
+static void build_append(const struct device_boot_in *in, const struct ab_boot *ab, char *out,
+			 size_t len)
+{
+	const char *arch = in->fw->arch ? in->fw->arch : "x86_64";
+	size_t n = 0;
+#define APPEND(...) (n += n < len ? (size_t)snprintf(out + n, len - n, __VA_ARGS__) : 0)
+	APPEND("console=%s", qemu_console_for_arch(arch));
+	if (ab) {
+		const struct boot_choice *c = &ab->choice;
+		APPEND(" quiet panic=-1 reboot=t vh.device=%s vh.slot=%c vh.version=%s vh.bootcount=%u"
+		       " vh.upgrade=%d",
+		       in->device, c->slot, ab->bundle.version, c->bootcount, c->trial ? 1 : 0);
+		if (ab->bundle.bugs[0])
+			APPEND(" vh.bugs=%s", ab->bundle.bugs);
+		if (c->rolled_back)
+			APPEND(" vh.rollback_from=%c", c->rollback_from);
+		if (in->member) {
+			char gw[16];
+			network_host_ip(in->member->net, gw, sizeof(gw));
+			APPEND(" vh.ip=%s/%d vh.gw=%s", in->member->ip, in->member->net->prefix, gw);
+		}
+		if (in->server && in->server[0])
+			APPEND(" vh.server=%s", in->server);
+	}
+	uint32_t khz = hostinfo_tsc_khz();
+	if (!strcmp(arch, "x86_64") && !strcmp(in->accel, "tcg") && khz)
+		APPEND(" tsc_early_khz=%u", khz);
+	if (in->fw->append)
+		APPEND(" %s", in->fw->append);
+#undef APPEND
+}
+
+/* The bootloader's part: choose the slot and extract it. */
+static int ab_prepare(const struct device_boot_in *in, struct ab_boot *ab, enum vh_outcome *status,
+		      char *err, size_t errlen)
+{
+	int r = ab_boot_prepare(in->fw->disk, in->artifacts_dir, in->device, ab, err, errlen);
+	if (r < 0) {
+		*status = r == -ENOENT ? VH_FAIL : VH_FAULT;
+		if (r == -ENOENT) {
+			char msg[1100];
+			snprintf(msg, sizeof(msg), "%s does not boot: %s", in->device, err);
+			snprintf(err, errlen, "%s", msg);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+void device_boot_report(const struct device_boot *b, const char *device,
+			void (*event)(void *ctx, const char *event, const char *const *kv),
+			void *ctx)
+{
+	if (!b->reference)
+		return;
+	const struct boot_choice *c = &b->ab.choice;
+	char slot[2] = { c->slot, 0 }, from[2] = { c->rollback_from, 0 }, count[16];
+	snprintf(count, sizeof(count), "\x01%u", c->bootcount);
+	const char *kv[] = { "device", device, "slot", slot, "version", b->ab.bundle.version,
+			     "bootcount", count, "trial", c->trial ? "\x01" "true" : "\x01" "false",
+			     c->rolled_back ? "rollback_from" : NULL, from, NULL };
+	event(ctx, "boot_choice", kv);
+}
+
+int device_boot_prepare(const struct device_boot_in *in, struct device_boot *out,
+			enum vh_outcome *status, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct ab_boot *ab = &out->ab;
+	out->reference = in->fw->reference;
+	if (in->fw->reference) {
+		if (ab_prepare(in, ab, status, err, errlen) < 0)
+			return -1;
+		snprintf(out->kernel, sizeof(out->kernel), "%s", ab->kernel_path);
+		snprintf(out->initrd, sizeof(out->initrd), "%s", ab->initrd_path);
+	} else {
+		snprintf(out->kernel, sizeof(out->kernel), "%s", in->fw->kernel ? in->fw->kernel : "");
+		snprintf(out->initrd, sizeof(out->initrd), "%s", in->fw->initrd ? in->fw->initrd : "");
+	}
+	/* Firmware that boots through its own bootloader gets no command line. */
+	out->has_append = in->fw->kernel != NULL;
+	if (out->has_append)
+		build_append(in, in->fw->reference ? ab : NULL, out->append, sizeof(out->append));
+	return 0;
+}

@@ -154,4 +154,10 @@ size_t netem_error_format(const struct netem_error *err, char *buf, size_t len);
 /* The name used in the grammar and in .dist file names ("normal"), or "" for NONE. */
 const char *netem_dist_kind_name(enum netem_dist_kind kind);
 
+/* What the user-facing edges (`vharness netem`, lan:impair) say about an
+ * empty spec, which they refuse: the parser takes "" as "none", but a user
+ * who passes nothing most often forgot to set a parameter. */
+#define NETEM_EMPTY_SPEC_MESSAGE                                                                 \
+	"netem: empty spec: say \"none\" for no impairment (or lan:clear(device))"
+
 #endif

@@ -73,6 +73,20 @@ static const struct {
 	{ "version", CLI_VERSION },
 };
 
+/* The file names without directory and ".lua" are equal. */
+static bool same_stem(const char *a, const char *b)
+{
+	const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+	ba = ba ? ba + 1 : a;
+	bb = bb ? bb + 1 : b;
+	size_t la = strlen(ba), lb = strlen(bb);
+	if (la > 4 && !strcmp(ba + la - 4, ".lua"))
+		la -= 4;
+	if (lb > 4 && !strcmp(bb + lb - 4, ".lua"))
+		lb -= 4;
+	return la == lb && !memcmp(ba, bb, la);
+}
+
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
@@ -190,10 +204,15 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 	}
 	if ((o->command == CLI_RUN || o->command == CLI_CHECK) && o->n_scenarios == 0)
 		return usage_error(err, errlen, "%s needs at least one scenario file", word);
-	if (o->artifacts_dir && o->n_scenarios > 1)
-		return usage_error(err, errlen,
-				   "--artifacts names one scenario's directory; with several scenarios "
-				   "each gets vharness-out/<scenario>/");
+	/* Several scenarios each write into DIR/<scenario>/: two of the same
+	 * name would write over each other. */
+	for (int i = 0; o->artifacts_dir && i < o->n_scenarios; i++)
+		for (int j = i + 1; j < o->n_scenarios; j++)
+			if (same_stem(o->scenarios[i], o->scenarios[j]))
+				return usage_error(err, errlen,
+						   "%s and %s would share an artifacts directory: "
+						   "rename one, or run them one at a time",
+						   o->scenarios[i], o->scenarios[j]);
 	return 0;
 }
 
@@ -218,6 +237,7 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "options for run and check:\n"
 	      "  --artifacts DIR       where serial logs, events.jsonl and junit.xml go\n"
+	      "                        (DIR/<scenario>/ when several scenarios run)\n"
 	      "                        (default vharness-out/<scenario>/)\n"
 	      "  --accel auto|tcg|kvm  accelerator (auto: probe KVM, fall back to TCG)\n"
 	      "  --backend auto|kernel|user\n"

@@ -24,7 +24,8 @@ static const char usage[] =
 	"  [ slot MIN_DELAY [ MAX_DELAY ] [ packets N ] [ bytes N ] ]\n"
 	"  [ slot distribution NAME DELAY JITTER [ packets N ] [ bytes N ] ]\n"
 	"  [ seed N ]\n"
-	"An empty spec prints \"none\". Exit status: 0 valid, 2 invalid.\n";
+	"\"none\" is no impairment. An empty spec is refused: it is most often a\n"
+	"parameter that was not set. Exit status: 0 valid, 2 invalid.\n";
 
 int cmd_netem(int argc, char **argv)
 {
@@ -49,6 +50,11 @@ int cmd_netem(int argc, char **argv)
 			text[used++] = ' ';
 		memcpy(text + used, argv[i], n + 1);
 		used += n;
+	}
+	if (text[strspn(text, " \t\n")] == '\0') {
+		fputs(NETEM_EMPTY_SPEC_MESSAGE "\n", stderr);
+		free(text);
+		return 2;
 	}
 	struct netem_spec spec;
 	struct netem_error err;

@@ -52,7 +52,10 @@ static void check_spec(lua_State *L, int arg, struct netem_spec *spec)
 	struct netem_error nerr;
 	int r;
 	if (lua_type(L, arg) == LUA_TSTRING) {
-		r = netem_spec_parse(lua_tostring(L, arg), spec, &nerr);
+		const char *text = lua_tostring(L, arg);
+		if (text[strspn(text, " \t\n")] == '\0')
+			script_raise(L, VH_CONFIG, NULL, "%s", NETEM_EMPTY_SPEC_MESSAGE);
+		r = netem_spec_parse(text, spec, &nerr);
 	} else {
 		luaL_checktype(L, arg, LUA_TTABLE);
 		const char *kv[64];
@@ -72,6 +75,8 @@ static void check_spec(lua_State *L, int arg, struct netem_spec *spec)
 			}
 			lua_pop(L, 1);
 		}
+		if (n == 0)
+			script_raise(L, VH_CONFIG, NULL, "%s", NETEM_EMPTY_SPEC_MESSAGE);
 		r = netem_spec_parse_table(kv, n / 2, spec, &nerr);
 	}
 	if (r < 0) {

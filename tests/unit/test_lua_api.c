@@ -409,6 +409,20 @@ static void test_lua_two_device_scenario_using_every_wait_passes_dry_run(void **
 		      "if line == nil then error(\"try_expect\") end\n");
 }
 
+static void test_lua_impair_with_an_empty_spec_is_config_error(void **state)
+{
+	(void)state;
+	const char *net = "local lan = vh.network { name = \"lan\" }\n"
+			  "local d = vh.device { name = \"dut\", network = lan, firmware = " FW " }\n";
+	char src[1024];
+	snprintf(src, sizeof(src), PRELUDE "%slan:impair(d, \"\")\n", net);
+	assert_config_error_at("empty_spec.lua", src, 4, "empty spec: say \"none\"");
+	snprintf(src, sizeof(src), PRELUDE "%slan:impair(d, {})\n", net);
+	assert_config_error_at("empty_table.lua", src, 4, "empty spec");
+	snprintf(src, sizeof(src), PRELUDE "%slan:impair(d, \"none\")\n", net);
+	assert_passes("none_spec.lua", src);
+}
+
 static const char seed_scenario[] = PRELUDE
 	"vh.device { name = \"dut\", firmware = " FW " }\n"
 	"if vh.seed() ~= 42 then error(\"seed is \" .. tostring(vh.seed())) end\n";
@@ -458,6 +472,7 @@ int main(void)
 		T(test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use),
 		T(test_lua_two_device_scenario_using_every_wait_passes_dry_run),
 		T(test_lua_seed_returns_configured_seed),
+		T(test_lua_impair_with_an_empty_spec_is_config_error),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -70,11 +70,19 @@ static void test_cmd_joins_several_words(void **state)
 	assert_string_equal(c.out, "delay 10ms reorder 25% gap 5\n");
 }
 
-static void test_cmd_empty_spec_prints_none(void **state)
+static void test_cmd_empty_spec_is_refused_and_none_is_no_impairment(void **state)
 {
 	(void)state;
 	char *argv[] = {"netem"};
 	struct captured c = run(1, argv);
+	assert_int_equal(c.rc, 2);
+	assert_string_equal(c.out, "");
+	assert_non_null(strstr(c.err, "empty spec: say \"none\" for no impairment"));
+	char *blank[] = {"netem", " ", "\t"};
+	c = run(3, blank);
+	assert_int_equal(c.rc, 2);
+	char *none[] = {"netem", "none"};
+	c = run(2, none);
 	assert_int_equal(c.rc, 0);
 	assert_string_equal(c.out, "none\n");
 }
@@ -106,7 +114,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cmd_prints_normalised_spec),
 		cmocka_unit_test(test_cmd_joins_several_words),
-		cmocka_unit_test(test_cmd_empty_spec_prints_none),
+		cmocka_unit_test(test_cmd_empty_spec_is_refused_and_none_is_no_impairment),
 		cmocka_unit_test(test_cmd_bad_spec_exits_2_with_error_on_stderr),
 		cmocka_unit_test(test_cmd_help_prints_usage),
 	};

@@ -1,0 +1,2 @@
+local vh = require "vharness"
+vh.spawn(function() error("x") end)

@@ -40,6 +40,7 @@ struct ev_loop {
 	uint64_t next_defer_id;
 	uint64_t next_timer_id;
 	uint64_t start_us; /* start in microseconds */
+	uint64_t busiest_turn_us;
 	bool stop;
 };
 
@@ -220,9 +221,30 @@ static int run_due_timers(struct ev_loop *loop)
 	return ran;
 }
 
+static int turn(struct ev_loop *loop, int max_wait_ms);
+
 int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 {
+	return turn(loop, max_wait_ms);
+}
+
+uint64_t ev_busiest_turn_us(const struct ev_loop *loop)
+{
+	return loop->busiest_turn_us;
+}
+
+static void note_busy(struct ev_loop *loop, uint64_t since_us)
+{
+	uint64_t busy = clock_us() - since_us;
+	if (busy > loop->busiest_turn_us)
+		loop->busiest_turn_us = busy;
+}
+
+static int turn(struct ev_loop *loop, int max_wait_ms)
+{
+	uint64_t t0 = clock_us();
 	int ran = run_deferred(loop);
+	note_busy(loop, t0);
 	/* Deferred calls were work: look at fds without sleeping. */
 	int wait_ms = ran || loop->deferred ? 0 : max_wait_ms;
 	if (loop->timers) {
@@ -238,6 +260,7 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 			return ran;
 		return -errno;
 	}
+	t0 = clock_us();
 	for (int i = 0; i < n; i++) {
 		int fd = (int)(uint32_t)ready[i].data.u64;
 		uint32_t gen = (uint32_t)(ready[i].data.u64 >> 32);
@@ -249,7 +272,9 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 		e.fn(loop, fd, ready[i].events, e.arg);
 		ran++;
 	}
-	return ran + run_due_timers(loop);
+	ran += run_due_timers(loop);
+	note_busy(loop, t0);
+	return ran;
 }
 
 void ev_run(struct ev_loop *loop)

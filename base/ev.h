@@ -51,6 +51,10 @@ void ev_run(struct ev_loop *loop);
 void ev_stop(struct ev_loop *loop);
 bool ev_stopped(const struct ev_loop *loop);
 
+/* The longest a turn has spent in callbacks (not waiting) so far, in
+ * microseconds: how long the loop was deaf at worst. */
+uint64_t ev_busiest_turn_us(const struct ev_loop *loop);
+
 /* Seconds since the loop was created, on the monotonic clock. */
 double ev_now(const struct ev_loop *loop);
 /* Milliseconds on the monotonic clock (absolute). */

@@ -2,6 +2,7 @@
 #include "verdict.h"
 
 #include "artifacts.h"
+#include "ev.h"
 #include "run.h"
 
 #include <stdio.h>
@@ -46,10 +47,15 @@ void verdict_record(struct vh_run *run, double seconds)
 	const struct run_config *cfg = run_config(run);
 	enum vh_outcome outcome = run_outcome(run);
 	const char *message = run_message(run);
-	char secs[32];
+	char secs[32], busiest[32];
 	snprintf(secs, sizeof(secs), "\x01%.3f", seconds);
+	/* How long the loop was deaf at worst: every console went unread that
+	 * long. */
+	snprintf(busiest, sizeof(busiest), "\x01%.1f",
+		 (double)ev_busiest_turn_us(run_loop(run)) / 1000.0);
 	const char *kv[] = { "verdict", verdict_name(outcome), "seconds", secs,
-			     message ? "message" : NULL, message, NULL };
+			     "loop_busiest_turn_ms", busiest, message ? "message" : NULL, message,
+			     NULL };
 	run_event(run, "verdict", kv);
 	char err[600];
 	if (verdict_write_junit(cfg->artifacts_dir, cfg->scenario_path, seconds, outcome, message,

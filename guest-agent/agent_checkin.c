@@ -1,42 +1,9 @@
-/* agent_checkin: check-in line splitting and parsing. */
+/* agent_checkin: check-in line parsing. */
 #include "agent_checkin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void agent_lines_init(struct agent_lines *lines)
-{
-	lines->len = 0;
-	lines->overflow = false;
-	lines->complete = false;
-	lines->buf[0] = '\0';
-}
-
-bool agent_lines_push(struct agent_lines *lines, const char *data, size_t len, size_t *used)
-{
-	const char *nl = memchr(data, '\n', len);
-	size_t take = nl ? (size_t)(nl - data) : len;
-	size_t room;
-
-	if (lines->complete)
-		agent_lines_init(lines);
-	room = sizeof(lines->buf) - 1 - lines->len;
-	if (take > room)
-		lines->overflow = true;
-	memcpy(lines->buf + lines->len, data, take > room ? room : take);
-	lines->len += take > room ? room : take;
-	lines->buf[lines->len] = '\0';
-	if (nl == NULL) {
-		*used = len;
-		return false;
-	}
-	*used = take + 1;
-	if (lines->len > 0 && lines->buf[lines->len - 1] == '\r')
-		lines->buf[--lines->len] = '\0';
-	lines->complete = true;
-	return true;
-}
 
 /* Finds "key=" as a whole word of line and copies its value (up to the next
  * space) into out. Returns 0, -1 when absent, -2 when it does not fit or is

@@ -1,7 +1,6 @@
 /* agent_checkin: the check-in channel's lines (docs/ota-protocol.md, "Update
- * server"): splitting the decoded body into lines and parsing
- * "heartbeat seq=N" and "offer version=V size=BYTES sha256=HEX url=PATH".
- * Pure: no I/O. */
+ * server"): parsing "heartbeat seq=N" and "offer version=V size=BYTES
+ * sha256=HEX url=PATH" (base/lines.h cuts the body into lines). Pure: no I/O. */
 #ifndef VH_AGENT_CHECKIN_H
 #define VH_AGENT_CHECKIN_H
 
@@ -11,26 +10,9 @@
 #include "agent_config.h"
 #include "sha256.h"
 
+/* longer check-in lines are cut to this (the splitter's buffer) */
 #define AGENT_CHECKIN_LINE_MAX 512
 #define AGENT_CHECKIN_URL_MAX 256
-
-/* Collects bytes into lines. */
-struct agent_lines {
-	char buf[AGENT_CHECKIN_LINE_MAX];
-	size_t len;
-	bool overflow; /* the current line outgrew buf: it is reported truncated */
-	bool complete; /* buf holds a finished line: the next push starts anew */
-};
-
-/* Empties *lines. */
-void agent_lines_init(struct agent_lines *lines);
-
-/* Takes bytes from data[0..len) up to and including the next '\n'; *used
- * says how many. Returns true when a line is complete: lines->buf then holds
- * it NUL-terminated without "\n" or "\r\n" (truncated when lines->overflow),
- * and the next call starts a new line. Returns false when all len bytes were
- * taken without completing a line. */
-bool agent_lines_push(struct agent_lines *lines, const char *data, size_t len, size_t *used);
 
 enum agent_checkin_type {
 	AGENT_CHECKIN_HEARTBEAT,

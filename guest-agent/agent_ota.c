@@ -19,6 +19,7 @@
 #include "agent_http.h"
 #include "sha256.h"
 #include "agent_update.h"
+#include "lines.h"
 #include "ubootenv.h"
 
 #include <arpa/inet.h>
@@ -630,11 +631,12 @@ static bool agent_ota_offer(struct agent_ota *ota, const struct agent_checkin_ms
  * check-in. Returns the reason word for the disconnected line. */
 static const char *agent_ota_channel(struct agent_ota *ota, struct agent_ota_conn *c)
 {
-	struct agent_lines lines;
+	char line[AGENT_CHECKIN_LINE_MAX];
+	struct lines lines;
 	unsigned long long last_line = agent_ota_now_ms();
 	uint8_t buf[1024];
 
-	agent_lines_init(&lines);
+	lines_init(&lines, line, sizeof(line));
 	for (;;) {
 		long long left = (long long)(last_line + AGENT_OTA_HEARTBEAT_MS) -
 				 (long long)agent_ota_now_ms();
@@ -650,14 +652,14 @@ static const char *agent_ota_channel(struct agent_ota *ota, struct agent_ota_con
 		while (off < (size_t)n) {
 			struct agent_checkin_msg msg;
 			size_t used;
+			bool done = lines_push(&lines, buf + off, (size_t)n - off, &used);
 
-			if (!agent_lines_push(&lines, (const char *)buf + off, (size_t)n - off, &used)) {
-				off += used;
-				break;
-			}
 			off += used;
+			if (!done)
+				break;
 			last_line = agent_ota_now_ms();
-			if (agent_checkin_parse_line(lines.buf, &msg) != 0)
+			/* A cut line is not what the server said: only a sign of life. */
+			if (lines.truncated || agent_checkin_parse_line(lines.buf, &msg) != 0)
 				continue;
 			if (msg.type == AGENT_CHECKIN_OFFER && agent_ota_offer(ota, &msg))
 				return "update_failed";

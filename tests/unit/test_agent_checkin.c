@@ -1,4 +1,4 @@
-/* Unit tests for agent_checkin: line splitting and check-in line parsing. */
+/* Unit tests for agent_checkin: check-in line parsing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,46 +9,6 @@
 #include "agent_checkin.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-static void test_lines_split_across_pushes_and_strip_crlf(void **state)
-{
-	struct agent_lines l;
-	size_t used;
-	const char *a = "heart", *b = "beat seq=1\r\nhe";
-
-	(void)state;
-	agent_lines_init(&l);
-	assert_false(agent_lines_push(&l, a, strlen(a), &used));
-	assert_int_equal(used, 5);
-	assert_true(agent_lines_push(&l, b, strlen(b), &used));
-	assert_int_equal(used, 12);
-	assert_string_equal(l.buf, "heartbeat seq=1");
-	assert_false(agent_lines_push(&l, b + used, strlen(b) - used, &used));
-	assert_string_equal(l.buf, "he");
-	assert_true(agent_lines_push(&l, "\n", 1, &used));
-	assert_string_equal(l.buf, "he");
-	assert_true(agent_lines_push(&l, "\n", 1, &used));
-	assert_string_equal(l.buf, "");
-}
-
-static void test_overlong_line_is_truncated_and_flagged(void **state)
-{
-	struct agent_lines l;
-	char big[AGENT_CHECKIN_LINE_MAX + 50];
-	size_t used;
-
-	(void)state;
-	memset(big, 'x', sizeof(big));
-	big[sizeof(big) - 1] = '\n';
-	agent_lines_init(&l);
-	assert_true(agent_lines_push(&l, big, sizeof(big), &used));
-	assert_int_equal(used, sizeof(big));
-	assert_true(l.overflow);
-	assert_int_equal(strlen(l.buf), AGENT_CHECKIN_LINE_MAX - 1);
-	assert_true(agent_lines_push(&l, "ok\n", 3, &used));
-	assert_false(l.overflow);
-	assert_string_equal(l.buf, "ok");
-}
 
 static void test_heartbeat_and_unknown_lines(void **state)
 {
@@ -123,8 +83,6 @@ static void test_checkin_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lines_split_across_pushes_and_strip_crlf),
-		cmocka_unit_test(test_overlong_line_is_truncated_and_flagged),
 		cmocka_unit_test(test_heartbeat_and_unknown_lines),
 		cmocka_unit_test(test_offer_parses_in_any_key_order),
 		cmocka_unit_test(test_malformed_offers_are_rejected),

@@ -13,12 +13,12 @@
 #include "agent_ota.h"
 
 #include "agent_backoff.h"
-#include "agent_bundle.h"
 #include "agent_checkin.h"
 #include "agent_event.h"
 #include "agent_http.h"
 #include "sha256.h"
 #include "agent_update.h"
+#include "bundle_header.h"
 #include "lines.h"
 #include "ubootenv.h"
 
@@ -506,17 +506,17 @@ static int agent_ota_download(struct agent_ota *ota, const struct agent_checkin_
  * reason word for the event line. */
 static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offer)
 {
-	struct agent_bundle b;
+	struct bundle_header b;
 	struct sha256_ctx ctx;
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char hex[SHA256_HEX_SIZE];
 	unsigned long long off = 0;
 
-	if (pread(fd, agent_ota_block, AGENT_BUNDLE_HEADER_MAX, 0) != AGENT_BUNDLE_HEADER_MAX)
+	if (pread(fd, agent_ota_block, BUNDLE_HEADER_MAX, 0) != BUNDLE_HEADER_MAX)
 		return "read";
-	if (agent_bundle_parse(agent_ota_block, AGENT_BUNDLE_HEADER_MAX, &b) != 0)
+	if (bundle_header_parse(agent_ota_block, BUNDLE_HEADER_MAX, &b, NULL, 0) != 0)
 		return "bad_header";
-	if (agent_bundle_size(&b) != offer->size || strcmp(b.sha256, offer->sha256) != 0 ||
+	if (bundle_total_size(&b) != offer->size || strcmp(b.sha256, offer->sha256) != 0 ||
 	    strcmp(b.version, offer->version) != 0)
 		return "header_mismatch";
 	sha256_init(&ctx);
@@ -529,8 +529,8 @@ static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offe
 		if (n <= 0)
 			return "read";
 		end = off + (unsigned long long)n < offer->size ? off + (unsigned long long)n : offer->size;
-		if (end > b.header_len) {
-			unsigned long long from = off > b.header_len ? off : b.header_len;
+		if (end > b.header_size) {
+			unsigned long long from = off > b.header_size ? off : b.header_size;
 
 			sha256_update(&ctx, agent_ota_block + (from - off), (size_t)(end - from));
 		}

@@ -86,7 +86,7 @@ enum agent_trial_action {
 	AGENT_TRIAL_REBOOT_UNHEALTHY,
 };
 
-/* Sets up *t for a boot with the given vh.upgrade and vh.bugs, the agent
+/* Sets up *t for a boot with the given vh.upgrade and the build's bugs, the agent
  * having started at start_ms (monotonic). */
 void agent_trial_init(struct agent_trial *t, bool upgrade, unsigned bugs,
 		      unsigned long long start_ms);

@@ -1,9 +1,10 @@
 /* vh-agent: the reference firmware's in-guest agent.
  *
- * Started by /init in the background. Reads its configuration from the kernel
- * command line, reports boot, brings the network up, then, given vh.server=,
- * runs the OTA loop (agent_ota: check-in, update, trial-boot commit); without
- * it, stays alive doing nothing. Every report is a
+ * Started by /init in the background. Reads what this build is (version,
+ * planted bugs) from its own /etc/vh-release and the bootloader's choices
+ * from the kernel command line, reports boot, brings the network up, then,
+ * given vh.server=, runs the OTA loop (agent_ota: check-in, update,
+ * trial-boot commit); without it, stays alive doing nothing. Every report is a
  * DESIGN.md section 5 event line on stdout, which /init points at the
  * console.
  *
@@ -12,6 +13,7 @@
  *                   step is over (up, failed or not configured), so /init
  *                   can start the shell after the boot lines
  *   --cmdline TEXT  use TEXT instead of /proc/cmdline
+ *   --release PATH  read PATH instead of /etc/vh-release
  *   --once          exit after the network step instead of staying alive
  *   --set-hostname  set the hostname to vh.device (off by default so that a
  *                   test run on a host never renames the host)
@@ -23,8 +25,10 @@
 #include "agent_event.h"
 #include "agent_net.h"
 #include "agent_ota.h"
+#include "release.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@
 struct agent_options {
 	int ready_fd;
 	const char *cmdline;
+	const char *release;
 	bool once;
 	bool set_hostname;
 	bool firmware;
@@ -44,6 +49,7 @@ static int agent_parse_options(int argc, char **argv, struct agent_options *opt)
 {
 	opt->ready_fd = -1;
 	opt->cmdline = NULL;
+	opt->release = RELEASE_PATH;
 	opt->once = false;
 	opt->set_hostname = false;
 	opt->firmware = false;
@@ -52,6 +58,8 @@ static int agent_parse_options(int argc, char **argv, struct agent_options *opt)
 			opt->ready_fd = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--cmdline") == 0 && i + 1 < argc)
 			opt->cmdline = argv[++i];
+		else if (strcmp(argv[i], "--release") == 0 && i + 1 < argc)
+			opt->release = argv[++i];
 		else if (strcmp(argv[i], "--once") == 0)
 			opt->once = true;
 		else if (strcmp(argv[i], "--set-hostname") == 0)
@@ -76,6 +84,38 @@ static void agent_read_cmdline(char *buf, size_t cap)
 		close(fd);
 	}
 	buf[n > 0 ? (size_t)n : 0] = '\0';
+}
+
+/* Takes this build's version and bugs from its release file at path. A
+ * missing or broken file is reported and leaves the version "unknown" and no
+ * bug on: the boot line still comes, and says the image does not know what
+ * it is. */
+static void agent_read_release(const char *path, struct agent_config *cfg)
+{
+	char text[RELEASE_MAX + 1];
+	struct release r;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd >= 0) {
+		do {
+			n = read(fd, text, sizeof(text));
+		} while (n < 0 && errno == EINTR);
+	}
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		agent_event(STDOUT_FILENO, "release missing path=%s errno=%d", path, err);
+		return;
+	}
+	/* one read: the file is at most RELEASE_MAX bytes, and more is invalid */
+	if (release_parse(text, (size_t)n, &r, NULL, 0) != 0) {
+		agent_event(STDOUT_FILENO, "release invalid path=%s", path);
+		return;
+	}
+	if (agent_config_apply_release(cfg, &r) != 0)
+		agent_event(STDOUT_FILENO, "release invalid path=%s key=BUGS", path);
 }
 
 static void agent_signal_ready(int fd)
@@ -124,7 +164,7 @@ int main(int argc, char **argv)
 	unsigned long long start_ms = agent_ota_now_ms();
 
 	if (agent_parse_options(argc, argv, &opt) != 0) {
-		fprintf(stderr, "usage: vh-agent [--ready-fd N] [--cmdline TEXT] [--once] [--set-hostname] [--firmware]\n");
+		fprintf(stderr, "usage: vh-agent [--ready-fd N] [--cmdline TEXT] [--release PATH] [--once] [--set-hostname] [--firmware]\n");
 		return 2;
 	}
 	if (opt.cmdline != NULL)
@@ -134,6 +174,7 @@ int main(int argc, char **argv)
 
 	agent_config_defaults(&cfg);
 	agent_config_parse(&cfg, cmdline);
+	agent_read_release(opt.release, &cfg);
 	agent_event(STDOUT_FILENO, "boot slot=%s version=%s bootcount=%lu", cfg.slot, cfg.version,
 		    cfg.bootcount);
 	if (cfg.rollback_from[0] != '\0')

@@ -1,4 +1,4 @@
-/* agent_config: kernel command line -> struct agent_config. */
+/* agent_config: kernel command line and release file -> struct agent_config. */
 #include "agent_config.h"
 
 #include <arpa/inet.h>
@@ -11,7 +11,7 @@ void agent_config_defaults(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->device, "vh");
-	strcpy(cfg->version, "0.0.0");
+	strcpy(cfg->version, "unknown");
 	strcpy(cfg->slot, "a");
 	strcpy(cfg->iface, "eth0");
 	strcpy(cfg->disk, "/dev/vda");
@@ -148,8 +148,6 @@ static int agent_config_apply(struct agent_config *cfg, const char *key, const c
 
 	if (strcmp(key, "device") == 0)
 		return agent_config_copy(cfg->device, sizeof(cfg->device), value);
-	if (strcmp(key, "version") == 0)
-		return agent_config_copy(cfg->version, sizeof(cfg->version), value);
 	if (strcmp(key, "slot") == 0)
 		return agent_config_copy(cfg->slot, sizeof(cfg->slot), value);
 	if (strcmp(key, "iface") == 0)
@@ -181,10 +179,6 @@ static int agent_config_apply(struct agent_config *cfg, const char *key, const c
 		cfg->upgrade = value[0] == '1';
 		return 0;
 	}
-	/* The bootloader passes the bundle's bugs= header as is, so vh.bugs= may
-	 * be empty; the word then simply means "no bug". */
-	if (strcmp(key, "bugs") == 0)
-		return agent_config_parse_bugs(value, &cfg->bugs);
 	if (strcmp(key, "rollback_from") == 0) {
 		if (strcmp(value, "a") != 0 && strcmp(value, "b") != 0)
 			return -1;
@@ -213,6 +207,12 @@ static void agent_config_note_bad(struct agent_config *cfg, const char *w)
 	if (cfg->bad_key[0] == '\0')
 		snprintf(cfg->bad_key, sizeof(cfg->bad_key), "%.*s",
 			 key_len < AGENT_CONFIG_STR_MAX ? key_len : AGENT_CONFIG_STR_MAX - 1, w);
+}
+
+int agent_config_apply_release(struct agent_config *cfg, const struct release *r)
+{
+	snprintf(cfg->version, sizeof(cfg->version), "%s", r->version);
+	return agent_config_parse_bugs(r->bugs, &cfg->bugs);
 }
 
 int agent_config_parse(struct agent_config *cfg, const char *cmdline)

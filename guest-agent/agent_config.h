@@ -1,19 +1,24 @@
-/* agent_config: the guest agent's configuration, parsed from the kernel
- * command line (vh.device= vh.ip= vh.gw= vh.version= vh.slot= vh.bootcount=
- * vh.iface= vh.net_wait_ms= and, for OTA (docs/ota-protocol.md), vh.server=
- * vh.upgrade= vh.bugs= vh.rollback_from= vh.disk=). Pure: no I/O, so unit
- * tests reach every branch. */
+/* agent_config: the guest agent's configuration. What the bootloader decides
+ * comes from the kernel command line (vh.device= vh.ip= vh.gw= vh.slot=
+ * vh.bootcount= vh.iface= vh.net_wait_ms= and, for OTA (docs/ota-protocol.md),
+ * vh.server= vh.upgrade= vh.rollback_from= vh.disk=); what the firmware build
+ * is (its version and planted bugs) comes from the build's own
+ * /etc/vh-release (wire/release.h), never from the command line: the agent
+ * reports what the image says, not what the bootloader claims. Pure: no I/O,
+ * so unit tests reach every branch. */
 #ifndef VH_AGENT_CONFIG_H
 #define VH_AGENT_CONFIG_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
 
+#include "release.h"
+
 #define AGENT_CONFIG_STR_MAX 64
 
-/* Planted bugs (vh.bugs=, docs/ota-protocol.md), one bit each. Each one is a
- * deliberate defect that a scenario must be able to catch; they are never
- * on unless the kernel command line asks for them. */
+/* Planted bugs (BUGS= in /etc/vh-release, docs/ota-protocol.md), one bit
+ * each. Each one is a deliberate defect that a scenario must be able to
+ * catch; they are properties of a build, on only in builds that say so. */
 enum agent_bug {
 	AGENT_BUG_FLIP_ENV_BEFORE_IMAGE_COMPLETE = 1u << 0,
 	AGENT_BUG_COMMIT_BEFORE_HEALTHY = 1u << 1,
@@ -26,7 +31,7 @@ enum agent_bug {
 
 struct agent_config {
 	char device[AGENT_CONFIG_STR_MAX];
-	char version[AGENT_CONFIG_STR_MAX];
+	char version[AGENT_CONFIG_STR_MAX]; /* the release's VERSION */
 	char slot[AGENT_CONFIG_STR_MAX];
 	char iface[16]; /* IFNAMSIZ */
 	unsigned long bootcount;
@@ -40,7 +45,7 @@ struct agent_config {
 	struct in_addr server_ip;
 	unsigned short server_port;
 	bool upgrade;         /* vh.upgrade=1: a trial boot, commit once healthy */
-	unsigned bugs;        /* enum agent_bug bits */
+	unsigned bugs;        /* enum agent_bug bits, from the release's BUGS */
 	char rollback_from[AGENT_CONFIG_STR_MAX]; /* "" unless vh.rollback_from= */
 	char disk[AGENT_CONFIG_STR_MAX];          /* vh.disk=, default /dev/vda */
 	/* First value the parser rejected ("vh.ip" etc.), or "" when all parsed.
@@ -48,17 +53,23 @@ struct agent_config {
 	char bad_key[AGENT_CONFIG_STR_MAX];
 };
 
-/* Fills *cfg with defaults (device "vh", version "0.0.0", slot "a",
+/* Fills *cfg with defaults (device "vh", version "unknown", slot "a",
  * bootcount 0, iface "eth0", net_wait_ms 10000, no network, no server, not a
  * trial boot, no bugs, disk "/dev/vda"). */
 void agent_config_defaults(struct agent_config *cfg);
 
 /* Parses a kernel command line (the contents of /proc/cmdline, NUL-terminated,
  * may end in a newline) into *cfg, which must hold defaults already. Unknown
- * words are ignored; values longer than the fields are rejected. Returns 0 when
- * every vh.* value parsed, -1 otherwise with cfg->bad_key naming the first bad
+ * words are ignored, vh.version= and vh.bugs= among them (the release says
+ * those); values longer than the fields are rejected. Returns 0 when every
+ * vh.* value parsed, -1 otherwise with cfg->bad_key naming the first bad
  * one. Quoted values are not supported: none of ours contain spaces. */
 int agent_config_parse(struct agent_config *cfg, const char *cmdline);
+
+/* Takes the build's version and planted bugs from its parsed release file.
+ * Returns 0, or -1 when BUGS names a bug this agent does not know; the known
+ * ones still apply. */
+int agent_config_apply_release(struct agent_config *cfg, const struct release *r);
 
 /* Parses "A.B.C.D/N" (N defaults to 32 when absent) into *addr and *prefix_len.
  * Returns 0, or -1 on any malformed or out-of-range part. */
@@ -73,7 +84,7 @@ int agent_config_parse_server(const char *text, struct in_addr *ip, unsigned sho
  * the ones this agent has. */
 int agent_config_parse_bugs(const char *text, unsigned *bugs);
 
-/* The vh.bugs= name of one enum agent_bug bit, or NULL. */
+/* The BUGS= name of one enum agent_bug bit, or NULL. */
 const char *agent_config_bug_name(unsigned bug);
 
 /* The netmask for a prefix length 0..32, in network byte order. */

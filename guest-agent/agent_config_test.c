@@ -1,10 +1,12 @@
-/* Unit tests for agent_config: the kernel command line parser. */
+/* Unit tests for agent_config: the kernel command line parser and the
+ * release file's part of the configuration. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent_config.h"
@@ -22,7 +24,7 @@ static void test_defaults_when_cmdline_has_no_vh_words(void **state)
 	agent_config_defaults(&cfg);
 	assert_int_equal(agent_config_parse(&cfg, "console=ttyS0 quiet\n"), 0);
 	assert_string_equal(cfg.device, "vh");
-	assert_string_equal(cfg.version, "0.0.0");
+	assert_string_equal(cfg.version, "unknown");
 	assert_string_equal(cfg.slot, "a");
 	assert_string_equal(cfg.iface, "eth0");
 	assert_int_equal(cfg.bootcount, 0);
@@ -40,10 +42,9 @@ static void test_full_cmdline_parses_every_key(void **state)
 	agent_config_defaults(&cfg);
 	assert_int_equal(agent_config_parse(&cfg,
 		"console=ttyS0 quiet tsc_early_khz=2596096 vh.device=dut vh.ip=10.77.0.2/24 "
-		"vh.gw=10.77.0.1 vh.version=1.0.0 vh.slot=b vh.bootcount=3 vh.iface=eth1 "
+		"vh.gw=10.77.0.1 vh.slot=b vh.bootcount=3 vh.iface=eth1 "
 		"vh.net_wait_ms=250\n"), 0);
 	assert_string_equal(cfg.device, "dut");
-	assert_string_equal(cfg.version, "1.0.0");
 	assert_string_equal(cfg.slot, "b");
 	assert_string_equal(cfg.iface, "eth1");
 	assert_int_equal(cfg.bootcount, 3);
@@ -84,11 +85,11 @@ static void test_bad_ip_is_reported_and_leaves_network_off(void **state)
 
 	(void)state;
 	agent_config_defaults(&cfg);
-	assert_int_equal(agent_config_parse(&cfg, "vh.ip=10.77.0.300/24 vh.version=2.0.0"), -1);
+	assert_int_equal(agent_config_parse(&cfg, "vh.ip=10.77.0.300/24 vh.slot=b"), -1);
 	assert_false(cfg.has_ip);
 	assert_string_equal(cfg.bad_key, "vh.ip");
-	/* Later keys still apply: the boot line must carry the real version. */
-	assert_string_equal(cfg.version, "2.0.0");
+	/* Later keys still apply: the boot line must carry the real slot. */
+	assert_string_equal(cfg.slot, "b");
 }
 
 static void test_first_bad_key_wins(void **state)
@@ -115,11 +116,11 @@ static void test_empty_and_overlong_values_are_rejected(void **state)
 
 	agent_config_defaults(&cfg);
 	memset(line, 'x', sizeof(line));
-	memcpy(line, "vh.version=", 11);
+	memcpy(line, "vh.device=", 10);
 	line[sizeof(line) - 1] = '\0';
 	assert_int_equal(agent_config_parse(&cfg, line), -1);
-	assert_string_equal(cfg.bad_key, "vh.version");
-	assert_string_equal(cfg.version, "0.0.0");
+	assert_string_equal(cfg.bad_key, "vh.device");
+	assert_string_equal(cfg.device, "vh");
 
 	agent_config_defaults(&cfg);
 	assert_int_equal(agent_config_parse(&cfg, "vh.iface=abcdefghijklmnop"), -1);
@@ -149,17 +150,51 @@ static void test_ota_keys_parse(void **state)
 	assert_string_equal(cfg.rollback_from, "");
 	assert_string_equal(cfg.disk, "/dev/vda");
 	assert_int_equal(agent_config_parse(&cfg, "vh.server=10.77.0.1:8080 vh.upgrade=1 "
-		"vh.bugs=no-backoff,single-env-copy vh.rollback_from=b vh.disk=/dev/vdb\n"), 0);
+		"vh.rollback_from=b vh.disk=/dev/vdb\n"), 0);
 	assert_true(cfg.has_server);
 	assert_string_equal(ip_str(cfg.server_ip, buf), "10.77.0.1");
 	assert_int_equal(cfg.server_port, 8080);
 	assert_true(cfg.upgrade);
-	assert_int_equal(cfg.bugs, AGENT_BUG_NO_BACKOFF | AGENT_BUG_SINGLE_ENV_COPY);
 	assert_string_equal(cfg.rollback_from, "b");
 	assert_string_equal(cfg.disk, "/dev/vdb");
-	/* The bootloader passes an empty bugs= header through. */
-	assert_int_equal(agent_config_parse(&cfg, "vh.upgrade=0 vh.bugs="), 0);
+	assert_int_equal(agent_config_parse(&cfg, "vh.upgrade=0"), 0);
 	assert_false(cfg.upgrade);
+}
+
+static void test_version_and_bugs_on_the_command_line_are_ignored(void **state)
+{
+	struct agent_config cfg;
+
+	(void)state;
+	agent_config_defaults(&cfg);
+	/* not even a bad value is ours to report: these words are not ours */
+	assert_int_equal(agent_config_parse(&cfg, "vh.version=9.9.9 vh.bugs=no-backoff "
+		"vh.bugs=from-the-future vh.version="), 0);
+	assert_string_equal(cfg.version, "unknown");
+	assert_int_equal(cfg.bugs, 0);
+	assert_string_equal(cfg.bad_key, "");
+}
+
+static void test_release_gives_version_and_bugs(void **state)
+{
+	struct agent_config cfg;
+	struct release r = { .version = "2.0.0", .bugs = "no-backoff,single-env-copy" };
+
+	(void)state;
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_apply_release(&cfg, &r), 0);
+	assert_string_equal(cfg.version, "2.0.0");
+	assert_int_equal(cfg.bugs, AGENT_BUG_NO_BACKOFF | AGENT_BUG_SINGLE_ENV_COPY);
+	/* the command line cannot take them back */
+	assert_int_equal(agent_config_parse(&cfg, "vh.version=1.0.0 vh.bugs="), 0);
+	assert_string_equal(cfg.version, "2.0.0");
+	assert_int_equal(cfg.bugs, AGENT_BUG_NO_BACKOFF | AGENT_BUG_SINGLE_ENV_COPY);
+	/* a bug this agent does not know is reported; the known ones apply */
+	snprintf(r.bugs, sizeof(r.bugs), "no-backoff,from-the-future");
+	assert_int_equal(agent_config_apply_release(&cfg, &r), -1);
+	assert_int_equal(cfg.bugs, AGENT_BUG_NO_BACKOFF);
+	r.bugs[0] = '\0';
+	assert_int_equal(agent_config_apply_release(&cfg, &r), 0);
 	assert_int_equal(cfg.bugs, 0);
 }
 
@@ -208,11 +243,6 @@ static void test_bad_ota_values_are_rejected(void **state)
 	assert_string_equal(cfg.rollback_from, "");
 	assert_string_equal(cfg.disk, "/dev/vda");
 
-	/* Unknown bug names are reported, and the known ones still apply. */
-	agent_config_defaults(&cfg);
-	assert_int_equal(agent_config_parse(&cfg, "vh.bugs=no-backoff,from-the-future"), -1);
-	assert_string_equal(cfg.bad_key, "vh.bugs");
-	assert_int_equal(cfg.bugs, AGENT_BUG_NO_BACKOFF);
 	assert_int_equal(agent_config_parse_bugs("no-backoff,", &bugs), -1);
 	assert_int_equal(agent_config_parse_bugs(",", &bugs), -1);
 	assert_int_equal(agent_config_parse_bugs("no-backof", &bugs), -1);
@@ -238,6 +268,8 @@ int main(void)
 		cmocka_unit_test(test_empty_and_overlong_values_are_rejected),
 		cmocka_unit_test(test_similar_words_are_not_ours),
 		cmocka_unit_test(test_ota_keys_parse),
+		cmocka_unit_test(test_version_and_bugs_on_the_command_line_are_ignored),
+		cmocka_unit_test(test_release_gives_version_and_bugs),
 		cmocka_unit_test(test_every_bug_name_round_trips),
 		cmocka_unit_test(test_bad_ota_values_are_rejected),
 		cmocka_unit_test(test_netmask_covers_edges),

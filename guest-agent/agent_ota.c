@@ -13,12 +13,13 @@
 #include "agent_ota.h"
 
 #include "agent_backoff.h"
-#include "agent_bundle.h"
-#include "agent_checkin.h"
 #include "agent_event.h"
 #include "agent_http.h"
 #include "sha256.h"
 #include "agent_update.h"
+#include "bundle_header.h"
+#include "checkin.h"
+#include "lines.h"
 #include "ubootenv.h"
 
 #include <arpa/inet.h>
@@ -218,7 +219,7 @@ static ssize_t agent_ota_recv(int fd, void *buf, size_t cap, long long timeout_m
 static int agent_ota_open(struct agent_ota *ota, struct agent_ota_conn *c, const char *path,
 			  unsigned long long range_from, bool keep_alive, long long timeout_ms)
 {
-	char req[512];
+	char req[CHECKIN_PATH_MAX + 256];
 	uint8_t head[AGENT_HTTP_HEAD_MAX];
 	size_t len = 0;
 	int n, rc;
@@ -400,7 +401,7 @@ static int agent_ota_write_block(int fd, size_t len, unsigned long long offset)
 /* Downloads the offered bundle into the slot behind fd, resuming after
  * broken connections. Returns 0 when all offer->size bytes are written, or
  * -errno after AGENT_OTA_DOWNLOAD_TRIES failures in a row without progress. */
-static int agent_ota_download(struct agent_ota *ota, const struct agent_checkin_msg *offer, int fd,
+static int agent_ota_download(struct agent_ota *ota, const struct checkin_msg *offer, int fd,
 			      const char *slot)
 {
 	struct agent_progress dl_progress, install_progress;
@@ -503,19 +504,19 @@ static int agent_ota_download(struct agent_ota *ota, const struct agent_checkin_
 /* Reads the bundle back from the slot and checks its header against the
  * offer and its payload against the header's sha256. Returns 0, or a short
  * reason word for the event line. */
-static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offer)
+static const char *agent_ota_verify(int fd, const struct checkin_msg *offer)
 {
-	struct agent_bundle b;
+	struct bundle_header b;
 	struct sha256_ctx ctx;
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char hex[SHA256_HEX_SIZE];
 	unsigned long long off = 0;
 
-	if (pread(fd, agent_ota_block, AGENT_BUNDLE_HEADER_MAX, 0) != AGENT_BUNDLE_HEADER_MAX)
+	if (pread(fd, agent_ota_block, BUNDLE_HEADER_MAX, 0) != BUNDLE_HEADER_MAX)
 		return "read";
-	if (agent_bundle_parse(agent_ota_block, AGENT_BUNDLE_HEADER_MAX, &b) != 0)
+	if (bundle_header_parse(agent_ota_block, BUNDLE_HEADER_MAX, &b, NULL, 0) != 0)
 		return "bad_header";
-	if (agent_bundle_size(&b) != offer->size || strcmp(b.sha256, offer->sha256) != 0 ||
+	if (bundle_total_size(&b) != offer->size || strcmp(b.sha256, offer->sha256) != 0 ||
 	    strcmp(b.version, offer->version) != 0)
 		return "header_mismatch";
 	sha256_init(&ctx);
@@ -528,8 +529,8 @@ static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offe
 		if (n <= 0)
 			return "read";
 		end = off + (unsigned long long)n < offer->size ? off + (unsigned long long)n : offer->size;
-		if (end > b.header_len) {
-			unsigned long long from = off > b.header_len ? off : b.header_len;
+		if (end > b.header_size) {
+			unsigned long long from = off > b.header_size ? off : b.header_size;
 
 			sha256_update(&ctx, agent_ota_block + (from - off), (size_t)(end - from));
 		}
@@ -542,7 +543,7 @@ static const char *agent_ota_verify(int fd, const struct agent_checkin_msg *offe
 
 /* Handles an accepted offer: download, verify, sync, flip, reboot. Returns
  * only on failure, with the reason printed. */
-static void agent_ota_install(struct agent_ota *ota, const struct agent_checkin_msg *offer,
+static void agent_ota_install(struct agent_ota *ota, const struct checkin_msg *offer,
 			      const char *slot, int fd)
 {
 	const char *bad;
@@ -583,7 +584,7 @@ static void agent_ota_install(struct agent_ota *ota, const struct agent_checkin_
 
 /* Handles one offer line. Returns true when the check-in should be redone
  * (the download failed: a new check-in brings the offer back). */
-static bool agent_ota_offer(struct agent_ota *ota, const struct agent_checkin_msg *offer)
+static bool agent_ota_offer(struct agent_ota *ota, const struct checkin_msg *offer)
 {
 	const char *slot = agent_update_other_slot(ota->cfg->slot);
 	char part[AGENT_CONFIG_STR_MAX + 8];
@@ -594,7 +595,7 @@ static bool agent_ota_offer(struct agent_ota *ota, const struct agent_checkin_ms
 	if (strcmp(offer->version, ota->cfg->version) == 0)
 		return false;
 	agent_event(AGENT_OTA_OUT, "update offered version=%s size=%llu", offer->version,
-		    offer->size);
+		    (unsigned long long)offer->size);
 	if (!ota->firmware) {
 		agent_event(AGENT_OTA_OUT, "update failed reason=not_firmware");
 		return false;
@@ -630,11 +631,12 @@ static bool agent_ota_offer(struct agent_ota *ota, const struct agent_checkin_ms
  * check-in. Returns the reason word for the disconnected line. */
 static const char *agent_ota_channel(struct agent_ota *ota, struct agent_ota_conn *c)
 {
-	struct agent_lines lines;
+	char line[CHECKIN_LINE_MAX];
+	struct lines lines;
 	unsigned long long last_line = agent_ota_now_ms();
 	uint8_t buf[1024];
 
-	agent_lines_init(&lines);
+	lines_init(&lines, line, sizeof(line));
 	for (;;) {
 		long long left = (long long)(last_line + AGENT_OTA_HEARTBEAT_MS) -
 				 (long long)agent_ota_now_ms();
@@ -648,18 +650,18 @@ static const char *agent_ota_channel(struct agent_ota *ota, struct agent_ota_con
 		if (n < 0)
 			return agent_ota_errno_reason((int)-n);
 		while (off < (size_t)n) {
-			struct agent_checkin_msg msg;
+			struct checkin_msg msg;
 			size_t used;
+			bool done = lines_push(&lines, buf + off, (size_t)n - off, &used);
 
-			if (!agent_lines_push(&lines, (const char *)buf + off, (size_t)n - off, &used)) {
-				off += used;
-				break;
-			}
 			off += used;
+			if (!done)
+				break;
 			last_line = agent_ota_now_ms();
-			if (agent_checkin_parse_line(lines.buf, &msg) != 0)
+			/* A cut line is not what the server said: only a sign of life. */
+			if (lines.truncated || checkin_parse_line(lines.buf, lines.len, &msg) != 0)
 				continue;
-			if (msg.type == AGENT_CHECKIN_OFFER && agent_ota_offer(ota, &msg))
+			if (msg.type == CHECKIN_OFFER && agent_ota_offer(ota, &msg))
 				return "update_failed";
 			/* The download took a while: heartbeats read now are old. */
 			last_line = agent_ota_now_ms();
@@ -670,7 +672,7 @@ static const char *agent_ota_channel(struct agent_ota *ota, struct agent_ota_con
 void agent_ota_run(const struct agent_config *cfg, bool firmware, unsigned long long start_ms)
 {
 	struct agent_ota ota;
-	char path[256];
+	char path[CHECKIN_PATH_MAX];
 	unsigned attempt = 0, failures = 0;
 	char ip[INET_ADDRSTRLEN];
 
@@ -681,8 +683,10 @@ void agent_ota_run(const struct agent_config *cfg, bool firmware, unsigned long 
 	snprintf(ota.server, sizeof(ota.server), "%s:%u", ip, cfg->server_port);
 	agent_rng_seed(&ota.rng, agent_ota_seed());
 	agent_trial_init(&ota.trial, cfg->upgrade, cfg->bugs, start_ms);
-	if (agent_checkin_format_path(path, sizeof(path), cfg->device, cfg->version, cfg->slot) != 0)
+	if (checkin_format_path(path, sizeof(path), cfg->device, cfg->version, cfg->slot) < 0) {
+		agent_event(AGENT_OTA_OUT, "update failed reason=checkin_path");
 		return;
+	}
 
 	for (;;) {
 		struct agent_ota_conn c;

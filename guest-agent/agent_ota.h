@@ -2,7 +2,7 @@
  * heartbeat timeout and reconnect backoff, trial-boot commit or unhealthy
  * reboot, and on an offer: download into the inactive slot with Range
  * resume, read back and verify, fsync, flip the env, reboot. The I/O shell
- * around agent_http, agent_checkin, agent_backoff and agent_update. */
+ * around agent_http, agent_backoff, agent_update and the wire codecs. */
 #ifndef VH_AGENT_OTA_H
 #define VH_AGENT_OTA_H
 

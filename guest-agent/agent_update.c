@@ -26,7 +26,7 @@ int agent_update_partition_path(char *buf, size_t cap, const char *disk, const c
 	return n >= 0 && (size_t)n < cap ? 0 : -1;
 }
 
-enum agent_offer_verdict agent_update_judge_offer(const struct agent_checkin_msg *offer,
+enum agent_offer_verdict agent_update_judge_offer(const struct checkin_msg *offer,
 						  const char *own_version,
 						  const char *failed_sha256,
 						  unsigned long long slot_bytes)
@@ -41,7 +41,7 @@ enum agent_offer_verdict agent_update_judge_offer(const struct agent_checkin_msg
 }
 
 unsigned long long agent_update_resume_offset(struct agent_download_state *st,
-					      const struct agent_checkin_msg *offer,
+					      const struct checkin_msg *offer,
 					      unsigned bugs)
 {
 	if (strcmp(st->version, offer->version) != 0 || strcmp(st->sha256, offer->sha256) != 0 ||

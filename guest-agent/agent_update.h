@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent_checkin.h"
+#include "agent_config.h"
+#include "checkin.h"
+#include "sha256.h"
 #include "ubootenv.h"
 
 /* A trial boot must reach the server within this long of the agent's start. */
@@ -34,7 +36,7 @@ enum agent_offer_verdict {
 
 /* Judges offer against the running version, the sha256 of a bundle that
  * already failed verification ("" if none), and the slot size in bytes. */
-enum agent_offer_verdict agent_update_judge_offer(const struct agent_checkin_msg *offer,
+enum agent_offer_verdict agent_update_judge_offer(const struct checkin_msg *offer,
 						  const char *own_version,
 						  const char *failed_sha256,
 						  unsigned long long slot_bytes);
@@ -52,7 +54,7 @@ struct agent_download_state {
  * *st describes the same bundle, else 0 (and *st is reset to offer). The
  * planted bug no-range-resume always restarts from 0. */
 unsigned long long agent_update_resume_offset(struct agent_download_state *st,
-					      const struct agent_checkin_msg *offer,
+					      const struct checkin_msg *offer,
 					      unsigned bugs);
 
 /* Progress reporting every 10%: the last decile printed. */
@@ -84,7 +86,7 @@ enum agent_trial_action {
 	AGENT_TRIAL_REBOOT_UNHEALTHY,
 };
 
-/* Sets up *t for a boot with the given vh.upgrade and vh.bugs, the agent
+/* Sets up *t for a boot with the given vh.upgrade and the build's bugs, the agent
  * having started at start_ms (monotonic). */
 void agent_trial_init(struct agent_trial *t, bool upgrade, unsigned bugs,
 		      unsigned long long start_ms);

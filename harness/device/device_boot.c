@@ -23,11 +23,11 @@ static void build_append(const struct device_boot_in *in, const struct ab_boot *
 	APPEND("console=%s", qemu_console_for_arch(arch));
 	if (ab) {
 		const struct boot_choice *c = &ab->choice;
-		APPEND(" quiet panic=-1 reboot=t vh.device=%s vh.slot=%c vh.version=%s vh.bootcount=%u"
-		       " vh.upgrade=%d",
-		       in->device, c->slot, ab->bundle.version, c->bootcount, c->trial ? 1 : 0);
-		if (ab->bundle.bugs[0])
-			APPEND(" vh.bugs=%s", ab->bundle.bugs);
+		/* What the bootloader knows, as U-Boot passes root=: the slot and
+		 * its counters. The firmware's version and planted bugs are in
+		 * the image itself (/etc/vh-release), not here. */
+		APPEND(" quiet panic=-1 reboot=t vh.device=%s vh.slot=%c vh.bootcount=%u vh.upgrade=%d",
+		       in->device, c->slot, c->bootcount, c->trial ? 1 : 0);
 		if (c->rolled_back)
 			APPEND(" vh.rollback_from=%c", c->rollback_from);
 		if (in->member) {

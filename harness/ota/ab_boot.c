@@ -1,20 +1,24 @@
 #include "ab_boot.h"
 
+#include "cpio.h"
 #include "disk_image.h"
+#include "release.h"
 #include "ubootenv.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int extract_slot(const char *disk_path, char slot, struct ab_boot *out, char *err,
 			size_t errlen)
 {
-	return bundle_extract(disk_path, (uint64_t)disk_image_slot_offset(slot), DISK_IMAGE_SLOT_SIZE,
-			      out->kernel_path, out->initrd_path, &out->bundle, true, err, errlen);
+	return bundle_extract(disk_path, (uint64_t)disk_image_slot_offset(slot),
+			      DISK_IMAGE_SLOT_SIZE, out->kernel_path, out->initrd_path,
+			      &out->bundle, true, err, errlen);
 }
 
 int ab_boot_prepare(const char *disk_path, const char *work_dir, const char *device,
@@ -41,8 +45,8 @@ int ab_boot_prepare(const char *disk_path, const char *work_dir, const char *dev
 		if (r == 0)
 			r = extract_slot(disk_path, out->choice.slot, out, why2, sizeof(why2));
 		if (r == -EINVAL || r == -EBADMSG) {
-			snprintf(err, errlen, "neither slot boots: slot %c: %s; slot %c: %s", first, why,
-				 out->choice.slot, why2);
+			snprintf(err, errlen, "neither slot boots: slot %c: %s; slot %c: %s", first,
+				 why, out->choice.slot, why2);
 			r = -ENOENT;
 		} else if (r < 0) {
 			snprintf(err, errlen, "%s", why2);
@@ -79,27 +83,97 @@ int ab_boot_env_get(const char *disk_path, const char *key, char *out, size_t ou
 	return r;
 }
 
+/* The archive appended to the image's initramfs for one build: /etc and
+ * /etc/vh-release with the build's version and bugs. Returns its length or
+ * a negative errno with err. */
+static ssize_t ab_boot_release_archive(const char *version, const char *bugs, uint8_t *out,
+				       size_t cap, char *err, size_t errlen)
+{
+	struct release r;
+	char text[RELEASE_MAX];
+	if (strlen(version) >= sizeof(r.version) || strlen(bugs) >= sizeof(r.bugs)) {
+		snprintf(err, errlen, "bad firmware version '%s' or bugs '%s'", version, bugs);
+		return -EINVAL;
+	}
+	snprintf(r.version, sizeof(r.version), "%s", version);
+	snprintf(r.bugs, sizeof(r.bugs), "%s", bugs);
+	int n = release_format(&r, text, sizeof(text));
+	if (n < 0) {
+		snprintf(err, errlen, "bad firmware version '%s' or bugs '%s'", version, bugs);
+		return n;
+	}
+	const struct cpio_entry entries[] = {
+		{.name = "etc", .mode = 040755},
+		{.name = "etc/vh-release", .mode = 0100644, .data = text, .size = (size_t)n},
+	};
+	ssize_t len = cpio_newc_write(entries, 2, out, cap);
+	if (len < 0)
+		snprintf(err, errlen, "release archive: %s", strerror((int)-len));
+	return len;
+}
+
+static bool ab_boot_newer(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
+	       (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
+}
+
+/* Whether the cached bundle at path was built from these inputs: written
+ * after both image files, with their sizes and this release archive's, for
+ * this version and bugs. Anything else (an image rebuilt since, a bundle of
+ * an older layout) is rebuilt. */
+static bool ab_boot_bundle_fresh(const char *path, const char *kernel, const char *base,
+				 size_t extra_len, const char *version, const char *bugs)
+{
+	struct stat bst, kst, ist;
+	struct bundle_header h;
+	char why[256];
+	if (stat(path, &bst) < 0 || stat(kernel, &kst) < 0 || stat(base, &ist) < 0)
+		return false;
+	if (!ab_boot_newer(&bst, &kst) || !ab_boot_newer(&bst, &ist))
+		return false;
+	if (bundle_read_header(path, 0, (uint64_t)bst.st_size, &h, why, sizeof(why)) < 0)
+		return false;
+	uint64_t base_padded = ((uint64_t)ist.st_size + 3) & ~(uint64_t)3;
+	return h.kernel_size == (uint64_t)kst.st_size && h.initrd_size == base_padded + extra_len &&
+	       strcmp(h.version, version) == 0 && strcmp(h.bugs, bugs) == 0;
+}
+
 int ab_boot_bundle_for(const char *image_dir, const char *work_dir, const char *version,
 		       const char *bugs, char *path, size_t pathlen, char *err, size_t errlen)
 {
-	char kernel[1024], initrd[1024], tag[600];
+	char kernel[1024], base[1024], initrd[1100], tag[600];
+	uint8_t extra[2048];
+	if (!bugs)
+		bugs = "";
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", image_dir);
-	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", image_dir);
-	snprintf(tag, sizeof(tag), "%s", bugs && *bugs ? bugs : "");
+	snprintf(base, sizeof(base), "%s/initramfs.cpio", image_dir);
+	snprintf(tag, sizeof(tag), "%s", bugs);
 	for (char *p = tag; *p; p++)
 		if (*p == ',')
 			*p = '+';
-	snprintf(path, pathlen, "%s/firmware-%s%s%s.bundle", work_dir, version, tag[0] ? "-" : "", tag);
-	if (access(path, R_OK) == 0)
+	snprintf(path, pathlen, "%s/firmware-%s%s%s.bundle", work_dir, version, tag[0] ? "-" : "",
+		 tag);
+	ssize_t extra_len =
+		ab_boot_release_archive(version, bugs, extra, sizeof(extra), err, errlen);
+	if (extra_len < 0)
+		return (int)extra_len;
+	if (ab_boot_bundle_fresh(path, kernel, base, (size_t)extra_len, version, bugs))
 		return 0;
-	return bundle_write(path, version, bugs ? bugs : "", kernel, initrd, NULL, err, errlen);
+	/* the build's initrd: the image's initramfs, then its release archive */
+	snprintf(initrd, sizeof(initrd), "%s.initrd", path);
+	int r = cpio_concat_file(initrd, base, extra, (size_t)extra_len, err, errlen);
+	if (r == 0)
+		r = bundle_write(path, version, bugs, kernel, initrd, NULL, err, errlen);
+	unlink(initrd);
+	return r;
 }
 
 int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int *active, char *err,
 		       size_t errlen)
 {
-	static const off_t offsets[2] = { UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY1_OFFSET };
-	uint8_t *raw[2] = { malloc(UBOOTENV_COPY_SIZE), malloc(UBOOTENV_COPY_SIZE) };
+	static const off_t offsets[2] = {UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY1_OFFSET};
+	uint8_t *raw[2] = {malloc(UBOOTENV_COPY_SIZE), malloc(UBOOTENV_COPY_SIZE)};
 	int r = 0;
 	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || !raw[0] || !raw[1]) {
@@ -108,7 +182,8 @@ int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int 
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
-		if (pread(fd, raw[i], UBOOTENV_COPY_SIZE, offsets[i]) != (ssize_t)UBOOTENV_COPY_SIZE) {
+		if (pread(fd, raw[i], UBOOTENV_COPY_SIZE, offsets[i]) !=
+		    (ssize_t)UBOOTENV_COPY_SIZE) {
 			r = -EIO;
 			snprintf(err, errlen, "%s: short read of env copy %d", disk_path, i);
 			goto out;
@@ -116,7 +191,8 @@ int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int 
 	}
 	for (int i = 0; i < 2; i++) {
 		ubootenv_init(&copies[i].env);
-		copies[i].valid = ubootenv_decode(raw[i], NULL, UBOOTENV_COPY_SIZE, &copies[i].env) == 0;
+		copies[i].valid =
+			ubootenv_decode(raw[i], NULL, UBOOTENV_COPY_SIZE, &copies[i].env) == 0;
 		copies[i].flags = raw[i][4]; /* after the CRC32 */
 	}
 	struct ubootenv both;

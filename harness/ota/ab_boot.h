@@ -48,9 +48,13 @@ struct ab_env_copy {
 int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int *active, char *err,
 		       size_t errlen);
 
-/* Creates the bundle for (version, bugs) from the reference image in
- * image_dir, cached as work_dir/firmware-<version>[-<bugs>].bundle. path
- * receives its name. 0 or a negative errno with err. */
+/* Creates the bundle of the reference firmware build (version, bugs) from
+ * the image in image_dir: its kernel, and as initrd the image's
+ * initramfs.cpio followed by a cpio archive holding /etc/vh-release (wire/
+ * release.h) with that version and bugs, so the build itself says what it
+ * is. bugs may be NULL (none). Cached as
+ * work_dir/firmware-<version>[-<bugs>].bundle and rebuilt when the image
+ * changed since; path receives its name. 0 or a negative errno with err. */
 int ab_boot_bundle_for(const char *image_dir, const char *work_dir, const char *version,
 		       const char *bugs, char *path, size_t pathlen, char *err, size_t errlen);
 

@@ -1,4 +1,4 @@
-/* Firmware bundle builder, parser and extractor (docs/ota-protocol.md). */
+/* Firmware bundle builder, header reader and extractor (docs/ota-protocol.md). */
 #include "errf.h"
 #include "bundle.h"
 
@@ -16,194 +16,6 @@
 
 /* copy buffer: big enough to keep syscalls few, small enough for the stack */
 #define BUNDLE_COPY_CHUNK (64u * 1024u)
-
-uint64_t bundle_total_size(const struct bundle_header *h)
-{
-	return (uint64_t)h->header_size + h->kernel_size + h->initrd_size;
-}
-
-bool bundle_version_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n >= BUNDLE_VERSION_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' || c == '-';
-		if (!ok)
-			return false;
-	}
-	/* ".." would make /firmware/V.bundle climb out of the path space */
-	return strstr(s, "..") == NULL;
-}
-
-bool bundle_bugs_valid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n >= BUNDLE_BUGS_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-			  c == ',' || c == '-';
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-/* Strict unsigned decimal: digits only, no sign, no overflow. */
-static bool bundle_parse_u64(const char *s, size_t len, uint64_t *out)
-{
-	if (len == 0 || len > 19)
-		return false;
-	uint64_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10u + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-static bool bundle_sha_valid(const char *s, size_t len)
-{
-	if (len != 64)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-int bundle_parse_header(const uint8_t *buf, size_t len, struct bundle_header *h, char *err,
-			size_t errlen)
-{
-	const size_t magic_len = sizeof(BUNDLE_MAGIC) - 1;
-	memset(h, 0, sizeof(*h));
-	if (len < magic_len) {
-		if (memcmp(buf, BUNDLE_MAGIC, len) == 0) {
-			errf(err, errlen, "bundle header truncated");
-			return -ENODATA;
-		}
-		errf(err, errlen, "not a bundle (bad magic)");
-		return -EINVAL;
-	}
-	if (memcmp(buf, BUNDLE_MAGIC, magic_len) != 0) {
-		errf(err, errlen, "not a bundle (bad magic)");
-		return -EINVAL;
-	}
-	size_t limit = len < BUNDLE_HEADER_MAX ? len : BUNDLE_HEADER_MAX;
-	bool have_version = false, have_kernel = false, have_initrd = false, have_sha = false;
-	size_t pos = magic_len;
-	for (;;) {
-		const uint8_t *nl = memchr(buf + pos, '\n', limit - pos);
-		if (!nl) {
-			if (len < BUNDLE_HEADER_MAX) {
-				errf(err, errlen, "bundle header truncated");
-				return -ENODATA;
-			}
-			errf(err, errlen, "bundle header has no end within %u bytes",
-				   BUNDLE_HEADER_MAX);
-			return -EINVAL;
-		}
-		const char *line = (const char *)buf + pos;
-		size_t line_len = (size_t)(nl - (buf + pos));
-		pos += line_len + 1;
-		if (line_len == 0)
-			break;
-		if (memchr(line, '\0', line_len)) {
-			errf(err, errlen, "bundle header contains a NUL byte");
-			return -EINVAL;
-		}
-		const char *eq = memchr(line, '=', line_len);
-		if (!eq) {
-			errf(err, errlen, "bundle header line without '=': %.*s",
-				   (int)(line_len > 40 ? 40 : line_len), line);
-			return -EINVAL;
-		}
-		size_t key_len = (size_t)(eq - line);
-		const char *val = eq + 1;
-		size_t val_len = line_len - key_len - 1;
-#define KEY_IS(k) (key_len == sizeof(k) - 1 && memcmp(line, k, key_len) == 0)
-		if (KEY_IS("version")) {
-			if (val_len >= sizeof(h->version)) {
-				errf(err, errlen, "bundle version too long");
-				return -EINVAL;
-			}
-			memcpy(h->version, val, val_len);
-			h->version[val_len] = '\0';
-			if (!bundle_version_valid(h->version)) {
-				errf(err, errlen, "bad bundle version '%s'", h->version);
-				return -EINVAL;
-			}
-			have_version = true;
-		} else if (KEY_IS("bugs")) {
-			if (val_len >= sizeof(h->bugs)) {
-				errf(err, errlen, "bundle bugs list too long");
-				return -EINVAL;
-			}
-			memcpy(h->bugs, val, val_len);
-			h->bugs[val_len] = '\0';
-			if (!bundle_bugs_valid(h->bugs)) {
-				errf(err, errlen, "bad bundle bugs list '%s'", h->bugs);
-				return -EINVAL;
-			}
-		} else if (KEY_IS("kernel_size")) {
-			if (!bundle_parse_u64(val, val_len, &h->kernel_size)) {
-				errf(err, errlen, "bad kernel_size");
-				return -EINVAL;
-			}
-			have_kernel = true;
-		} else if (KEY_IS("initrd_size")) {
-			if (!bundle_parse_u64(val, val_len, &h->initrd_size)) {
-				errf(err, errlen, "bad initrd_size");
-				return -EINVAL;
-			}
-			have_initrd = true;
-		} else if (KEY_IS("sha256")) {
-			if (!bundle_sha_valid(val, val_len)) {
-				errf(err, errlen, "bad sha256 (want 64 lowercase hex digits)");
-				return -EINVAL;
-			}
-			memcpy(h->sha256, val, 64);
-			h->sha256[64] = '\0';
-			have_sha = true;
-		}
-#undef KEY_IS
-		/* other keys: a newer bundle format may add fields we can ignore */
-	}
-	if (!have_version || !have_kernel || !have_initrd || !have_sha) {
-		errf(err, errlen, "bundle header lacks %s",
-			   !have_version ? "version" :
-			   !have_kernel	 ? "kernel_size" :
-			   !have_initrd	 ? "initrd_size" :
-					   "sha256");
-		return -EINVAL;
-	}
-	/* sizes are at most 19 digits each, but their sum must not wrap */
-	if (h->kernel_size > UINT64_MAX / 4 || h->initrd_size > UINT64_MAX / 4) {
-		errf(err, errlen, "bundle sizes out of range");
-		return -EINVAL;
-	}
-	h->header_size = pos;
-	return 0;
-}
-
-int bundle_format_header(const struct bundle_header *h, char *out, size_t outlen)
-{
-	if (!bundle_version_valid(h->version) || !bundle_bugs_valid(h->bugs))
-		return -EINVAL;
-	int n = snprintf(out, outlen,
-			 BUNDLE_MAGIC "version=%s\nbugs=%s\nkernel_size=%" PRIu64
-				      "\ninitrd_size=%" PRIu64 "\nsha256=%s\n\n",
-			 h->version, h->bugs, h->kernel_size, h->initrd_size, h->sha256);
-	if (n < 0 || (size_t)n >= outlen || (size_t)n > BUNDLE_HEADER_MAX)
-		return -ENOSPC;
-	return n;
-}
 
 static int bundle_write_full(int fd, const void *buf, size_t len)
 {
@@ -318,10 +130,11 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	 * write it, stream the payload once while hashing, then patch it. */
 	memset(h.sha256, '0', 64);
 	char header[BUNDLE_HEADER_MAX + 1];
-	int hlen = bundle_format_header(&h, header, sizeof(header));
+	int hlen = bundle_header_format(&h, header, sizeof(header));
 	if (hlen < 0) {
 		rc = hlen;
-		errf(err, errlen, "bundle header does not fit %u bytes", BUNDLE_HEADER_MAX);
+		errf(err, errlen, "%s + %s: cannot describe them in a bundle header: %s",
+		     kernel_path, initrd_path, strerror(-hlen));
 		goto out;
 	}
 	size_t tmp_len = strlen(path) + 16;
@@ -352,7 +165,7 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	sha256_final(&sha, digest);
 	sha256_to_hex(digest, h.sha256);
-	hlen = bundle_format_header(&h, header, sizeof(header));
+	hlen = bundle_header_format(&h, header, sizeof(header));
 	if (pwrite(ofd, header, (size_t)hlen, 0) != hlen || fchmod(ofd, 0644) < 0 ||
 	    fsync(ofd) < 0) {
 		rc = -errno;
@@ -403,7 +216,7 @@ static int bundle_read_header_fd(int fd, const char *path, uint64_t offset, uint
 		return (int)n;
 	}
 	char why[160];
-	int rc = bundle_parse_header(buf, (size_t)n, h, why, sizeof(why));
+	int rc = bundle_header_parse(buf, (size_t)n, h, why, sizeof(why));
 	if (rc < 0) {
 		/* -ENODATA here means the file or slot ended inside the header */
 		errf(err, errlen, "%s at offset %" PRIu64 ": %s", path, offset, why);

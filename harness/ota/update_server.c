@@ -11,6 +11,7 @@
 #include "update_server.h"
 
 #include "bundle.h"
+#include "checkin.h"
 #include "ev.h"
 
 #include <arpa/inet.h>
@@ -32,7 +33,6 @@
 #define US_FILE_BLOCK (64u * 1024u)
 /* a stalled download is closed after this long without progress */
 #define US_CONNECTION_TIMEOUT_S 60u
-#define US_STR 64u
 
 enum us_kind { US_PLAIN, US_CHECKIN, US_FILE };
 
@@ -51,6 +51,9 @@ struct us_req {
 	unsigned refs;
 	bool done; /* completion reported; the reader must not run again */
 	enum us_kind kind;
+	bool started;	   /* the access handler has seen the headers */
+	char target[1024]; /* the request target as sent, query included */
+	bool target_cut;   /* longer than target */
 	char method[16];
 	char path[256];
 	char range[64];
@@ -60,7 +63,7 @@ struct us_req {
 	int fd;
 	uint64_t file_first, file_len;
 	/* check-in */
-	char device[US_STR], version[US_STR], slot[8];
+	struct checkin_request who;
 	char *out;
 	size_t out_len, out_cap;
 	bool suspended, closing, peer_gone;
@@ -287,26 +290,34 @@ static void us_checkin_queue(struct us_req *r, const char *line)
 static void us_checkin_offer(struct us_req *r)
 {
 	struct update_server *s = r->s;
-	if (!s->published || strcmp(s->pub_version, r->version) == 0)
+	if (!s->published || strcmp(s->pub_version, r->who.version) == 0)
 		return;
-	char line[256], size[24], id[24];
-	snprintf(line, sizeof(line), "offer version=%s size=%" PRIu64 " sha256=%s url=/firmware/%s.bundle\n",
-		 s->pub_version, s->pub_size, s->pub_sha256, s->pub_version);
+	char line[CHECKIN_LINE_MAX], size[24], id[24];
+	/* publish checked the header by the same rules, so this fits */
+	int n = checkin_format_offer(line, sizeof(line), s->pub_version, s->pub_size, s->pub_sha256);
+	if (n < 0)
+		return;
 	us_checkin_queue(r, line);
 	snprintf(size, sizeof(size), "%" PRIu64, s->pub_size);
 	snprintf(id, sizeof(id), "%" PRIu64, r->c ? r->c->id : 0);
-	const char *kv[] = {"conn", id, "device", r->device, "version", s->pub_version,
+	const char *kv[] = {"conn", id, "device", r->who.device, "version", s->pub_version,
 			    "size", size, NULL};
 	us_emit(s, "offer", kv);
+}
+
+/* Queues the next heartbeat line (seq 0 first). */
+static void us_heartbeat_line(struct us_req *r)
+{
+	char line[CHECKIN_LINE_MAX];
+	if (checkin_format_heartbeat(line, sizeof(line), r->hb_seq++) > 0)
+		us_checkin_queue(r, line);
 }
 
 static void us_heartbeat(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)id;
 	struct us_req *r = arg;
-	char line[48];
-	snprintf(line, sizeof(line), "heartbeat seq=%" PRIu64 "\n", r->hb_seq++);
-	us_checkin_queue(r, line);
+	us_heartbeat_line(r);
 	r->hb_timer = ev_add_timer(loop, UPDATE_SERVER_HEARTBEAT_MS, us_heartbeat, r);
 }
 
@@ -387,14 +398,13 @@ static enum MHD_Result us_queue_text(struct us_req *r, unsigned status, const ch
 static enum MHD_Result us_handle_checkin(struct us_req *r)
 {
 	struct update_server *s = r->s;
-	const char *v;
+	char why[160];
+	/* the request target as sent: the codec, not MHD, reads the query */
+	if (r->target_cut || checkin_parse_path(r->target, &r->who, why, sizeof(why)) < 0) {
+		static const char text[] = "bad check-in request\n";
+		return us_queue_text(r, MHD_HTTP_BAD_REQUEST, text);
+	}
 	r->kind = US_CHECKIN;
-	v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "device");
-	snprintf(r->device, sizeof(r->device), "%s", v ? v : "");
-	v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "version");
-	snprintf(r->version, sizeof(r->version), "%s", v ? v : "");
-	v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "slot");
-	snprintf(r->slot, sizeof(r->slot), "%s", v ? v : "");
 
 	struct MHD_Response *resp =
 		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, us_checkin_reader, r,
@@ -416,25 +426,23 @@ static enum MHD_Result us_handle_checkin(struct us_req *r)
 	s->checkins = r;
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRIu64, r->c ? r->c->id : 0);
-	const char *kv[] = {"conn", id, "device", r->device, "version", r->version,
-			    "slot", r->slot, NULL};
+	const char *kv[] = {"conn", id, "device", r->who.device, "version", r->who.version,
+			    "slot", r->who.slot, NULL};
 	us_emit(s, "checkin", kv);
 	/* a first line at once tells the device the channel is live */
-	us_checkin_queue(r, "heartbeat seq=0\n");
-	r->hb_seq = 1;
+	us_heartbeat_line(r);
 	us_checkin_offer(r);
 	r->hb_timer = ev_add_timer(s->loop, UPDATE_SERVER_HEARTBEAT_MS, us_heartbeat, r);
 	return MHD_YES;
 }
 
-static enum MHD_Result us_handle_firmware(struct us_req *r, const char *name)
+static enum MHD_Result us_handle_firmware(struct us_req *r, const char *url)
 {
 	struct update_server *s = r->s;
-	size_t n = strlen(name);
-	const char *ext = ".bundle";
-	if (!s->published || n != strlen(s->pub_version) + strlen(ext) ||
-	    strncmp(name, s->pub_version, n - strlen(ext)) != 0 ||
-	    strcmp(name + n - strlen(ext), ext) != 0)
+	char served[CHECKIN_URL_MAX];
+	if (!s->published ||
+	    checkin_format_firmware_path(served, sizeof(served), s->pub_version) < 0 ||
+	    strcmp(url, served) != 0)
 		return us_queue_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
 
 	r->kind = US_FILE;
@@ -480,6 +488,40 @@ static enum MHD_Result us_handle_firmware(struct us_req *r, const char *name)
 	return ret;
 }
 
+static struct us_req *us_req_new(struct update_server *s, struct MHD_Connection *conn)
+{
+	struct us_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->s = s;
+	r->conn = conn;
+	r->refs = 1;
+	r->fd = -1;
+	r->watch_fd = -1;
+	r->target_cut = true; /* until us_uri_log says otherwise */
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->c = ci ? ci->socket_context : NULL;
+	return r;
+}
+
+/* MHD's URI log hook: the only place the request target comes whole, before
+ * MHD splits and unescapes the query. It creates the request (MHD then
+ * reports its completion even if the access handler never runs). */
+static void *us_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct us_req *r = us_req_new(cls, conn);
+	if (r) {
+		size_t n = strlen(uri);
+		r->target_cut = n >= sizeof(r->target);
+		if (!r->target_cut)
+			memcpy(r->target, uri, n + 1);
+		/* for the record if MHD refuses the request before us_access */
+		snprintf(r->path, sizeof(r->path), "%.*s", (int)strcspn(uri, "?"), uri);
+	}
+	return r;
+}
+
 static enum MHD_Result us_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version,
 				 const char *upload_data, size_t *upload_data_size,
@@ -489,22 +531,13 @@ static enum MHD_Result us_access(void *cls, struct MHD_Connection *conn, const c
 	(void)upload_data;
 	struct update_server *s = cls;
 	struct us_req *r = *req_cls;
-	if (!r) {
+	if (!r && !(r = *req_cls = us_req_new(s, conn)))
+		return MHD_NO;
+	if (!r->started) {
 		/* first call: headers only; answer on the next call, as MHD wants */
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return MHD_NO;
-		r->s = s;
-		r->conn = conn;
-		r->refs = 1;
-		r->fd = -1;
-		r->watch_fd = -1;
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		r->c = ci ? ci->socket_context : NULL;
+		r->started = true;
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		snprintf(r->path, sizeof(r->path), "%s", url);
-		*req_cls = r;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -517,7 +550,7 @@ static enum MHD_Result us_access(void *cls, struct MHD_Connection *conn, const c
 	if (get && strcmp(url, "/checkin") == 0)
 		return us_handle_checkin(r);
 	if (strncmp(url, "/firmware/", 10) == 0)
-		return us_handle_firmware(r, url + 10);
+		return us_handle_firmware(r, url);
 	return us_queue_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -639,6 +672,7 @@ static int us_start(struct update_server *s, char *err, size_t errlen)
 				us_access, s, MHD_OPTION_LISTEN_SOCKET, lfd,
 				MHD_OPTION_NOTIFY_COMPLETED, us_completed, s,
 				MHD_OPTION_NOTIFY_CONNECTION, us_connection, s,
+				MHD_OPTION_URI_LOG_CALLBACK, us_uri_log, s,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)US_CONNECTION_TIMEOUT_S,
 				MHD_OPTION_END);
 	if (!s->d) {

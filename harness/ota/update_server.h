@@ -8,6 +8,8 @@
  *       "offer version=V size=B sha256=H url=/firmware/V.bundle\n" whenever a
  *       version other than the device's is published (at once to open
  *       check-ins, and on every new check-in while it stays published).
+ *       The path and lines are wire/checkin.h's; a query it rejects gets
+ *       400 and no check-in.
  *   GET|HEAD /firmware/V.bundle  the published bundle; Range bytes=A- and
  *       bytes=A-B (206 + Content-Range), 416 when unsatisfiable.
  *   anything else: 404 (405 for methods other than GET/HEAD).

@@ -11,12 +11,12 @@
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
-static struct agent_checkin_msg offer(const char *version, const char *sha, unsigned long long size)
+static struct checkin_msg offer(const char *version, const char *sha, unsigned long long size)
 {
-	struct agent_checkin_msg m;
+	struct checkin_msg m;
 
 	memset(&m, 0, sizeof(m));
-	m.type = AGENT_CHECKIN_OFFER;
+	m.type = CHECKIN_OFFER;
 	strcpy(m.version, version);
 	strcpy(m.sha256, sha);
 	m.size = size;
@@ -44,7 +44,7 @@ static void test_other_slot_and_partition_paths(void **state)
 
 static void test_offer_verdicts(void **state)
 {
-	struct agent_checkin_msg m = offer("2.0.0", SHA_A, 1000);
+	struct checkin_msg m = offer("2.0.0", SHA_A, 1000);
 
 	(void)state;
 	assert_int_equal(agent_update_judge_offer(&m, "1.0.0", "", 1000), AGENT_OFFER_ACCEPT);
@@ -57,10 +57,10 @@ static void test_offer_verdicts(void **state)
 static void test_resume_offset_follows_the_same_bundle_only(void **state)
 {
 	struct agent_download_state st;
-	struct agent_checkin_msg m = offer("2.0.0", SHA_A, 1000);
-	struct agent_checkin_msg other_sha = offer("2.0.0", SHA_B, 1000);
-	struct agent_checkin_msg other_size = offer("2.0.0", SHA_A, 1001);
-	struct agent_checkin_msg other_version = offer("3.0.0", SHA_A, 1000);
+	struct checkin_msg m = offer("2.0.0", SHA_A, 1000);
+	struct checkin_msg other_sha = offer("2.0.0", SHA_B, 1000);
+	struct checkin_msg other_size = offer("2.0.0", SHA_A, 1001);
+	struct checkin_msg other_version = offer("3.0.0", SHA_A, 1000);
 
 	(void)state;
 	memset(&st, 0, sizeof(st));
@@ -78,7 +78,7 @@ static void test_resume_offset_follows_the_same_bundle_only(void **state)
 static void test_no_range_resume_bug_restarts_from_zero(void **state)
 {
 	struct agent_download_state st;
-	struct agent_checkin_msg m = offer("2.0.0", SHA_A, 1000);
+	struct checkin_msg m = offer("2.0.0", SHA_A, 1000);
 
 	(void)state;
 	memset(&st, 0, sizeof(st));

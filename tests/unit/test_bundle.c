@@ -1,5 +1,6 @@
-/* Unit tests for the firmware bundle (harness/ota/bundle.c) and the shared
- * SHA-256 (base/sha256.c) it hashes with. */
+/* Unit tests for the firmware bundle's file shells (harness/ota/bundle.c) and
+ * the shared SHA-256 (base/sha256.c) they hash with. The header codec itself
+ * is tested in test_wire_bundle.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -93,144 +94,6 @@ static void test_sha256_any_split_gives_same_digest(void **state)
 	}
 }
 
-static const char good_header[] = "VHFW1\n"
-				  "version=2.0.0\n"
-				  "bugs=no-fsync-before-flip,commit-before-healthy\n"
-				  "kernel_size=10\n"
-				  "initrd_size=20\n"
-				  "sha256=" HEX_A "\n"
-				  "\n"
-				  "payload...";
-
-static void test_parse_header_reads_every_field(void **state)
-{
-	(void)state;
-	struct bundle_header h;
-	char err[128] = "";
-	assert_int_equal(bundle_parse_header((const uint8_t *)good_header, strlen(good_header), &h,
-					     err, sizeof(err)),
-			 0);
-	assert_string_equal(h.version, "2.0.0");
-	assert_string_equal(h.bugs, "no-fsync-before-flip,commit-before-healthy");
-	assert_int_equal(h.kernel_size, 10);
-	assert_int_equal(h.initrd_size, 20);
-	assert_string_equal(h.sha256, HEX_A);
-	assert_int_equal(h.header_size, strlen(good_header) - strlen("payload..."));
-	assert_int_equal(bundle_total_size(&h), h.header_size + 30);
-}
-
-static void test_parse_header_truncated_asks_for_more(void **state)
-{
-	(void)state;
-	struct bundle_header h;
-	char err[128];
-	size_t full = strlen(good_header) - strlen("payload...");
-	for (size_t n = 0; n < full; n++)
-		assert_int_equal(bundle_parse_header((const uint8_t *)good_header, n, &h, err,
-						     sizeof(err)),
-				 -ENODATA);
-	assert_int_equal(bundle_parse_header((const uint8_t *)good_header, full, &h, err, sizeof(err)),
-			 0);
-}
-
-static int parse_str(const char *s, struct bundle_header *h)
-{
-	char err[128] = "";
-	int rc = bundle_parse_header((const uint8_t *)s, strlen(s), h, err, sizeof(err));
-	if (rc != 0)
-		assert_true(err[0] != '\0');
-	return rc;
-}
-
-static void test_parse_header_rejects_malformed(void **state)
-{
-	(void)state;
-	struct bundle_header h;
-	const char *bad[] = {
-		"VHFW2\nversion=1\n\n",
-		"\0\0\0\0\0\0\0\0",
-		"VHFW1\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",   /* no version */
-		"VHFW1\nversion=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",       /* no kernel */
-		"VHFW1\nversion=1\nkernel_size=1\nsha256=" HEX_A "\n\n",       /* no initrd */
-		"VHFW1\nversion=1\nkernel_size=1\ninitrd_size=1\n\n",          /* no sha */
-		"VHFW1\nversion=1\nkernel_size=-1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=1\nkernel_size=1x\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=1\nkernel_size=\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=1\nkernel_size=99999999999999999999\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=1\nkernel_size=1\ninitrd_size=1\nsha256=ABC\n\n",
-		"VHFW1\nversion=1\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "0\n\n",
-		"VHFW1\nversion=has space\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=../x\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=1\nbugs=a b\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-		"VHFW1\nversion=1\nno equals sign\nkernel_size=1\ninitrd_size=1\nsha256=" HEX_A "\n\n",
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		size_t len = i == 1 ? 8 : strlen(bad[i]);
-		char err[128] = "";
-		int rc = bundle_parse_header((const uint8_t *)bad[i], len, &h, err, sizeof(err));
-		if (rc != -EINVAL)
-			fail_msg("case %zu: rc %d (%s)", i, rc, err);
-		assert_true(err[0] != '\0');
-	}
-}
-
-static void test_parse_header_skips_unknown_keys_and_defaults_bugs(void **state)
-{
-	(void)state;
-	struct bundle_header h;
-	assert_int_equal(parse_str("VHFW1\nfuture=thing\nversion=1.0-rc1+x\nkernel_size=0\n"
-				   "initrd_size=0\nsha256=" HEX_A "\n\n",
-				   &h),
-			 0);
-	assert_string_equal(h.version, "1.0-rc1+x");
-	assert_string_equal(h.bugs, "");
-	assert_int_equal(parse_str("VHFW1\nversion=1\nbugs=\nkernel_size=0\ninitrd_size=0\nsha256=" HEX_A
-				   "\n\n",
-				   &h),
-			 0);
-	assert_string_equal(h.bugs, "");
-}
-
-static void test_parse_header_without_end_in_4096_bytes_is_invalid(void **state)
-{
-	(void)state;
-	size_t len = BUNDLE_HEADER_MAX + 100;
-	char *buf = malloc(len);
-	assert_non_null(buf);
-	memset(buf, 'x', len);
-	memcpy(buf, "VHFW1\nversion=1\nfiller=", 23);
-	buf[len - 1] = '\n';
-	struct bundle_header h;
-	char err[128];
-	assert_int_equal(bundle_parse_header((uint8_t *)buf, len, &h, err, sizeof(err)), -EINVAL);
-	/* the same prefix shorter than the limit only means "read more" */
-	assert_int_equal(bundle_parse_header((uint8_t *)buf, 1000, &h, err, sizeof(err)), -ENODATA);
-	free(buf);
-}
-
-static void test_format_then_parse_round_trips(void **state)
-{
-	(void)state;
-	struct bundle_header h = {.version = "3.1.4", .bugs = "no-backoff",
-				  .kernel_size = 123456789, .initrd_size = 42};
-	memcpy(h.sha256, HEX_A, 65);
-	char buf[BUNDLE_HEADER_MAX];
-	int n = bundle_format_header(&h, buf, sizeof(buf));
-	assert_true(n > 0);
-	struct bundle_header back;
-	assert_int_equal(parse_str(buf, &back), 0);
-	assert_int_equal(back.header_size, (size_t)n);
-	assert_string_equal(back.version, "3.1.4");
-	assert_string_equal(back.bugs, "no-backoff");
-	assert_int_equal(back.kernel_size, 123456789);
-	assert_int_equal(back.initrd_size, 42);
-	struct bundle_header bad = h;
-	snprintf(bad.version, sizeof(bad.version), "x y");
-	assert_int_equal(bundle_format_header(&bad, buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(bundle_format_header(&h, buf, 20), -ENOSPC);
-}
-
 static void test_write_then_extract_gives_back_the_inputs(void **state)
 {
 	(void)state;
@@ -268,7 +131,7 @@ static void test_write_then_extract_gives_back_the_inputs(void **state)
 	assert_int_equal(blen, bundle_total_size(&h));
 	assert_memory_equal(b + h.header_size, cat, klen + ilen);
 	struct bundle_header parsed;
-	assert_int_equal(bundle_parse_header(b, blen, &parsed, err, sizeof(err)), 0);
+	assert_int_equal(bundle_header_parse(b, blen, &parsed, err, sizeof(err)), 0);
 	assert_string_equal(parsed.sha256, want);
 	assert_string_equal(parsed.bugs, "no-backoff");
 
@@ -369,12 +232,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha256_known_vectors),
 		cmocka_unit_test(test_sha256_any_split_gives_same_digest),
-		cmocka_unit_test(test_parse_header_reads_every_field),
-		cmocka_unit_test(test_parse_header_truncated_asks_for_more),
-		cmocka_unit_test(test_parse_header_rejects_malformed),
-		cmocka_unit_test(test_parse_header_skips_unknown_keys_and_defaults_bugs),
-		cmocka_unit_test(test_parse_header_without_end_in_4096_bytes_is_invalid),
-		cmocka_unit_test(test_format_then_parse_round_trips),
 		cmocka_unit_test(test_write_then_extract_gives_back_the_inputs),
 		cmocka_unit_test(test_extract_at_offset_and_bad_inputs),
 	};

@@ -578,6 +578,38 @@ static void test_fresh_checkin_gets_offer_unless_current(void **state)
 	client_close(&late);
 }
 
+static void test_checkin_query_is_read_by_the_wire_codec(void **state)
+{
+	struct fixture *f = *state;
+	struct client c;
+	struct http_resp r;
+	struct line_log log = {0};
+	/* an escaped device name arrives decoded, '+' stays a '+' */
+	checkin(f, &c, "a%26b", "1.0+x");
+	pump_lines(f, &c, &log, 200);
+	assert_int_equal(log.n, 1);
+	client_close(&c);
+	if (find_event(f, "checkin", "device=a&b version=1.0+x slot=a", NULL) < 0) {
+		dump_events(f);
+		fail_msg("decoded check-in event missing");
+	}
+	/* what the codec refuses gets 400, no stream and no check-in event */
+	const char *bad[] = {"/checkin?device=d&version=1", "/checkin?device=d%4&version=1&slot=a",
+			     "/checkin?device=d&device=e&version=1&slot=a", "/checkin"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		get(f, bad[i], NULL, &c, &r);
+		if (r.status != 400)
+			fail_msg("%s: status %d", bad[i], r.status);
+		client_close(&c);
+	}
+	pump(f, NULL, 0, 20);
+	if (find_event(f, "checkin", "device=d ", NULL) >= 0 ||
+	    find_event(f, "http_request", "path=/checkin", "status=400") < 0) {
+		dump_events(f);
+		fail_msg("a refused check-in was recorded as a check-in, or not at all");
+	}
+}
+
 static void test_client_disconnect_is_recorded(void **state)
 {
 	struct fixture *f = *state;
@@ -757,6 +789,7 @@ int main(void)
 		T(test_unknown_paths_and_versions_are_404),
 		T(test_checkin_heartbeats_then_offer_on_publish),
 		T(test_fresh_checkin_gets_offer_unless_current),
+		T(test_checkin_query_is_read_by_the_wire_codec),
 		T(test_client_disconnect_is_recorded),
 		T(test_set_down_closes_and_refuses_then_comes_back),
 		T(test_set_down_from_an_event_callback_is_deferred),

@@ -15,8 +15,9 @@
  *     does (harness/ota/update_server.c) parses to the same message;
  *   - only heartbeat and offer lines (and the empty line) are refused.
  *
- * Switching to wire/checkin.h: agent_lines_push and agent_checkin_parse_line
- * are called in one place each, through the two macros below. */
+ * Switching to wire/checkin.h: the include below names it instead, and if
+ * its functions are named differently, the two macros after it say so
+ * (tests/fuzz/CMakeLists.txt drops agent_checkin.c once it is gone). */
 #include "fuzz.h"
 
 #include "agent_checkin.h"

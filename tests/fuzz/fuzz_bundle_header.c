@@ -14,9 +14,11 @@
  * today; each class is listed in known_differences() and tolerated, so the
  * fuzzer goes on looking for new ones. Any other disagreement aborts.
  *
- * The harness parser is reached only through FUZZ_BUNDLE_PARSE and its
- * header below; when wire/bundle_header.h replaces both parsers, those two
- * lines are what changes. The agent side compiles only while
+ * The harness parser is reached only through the include and the
+ * FUZZ_BUNDLE_PARSE line below. When wire/bundle_header.h replaces both
+ * parsers, the include names it instead (one line, if the codec keeps
+ * bundle_parse_header's signature and struct; else FUZZ_BUNDLE_PARSE and
+ * harness_side() adapt it). The agent side compiles only while
  * guest-agent/agent_bundle.h exists (tests/fuzz/CMakeLists.txt adds its
  * source the same way), so the differential retires itself with it. */
 #include "fuzz.h"

@@ -9,7 +9,7 @@
  * with 16 bytes, and so on. A 0x01 byte in the console output stands for
  * the device powering on again (expect_buf_clear).
  *
- * The output is fed in chunks of 1..16 bytes (sometimes more) to two
+ * The output is fed in chunks of 1..16 bytes (mostly 1..8) to two
  * buffers: A is driven as the harness drives it (a full search when an
  * expect starts, then expect_buf_search_from the remembered end position
  * after each append), B gets a full expect_buf_search after each append.

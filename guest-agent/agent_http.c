@@ -147,7 +147,8 @@ int agent_http_head_parse(const char *buf, size_t len, struct agent_http_head *h
 			    (line_end - p > 12 && p[12] != ' '))
 				return -1;
 			head->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-			if (head->status < 100)
+			/* RFC 9110 15: codes outside 100..599 are invalid. */
+			if (head->status < 100 || head->status > 599)
 				return -1;
 			first = false;
 		} else if (line_end == p) {

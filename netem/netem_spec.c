@@ -862,6 +862,16 @@ static void out_pct(struct out *o, const struct netem_prob *p)
 		if (strtod(tmp, NULL) == p->pct)
 			break;
 	}
+	/* A tiny percentage ("1e-88") has no plain decimal short enough to be one word
+	 * for the parser (TOKEN_MAX): there, the shortest exponent form, which still
+	 * starts with a digit. */
+	if (strlen(tmp) + 1 >= TOKEN_MAX) {
+		for (int digits = 1; digits <= 17; digits++) {
+			snprintf(tmp, sizeof tmp, "%.*g", digits, p->pct);
+			if (strtod(tmp, NULL) == p->pct)
+				break;
+		}
+	}
 	out_printf(o, " %s%%", tmp);
 }
 

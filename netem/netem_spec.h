@@ -139,7 +139,8 @@ int netem_spec_parse_table(const char *const *kv, size_t n_pairs, struct netem_s
  * tc's order (limit delay distribution loss ecn duplicate corrupt reorder gap rate slot
  * seed), full names, times in the largest unit that is exact (200ms, 1500us, 7ns),
  * rates in the largest exact bit unit (8mbit), percentages as the shortest decimal that
- * reads back to the same double plus "%". An empty spec is "none". Only what the user
+ * reads back to the same double plus "%" (in exponent form when that decimal would not
+ * fit in one 63-byte word, below about 1e-45%). An empty spec is "none". Only what the user
  * gave is printed (limit 1000 stays implicit unless given), so
  * netem_spec_parse(format(x)) reproduces x exactly. */
 size_t netem_spec_format(const struct netem_spec *s, char *buf, size_t len);

@@ -15,6 +15,7 @@ packages=(
   libxml2-utils
   curl fdisk
   vde2
+  clang libclang-rt-14-dev
 )
 
 sudo_cmd=()

@@ -11,15 +11,14 @@
 #include "nic.h"
 #include "qemu.h"
 #include "qmp.h"
+#include "work.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,12 +44,11 @@ struct op {
 	bool link_up;
 };
 
-/* The bootloader's part, on a thread of its own: it reads and hashes a
+/* The bootloader's part, off the loop (base/work.h): it reads and hashes a
  * whole slot, which would stall every console for tens of milliseconds. */
 struct prep {
 	struct vh_device *dev;
-	pthread_t thread;
-	int efd; /* written when the thread is done */
+	struct work *work;
 	struct device_boot_in in;
 	struct device_boot out;
 	char accel[8];
@@ -488,31 +486,18 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 		start_failed(dev, VH_FAULT, err);
 }
 
-/* --- the bootloader's thread --- */
+/* --- the bootloader, off the loop --- */
 
-static void *prep_main(void *arg)
+static void prep_run(void *arg)
 {
 	struct prep *p = arg;
 	p->r = device_boot_prepare(&p->in, &p->out, &p->status, p->err, sizeof(p->err));
-	uint64_t one = 1;
-	ssize_t ignored = write(p->efd, &one, sizeof(one));
-	(void)ignored;
-	return NULL;
 }
 
-static void prep_free(struct vh_device *dev, struct prep *p)
+static void on_prep_done(void *arg)
 {
-	ev_del_fd(dev->loop, p->efd);
-	pthread_join(p->thread, NULL);
-	close(p->efd);
-	free(p);
-}
-
-static void on_prep_done(struct ev_loop *loop, int fd, uint32_t events, void *arg)
-{
-	(void)loop, (void)fd, (void)events;
-	struct vh_device *dev = arg;
-	struct prep *p = dev->prep;
+	struct prep *p = arg;
+	struct vh_device *dev = p->dev;
 	dev->prep = NULL;
 	bool abandoned = dev->state != DEV_STARTING; /* cut while the bootloader ran */
 	struct device_boot boot = p->out;
@@ -520,7 +505,7 @@ static void on_prep_done(struct ev_loop *loop, int fd, uint32_t events, void *ar
 	enum vh_outcome status = p->status;
 	char err[sizeof(p->err)];
 	snprintf(err, sizeof(err), "%s", p->err);
-	prep_free(dev, p);
+	free(p);
 	if (abandoned) {
 		dev->state = DEV_OFF;
 		if (dev->want_start) {
@@ -551,26 +536,13 @@ static void on_accel(void *arg, const char *accel)
 		.device = dev->name, .fw = &dev->fw, .artifacts_dir = dev->artifacts_dir,
 		.member = dev->member, .server = dev->server, .accel = p->accel,
 	};
-	p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->efd < 0) {
-		free(p);
-		start_failed(dev, VH_FAULT, "eventfd failed");
-		return;
-	}
-	/* Signals stay with the loop's thread. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int r = pthread_create(&p->thread, NULL, prep_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0) {
-		close(p->efd);
+	p->work = work_start(dev->loop, prep_run, on_prep_done, p);
+	if (!p->work) {
 		free(p);
 		start_failed(dev, VH_FAULT, "cannot start the bootloader's thread");
 		return;
 	}
 	dev->prep = p;
-	ev_add_fd(dev->loop, p->efd, EPOLLIN, on_prep_done, dev);
 }
 
 /* --- power --- */
@@ -814,9 +786,10 @@ void device_free(struct vh_device *dev)
 	if (dev->starting)
 		dev->cancel(dev->starting);
 	if (dev->prep) {
-		struct prep *p = dev->prep;
+		/* Waits: the bootloader finishes its writes. */
+		work_cancel(dev->prep->work);
+		free(dev->prep);
 		dev->prep = NULL;
-		prep_free(dev, p); /* joins: the bootloader finishes its writes */
 	}
 	if (dev->has_proc) {
 		ev_del_fd(dev->loop, dev->proc.child.pidfd);

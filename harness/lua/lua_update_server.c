@@ -99,6 +99,48 @@ int lua_update_server_new(lua_State *L)
 	return 1;
 }
 
+/* Building a version's bundle copies and hashes its kernel and initramfs:
+ * off the loop (base/work.h), while the publish call waits. */
+struct publish_job {
+	lua_State *co;
+	char image_dir[1024], artifacts_dir[1024], version[64], bugs[512];
+	char bundle[1024], err[512];
+	int rc;
+};
+
+static void publish_build(void *arg)
+{
+	struct publish_job *j = arg;
+	j->rc = ab_boot_bundle_for(j->image_dir, j->artifacts_dir, j->version,
+				   j->bugs[0] ? j->bugs : NULL, j->bundle, sizeof(j->bundle), j->err,
+				   sizeof(j->err));
+}
+
+static void publish_built(void *arg)
+{
+	struct publish_job *j = arg;
+	lua_State *co = j->co;
+	/* The job rides on the coroutine's stack as a full userdata: no leak
+	 * when the run ends before it is resumed. */
+	script_resume_soon(script_of(co), co, 0);
+}
+
+/* Continuation: the bundle exists (or why not); publish it on the loop. */
+static int publish_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status, (void)ctx;
+	struct vh_server *s = check_server(L, 1);
+	struct publish_job *j = lua_touserdata(L, 3);
+	char err[512];
+	if (j->rc < 0)
+		return script_raise(L, VH_FAULT, NULL, "publish %s: %s", j->version, j->err);
+	if (update_server_publish(s->server, j->version, j->bundle, err, sizeof(err)) < 0)
+		return script_raise(L, VH_FAULT, NULL, "publish %s: %s", j->version, err);
+	const char *kv[] = { "server", s->name, "version", j->version, "bugs", j->bugs, NULL };
+	run_event(s->run, "publish", kv);
+	return 0;
+}
+
 static int server_publish_l(lua_State *L)
 {
 	struct vh_server *s = check_server(L, 1);
@@ -112,16 +154,18 @@ static int server_publish_l(lua_State *L)
 	const char *bugs = lua_util_opt_string_field(L, 2, "bugs", "firmware");
 	if (!s->server)
 		return 0;
-	char bundle[1024], err[512];
-	struct vh_run *run = s->run;
-	const struct run_config *cfg = run_config(run);
-	if (ab_boot_bundle_for(cfg->image_dir, cfg->artifacts_dir, version, bugs, bundle,
-			       sizeof(bundle), err, sizeof(err)) < 0 ||
-	    update_server_publish(s->server, version, bundle, err, sizeof(err)) < 0)
-		return script_raise(L, VH_FAULT, NULL, "publish %s: %s", version, err);
-	const char *kv[] = { "server", s->name, "version", version, "bugs", bugs ? bugs : "", NULL };
-	run_event(run, "publish", kv);
-	return 0;
+	const struct run_config *cfg = run_config(s->run);
+	lua_settop(L, 2);
+	struct publish_job *j = lua_newuserdatauv(L, sizeof(*j), 0); /* at 3 */
+	memset(j, 0, sizeof(*j));
+	j->co = L;
+	snprintf(j->image_dir, sizeof(j->image_dir), "%s", cfg->image_dir);
+	snprintf(j->artifacts_dir, sizeof(j->artifacts_dir), "%s", cfg->artifacts_dir);
+	snprintf(j->version, sizeof(j->version), "%s", version ? version : "");
+	snprintf(j->bugs, sizeof(j->bugs), "%s", bugs ? bugs : "");
+	if (!run_work(s->run, publish_build, publish_built, j))
+		return script_raise(L, VH_FAULT, NULL, "publish %s: cannot start a thread", j->version);
+	return script_wait(L, "publish", 0, publish_k);
 }
 
 static int server_unpublish_l(lua_State *L)

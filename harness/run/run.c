@@ -9,6 +9,7 @@
 #include "link.h"
 #include "network.h"
 #include "update_server.h"
+#include "work.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,15 @@
 #include <unistd.h>
 
 enum { SHUTDOWN_GRACE_MS = 2000 };
+
+struct run_job {
+	struct run_job *next;
+	struct vh_run *run;
+	struct work *work;
+	void (*fn)(void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
 
 struct vh_run {
 	struct run_config cfg;
@@ -44,6 +54,7 @@ struct vh_run {
 	uint64_t deadline_timer;
 	run_where_fn where;
 	void *where_ctx;
+	struct run_job *jobs; /* work off the loop, not yet done */
 	int signal_pipe[2];
 	bool signals_installed;
 	struct sigaction old_actions[3];
@@ -457,6 +468,43 @@ void run_adopt_server(struct vh_run *run, struct update_server *server)
 	run->servers[run->n_servers++] = server;
 }
 
+static void job_run(void *p)
+{
+	struct run_job *job = p;
+	job->fn(job->arg);
+}
+
+static void job_done(void *p)
+{
+	struct run_job *job = p;
+	struct vh_run *run = job->run;
+	for (struct run_job **pp = &run->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == job) {
+			*pp = job->next;
+			break;
+		}
+	}
+	void (*done)(void *) = job->done;
+	void *arg = job->arg;
+	free(job);
+	done(arg);
+}
+
+bool run_work(struct vh_run *run, void (*fn)(void *arg), void (*done)(void *arg), void *arg)
+{
+	struct run_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return false;
+	*job = (struct run_job){ .next = run->jobs, .run = run, .fn = fn, .done = done, .arg = arg };
+	job->work = work_start(run->loop, job_run, job_done, job);
+	if (!job->work) {
+		free(job);
+		return false;
+	}
+	run->jobs = job;
+	return true;
+}
+
 /* --- the end --- */
 
 /* Every QEMU asked to quit at once, then waited for together: a run's end
@@ -490,6 +538,12 @@ void run_free(struct vh_run *run)
 {
 	if (!run)
 		return;
+	while (run->jobs) {
+		struct run_job *job = run->jobs;
+		run->jobs = job->next;
+		work_cancel(job->work);
+		free(job);
+	}
 	shut_devices_down(run);
 	for (int i = 0; i < run->n_devices; i++)
 		device_free(run->devices[i]);

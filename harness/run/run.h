@@ -102,6 +102,11 @@ int run_device_count(const struct vh_run *run);
 struct vh_device *run_device(struct vh_run *run, int index);
 struct vh_device *run_find_device(struct vh_run *run, const char *name);
 
+/* Runs fn(arg) off the loop and done(arg) on it (base/work.h); a job still
+ * running when the run ends is waited for, first thing in run_free, and its
+ * done is not called. false when no thread could be started. */
+bool run_work(struct vh_run *run, void (*fn)(void *arg), void (*done)(void *arg), void *arg);
+
 /* Hands an update server to the run, which frees it after the devices and
  * before the networks. */
 void run_adopt_server(struct vh_run *run, struct update_server *server);

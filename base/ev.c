@@ -41,6 +41,7 @@ struct ev_loop {
 	uint64_t next_timer_id;
 	uint64_t start_us; /* start in microseconds */
 	uint64_t busiest_turn_us;
+	uint64_t busiest_turn_cpu_us;
 	bool stop;
 };
 
@@ -233,18 +234,32 @@ uint64_t ev_busiest_turn_us(const struct ev_loop *loop)
 	return loop->busiest_turn_us;
 }
 
-static void note_busy(struct ev_loop *loop, uint64_t since_us)
+static uint64_t cpu_us(void)
 {
-	uint64_t busy = clock_us() - since_us;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t ev_busiest_turn_cpu_us(const struct ev_loop *loop)
+{
+	return loop->busiest_turn_cpu_us;
+}
+
+static void note_busy(struct ev_loop *loop, uint64_t since_us, uint64_t since_cpu_us)
+{
+	uint64_t busy = clock_us() - since_us, cpu = cpu_us() - since_cpu_us;
 	if (busy > loop->busiest_turn_us)
 		loop->busiest_turn_us = busy;
+	if (cpu > loop->busiest_turn_cpu_us)
+		loop->busiest_turn_cpu_us = cpu;
 }
 
 static int turn(struct ev_loop *loop, int max_wait_ms)
 {
-	uint64_t t0 = clock_us();
+	uint64_t t0 = clock_us(), c0 = cpu_us();
 	int ran = run_deferred(loop);
-	note_busy(loop, t0);
+	note_busy(loop, t0, c0);
 	/* Deferred calls were work: look at fds without sleeping. */
 	int wait_ms = ran || loop->deferred ? 0 : max_wait_ms;
 	if (loop->timers) {
@@ -261,6 +276,7 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 		return -errno;
 	}
 	t0 = clock_us();
+	c0 = cpu_us();
 	for (int i = 0; i < n; i++) {
 		int fd = (int)(uint32_t)ready[i].data.u64;
 		uint32_t gen = (uint32_t)(ready[i].data.u64 >> 32);
@@ -273,7 +289,7 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 		ran++;
 	}
 	ran += run_due_timers(loop);
-	note_busy(loop, t0);
+	note_busy(loop, t0, c0);
 	return ran;
 }
 

@@ -54,6 +54,9 @@ bool ev_stopped(const struct ev_loop *loop);
 /* The longest a turn has spent in callbacks (not waiting) so far, in
  * microseconds: how long the loop was deaf at worst. */
 uint64_t ev_busiest_turn_us(const struct ev_loop *loop);
+/* The same in CPU time of the loop's thread: what the harness itself spent,
+ * whatever else the machine was doing meanwhile. */
+uint64_t ev_busiest_turn_cpu_us(const struct ev_loop *loop);
 
 /* Seconds since the loop was created, on the monotonic clock. */
 double ev_now(const struct ev_loop *loop);

@@ -47,15 +47,17 @@ void verdict_record(struct vh_run *run, double seconds)
 	const struct run_config *cfg = run_config(run);
 	enum vh_outcome outcome = run_outcome(run);
 	const char *message = run_message(run);
-	char secs[32], busiest[32];
+	char secs[32], busiest[32], busiest_cpu[32];
 	snprintf(secs, sizeof(secs), "\x01%.3f", seconds);
 	/* How long the loop was deaf at worst: every console went unread that
 	 * long. */
 	snprintf(busiest, sizeof(busiest), "\x01%.1f",
 		 (double)ev_busiest_turn_us(run_loop(run)) / 1000.0);
+	snprintf(busiest_cpu, sizeof(busiest_cpu), "\x01%.1f",
+		 (double)ev_busiest_turn_cpu_us(run_loop(run)) / 1000.0);
 	const char *kv[] = { "verdict", verdict_name(outcome), "seconds", secs,
-			     "loop_busiest_turn_ms", busiest, message ? "message" : NULL, message,
-			     NULL };
+			     "loop_busiest_turn_ms", busiest, "loop_busiest_turn_cpu_ms", busiest_cpu,
+			     message ? "message" : NULL, message, NULL };
 	run_event(run, "verdict", kv);
 	char err[600];
 	if (verdict_write_junit(cfg->artifacts_dir, cfg->scenario_path, seconds, outcome, message,

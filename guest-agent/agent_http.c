@@ -1,6 +1,8 @@
 /* agent_http: HTTP/1.1 response parsing for the agent, no I/O. */
 #include "agent_http.h"
 
+#include "fields.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -178,16 +180,6 @@ void agent_http_body_init(struct agent_http_body *body, const struct agent_http_
 		body->done = true;
 }
 
-static int agent_http_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int agent_http_chunked(struct agent_http_body *b, uint8_t *buf, size_t len, size_t *out_len)
 {
@@ -198,11 +190,11 @@ static int agent_http_chunked(struct agent_http_body *b, uint8_t *buf, size_t le
 
 		switch (b->chunk) {
 		case AGENT_HTTP_CHUNK_SIZE:
-			if (agent_http_hex(c) >= 0) {
+			if (wire_hex_digit(c) >= 0) {
 				/* 15 hex digits is far beyond any chunk we accept. */
 				if (++b->size_digits > 15)
 					return -1;
-				b->remaining = b->remaining * 16 + agent_http_hex(c);
+				b->remaining = b->remaining * 16 + wire_hex_digit(c);
 				in++;
 				break;
 			}

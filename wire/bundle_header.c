@@ -2,6 +2,7 @@
 #include "bundle_header.h"
 
 #include "errf.h"
+#include "fields.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,64 +49,10 @@ bool bundle_bugs_valid(const char *s)
 	return true;
 }
 
-/* Decimal, no sign, no leading zero, no overflow. */
-static bool bundle_header_u64(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
 
-	if (len == 0 || (len > 1 && s[0] == '0'))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
 
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
 
-static bool bundle_header_sha_valid(const char *s, size_t len)
-{
-	if (len != 64)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
 
-static bool bundle_header_key_valid(const char *k, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
-			return false;
-	return true;
-}
-
-/* Whether "\n<key>=" occurs in text[0..len): the key on an earlier line
- * (text starts at the magic's '\n', so every line follows one). */
-static bool bundle_header_seen(const char *text, size_t len, const char *key, size_t key_len)
-{
-	for (size_t i = 0; i + key_len + 2 <= len; i++)
-		if (text[i] == '\n' && memcmp(text + i + 1, key, key_len) == 0 &&
-		    text[i + 1 + key_len] == '=')
-			return true;
-	return false;
-}
-
-/* Copies a string value into a field of cap bytes. */
-static bool bundle_header_str(char *out, size_t cap, const char *val, size_t len)
-{
-	if (len >= cap)
-		return false;
-	memcpy(out, val, len);
-	out[len] = '\0';
-	return true;
-}
 
 /* Applies one key=value line. Returns 0, or -EINVAL with err set. */
 static int bundle_header_field(struct bundle_header *h, const char *key, size_t key_len,
@@ -115,33 +62,33 @@ static int bundle_header_field(struct bundle_header *h, const char *key, size_t 
 #define KEY_IS(k) (key_len == sizeof(k) - 1 && memcmp(key, k, key_len) == 0)
 	if (KEY_IS("version")) {
 		*seen |= 1;
-		if (!bundle_header_str(h->version, sizeof(h->version), val, val_len) ||
+		if (!wire_copy_value(h->version, sizeof(h->version), val, val_len) ||
 		    !bundle_version_valid(h->version)) {
 			errf(err, errlen, "bad bundle version '%.*s'",
 			     (int)(val_len > 64 ? 64 : val_len), val);
 			return -EINVAL;
 		}
 	} else if (KEY_IS("bugs")) {
-		if (!bundle_header_str(h->bugs, sizeof(h->bugs), val, val_len) ||
+		if (!wire_copy_value(h->bugs, sizeof(h->bugs), val, val_len) ||
 		    !bundle_bugs_valid(h->bugs)) {
 			errf(err, errlen, "bad bundle bugs list");
 			return -EINVAL;
 		}
 	} else if (KEY_IS("kernel_size")) {
 		*seen |= 2;
-		if (!bundle_header_u64(val, val_len, &h->kernel_size)) {
+		if (!wire_decimal_u64(val, val_len, &h->kernel_size)) {
 			errf(err, errlen, "bad kernel_size");
 			return -EINVAL;
 		}
 	} else if (KEY_IS("initrd_size")) {
 		*seen |= 4;
-		if (!bundle_header_u64(val, val_len, &h->initrd_size)) {
+		if (!wire_decimal_u64(val, val_len, &h->initrd_size)) {
 			errf(err, errlen, "bad initrd_size");
 			return -EINVAL;
 		}
 	} else if (KEY_IS("sha256")) {
 		*seen |= 8;
-		if (!bundle_header_sha_valid(val, val_len)) {
+		if (!wire_sha256_valid(val, val_len)) {
 			errf(err, errlen, "bad sha256 (want 64 lowercase hex digits)");
 			return -EINVAL;
 		}
@@ -197,13 +144,13 @@ int bundle_header_parse(const uint8_t *buf, size_t len, struct bundle_header *h,
 			break;
 		eq = memchr(line, '=', line_len);
 		key_len = eq ? (size_t)(eq - line) : 0;
-		if (!eq || !bundle_header_key_valid(line, key_len)) {
+		if (!eq || !wire_key_valid(line, key_len, false)) {
 			errf(err, errlen, "bundle header line is not key=value: %.*s",
 			     (int)(line_len > 40 ? 40 : line_len), line);
 			return -EINVAL;
 		}
-		if (bundle_header_seen(text + magic_len - 1,
-				       (size_t)(line - text) - (magic_len - 1), line, key_len)) {
+		if (wire_field_seen(text + magic_len, (size_t)(line - text) - magic_len, '\n', line,
+				    key_len)) {
 			errf(err, errlen, "bundle header repeats %.*s=", (int)key_len, line);
 			return -EINVAL;
 		}
@@ -234,7 +181,7 @@ int bundle_header_format(const struct bundle_header *h, char *out, size_t outlen
 	int n;
 
 	if (!bundle_version_valid(h->version) || !bundle_bugs_valid(h->bugs) ||
-	    !bundle_header_sha_valid(h->sha256, strnlen(h->sha256, sizeof(h->sha256))))
+	    !wire_sha256_valid(h->sha256, strnlen(h->sha256, sizeof(h->sha256))))
 		return -EINVAL;
 	n = snprintf(out, outlen,
 		     BUNDLE_MAGIC "version=%s\nbugs=%s\nkernel_size=%" PRIu64

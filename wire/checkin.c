@@ -2,6 +2,7 @@
 #include "checkin.h"
 
 #include "errf.h"
+#include "fields.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,54 +17,9 @@ static bool checkin_unreserved(char c)
 	       c == '.' || c == '_' || c == '~' || c == '+' || c == '-';
 }
 
-static int checkin_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-static bool checkin_key_valid(const char *k, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
-			return false;
-	return true;
-}
 
-/* Decimal, no sign, no leading zero, no overflow. */
-static bool checkin_u64(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
 
-	if (len == 0 || (len > 1 && s[0] == '0'))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
-
-static bool checkin_sha_valid(const char *s, size_t len)
-{
-	if (len != 64)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
 
 /* Appends value to buf at *n, percent-encoded. */
 static int checkin_put_value(char *buf, size_t cap, size_t *n, const char *value)
@@ -130,8 +86,8 @@ static int checkin_decode(const char *s, size_t len, char *out)
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < len ? checkin_hex(s[i + 1]) : -1;
-			int lo = hi >= 0 ? checkin_hex(s[i + 2]) : -1;
+			int hi = i + 2 < len ? wire_hex_digit(s[i + 1]) : -1;
+			int lo = hi >= 0 ? wire_hex_digit(s[i + 2]) : -1;
 
 			if (lo < 0)
 				return -EINVAL;
@@ -151,16 +107,6 @@ static int checkin_decode(const char *s, size_t len, char *out)
 	return 0;
 }
 
-/* Whether "key=" starts a pair of query[0..end) before it (pairs follow '&'
- * or start the query). */
-static bool checkin_query_seen(const char *query, size_t end, const char *key, size_t key_len)
-{
-	for (size_t i = 0; i + key_len < end; i++)
-		if ((i == 0 || query[i - 1] == '&') && memcmp(query + i, key, key_len) == 0 &&
-		    query[i + key_len] == '=')
-			return true;
-	return false;
-}
 
 int checkin_parse_path(const char *target, struct checkin_request *req, char *err, size_t errlen)
 {
@@ -180,12 +126,12 @@ int checkin_parse_path(const char *target, struct checkin_request *req, char *er
 		size_t key_len = eq ? (size_t)(eq - p) : 0;
 		char *out = NULL;
 
-		if (!eq || !checkin_key_valid(p, key_len)) {
+		if (!eq || !wire_key_valid(p, key_len, false)) {
 			errf(err, errlen, "check-in query part is not key=value: %.*s",
 			     (int)(pair > 40 ? 40 : pair), p);
 			return -EINVAL;
 		}
-		if (checkin_query_seen(query, (size_t)(p - query), p, key_len)) {
+		if (wire_field_seen(query, (size_t)(p - query), '&', p, key_len)) {
 			errf(err, errlen, "check-in query repeats %.*s=", (int)key_len, p);
 			return -EINVAL;
 		}
@@ -241,7 +187,7 @@ int checkin_format_offer(char *buf, size_t cap, const char *version, uint64_t si
 	char url[CHECKIN_URL_MAX];
 	int n;
 
-	if (size == 0 || size > (uint64_t)INT64_MAX || !checkin_sha_valid(sha256, strlen(sha256)))
+	if (size == 0 || size > (uint64_t)INT64_MAX || !wire_sha256_valid(sha256, strlen(sha256)))
 		return -EINVAL;
 	if ((n = checkin_format_firmware_path(url, sizeof(url), version)) < 0)
 		return n == -ENOSPC ? -EINVAL : n;
@@ -270,18 +216,18 @@ static int checkin_word(struct checkin_msg *msg, const char *key, size_t key_len
 
 	if (msg->type == CHECKIN_HEARTBEAT && KEY_IS("seq")) {
 		*seen |= 1;
-		ok = checkin_u64(val, val_len, &msg->seq);
+		ok = wire_decimal_u64(val, val_len, &msg->seq);
 	} else if (msg->type == CHECKIN_OFFER && KEY_IS("version")) {
 		*seen |= 1;
 		ok = checkin_str(msg->version, sizeof(msg->version), val, val_len) &&
 		     bundle_version_valid(msg->version);
 	} else if (msg->type == CHECKIN_OFFER && KEY_IS("size")) {
 		*seen |= 2;
-		ok = checkin_u64(val, val_len, &msg->size) && msg->size > 0 &&
+		ok = wire_decimal_u64(val, val_len, &msg->size) && msg->size > 0 &&
 		     msg->size <= (uint64_t)INT64_MAX;
 	} else if (msg->type == CHECKIN_OFFER && KEY_IS("sha256")) {
 		*seen |= 4;
-		ok = checkin_sha_valid(val, val_len) &&
+		ok = wire_sha256_valid(val, val_len) &&
 		     checkin_str(msg->sha256, sizeof(msg->sha256), val, val_len);
 	} else if (msg->type == CHECKIN_OFFER && KEY_IS("url")) {
 		*seen |= 8;
@@ -292,15 +238,6 @@ static int checkin_word(struct checkin_msg *msg, const char *key, size_t key_len
 	return ok ? 0 : -EINVAL;
 }
 
-/* Whether key occurs as a whole key of a word of line[0..end). */
-static bool checkin_line_seen(const char *line, size_t end, const char *key, size_t key_len)
-{
-	for (size_t i = 1; i + key_len < end; i++)
-		if (line[i - 1] == ' ' && memcmp(line + i, key, key_len) == 0 &&
-		    line[i + key_len] == '=')
-			return true;
-	return false;
-}
 
 int checkin_parse_line(const char *line, size_t len, struct checkin_msg *msg)
 {
@@ -337,8 +274,8 @@ int checkin_parse_line(const char *line, size_t len, struct checkin_msg *msg)
 			word_len++;
 		eq = memchr(word, '=', word_len);
 		key_len = eq ? (size_t)(eq - word) : 0;
-		if (!eq || !checkin_key_valid(word, key_len) ||
-		    checkin_line_seen(line, pos, word, key_len) ||
+		if (!eq || !wire_key_valid(word, key_len, false) ||
+		    wire_field_seen(line, pos, ' ', word, key_len) ||
 		    checkin_word(msg, word, key_len, eq + 1, word_len - key_len - 1, &seen) < 0)
 			return -EINVAL;
 		pos += word_len;

@@ -2,6 +2,7 @@
 #include "release.h"
 
 #include "errf.h"
+#include "fields.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -18,35 +19,13 @@ int release_format(const struct release *r, char *buf, size_t cap)
 	return n >= 0 && (size_t)n < cap ? n : -ENOSPC;
 }
 
-static bool release_key_valid(const char *k, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
-			return false;
-	return true;
-}
 
-/* Whether a line of text[0..end) starts with "key=". */
-static bool release_seen(const char *text, size_t end, const char *key, size_t key_len)
-{
-	for (size_t i = 0; i + key_len < end; i++)
-		if ((i == 0 || text[i - 1] == '\n') && memcmp(text + i, key, key_len) == 0 &&
-		    text[i + key_len] == '=')
-			return true;
-	return false;
-}
 
 /* Copies a value into a field of cap bytes and checks it with valid. */
 static bool release_str(char *out, size_t cap, const char *val, size_t len,
 			bool (*valid)(const char *))
 {
-	if (len >= cap)
-		return false;
-	memcpy(out, val, len);
-	out[len] = '\0';
-	return valid(out);
+	return wire_copy_value(out, cap, val, len) && valid(out);
 }
 
 int release_parse(const char *text, size_t len, struct release *r, char *err, size_t errlen)
@@ -75,14 +54,14 @@ int release_parse(const char *text, size_t len, struct release *r, char *err, si
 		pos += line_len + 1;
 		if (line_len == 0 || line[0] == '#')
 			continue;
-		if (!eq || !release_key_valid(line, key_len)) {
+		if (!eq || !wire_key_valid(line, key_len, true)) {
 			errf(err, errlen, "release line is not KEY=value: %.*s",
 			     (int)(line_len > 40 ? 40 : line_len), line);
 			return -EINVAL;
 		}
 		val = eq + 1;
 		val_len = line_len - key_len - 1;
-		if (release_seen(text, (size_t)(line - text), line, key_len)) {
+		if (wire_field_seen(text, (size_t)(line - text), '\n', line, key_len)) {
 			errf(err, errlen, "release file repeats %.*s=", (int)key_len, line);
 			return -EINVAL;
 		}

@@ -73,24 +73,11 @@ static const struct {
 	{ "version", CLI_VERSION },
 };
 
-/* The file names without directory and ".lua" are equal. */
-static bool same_stem(const char *a, const char *b)
-{
-	const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
-	ba = ba ? ba + 1 : a;
-	bb = bb ? bb + 1 : b;
-	size_t la = strlen(ba), lb = strlen(bb);
-	if (la > 4 && !strcmp(ba + la - 4, ".lua"))
-		la -= 4;
-	if (lb > 4 && !strcmp(bb + lb - 4, ".lua"))
-		lb -= 4;
-	return la == lb && !memcmp(ba, bb, la);
-}
-
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
 	o->jobs = 1;
+	o->repeat = 1;
 	o->timeout_ms = 30 * 60 * 1000;
 	if (argc < 2)
 		return usage_error(err, errlen, "missing command (try `vharness --help`)");
@@ -170,10 +157,41 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		} else if (is_option(arg, "--jobs") || !strcmp(arg, "-j")) {
 			v = option_value(argc, argv, &i, arg[1] == 'j' ? "-j" : "--jobs");
 			uint64_t jobs;
+			if (v && !strcmp(v, "auto")) {
+				o->jobs_auto = true;
+				continue;
+			}
 			if (parse_u64(v, &jobs) < 0 || jobs < 1 || jobs > 64)
-				return usage_error(err, errlen, "--jobs takes a number from 1 to 64, not '%s'",
+				return usage_error(err, errlen,
+						   "--jobs takes auto or a number from 1 to 64, not '%s'",
 						   v ? v : "");
 			o->jobs = (int)jobs;
+			o->jobs_auto = false;
+		} else if (is_option(arg, "--repeat")) {
+			v = option_value(argc, argv, &i, "--repeat");
+			uint64_t n;
+			if (parse_u64(v, &n) < 0 || n < 1 || n > 1000)
+				return usage_error(err, errlen,
+						   "--repeat takes a number from 1 to 1000, not '%s'",
+						   v ? v : "");
+			o->repeat = (int)n;
+		} else if (is_option(arg, "--matrix")) {
+			v = option_value(argc, argv, &i, "--matrix");
+			const char *eq = v ? strchr(v, '=') : NULL;
+			if (!eq || eq == v || !eq[1] || strstr(eq, ",,") || eq[strlen(eq) - 1] == ',')
+				return usage_error(err, errlen,
+						   "--matrix takes KEY=v1,v2,..., not '%s'", v ? v : "");
+			if (o->n_matrix == 8)
+				return usage_error(err, errlen, "too many --matrix keys (at most 8)");
+			for (int k = 0; k < o->n_matrix; k++)
+				if (!strncmp(o->matrix[k], v, (size_t)(eq - v) + 1))
+					return usage_error(err, errlen, "--matrix %.*s given twice",
+							   (int)(eq - v), v);
+			o->matrix[o->n_matrix++] = v;
+		} else if (is_option(arg, "--timings")) {
+			if (!(v = option_value(argc, argv, &i, "--timings")) || !*v)
+				return usage_error(err, errlen, "--timings needs a file");
+			o->timings = v;
 		} else if (is_option(arg, "--shard")) {
 			v = option_value(argc, argv, &i, "--shard");
 			if (!v || parse_shard(v, &o->shard_index, &o->shard_count) < 0)
@@ -203,16 +221,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		}
 	}
 	if ((o->command == CLI_RUN || o->command == CLI_CHECK) && o->n_scenarios == 0)
-		return usage_error(err, errlen, "%s needs at least one scenario file", word);
-	/* Several scenarios each write into DIR/<scenario>/: two of the same
-	 * name would write over each other. */
-	for (int i = 0; o->artifacts_dir && i < o->n_scenarios; i++)
-		for (int j = i + 1; j < o->n_scenarios; j++)
-			if (same_stem(o->scenarios[i], o->scenarios[j]))
-				return usage_error(err, errlen,
-						   "%s and %s would share an artifacts directory: "
-						   "rename one, or run them one at a time",
-						   o->scenarios[i], o->scenarios[j]);
+		return usage_error(err, errlen, "%s needs at least one scenario file or directory",
+				   word);
 	return 0;
 }
 
@@ -228,8 +238,11 @@ void cli_usage(FILE *out)
 	fputs("usage: vharness <command> [options]\n"
 	      "\n"
 	      "commands:\n"
-	      "  run SCENARIO.lua...   boot the scenario's guests and run it; exit 0 pass,\n"
-	      "                        1 scenario failed, 2 usage/configuration error, 3 harness fault\n"
+	      "  run SCENARIO.lua|DIR...\n"
+	      "                        boot the scenarios' guests and run them (a directory: every\n"
+	      "                        *.lua under it); exit 0 pass, 1 a scenario failed,\n"
+	      "                        2 usage/configuration error, 3 harness fault,\n"
+	      "                        130/143 cancelled by Ctrl-C/SIGTERM\n"
 	      "  check SCENARIO.lua... load scenarios without booting: syntax and API errors only\n"
 	      "  doctor                print QEMU versions, KVM, sch_netem, namespaces, tun\n"
 	      "  netem \"SPEC\"          validate a tc-netem spec and print it normalised\n"
@@ -237,15 +250,21 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "options for run and check:\n"
 	      "  --artifacts DIR       where serial logs, events.jsonl and junit.xml go\n"
-	      "                        (DIR/<scenario>/ when several scenarios run)\n"
-	      "                        (default vharness-out/<scenario>/)\n"
+	      "                        (default vharness-out/<scenario>/); several runs:\n"
+	      "                        DIR/<run>/ each, and DIR/junit.xml, DIR/summary.md and\n"
+	      "                        DIR/timings.txt for the suite\n"
 	      "  --accel auto|tcg|kvm  accelerator (auto: probe KVM, fall back to TCG)\n"
 	      "  --backend auto|kernel|user\n"
 	      "                        impairments in tc-netem (kernel) or in the harness's own\n"
 	      "                        datapath (user); auto: kernel where sch_netem loads\n"
 	      "  --seed N              the run's seed (replays impairment decisions)\n"
-	      "  --jobs N, -j N        scenarios to run at once (default 1)\n"
-	      "  --shard I/N           run only shard I of N of the scenarios given\n"
+	      "  --jobs N|auto, -j     runs at once (default 1; auto: from cores and free memory)\n"
+	      "  --repeat N            every run N times with fresh seeds: a pass rate per scenario\n"
+	      "  --matrix KEY=v1,v2    every combination of these values, as -D KEY=...\n"
+	      "                        (repeatable)\n"
+	      "  --shard I/N           run only shard I of N of the runs\n"
+	      "  --timings FILE        durations (DIR/timings.txt of an earlier run) that balance\n"
+	      "                        --shard\n"
 	      "  --timeout DURATION    limit for one scenario (default 30m)\n"
 	      "  -D KEY=VALUE          a scenario parameter, read with vh.param(\"KEY\")\n"
 	      "  --image-dir DIR       where the reference firmware image is\n"

@@ -26,6 +26,12 @@ struct cli_opts {
 	bool seed_set;
 	uint64_t seed;
 	int jobs;        /* scenarios run at once, >= 1 */
+	bool jobs_auto;  /* --jobs auto: from cores and free memory */
+	int repeat;      /* --repeat N: each run N times with fresh seeds, >= 1 */
+	/* --matrix KEY=v1,v2: every combination of the values as -D KEY=... */
+	const char *matrix[8];
+	int n_matrix;
+	const char *timings; /* --timings FILE: durations that balance --shard */
 	int shard_index; /* 1-based; 0 when not sharded */
 	int shard_count;
 	int verbose;     /* -v: echo serial output to stderr */

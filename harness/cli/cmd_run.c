@@ -1,8 +1,9 @@
-/* `vharness run` and `vharness check`: each scenario runs in a child
- * process that enters its own namespaces, so everything it makes dies with
- * it. The parent deals out scenarios, forwards Ctrl-C, stops starting new
- * ones once interrupted, and gives a verdict to any scenario whose process
- * ended without one (killed, crashed, or stuck past its deadline). */
+/* `vharness run` and `vharness check`: the suite (suite.h) is planned
+ * first; each run is a child process that enters its own namespaces, so
+ * everything it makes dies with it. The parent deals out runs, forwards
+ * Ctrl-C, stops starting new ones once interrupted, gives a verdict to any
+ * run whose process ended without one (killed, crashed, or stuck past its
+ * deadline), and writes the suite's junit.xml, summary.md and timings.txt. */
 #include "cmd_run.h"
 
 #include "artifacts.h"
@@ -12,10 +13,12 @@
 #include "run.h"
 #include "sandbox.h"
 #include "script.h"
+#include "suite.h"
+#include "suite_report.h"
 #include "verdict.h"
 
 #include <errno.h>
-#include <libgen.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +36,9 @@
 
 /* How long past its --timeout a scenario's process may take to end by
  * itself (wind down its guests, write its verdict) before it is killed. */
-enum { OVERDUE_GRACE_MS = 30000 };
+enum { OVERDUE_GRACE_MS = 30000, MAX_JOBS = 64 };
+/* What --jobs auto budgets for one run: two reference guests and the harness. */
+#define AUTO_JOB_MIB 512
 
 const char *cmd_run_image_dir(const struct cli_opts *opts)
 {
@@ -43,44 +48,36 @@ const char *cmd_run_image_dir(const struct cli_opts *opts)
 	return env && *env ? env : VH_DEFAULT_IMAGE_DIR;
 }
 
-static void scenario_stem(const char *path, char *out, size_t len)
-{
-	char copy[1024];
-	snprintf(copy, sizeof(copy), "%s", path);
-	char *base = basename(copy);
-	char *dot = strrchr(base, '.');
-	if (dot && !strcmp(dot, ".lua"))
-		*dot = '\0';
-	snprintf(out, len, "%s", base);
-}
-
-/* --artifacts DIR for one scenario; DIR/<scenario>/ for several, so they
- * do not write over each other; vharness-out/<scenario>/ without it. */
-static void artifacts_dir_for(const struct cli_opts *opts, const char *path, char *out,
-			      size_t len)
-{
-	char stem[256];
-	scenario_stem(path, stem, sizeof(stem));
-	if (!opts->artifacts_dir)
-		snprintf(out, len, "vharness-out/%s", stem);
-	else if (opts->n_scenarios > 1)
-		snprintf(out, len, "%s/%s", opts->artifacts_dir, stem);
-	else
-		snprintf(out, len, "%s", opts->artifacts_dir);
-}
-
 static const char *const accel_names[] = { "auto", "tcg", "kvm" };
 static const char *const backend_names[] = { "auto", "kernel", "user" };
 
-static int check_one(const struct cli_opts *opts, const char *path)
+/* The suite's root: --artifacts DIR, else vharness-out. */
+static const char *artifacts_root(const struct cli_opts *opts)
+{
+	return opts->artifacts_dir ? opts->artifacts_dir : "vharness-out";
+}
+
+/* One run alone with --artifacts DIR: DIR itself, as before suites. Else
+ * ROOT/<run id>/. */
+static void run_dir(const struct cli_opts *opts, const struct suite *s, const struct suite_run *r,
+		    char *out, size_t len)
+{
+	if (opts->artifacts_dir && s->n == 1)
+		snprintf(out, len, "%s", opts->artifacts_dir);
+	else
+		snprintf(out, len, "%s/%s", artifacts_root(opts), r->id);
+}
+
+static int check_one(const struct cli_opts *opts, const struct suite_run *r)
 {
 	struct run_config cfg = {
-		.scenario_path = path, .image_dir = cmd_run_image_dir(opts), .accel = "tcg",
+		.scenario_path = r->scenario, .image_dir = cmd_run_image_dir(opts), .accel = "tcg",
 		.backend = backend_names[opts->backend], .timeout_ms = opts->timeout_ms,
-		.dry_run = true, .defines = opts->defines, .n_defines = opts->n_defines,
+		.dry_run = true, .defines = r->defines, .n_defines = r->n_defines,
 	};
-	if (access(path, R_OK) != 0) {
-		fprintf(stderr, "vharness: cannot read scenario %s: %s\n", path, strerror(errno));
+	if (access(r->scenario, R_OK) != 0) {
+		fprintf(stderr, "vharness: cannot read scenario %s: %s\n", r->scenario,
+			strerror(errno));
 		return VH_CONFIG;
 	}
 	struct vh_run *run = run_new(&cfg);
@@ -93,7 +90,7 @@ static int check_one(const struct cli_opts *opts, const char *path)
 	run_start(run);
 	enum vh_outcome outcome = script_execute(script);
 	if (outcome == VH_PASS)
-		printf("%s: ok\n", path);
+		printf("%s%s%s: ok\n", r->scenario, r->params[0] ? " " : "", r->params);
 	else
 		fprintf(stderr, "vharness: %s\n", run_message(run));
 	run_free(run);
@@ -101,29 +98,30 @@ static int check_one(const struct cli_opts *opts, const char *path)
 	return outcome;
 }
 
-static void print_verdict(const char *path, enum vh_outcome outcome, const char *message,
+static void print_verdict(const char *what, enum vh_outcome outcome, const char *message,
 			  double seconds, uint64_t seed, const char *dir)
 {
 	FILE *out = outcome == VH_PASS ? stdout : stderr;
-	fprintf(out, "vharness: %s: %s in %.1fs (seed %llu, artifacts %s/)\n", path,
+	fprintf(out, "vharness: %s: %s in %.1fs (seed %llu, artifacts %s/)\n", what,
 		verdict_name(outcome), seconds, (unsigned long long)seed, dir);
 	if (outcome != VH_PASS && message)
 		fprintf(out, "%s\n", message);
 	fflush(out);
 }
 
-/* In the child: one scenario, start to verdict. */
-static int run_one(const struct cli_opts *opts, const char *path, uint64_t seed)
+/* In the child: one run, start to verdict. */
+static int run_one(const struct cli_opts *opts, const struct suite_run *r, const char *dir)
 {
-	char dir[1024], err[512];
-	artifacts_dir_for(opts, path, dir, sizeof(dir));
-	int r = artifacts_mkdir_p(dir);
-	if (r < 0) {
-		fprintf(stderr, "vharness: cannot create artifacts directory %s: %s\n", dir, strerror(-r));
+	char err[512];
+	int rc = artifacts_mkdir_p(dir);
+	if (rc < 0) {
+		fprintf(stderr, "vharness: cannot create artifacts directory %s: %s\n", dir,
+			strerror(-rc));
 		return VH_CONFIG;
 	}
-	if (access(path, R_OK) != 0) {
-		fprintf(stderr, "vharness: cannot read scenario %s: %s\n", path, strerror(errno));
+	if (access(r->scenario, R_OK) != 0) {
+		fprintf(stderr, "vharness: cannot read scenario %s: %s\n", r->scenario,
+			strerror(errno));
 		return VH_CONFIG;
 	}
 	if (sandbox_enter(err, sizeof(err)) < 0) {
@@ -131,10 +129,11 @@ static int run_one(const struct cli_opts *opts, const char *path, uint64_t seed)
 		return VH_FAULT;
 	}
 	struct run_config cfg = {
-		.scenario_path = path, .artifacts_dir = dir, .image_dir = cmd_run_image_dir(opts),
-		.accel = accel_names[opts->accel], .backend = backend_names[opts->backend],
-		.seed = seed, .timeout_ms = opts->timeout_ms,
-		.verbose = opts->verbose, .defines = opts->defines, .n_defines = opts->n_defines,
+		.scenario_path = r->scenario, .artifacts_dir = dir,
+		.image_dir = cmd_run_image_dir(opts), .accel = accel_names[opts->accel],
+		.backend = backend_names[opts->backend], .seed = r->seed,
+		.timeout_ms = opts->timeout_ms, .verbose = opts->verbose, .defines = r->defines,
+		.n_defines = r->n_defines,
 	};
 	struct vh_run *run = run_new(&cfg);
 	struct script *script = run ? script_new(run) : NULL;
@@ -149,7 +148,9 @@ static int run_one(const struct cli_opts *opts, const char *path, uint64_t seed)
 	enum vh_outcome outcome = run_outcome(run);
 	double seconds = (double)ev_clock_ms() / 1000.0 - start;
 	verdict_record(run, seconds);
-	print_verdict(path, outcome, run_message(run), seconds, seed, dir);
+	char what[1200];
+	snprintf(what, sizeof(what), "%s%s%s", r->scenario, r->params[0] ? " " : "", r->params);
+	print_verdict(what, outcome, run_message(run), seconds, r->seed, dir);
 	run_free(run);
 	script_free(script);
 	return outcome;
@@ -160,12 +161,12 @@ static int run_one(const struct cli_opts *opts, const char *path, uint64_t seed)
 struct job {
 	pid_t pid;
 	int pidfd;
-	int index;          /* of the scenario */
+	int index; /* of the run */
 	uint64_t started_ms;
-	bool killed;        /* overdue: the parent ended it */
+	bool killed; /* overdue: the parent ended it */
 };
 
-static struct job jobs[64];
+static struct job jobs[MAX_JOBS];
 static int n_jobs;
 static volatile sig_atomic_t interrupted;
 
@@ -188,25 +189,35 @@ static uint64_t random_seed(void)
 
 static enum vh_outcome cancelled_outcome(int sig)
 {
-	return sig == SIGTERM ? VH_CANCELLED_TERM
-	       : sig == SIGHUP ? VH_CANCELLED_HUP : VH_CANCELLED_INT;
+	return sig == SIGTERM ? VH_CANCELLED_TERM : sig == SIGHUP ? VH_CANCELLED_HUP
+								  : VH_CANCELLED_INT;
 }
 
-/* The verdict of a scenario whose process ended: its own exit code, or,
- * when it ended without one, the parent's, recorded in its junit.xml. */
-static enum vh_outcome job_outcome(const struct cli_opts *opts, const struct job *j, int status,
-				   uint64_t seed)
+static bool known_code(int code)
 {
-	if (!j->killed && WIFEXITED(status)) {
-		int code = WEXITSTATUS(status);
-		if (code <= VH_FAULT || code == VH_CANCELLED_HUP || code == VH_CANCELLED_INT ||
-		    code == VH_CANCELLED_TERM)
-			return (enum vh_outcome)code;
-	}
-	const char *path = opts->scenarios[j->index];
-	char msg[300], st[96], dir[1024], err[256], d[32];
-	enum vh_outcome o = VH_FAULT;
-	if (j->killed) {
+	return code <= VH_FAULT || code == VH_CANCELLED_HUP || code == VH_CANCELLED_INT ||
+	       code == VH_CANCELLED_TERM;
+}
+
+/* What a run's process left: its verdict.txt when it ended with a verdict
+ * of its own; else the parent's verdict, which it also writes there. */
+static void job_result(const struct cli_opts *opts, const struct suite_run *r, const char *dir,
+		       const struct job *j, int status, struct verdict_file *v)
+{
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (!j->killed && known_code(code) && verdict_read_file(dir, v) == 0 && v->outcome == code)
+		return;
+	verdict_file_free(v);
+	char msg[400], st[96], err[256], d[32];
+	v->seed = r->seed;
+	v->seconds = (double)(ev_clock_ms() - j->started_ms) / 1000.0;
+	v->outcome = VH_FAULT;
+	if (!j->killed && known_code(code)) {
+		/* Ended before it had a verdict to write: a bad file, no namespaces. */
+		v->outcome = code;
+		snprintf(msg, sizeof(msg), "the run ended before it started (exit %d): see its output",
+			 code);
+	} else if (j->killed) {
 		snprintf(msg, sizeof(msg),
 			 "the scenario's process did not end within --timeout %s and %d s more, and "
 			 "was killed",
@@ -214,24 +225,29 @@ static enum vh_outcome job_outcome(const struct cli_opts *opts, const struct job
 	} else if (WIFSIGNALED(status) &&
 		   (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM ||
 		    WTERMSIG(status) == SIGHUP)) {
-		o = cancelled_outcome(WTERMSIG(status));
+		v->outcome = cancelled_outcome(WTERMSIG(status));
 		snprintf(msg, sizeof(msg), "cancelled by signal %d before the run started",
 			 WTERMSIG(status));
 	} else {
 		snprintf(msg, sizeof(msg), "the scenario's process %s without a verdict",
 			 child_status_text(status, st, sizeof(st)));
 	}
-	double seconds = (double)(ev_clock_ms() - j->started_ms) / 1000.0;
-	artifacts_dir_for(opts, path, dir, sizeof(dir));
+	v->message = strdup(msg);
 	if (access(dir, W_OK) == 0 &&
-	    verdict_write_junit(dir, path, seconds, o, msg, NULL, err, sizeof(err)) < 0)
+	    (verdict_write_junit(dir, r->scenario, v->seconds, v->outcome, msg, NULL, err,
+				 sizeof(err)) < 0 ||
+	     verdict_write_file(dir, v->outcome, v->seconds, r->seed, msg, NULL, err,
+				sizeof(err)) < 0))
 		fprintf(stderr, "vharness: %s\n", err);
-	print_verdict(path, o, msg, seconds, seed, dir);
-	return o;
+	if (!known_code(code) || j->killed)
+		print_verdict(r->scenario, v->outcome, msg, v->seconds, r->seed, dir);
 }
 
-static pid_t start_job(const struct cli_opts *opts, int index, uint64_t seed)
+static pid_t start_job(const struct cli_opts *opts, const struct suite *s,
+		       const struct suite_run *r, bool quiet)
 {
+	char dir[1100];
+	run_dir(opts, s, r, dir, sizeof(dir));
 	pid_t parent = getpid();
 	fflush(NULL);
 	pid_t pid = fork();
@@ -243,17 +259,30 @@ static pid_t start_job(const struct cli_opts *opts, int index, uint64_t seed)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		_exit(run_one(opts, opts->scenarios[index], seed));
+		if (quiet && artifacts_mkdir_p(dir) == 0) {
+			/* Runs at once would interleave: each speaks to its own file,
+			 * and the parent prints verdicts. */
+			char log[1200];
+			snprintf(log, sizeof(log), "%s/output.log", dir);
+			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+				close(fd);
+			}
+		}
+		_exit(run_one(opts, r, dir));
 	}
 	return pid;
 }
 
-/* Waits for one job to end (or to be overdue, then kills it); returns its
- * slot in jobs[] with its wait status. */
-static int wait_job(const struct cli_opts *opts, int *status)
+/* Waits for one job to end (killing one that is overdue); returns its slot
+ * with its wait status. A status line is refreshed on a terminal. */
+static int wait_job(const struct cli_opts *opts, const struct suite *s, int *status, bool tty,
+		    int done, int total)
 {
 	for (;;) {
-		struct pollfd pfd[64];
+		struct pollfd pfd[MAX_JOBS];
 		uint64_t now = ev_clock_ms(), next_due = UINT64_MAX;
 		for (int i = 0; i < n_jobs; i++) {
 			pfd[i] = (struct pollfd){ .fd = jobs[i].pidfd, .events = POLLIN };
@@ -265,50 +294,110 @@ static int wait_job(const struct cli_opts *opts, int *status)
 			if (!jobs[i].killed && due < next_due)
 				next_due = due;
 		}
+		if (tty) {
+			fprintf(stderr, "\r\033[K[%d/%d]", done, total);
+			for (int i = 0; i < n_jobs; i++)
+				fprintf(stderr, " %s %.0fs", s->runs[jobs[i].index].id,
+					(double)(now - jobs[i].started_ms) / 1000.0);
+			fflush(stderr);
+		}
 		int wait_ms = next_due == UINT64_MAX ? -1 : (int)(next_due - now);
+		if (tty && (wait_ms < 0 || wait_ms > 1000))
+			wait_ms = 1000;
 		int r = poll(pfd, (nfds_t)n_jobs, wait_ms);
 		if (r < 0 && errno != EINTR)
 			return -1;
 		for (int i = 0; i < n_jobs && r > 0; i++) {
 			if (!pfd[i].revents)
 				continue;
-			if (waitpid(jobs[i].pid, status, WNOHANG) == jobs[i].pid)
+			if (waitpid(jobs[i].pid, status, WNOHANG) == jobs[i].pid) {
+				if (tty)
+					fprintf(stderr, "\r\033[K");
 				return i;
+			}
 		}
 	}
 }
 
-int cmd_run(const struct cli_opts *opts)
+/* --jobs auto: as many runs as cores, while each has AUTO_JOB_MIB free. */
+static int auto_jobs(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long mib = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &mib) == 1)
+			mib /= 1024;
+	if (f)
+		fclose(f);
+	long n = cores > 0 ? cores : 1;
+	if (mib > 0 && mib / AUTO_JOB_MIB < n)
+		n = mib / AUTO_JOB_MIB;
+	return n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (int)n;
+}
+
+static int check_suite(const struct cli_opts *opts, const struct suite *s)
 {
 	int result = 0;
-	if (opts->command == CLI_CHECK) {
-		for (int i = 0; i < opts->n_scenarios; i++)
-			if (cli_in_shard(opts, i)) {
-				int r = check_one(opts, opts->scenarios[i]);
-				result = r > result ? r : result;
-			}
-		return result;
+	for (int i = 0; i < s->n; i++)
+		if (s->runs[i].in_shard) {
+			int r = check_one(opts, &s->runs[i]);
+			result = r > result ? r : result;
+		}
+	return result;
+}
+
+int cmd_run(const struct cli_opts *opts)
+{
+	struct suite s;
+	char err[1200];
+	if (suite_plan(opts, random_seed, &s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vharness: %s\n", err);
+		return VH_CONFIG;
 	}
-	uint64_t seed = opts->seed_set ? opts->seed : random_seed();
+	if (opts->command == CLI_CHECK) {
+		int r = check_suite(opts, &s);
+		suite_free(&s);
+		return r;
+	}
 	struct sigaction sa = { .sa_handler = forward_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	int counts[4] = { 0 }, cancelled = 0, not_run = 0, next = 0, max_jobs = opts->jobs;
-	enum vh_outcome cancel_code = VH_CANCELLED_INT;
-	if (max_jobs > 64)
-		max_jobs = 64;
+	int max_jobs = opts->jobs_auto ? auto_jobs() : opts->jobs;
+	if (max_jobs > MAX_JOBS)
+		max_jobs = MAX_JOBS;
+	int total = suite_count_in_shard(&s);
+	bool quiet = max_jobs > 1 && total > 1;
+	bool tty = quiet && isatty(2);
+	struct suite_result *results = calloc((size_t)s.n + 1, sizeof(*results));
+	struct verdict_file *verdicts = calloc((size_t)s.n + 1, sizeof(*verdicts));
+	char (*dirs)[1100] = calloc((size_t)s.n + 1, sizeof(*dirs));
+	if (!results || !verdicts || !dirs)
+		abort();
+	for (int i = 0; i < s.n; i++) {
+		run_dir(opts, &s, &s.runs[i], dirs[i], sizeof(dirs[i]));
+		results[i] = (struct suite_result){
+			.id = s.runs[i].id, .scenario = s.runs[i].scenario, .params = s.runs[i].params,
+			.dir = dirs[i], .seed = s.runs[i].seed, .outcome = -1,
+			.message = "not run: the suite was interrupted",
+		};
+	}
+	if (max_jobs > 1 && total > 1)
+		printf("vharness: %d runs, %d at once\n", total, max_jobs);
+	int next = 0, done = 0;
 	for (;;) {
-		while (!interrupted && n_jobs < max_jobs && next < opts->n_scenarios) {
+		while (!interrupted && n_jobs < max_jobs && next < s.n) {
 			int i = next++;
-			if (!cli_in_shard(opts, i))
+			if (!s.runs[i].in_shard)
 				continue;
-			pid_t pid = start_job(opts, i, seed);
+			pid_t pid = start_job(opts, &s, &s.runs[i], quiet);
 			if (pid < 0) {
 				perror("vharness: fork");
-				return VH_FAULT;
+				break;
 			}
 			int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 			jobs[n_jobs++] = (struct job){ .pid = pid, .pidfd = pidfd, .index = i,
@@ -317,34 +406,64 @@ int cmd_run(const struct cli_opts *opts)
 		if (n_jobs == 0)
 			break;
 		int status;
-		int k = wait_job(opts, &status);
+		int k = wait_job(opts, &s, &status, tty, done, total);
 		if (k < 0)
 			break;
-		enum vh_outcome o = job_outcome(opts, &jobs[k], status, seed);
+		int i = jobs[k].index;
+		job_result(opts, &s.runs[i], dirs[i], &jobs[k], status, &verdicts[i]);
+		results[i].outcome = verdicts[i].outcome;
+		results[i].seconds = verdicts[i].seconds;
+		results[i].message = verdicts[i].message;
+		results[i].details = verdicts[i].details;
+		if (quiet)
+			print_verdict(s.runs[i].id, (enum vh_outcome)results[i].outcome,
+				      results[i].message, results[i].seconds, s.runs[i].seed, dirs[i]);
+		done++;
 		close(jobs[k].pidfd);
 		jobs[k] = jobs[--n_jobs];
-		if (verdict_cancelled(o)) {
-			cancelled++;
-			cancel_code = o;
+	}
+
+	/* The suite's verdict: the worst run's; cancelled above all. */
+	int worst = 0, cancel = 0, ran = 0;
+	struct suite_result *shown = calloc((size_t)s.n + 1, sizeof(*shown));
+	if (!shown)
+		abort();
+	for (int i = 0; i < s.n; i++) {
+		if (!s.runs[i].in_shard)
+			continue;
+		shown[ran++] = results[i];
+		int o = results[i].outcome;
+		if (o >= 128)
+			cancel = o;
+		else if (o > worst)
+			worst = o;
+	}
+	if (ran > 1) {
+		suite_report_print(stdout, shown, ran);
+		if (artifacts_mkdir_p(artifacts_root(opts)) < 0 ||
+		    suite_report_write(artifacts_root(opts), shown, ran, err, sizeof(err)) < 0)
+			fprintf(stderr, "vharness: %s\n", err);
+		/* passed, failed (1-3), cancelled, not run */
+		int counts[4] = { 0 };
+		for (int i = 0; i < ran; i++) {
+			int o = shown[i].outcome;
+			counts[o == 0 ? 0 : o < 0 ? 3 : o >= 128 ? 2 : 1]++;
 		}
-		else
-			counts[o <= VH_FAULT ? o : VH_FAULT]++;
-		if ((int)o <= VH_FAULT && (int)o > result)
-			result = o;
+		printf("%d passed, %d failed", counts[0], counts[1]);
+		if (counts[2])
+			printf(", %d cancelled", counts[2]);
+		if (counts[3])
+			printf(", %d not run (interrupted)", counts[3]);
+		printf(" (suite: %s/junit.xml, summary.md)\n", artifacts_root(opts));
 	}
-	for (; next < opts->n_scenarios; next++)
-		if (cli_in_shard(opts, next))
-			not_run++;
-	int total = counts[0] + counts[1] + counts[2] + counts[3] + cancelled + not_run;
-	if (total > 1 || not_run) {
-		printf("%d passed, %d failed", counts[0], counts[1] + counts[2] + counts[3]);
-		if (cancelled)
-			printf(", %d cancelled", cancelled);
-		if (not_run)
-			printf(", %d not run (interrupted)", not_run);
-		printf("\n");
-	}
+	free(shown);
+	for (int i = 0; i < s.n; i++)
+		verdict_file_free(&verdicts[i]);
+	free(verdicts);
+	free(results);
+	free(dirs);
+	suite_free(&s);
 	if (interrupted)
 		return cancelled_outcome(interrupted);
-	return cancelled ? (int)cancel_code : result;
+	return cancel ? cancel : worst;
 }

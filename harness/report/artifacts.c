@@ -361,6 +361,12 @@ static void junit_write_case(struct artifacts_sink *k, const struct junit_case *
 	artifacts_xml_escape_to(k, c->classname ? c->classname : "vharness", true);
 	snprintf(num, sizeof(num), "\" time=\"%.3f\"", junit_seconds(c->seconds));
 	artifacts_sink_puts(k, num);
+	if (c->status < 0) {
+		artifacts_sink_puts(k, ">\n      <skipped message=\"");
+		artifacts_xml_escape_to(k, c->message ? c->message : "not run", true);
+		artifacts_sink_puts(k, "\"/>\n    </testcase>\n");
+		return;
+	}
 	if (c->status == 0) {
 		if (!c->details) {
 			artifacts_sink_puts(k, "/>\n");
@@ -392,7 +398,7 @@ static void junit_write_case(struct artifacts_sink *k, const struct junit_case *
  * after a harness crash sees either the old report or a complete new one. */
 int junit_write(const char *path, const struct junit_case *cases, size_t n, char *err, size_t errlen)
 {
-	size_t i, failures = 0, errors = 0;
+	size_t i, failures = 0, errors = 0, skipped = 0;
 	double total = 0.0;
 	char *tmp;
 	FILE *f;
@@ -403,6 +409,8 @@ int junit_write(const char *path, const struct junit_case *cases, size_t n, char
 	for (i = 0; i < n; i++) {
 		if (cases[i].status == 1)
 			failures++;
+		else if (cases[i].status < 0)
+			skipped++;
 		else if (cases[i].status != 0)
 			errors++;
 		total += junit_seconds(cases[i].seconds);
@@ -424,10 +432,11 @@ int junit_write(const char *path, const struct junit_case *cases, size_t n, char
 	k = (struct artifacts_sink){ .f = f };
 	artifacts_sink_puts(&k, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	snprintf(head, sizeof(head),
-		 "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n"
+		 "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\""
+		 " time=\"%.3f\">\n"
 		 "  <testsuite name=\"vharness\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\""
-		 " skipped=\"0\" time=\"%.3f\">\n",
-		 n, failures, errors, total, n, failures, errors, total);
+		 " skipped=\"%zu\" time=\"%.3f\">\n",
+		 n, failures, errors, skipped, total, n, failures, errors, skipped, total);
 	artifacts_sink_puts(&k, head);
 	for (i = 0; i < n; i++)
 		junit_write_case(&k, &cases[i]);

@@ -39,7 +39,7 @@ struct junit_case {
 	const char *classname;  /* "vharness" */
 	double seconds;
 	int status;             /* 0 pass, 1 failure, 2 error (config), 3 error (harness),
-				 * 128 + signal: error (cancelled) */
+				 * 128 + signal: error (cancelled), -1 skipped (not run) */
 	const char *message;    /* short reason, may be NULL when passed */
 	const char *details;    /* long text (last serial lines), may be NULL */
 };

@@ -5,7 +5,11 @@
 #include "ev.h"
 #include "run.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 const char *verdict_name(enum vh_outcome outcome)
 {
@@ -61,6 +65,90 @@ void verdict_record(struct vh_run *run, double seconds)
 	run_event(run, "verdict", kv);
 	char err[600];
 	if (verdict_write_junit(cfg->artifacts_dir, cfg->scenario_path, seconds, outcome, message,
-				run_details(run), err, sizeof(err)) < 0)
+				run_details(run), err, sizeof(err)) < 0 ||
+	    verdict_write_file(cfg->artifacts_dir, outcome, seconds, cfg->seed, message,
+			       run_details(run), err, sizeof(err)) < 0)
 		fprintf(stderr, "vharness: %s\n", err);
+}
+
+int verdict_write_file(const char *dir, enum vh_outcome outcome, double seconds,
+		       unsigned long long seed, const char *message, const char *details, char *err,
+		       size_t errlen)
+{
+	char path[1100], tmp[1110];
+	snprintf(path, sizeof(path), "%s/verdict.txt", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "verdict %s\nexit %d\nseconds %.3f\nseed %llu\n", verdict_name(outcome),
+		(int)outcome, seconds, seed);
+	const char *texts[2] = { message, details }, *names[2] = { "message", "details" };
+	for (int i = 0; i < 2; i++)
+		if (texts[i])
+			fprintf(f, "%s %zu\n%s\n", names[i], strlen(texts[i]), texts[i]);
+	bool bad = ferror(f) != 0;
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads "name LENGTH\n" then LENGTH bytes and a newline. */
+static char *read_text(FILE *f, const char *line, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(line, name, n) || line[n] != ' ')
+		return NULL;
+	unsigned long len = strtoul(line + n + 1, NULL, 10);
+	if (len > 16u << 20)
+		return NULL;
+	char *text = malloc(len + 1);
+	if (!text)
+		return NULL;
+	if (fread(text, 1, len, f) != len) {
+		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	fgetc(f); /* its newline */
+	return text;
+}
+
+int verdict_read_file(const char *dir, struct verdict_file *out)
+{
+	memset(out, 0, sizeof(*out));
+	char path[1100], line[256];
+	snprintf(path, sizeof(path), "%s/verdict.txt", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	int fields = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "exit %d", &out->outcome) == 1 ||
+		    sscanf(line, "seconds %lf", &out->seconds) == 1 ||
+		    sscanf(line, "seed %llu", &out->seed) == 1)
+			fields++;
+		else if (!out->message && (out->message = read_text(f, line, "message")))
+			continue;
+		else if (!out->details && (out->details = read_text(f, line, "details")))
+			continue;
+	}
+	fclose(f);
+	if (fields < 3) {
+		verdict_file_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void verdict_file_free(struct verdict_file *v)
+{
+	free(v->message);
+	free(v->details);
+	v->message = v->details = NULL;
 }

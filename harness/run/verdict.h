@@ -26,8 +26,28 @@ int verdict_write_junit(const char *dir, const char *scenario, double seconds,
 			enum vh_outcome outcome, const char *message, const char *details,
 			char *err, size_t errlen);
 
-/* At the end of a run: the verdict event and junit.xml from the run's
- * verdict; complaints go to stderr. */
+/* At the end of a run: the verdict event, junit.xml and verdict.txt from
+ * the run's verdict; complaints go to stderr. */
 void verdict_record(struct vh_run *run, double seconds);
+
+/* verdict.txt in a run's directory: what the suite runner reads back into
+ * the suite's junit.xml and summary. Line-oriented, with lengths for the
+ * two texts, so a message may hold anything:
+ *   verdict FAIL\n exit 1\n seconds 12.345\n seed 42\n
+ *   message N\n <N bytes>\n details M\n <M bytes>\n */
+struct verdict_file {
+	int outcome;
+	double seconds;
+	unsigned long long seed;
+	char *message; /* NULL when none */
+	char *details; /* NULL when none */
+};
+int verdict_write_file(const char *dir, enum vh_outcome outcome, double seconds,
+		       unsigned long long seed, const char *message, const char *details, char *err,
+		       size_t errlen);
+/* 0, or -1 when there is none (the run ended before its verdict) or it is
+ * not a verdict file. */
+int verdict_read_file(const char *dir, struct verdict_file *out);
+void verdict_file_free(struct verdict_file *v);
 
 #endif

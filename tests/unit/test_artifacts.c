@@ -343,7 +343,7 @@ static void test_junit_counts_failures_and_errors_and_escapes(void **state)
 	(void)state;
 	assert_int_equal(junit_write(path, junit_cases, 4, err, sizeof(err)), 0);
 	text = read_all(path);
-	assert_non_null(strstr(text, "<testsuites tests=\"4\" failures=\"1\" errors=\"2\" time=\"16.750\">"));
+	assert_non_null(strstr(text, "<testsuites tests=\"4\" failures=\"1\" errors=\"2\" skipped=\"0\" time=\"16.750\">"));
 	assert_non_null(strstr(text, "<testsuite name=\"vharness\" tests=\"4\" failures=\"1\" errors=\"2\""));
 	assert_non_null(strstr(text, "<testcase name=\"ok.lua\" classname=\"vharness\" time=\"1.500\"/>"));
 	assert_non_null(strstr(text, "<failure message=\"expect &quot;slot=b&quot; timed out after 30s "

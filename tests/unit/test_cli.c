@@ -137,13 +137,28 @@ static void test_cli_artifacts_takes_next_word_or_equals_value(void **state)
 	assert_string_equal(opts.artifacts_dir, "out2");
 }
 
-static void test_cli_artifacts_with_several_scenarios_needs_distinct_names(void **state)
+static void test_cli_suite_options_are_parsed_and_checked(void **state)
 {
 	(void)state;
-	char *ok[] = { "vharness", "run", "--artifacts", "out", "a.lua", "dir/b.lua" };
+	char *ok[] = { "vharness", "run", "scenarios/", "--jobs", "auto", "--repeat", "3",
+		       "--matrix", "bugs=a,b", "--matrix=backend=user", "--timings", "t.txt" };
 	assert_int_equal(parse(ARGC(ok), ok), 0);
-	char *clash[] = { "vharness", "run", "--artifacts", "out", "x/a.lua", "y/a.lua" };
-	assert_usage_error_mentions(ARGC(clash), clash, "x/a.lua and y/a.lua would share");
+	assert_true(opts.jobs_auto);
+	assert_int_equal(opts.repeat, 3);
+	assert_int_equal(opts.n_matrix, 2);
+	assert_string_equal(opts.matrix[0], "bugs=a,b");
+	assert_string_equal(opts.matrix[1], "backend=user");
+	assert_string_equal(opts.timings, "t.txt");
+	char *repeat0[] = { "vharness", "run", "a.lua", "--repeat", "0" };
+	assert_usage_error_mentions(ARGC(repeat0), repeat0, "--repeat takes a number from 1");
+	char *jobs[] = { "vharness", "run", "a.lua", "--jobs", "many" };
+	assert_usage_error_mentions(ARGC(jobs), jobs, "--jobs takes auto or a number");
+	char *empty_value[] = { "vharness", "run", "a.lua", "--matrix", "bugs=a,,b" };
+	assert_usage_error_mentions(ARGC(empty_value), empty_value, "--matrix takes KEY=v1,v2");
+	char *no_key[] = { "vharness", "run", "a.lua", "--matrix", "=a" };
+	assert_usage_error_mentions(ARGC(no_key), no_key, "--matrix takes KEY=v1,v2");
+	char *twice[] = { "vharness", "run", "a.lua", "--matrix", "k=a", "--matrix", "k=b" };
+	assert_usage_error_mentions(ARGC(twice), twice, "--matrix k given twice");
 }
 
 static void test_cli_rejects_artifacts_without_directory(void **state)
@@ -474,7 +489,7 @@ int main(void)
 		cmocka_unit_test(test_cli_rejects_unknown_option_naming_option_and_command),
 		cmocka_unit_test(test_cli_artifacts_takes_next_word_or_equals_value),
 		cmocka_unit_test(test_cli_rejects_artifacts_without_directory),
-		cmocka_unit_test(test_cli_artifacts_with_several_scenarios_needs_distinct_names),
+		cmocka_unit_test(test_cli_suite_options_are_parsed_and_checked),
 		cmocka_unit_test(test_cli_image_dir_and_verbose_are_recorded),
 		cmocka_unit_test(test_cli_accel_accepts_auto_tcg_kvm),
 		cmocka_unit_test(test_cli_rejects_unknown_accel_naming_value),

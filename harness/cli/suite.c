@@ -56,7 +56,8 @@ static int scan(const char *dir, struct names *out, char *err, size_t errlen)
 		names_add(&here, join(dir, e->d_name));
 	}
 	closedir(d);
-	qsort(here.v, (size_t)here.n, sizeof(*here.v), cmp_str);
+	if (here.n)
+		qsort(here.v, (size_t)here.n, sizeof(*here.v), cmp_str);
 	int r = 0;
 	for (int i = 0; i < here.n; i++) {
 		struct stat st;

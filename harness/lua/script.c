@@ -191,7 +191,7 @@ void script_free(struct script *s)
 		s->windows = w->next;
 		free(w);
 	}
-	run_set_where(s->run, NULL, NULL);
+	/* The run is gone by now (script.h): nothing to unhook there. */
 	lua_close(s->L);
 	free(s);
 }

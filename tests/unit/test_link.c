@@ -455,8 +455,15 @@ static int child_tap_open(void)
 	CHECK_OK(fd);
 	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
 	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-	char frame[64];
-	CHECK(read(fd, frame, sizeof frame) == -1 && errno == EAGAIN);
+	/* Non-blocking: a read returns at once. The kernel may already have
+	 * put frames on the new link (IPv6 router solicitations, MLD reports),
+	 * so read until it says there is nothing left, which must come soon. */
+	char frame[2048];
+	ssize_t n;
+	int frames = 0;
+	while ((n = read(fd, frame, sizeof frame)) > 0 && frames < 100)
+		frames++;
+	CHECK(n == -1 && errno == EAGAIN);
 	close(fd);
 
 	/* Must not conjure up a tap that does not exist. */

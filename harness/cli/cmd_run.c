@@ -438,11 +438,15 @@ int cmd_run(const struct cli_opts *opts)
 		else if (o > worst)
 			worst = o;
 	}
+	/* The suite's files at the root, for CI pages, even for one run; its
+	 * junit.xml only where it is not the run's own. */
+	bool own_dir = opts->artifacts_dir && s.n == 1;
+	if (ran > 0 && (artifacts_mkdir_p(artifacts_root(opts)) < 0 ||
+			suite_report_write(artifacts_root(opts), shown, ran, !own_dir, err,
+					   sizeof(err)) < 0))
+		fprintf(stderr, "vharness: %s\n", err);
 	if (ran > 1) {
 		suite_report_print(stdout, shown, ran);
-		if (artifacts_mkdir_p(artifacts_root(opts)) < 0 ||
-		    suite_report_write(artifacts_root(opts), shown, ran, err, sizeof(err)) < 0)
-			fprintf(stderr, "vharness: %s\n", err);
 		/* passed, failed (1-3), cancelled, not run */
 		int counts[4] = { 0 };
 		for (int i = 0; i < ran; i++) {

@@ -107,10 +107,10 @@ static void timings(FILE *out, const struct suite_result *r, int n)
 			fprintf(out, "%s %.1f\n", r[i].id, r[i].seconds);
 }
 
-int suite_report_write(const char *root, const struct suite_result *r, int n, char *err,
-		       size_t errlen)
+int suite_report_write(const char *root, const struct suite_result *r, int n, bool junit,
+		       char *err, size_t errlen)
 {
-	if (write_junit(root, r, n, err, errlen) < 0 ||
+	if ((junit && write_junit(root, r, n, err, errlen) < 0) ||
 	    write_file(root, "summary.md", r, n, suite_report_markdown, err, errlen) < 0 ||
 	    write_file(root, "timings.txt", r, n, timings, err, errlen) < 0)
 		return -1;

@@ -6,6 +6,7 @@
 #ifndef VH_SUITE_REPORT_H
 #define VH_SUITE_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,11 +23,11 @@ struct suite_result {
 	const char *details;  /* NULL when none */
 };
 
-/* Writes root/junit.xml, root/summary.md and root/timings.txt. Runs not run
- * (outcome -1) are skipped testcases and absent from the timings. 0 or -1
- * with err. */
-int suite_report_write(const char *root, const struct suite_result *r, int n, char *err,
-		       size_t errlen);
+/* Writes root/summary.md, root/timings.txt and, when junit, root/junit.xml.
+ * Runs not run (outcome -1) are skipped testcases and absent from the
+ * timings. 0 or -1 with err. */
+int suite_report_write(const char *root, const struct suite_result *r, int n, bool junit,
+		       char *err, size_t errlen);
 
 /* The table (run, params, verdict, seconds, seed) and, for scenarios run
  * more than once, the pass rate. */

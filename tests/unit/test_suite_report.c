@@ -60,7 +60,7 @@ static void test_suite_report_junit_has_one_testcase_per_run(void **state)
 {
 	(void)state;
 	char err[256];
-	assert_int_equal(suite_report_write(dir, results, 4, err, sizeof(err)), 0);
+	assert_int_equal(suite_report_write(dir, results, 4, true, err, sizeof(err)), 0);
 	const char *x = slurp("junit.xml");
 	assert_non_null(strstr(x, "tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\""));
 	assert_non_null(strstr(x, "<testcase name=\"ota.bugs=x\" classname=\"s/ota.lua\""));
@@ -74,7 +74,7 @@ static void test_suite_report_markdown_table_and_timings(void **state)
 {
 	(void)state;
 	char err[256];
-	assert_int_equal(suite_report_write(dir, results, 4, err, sizeof(err)), 0);
+	assert_int_equal(suite_report_write(dir, results, 4, true, err, sizeof(err)), 0);
 	const char *md = slurp("summary.md");
 	assert_non_null(strstr(md, "### vharness: 1 passed, 1 failed, 0 errors, 1 cancelled, 1 not run"));
 	assert_non_null(strstr(md, "| boot |  | PASS | 4.5 | 1 |  |"));

@@ -10,7 +10,7 @@ packages=(
   libpcap-dev libcmocka-dev libmicrohttpd-dev
   qemu-system-x86 qemu-system-arm qemu-utils
   busybox-static cpio kmod iproute2 procps util-linux
-  libubootenv-tool
+  libubootenv-tool libext2fs-dev e2fsprogs
   linux-image-cloud-amd64 initramfs-tools
   libxml2-utils
   curl fdisk

@@ -133,10 +133,16 @@ static void ubootenv_put_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/* hdr: UBOOTENV_HEADER_SIZE (redundant: crc + flags) or 4 (single copy:
+ * crc alone, as libubootenv writes an environment with one copy). */
+static bool ubootenv_copy_valid_hdr(const uint8_t *copy, size_t size, size_t hdr)
+{
+	return crc32_update(0, copy + hdr, size - hdr) == ubootenv_get_le32(copy);
+}
+
 static bool ubootenv_copy_valid(const uint8_t *copy, size_t size)
 {
-	return crc32_update(0, copy + UBOOTENV_HEADER_SIZE,
-			    size - UBOOTENV_HEADER_SIZE) == ubootenv_get_le32(copy);
+	return ubootenv_copy_valid_hdr(copy, size, UBOOTENV_HEADER_SIZE);
 }
 
 /* libubootenv 0.3.2 libuboot_load, FLAGS_INCREMENTAL (files and block
@@ -209,6 +215,22 @@ int ubootenv_decode(const uint8_t *copy0, const uint8_t *copy1, size_t size,
 	return pick;
 }
 
+int ubootenv_decode_single(const uint8_t *copy, size_t size, struct ubootenv *env)
+{
+	ubootenv_free(env);
+	if (size <= UBOOTENV_SINGLE_HEADER_SIZE ||
+	    !ubootenv_copy_valid_hdr(copy, size, UBOOTENV_SINGLE_HEADER_SIZE))
+		return -1;
+	int rc = ubootenv_parse(copy + UBOOTENV_SINGLE_HEADER_SIZE,
+				size - UBOOTENV_SINGLE_HEADER_SIZE, env);
+	if (rc < 0) {
+		ubootenv_free(env);
+		return rc;
+	}
+	env->active = 0;
+	return 0;
+}
+
 size_t ubootenv_data_size(const struct ubootenv *env)
 {
 	size_t n = 1; /* the empty string that ends the list */
@@ -225,15 +247,14 @@ int ubootenv_target_copy(const struct ubootenv *env)
 	return env->active == 1 ? 0 : 1;
 }
 
-int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size,
-		    uint8_t *flags_out)
+/* The data area of a copy with a header of hdr bytes. */
+static int ubootenv_encode_data(const struct ubootenv *env, uint8_t *out, size_t size, size_t hdr)
 {
-	if (size <= UBOOTENV_HEADER_SIZE)
+	if (size <= hdr)
 		return -EINVAL;
-	if (ubootenv_data_size(env) > size - UBOOTENV_HEADER_SIZE)
+	if (ubootenv_data_size(env) > size - hdr)
 		return -ENOSPC;
-
-	uint8_t *data = out + UBOOTENV_HEADER_SIZE;
+	uint8_t *data = out + hdr;
 	size_t pos = 0;
 	for (size_t i = 0; i < env->count; i++) {
 		size_t kl = strlen(env->pairs[i].key);
@@ -243,13 +264,32 @@ int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size,
 		memcpy(data + pos + kl + 1, env->pairs[i].value, vl + 1);
 		pos += kl + 1 + vl + 1;
 	}
-	memset(data + pos, 0, size - UBOOTENV_HEADER_SIZE - pos);
+	memset(data + pos, 0, size - hdr - pos);
+	return 0;
+}
 
+int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size,
+		    uint8_t *flags_out)
+{
+	int rc = ubootenv_encode_data(env, out, size, UBOOTENV_HEADER_SIZE);
+	if (rc < 0)
+		return rc;
 	uint8_t flags = (uint8_t)(env->flags + 1u);
 	out[4] = flags;
-	ubootenv_put_le32(out, crc32_update(0, data, size - UBOOTENV_HEADER_SIZE));
+	ubootenv_put_le32(out, crc32_update(0, out + UBOOTENV_HEADER_SIZE,
+					    size - UBOOTENV_HEADER_SIZE));
 	if (flags_out)
 		*flags_out = flags;
+	return 0;
+}
+
+int ubootenv_encode_single(const struct ubootenv *env, uint8_t *out, size_t size)
+{
+	int rc = ubootenv_encode_data(env, out, size, UBOOTENV_SINGLE_HEADER_SIZE);
+	if (rc < 0)
+		return rc;
+	ubootenv_put_le32(out, crc32_update(0, out + UBOOTENV_SINGLE_HEADER_SIZE,
+					    size - UBOOTENV_SINGLE_HEADER_SIZE));
 	return 0;
 }
 
@@ -260,9 +300,6 @@ void ubootenv_committed(struct ubootenv *env, int copy, uint8_t flags)
 }
 
 /* ---- fd shell ---- */
-
-static const off_t ubootenv_offsets[2] = { UBOOTENV_COPY0_OFFSET,
-					   UBOOTENV_COPY1_OFFSET };
 
 static int ubootenv_pread_full(int fd, uint8_t *buf, size_t len, off_t off)
 {
@@ -296,11 +333,28 @@ static int ubootenv_pwrite_full(int fd, const uint8_t *buf, size_t len, off_t of
 	return 0;
 }
 
-int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
-		       size_t errlen)
+const struct ubootenv_layout ubootenv_layout_v0 = {
+	.offset = { UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY1_OFFSET },
+	.size = UBOOTENV_COPY_SIZE,
+	.copies = 2,
+};
+
+int ubootenv_file_load(const char *path, struct ubootenv *env, char *err, size_t errlen)
 {
-	int copies = env->single_copy ? 1 : 2;
-	uint8_t *buf = malloc((size_t)copies * UBOOTENV_COPY_SIZE);
+	return ubootenv_file_load_layout(path, &ubootenv_layout_v0, env, err, errlen);
+}
+
+int ubootenv_file_store(const char *path, struct ubootenv *env, char *err, size_t errlen)
+{
+	return ubootenv_file_store_layout(path, &ubootenv_layout_v0, env, err, errlen);
+}
+
+int ubootenv_file_load_layout(const char *path, const struct ubootenv_layout *l,
+			      struct ubootenv *env, char *err, size_t errlen)
+{
+	int copies = env->single_copy ? 1 : l->copies;
+	const size_t copy_size = l->size;
+	uint8_t *buf = malloc((size_t)copies * copy_size);
 	int rc;
 
 	ubootenv_free(env);
@@ -316,11 +370,11 @@ int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
 		return rc;
 	}
 	for (int i = 0; i < copies; i++) {
-		rc = ubootenv_pread_full(fd, buf + (size_t)i * UBOOTENV_COPY_SIZE,
-					 UBOOTENV_COPY_SIZE, ubootenv_offsets[i]);
+		rc = ubootenv_pread_full(fd, buf + (size_t)i * copy_size, copy_size,
+					 (off_t)l->offset[i]);
 		if (rc < 0) {
-			errf(err, errlen, "%s: reading env copy %d at 0x%lx: %s",
-				     path, i, (unsigned long)ubootenv_offsets[i],
+			errf(err, errlen, "%s: reading env copy %d at 0x%llx: %s",
+				     path, i, (unsigned long long)l->offset[i],
 				     rc == -EIO ? "file too short" : strerror(-rc));
 			close(fd);
 			free(buf);
@@ -329,8 +383,10 @@ int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
 	}
 	close(fd);
 
-	rc = ubootenv_decode(buf, copies == 2 ? buf + UBOOTENV_COPY_SIZE : NULL,
-			     UBOOTENV_COPY_SIZE, env);
+	if (l->copies == 1)
+		rc = ubootenv_decode_single(buf, copy_size, env);
+	else
+		rc = ubootenv_decode(buf, copies == 2 ? buf + copy_size : NULL, copy_size, env);
 	free(buf);
 	if (rc == -1) {
 		errf(err, errlen, "%s: no env copy with a valid CRC", path);
@@ -341,23 +397,27 @@ int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
 	return rc;
 }
 
-int ubootenv_file_store(const char *path, struct ubootenv *env, char *err,
-			size_t errlen)
+int ubootenv_file_store_layout(const char *path, const struct ubootenv_layout *l,
+			       struct ubootenv *env, char *err, size_t errlen)
 {
-	uint8_t *buf = malloc(UBOOTENV_COPY_SIZE);
-	uint8_t flags;
-	int copy = ubootenv_target_copy(env);
+	const size_t copy_size = l->size;
+	uint8_t *buf = malloc(copy_size);
+	uint8_t flags = 0;
+	/* One copy: written in place, as libubootenv does without redundancy. */
+	int copy = l->copies == 1 ? 0 : ubootenv_target_copy(env);
 	int rc;
 
 	if (!buf) {
 		errf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = ubootenv_encode(env, buf, UBOOTENV_COPY_SIZE, &flags);
+	rc = l->copies == 1 ? ubootenv_encode_single(env, buf, copy_size)
+			    : ubootenv_encode(env, buf, copy_size, &flags);
 	if (rc < 0) {
-		errf(err, errlen, "%s: env needs %zu bytes, copy holds %u",
+		errf(err, errlen, "%s: env needs %zu bytes, copy holds %zu",
 			     path, ubootenv_data_size(env),
-			     UBOOTENV_COPY_SIZE - UBOOTENV_HEADER_SIZE);
+			     copy_size - (l->copies == 1 ? UBOOTENV_SINGLE_HEADER_SIZE
+							: UBOOTENV_HEADER_SIZE));
 		free(buf);
 		return rc;
 	}
@@ -370,7 +430,7 @@ int ubootenv_file_store(const char *path, struct ubootenv *env, char *err,
 	}
 	/* The whole copy in one go, then fsync before anyone may treat it as
 	 * current: until the fsync returns, the other copy is the valid one. */
-	rc = ubootenv_pwrite_full(fd, buf, UBOOTENV_COPY_SIZE, ubootenv_offsets[copy]);
+	rc = ubootenv_pwrite_full(fd, buf, copy_size, (off_t)l->offset[copy]);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)

@@ -29,6 +29,18 @@
 #define UBOOTENV_COPY1_OFFSET 0x22000u
 /* crc32 + flags byte in front of the data area */
 #define UBOOTENV_HEADER_SIZE 5u
+/* an environment kept in one copy has the crc32 alone */
+#define UBOOTENV_SINGLE_HEADER_SIZE 4u
+
+/* Where an environment lives in a file: one copy, or two redundant ones of
+ * the same size (a line each of fw_env.config). */
+struct ubootenv_layout {
+	uint64_t offset[2];
+	size_t size;
+	int copies; /* 1 or 2 */
+};
+/* The reference firmware's: two copies of 128 KiB at 0x2000 and 0x22000. */
+extern const struct ubootenv_layout ubootenv_layout_v0;
 
 struct ubootenv_pair {
 	char *key;   /* owned by the env, never contains '=' */
@@ -77,6 +89,11 @@ int ubootenv_set(struct ubootenv *env, const char *key, const char *value);
 int ubootenv_decode(const uint8_t *copy0, const uint8_t *copy1, size_t size,
 		    struct ubootenv *env);
 
+/* Loads a copy of an environment kept without redundancy (crc32, then
+ * data: no flags byte). Returns 0, or -1 when its CRC does not match (env is
+ * then empty), or -ENOMEM. */
+int ubootenv_decode_single(const uint8_t *copy, size_t size, struct ubootenv *env);
+
 /* Bytes of data area env needs: every "key=value\0" plus the final "\0". */
 size_t ubootenv_data_size(const struct ubootenv *env);
 
@@ -92,9 +109,21 @@ int ubootenv_target_copy(const struct ubootenv *env);
 int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size,
 		    uint8_t *flags_out);
 
+/* Serialises env as a copy kept without redundancy (crc32, data). 0,
+ * -ENOSPC, -EINVAL as ubootenv_encode. */
+int ubootenv_encode_single(const struct ubootenv *env, uint8_t *out, size_t size);
+
 /* Records that a copy encoded with flags is now durably stored as copy, so it
  * becomes the active one and the next store goes to the other copy. */
 void ubootenv_committed(struct ubootenv *env, int copy, uint8_t flags);
+
+/* As ubootenv_file_load and ubootenv_file_store, for the environment at
+ * layout l of the file (a user's disk image, from its fw_env.config). With
+ * one copy the store writes it in place. */
+int ubootenv_file_load_layout(const char *path, const struct ubootenv_layout *l,
+			      struct ubootenv *env, char *err, size_t errlen);
+int ubootenv_file_store_layout(const char *path, const struct ubootenv_layout *l,
+			       struct ubootenv *env, char *err, size_t errlen);
 
 /* Reads both copies from the file or block device at path (v0 offsets) and
  * decodes them into env (initialised by the caller; only copy 0 is read in

@@ -16,7 +16,7 @@
 
 #include "ubootenv.h"
 
-#define IMAGE_SIZE (1024 * 1024)
+#define IMAGE_SIZE (8 * 1024 * 1024) /* room for a user layout at 4 MiB */
 
 static char dir[] = "/tmp/vh_ubootenv_interop_XXXXXX";
 static char image[128], config[128];
@@ -391,6 +391,40 @@ static void test_both_pick_the_same_copy_for_any_flags(void)
 	free(copy);
 }
 
+/* (e) a user's layout: one copy, no redundancy, at another offset (as a
+ * one-line fw_env.config says): both write the crc32-only format and read
+ * the other's. */
+static void test_single_copy_layout_both_ways(void)
+{
+	char single[160];
+	snprintf(single, sizeof(single), "%s/fw_env_single.config", dir);
+	FILE *f = fopen(single, "w");
+	CHECK(f != NULL, "%s", single);
+	fprintf(f, "%s 0x400000 0x4000\n", image);
+	fclose(f);
+	const struct ubootenv_layout l = { .offset = { 0x400000 }, .size = 0x4000, .copies = 1 };
+	fresh_image();
+	char out[512], err[256];
+	struct ubootenv env;
+	ubootenv_init(&env);
+	/* fw_setenv will not start from a blank copy without a default env
+	 * file: ours writes the first one. */
+	ubootenv_set(&env, "mender_boot_part", "2");
+	CHECK(ubootenv_file_store_layout(image, &l, &env, err, sizeof(err)) == 0, "store: %s", err);
+	char *get[] = { "fw_printenv", "-c", single, "-n", "mender_boot_part", NULL };
+	CHECK(run(get, out, sizeof(out)) == 0 && !strcmp(out, "2\n"), "fw_printenv read \"%s\"",
+	      out);
+	char *set[] = { "fw_setenv", "-c", single, "upgrade_available", "1", NULL };
+	CHECK(run(set, out, sizeof(out)) == 0, "fw_setenv on one copy");
+	CHECK(ubootenv_file_load_layout(image, &l, &env, err, sizeof(err)) == 0, "load: %s", err);
+	CHECK(ubootenv_get(&env, "upgrade_available") &&
+	      !strcmp(ubootenv_get(&env, "upgrade_available"), "1"), "upgrade_available");
+	CHECK(ubootenv_get(&env, "mender_boot_part") &&
+	      !strcmp(ubootenv_get(&env, "mender_boot_part"), "2"), "mender_boot_part");
+	ubootenv_free(&env);
+	unlink(single);
+}
+
 static void cleanup(void)
 {
 	unlink(image);
@@ -426,6 +460,7 @@ int main(void)
 	test_both_agree_through_flag_wrap(0, 0);
 	test_both_agree_through_flag_wrap(127, 1);
 	test_both_pick_the_same_copy_for_any_flags();
+	test_single_copy_layout_both_ways();
 
 	if (failures) {
 		fprintf(stderr, "%d interop check(s) failed\n", failures);

@@ -13,6 +13,7 @@
 
 const struct boot_profile *const boot_profiles[] = {
 	&boot_profile_uboot_bootcount,
+	&boot_profile_mender,
 	NULL,
 };
 

@@ -14,6 +14,7 @@
 const struct boot_profile *const boot_profiles[] = {
 	&boot_profile_uboot_bootcount,
 	&boot_profile_mender,
+	&boot_profile_rauc,
 	NULL,
 };
 

@@ -118,6 +118,7 @@ struct boot_profile {
 
 extern const struct boot_profile boot_profile_uboot_bootcount;
 extern const struct boot_profile boot_profile_mender;
+extern const struct boot_profile boot_profile_rauc;
 
 /* Every profile, ending with NULL. */
 extern const struct boot_profile *const boot_profiles[];

@@ -15,6 +15,7 @@ const struct boot_profile *const boot_profiles[] = {
 	&boot_profile_uboot_bootcount,
 	&boot_profile_mender,
 	&boot_profile_rauc,
+	&boot_profile_nerves,
 	NULL,
 };
 

@@ -119,6 +119,7 @@ struct boot_profile {
 extern const struct boot_profile boot_profile_uboot_bootcount;
 extern const struct boot_profile boot_profile_mender;
 extern const struct boot_profile boot_profile_rauc;
+extern const struct boot_profile boot_profile_nerves;
 
 /* Every profile, ending with NULL. */
 extern const struct boot_profile *const boot_profiles[];

@@ -12,11 +12,8 @@
 #include "errf.h"
 
 const struct boot_profile *const boot_profiles[] = {
-	&boot_profile_uboot_bootcount,
-	&boot_profile_mender,
-	&boot_profile_rauc,
-	&boot_profile_nerves,
-	NULL,
+	&boot_profile_uboot_bootcount, &boot_profile_mender,   &boot_profile_rauc,
+	&boot_profile_nerves,	       &boot_profile_swupdate, NULL,
 };
 
 const struct boot_profile *boot_profile_find(const char *name)

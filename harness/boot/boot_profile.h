@@ -120,6 +120,7 @@ extern const struct boot_profile boot_profile_uboot_bootcount;
 extern const struct boot_profile boot_profile_mender;
 extern const struct boot_profile boot_profile_rauc;
 extern const struct boot_profile boot_profile_nerves;
+extern const struct boot_profile boot_profile_swupdate;
 
 /* Every profile, ending with NULL. */
 extern const struct boot_profile *const boot_profiles[];

@@ -101,6 +101,8 @@ static int uboot_choose(const struct boot_profile_cfg *cfg, struct ubootenv *env
 	const char *limit_var = boot_cfg_get(cfg, "limit_var");
 	int rc;
 
+	if (env->count == 0)
+		boot_why(d, "blank env: the defaults");
 	const char *slot = boot_get(d, env, slot_var);
 	if (slot && strcmp(slot, uboot_slot_name(cfg, 0)) == 0) {
 		boot_pick(d, 0, uboot_slot_name(cfg, 0));

@@ -18,7 +18,7 @@
  *   87-89  the kernel comes from "<c>.kernel_lba" (c = first letter of
  *          nerves_fw_active); missing: the default LBA.
  *   91-92  "<c>.kernel_args" is the whole kernel command line, if set.
- *   121-126 a kernel that does not load is fatal(): no fallback; the next
+ *   118-137 a kernel that does not load is fatal(): no fallback; the next
  *          power-on sees bootcount=1 and reverts.
  * Its env is one copy without the redundant flags byte, at LBA 16 (16-18). */
 #include "boot_rules.h"

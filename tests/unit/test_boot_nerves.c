@@ -71,7 +71,7 @@ static const struct boot_case cases[] = {
 	 .action = BOOT_ACTION_HALT, .why = "neither slot a nor b"},
 	{CASE, "nerves_fw_active=|upgrade_available=0|bootcount=0|" SLOTS,
 	 .action = BOOT_ACTION_HALT, .why = "empty"},
-	/* main.c:121-126 a slot whose kernel does not load is fatal(): no
+	/* main.c:118-137 a slot whose kernel does not load is fatal(): no
 	 * fallback, the bootcount=1 written before stays */
 	{CASE, TRY_B, .unbootable = {false, true}, .action = BOOT_ACTION_HALT,
 	 .after = "nerves_fw_active=b|bootcount=1", .changed = true, .why = "fatal()"},
@@ -87,7 +87,7 @@ static void test_nerves_reproduces_little_loader(void **state)
 	boot_cases_run(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-/* A new slot that never loads: this power-on halts (main.c:121-126), the
+/* A new slot that never loads: this power-on halts (main.c:118-137), the
  * next one reverts (main.c:66-76) and boots the old slot. */
 static void test_nerves_unbootable_update_reverts_on_the_next_power_on(void **state)
 {

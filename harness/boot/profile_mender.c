@@ -69,12 +69,17 @@ static void mender_parts(const struct boot_profile_cfg *cfg, struct mender_parts
 }
 
 /* The slot whose partition U-Boot loads the kernel from: "mmc 0:${hex}",
- * a partition number in hex (disk/part.c takes all of it or fails). */
+ * which disk/part.c:536-553 reads with hextoul ("0x" allowed) and refuses
+ * unless it takes the whole value; empty or "auto" pick a partition by
+ * other rules, none of them a rootfs slot here. */
 static int mender_slot_of_hex(const struct mender_parts *p, const char *hex)
 {
-	if (!hex || !*hex || hex[strspn(hex, "0123456789abcdefABCDEF")] || strlen(hex) > 8)
+	if (!hex || !*hex || strcmp(hex, "auto") == 0)
 		return -1;
-	uint64_t n = uboot_strtoul(hex, 16);
+	const char *digits = hex + (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X') ? 2 : 0);
+	if (digits[strspn(digits, "0123456789abcdefABCDEF")])
+		return -1;
+	uint32_t n = (uint32_t)uboot_strtoul(hex, 16); /* part = (int)hextoul(...) */
 	for (int i = 0; i < BOOT_SLOTS; i++)
 		if (n == p->num[i])
 			return i;

@@ -108,10 +108,9 @@ static int rauc_choose(const struct boot_profile_cfg *cfg, struct ubootenv *env,
 				  left_var[i], left);
 			return 0;
 		}
-		/* `test 0x${BOOT_x_LEFT} -gt 0`: simple_strtol(.., 0) */
-		char hex[BOOT_VAR_VALUE_MAX + 4];
-		snprintf(hex, sizeof(hex), "0x%s", left);
-		if (uboot_strtol(hex, 0) <= 0) {
+		/* `test 0x${BOOT_x_LEFT} -gt 0`: simple_strtol(.., 0) sees the
+		 * literal "0x" and reads the value's hex digits, as a signed long */
+		if ((int64_t)uboot_digits(left, 16) <= 0) {
 			boot_why(d, "%s=%s: no attempts left for %s", left_var[i], left, names[i]);
 			continue;
 		}

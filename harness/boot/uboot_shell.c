@@ -14,6 +14,14 @@ static unsigned uboot_digit(char c)
 	return 256; /* above every base, as decode_digit's "invalid" */
 }
 
+uint64_t uboot_digits(const char *s, unsigned base)
+{
+	uint64_t v = 0;
+	for (unsigned d; (d = uboot_digit(*s)) < base; s++)
+		v = v * base + d;
+	return v;
+}
+
 uint64_t uboot_strtoul(const char *s, unsigned base)
 {
 	/* _parse_integer_fixup_radix: "0x" wins over the caller's base */
@@ -27,16 +35,14 @@ uint64_t uboot_strtoul(const char *s, unsigned base)
 	}
 	if (base == 0)
 		base = 10;
-	uint64_t v = 0;
-	for (unsigned d; (d = uboot_digit(*s)) < base; s++)
-		v = v * base + d;
-	return v;
+	return uboot_digits(s, base);
 }
 
 int64_t uboot_strtol(const char *s, unsigned base)
 {
+	/* negate as unsigned: "-9223372036854775808" must not overflow */
 	if (*s == '-')
-		return -(int64_t)uboot_strtoul(s + 1, base);
+		return (int64_t)(0 - uboot_strtoul(s + 1, base));
 	return (int64_t)uboot_strtoul(s, base);
 }
 

@@ -16,7 +16,11 @@
  * wraps. "" and "x" are 0. */
 uint64_t uboot_strtoul(const char *s, unsigned base);
 
-/* simple_strtol (lib/strto.c): a leading '-' negates; the rest as
+/* The digits of s in base (2..16) until the first that is not one, with
+ * no prefix handling: simple_strtoul's loop (lib/strto.c:65-68). */
+uint64_t uboot_digits(const char *s, unsigned base);
+
+/* simple_strtol (lib/strto.c:115-121): a leading '-' negates; the rest as
  * uboot_strtoul, cast to a signed long (so 0xffffffffffffffff is -1). */
 int64_t uboot_strtol(const char *s, unsigned base);
 

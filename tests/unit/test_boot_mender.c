@@ -196,11 +196,25 @@ static void test_mender_uses_configured_partitions_and_hex_names(void **state)
 		       "mender_boot_part_hex=5",
 		 .slot = 1, .rolled_back = true,
 		 .after = "mender_boot_part=10|mender_boot_part_hex=a", .changed = true},
-		/* disk/part.c reads the partition in hex: "A" is 10 as well */
+		/* disk/part.c:543 reads the partition with hextoul: "A", "0xa" and
+		 * "000a" are 10 as well */
 		{CASE,
 		 SAVED "upgrade_available=0|bootcount=0|mender_boot_part=10|"
 		       "mender_boot_part_hex=A",
 		 .slot = 1, .after = "mender_boot_part_hex=A"},
+		{CASE,
+		 SAVED "upgrade_available=0|bootcount=0|mender_boot_part=10|"
+		       "mender_boot_part_hex=0xa",
+		 .slot = 1},
+		{CASE,
+		 SAVED "upgrade_available=0|bootcount=0|mender_boot_part=10|"
+		       "mender_boot_part_hex=00000000000a",
+		 .slot = 1},
+		/* disk/part.c:547-552 "Less than whole string converted": no load */
+		{CASE,
+		 SAVED "upgrade_available=0|bootcount=0|mender_boot_part=10|"
+		       "mender_boot_part_hex=ax",
+		 .action = BOOT_ACTION_HALT},
 	};
 	boot_cases_run(&cfg, layout, sizeof(layout) / sizeof(layout[0]));
 

@@ -349,6 +349,11 @@ static void test_uboot_strtoul_reads_numbers_as_uboot_does(void **state)
 	assert_int_equal(uboot_strtol("0xffffffffffffffff", 0), -1);
 	assert_int_equal(uboot_strtol("0x3", 0), 3);
 	assert_int_equal(uboot_strtol("0x-1", 0), 0);
+	assert_true(uboot_strtol("-9223372036854775808", 10) == INT64_MIN);
+	/* lib/strto.c:65-68 alone, without the prefix rules */
+	assert_int_equal(uboot_digits("0x3", 16), 0);
+	assert_int_equal(uboot_digits("1f", 16), 31);
+	assert_int_equal(uboot_digits("19", 8), 1);
 	/* env/common.c:323-332: the default only when the variable is unset */
 	assert_int_equal(uboot_env_ulong(NULL, 10, 7), 7);
 	assert_int_equal(uboot_env_ulong("", 10, 7), 0);

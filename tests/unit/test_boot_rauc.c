@@ -67,6 +67,11 @@ static const struct boot_case cases[] = {
 	/* strto.c:115-120 simple_strtol: all ones is -1, not > 0 */
 	{CASE, "BOOT_ORDER=A B|BOOT_A_LEFT=ffffffffffffffff|BOOT_B_LEFT=3", .slot = 1,
 	 .rolled_back = true, .after = "BOOT_B_LEFT=2", .changed = true},
+	/* a long counter is read whole: 70 digits, hex, wraps as ulong */
+	{CASE,
+	 "BOOT_ORDER=A B|BOOT_A_LEFT=0000000000000000000000000000000000000000000000000000000000"
+	 "000000000001|BOOT_B_LEFT=3",
+	 .slot = 0, .after = "BOOT_A_LEFT=0", .changed = true},
 	/* a trailing letter stops the number: "3x" is 3 for both test and setexpr */
 	{CASE, "BOOT_ORDER=A B|BOOT_A_LEFT=3x|BOOT_B_LEFT=3", .slot = 0, .after = "BOOT_A_LEFT=2",
 	 .changed = true},

@@ -1,7 +1,7 @@
 /* mender: U-Boot as meta-mender builds it. The scripts are the env of
  * meta-mender-core/recipes-bsp/u-boot/patches/0001-Generic-boot-code-for-Mender.patch
- * (include/env_mender.h; meta-mender at 17e59874, "env_mender.h:N" below is
- * line N of the patch file), the counting is U-Boot's CONFIG_BOOTCOUNT_LIMIT
+ * (include/env_mender.h; meta-mender at 17e59874, "patch:N" below is line N
+ * of the patch file), the counting is U-Boot's CONFIG_BOOTCOUNT_LIMIT
  * with CONFIG_BOOTCOUNT_ENV, which that patch requires (config_mender.h):
  *
  *   bootcount_inc (include/bootcount.h:119-135): count = bootcount_load() + 1;
@@ -166,6 +166,8 @@ static int mender_choose(const struct boot_profile_cfg *cfg, struct ubootenv *en
 		d->rolled_back = true;
 		d->rollback_from = from;
 		upgrade = false;
+		/* the old strings are gone with the edits */
+		ua_s = ubootenv_get(env, "upgrade_available");
 	} else if (upgrade) {
 		d->trial = true;
 		boot_why(d,

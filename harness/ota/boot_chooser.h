@@ -1,7 +1,9 @@
 /* The A/B boot chooser: the harness plays U-Boot's bootcount logic for the
- * reference firmware (docs/ota-protocol.md "Boot"). Pure: it reads and edits
- * an in-memory env; the caller loads it from the disk image and stores it
- * back (ubootenv_file_load / ubootenv_file_store) when env_changed.
+ * reference firmware (docs/ota-protocol.md "Boot"). It is the uboot-bootcount
+ * bootloader profile (harness/boot/) with its default variable names, kept
+ * in this shape for the device room. Pure: it reads and edits an in-memory
+ * env; the caller loads it from the disk image and stores it back
+ * (ubootenv_file_load / ubootenv_file_store) when env_changed.
  *
  * The rules, as U-Boot with the env bootcount backend applies them:
  *   - upgrade_available=1: bootcount += 1 (and is stored); then

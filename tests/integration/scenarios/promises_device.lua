@@ -15,7 +15,7 @@ local dut = vh.device { name = "dut", network = lan, server = ota, memory = "96M
 vh.check(not dut.powered and dut.boots == 0 and dut.pid == nil, "a new device is off, no boots, no pid")
 dut:power_on()
 vh.check(dut.powered and dut.boots == 1 and math.type(dut.pid) == "integer", "powered, 1 boot, a pid")
-vh.log("fields name=" .. dut.name .. " ip=" .. dut.ip .. " mac=" .. dut.mac .. " pid=" .. dut.pid ..
+vh.log("fields name=" .. dut.name .. " ip=" .. dut.ip .. " mac=" .. dut.mac .. " pid=" .. tostring(dut.pid) ..
   " host_ip=" .. lan.host_ip .. " subnet=" .. lan.subnet .. " bridge=" .. lan.bridge ..
   " url=" .. ota.url .. " seed=" .. vh.seed())
 local t0 = vh.now()
@@ -65,18 +65,23 @@ vh.check(line:find("CUT-HERE", 1, true) and not dut.powered, "cut on the shell's
 dut:power_on()
 vh.check(dut.boots == 2, "boot 2")
 
+-- PING-OK or PING-FAILED: whether the host side answered within ping's wait.
+local function ping(args)
+  dut:send("ping " .. args .. " " .. lan.host_ip ..
+    " >/dev/null 2>&1 && printf 'PING%s\\n' -OK || printf 'PING%s\\n' -FAILED\n")
+  return dut:expect("PING%-(%u+)", "20s")
+end
+
 -- link(false) pulls the cable: the device cannot reach the host side, and
 -- its check-in channel hears nothing; link(true) brings both back.
 dut:expect("vh%-agent: connected server=", "30s")
 dut:link(false)
 dut:expect("vh%-agent: disconnected reason=heartbeat_timeout", "20s")
-dut:send("ping -c 2 -W 2 " .. lan.host_ip .. " >/dev/null 2>&1 && printf 'PING%s\\n' -OK || printf 'PING%s\\n' -FAILED\n")
-local down = dut:expect("PING%-(%u+)", "20s")
+local down = ping("-c 2 -W 2")
 vh.check(down == "FAILED", "no ping with the cable pulled (got " .. down .. ")")
 dut:link(true)
 dut:expect("vh%-agent: connected server=", "40s")
-dut:send("ping -c 3 -W 5 " .. lan.host_ip .. " >/dev/null 2>&1 && printf 'PING%s\\n' -OK || printf 'PING%s\\n' -FAILED\n")
-local up = dut:expect("PING%-(%u+)", "20s")
+local up = ping("-c 3 -W 5")
 vh.check(up == "OK", "ping works once the cable is back (got " .. up .. ")")
 
 -- power_cut{on=} on an agent line: "install slot=b progress=40" follows

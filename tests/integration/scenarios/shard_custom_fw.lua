@@ -3,7 +3,7 @@
 -- base initramfs, which carries no /etc/vh-release) instead of a reference
 -- build: no bootloader, no A/B disk, the harness boots what it is given.
 local vh = require "vharness"
-local image = vh.param("image_dir")
+local image = vh.param("image_dir", "build/image") -- the tests pass -D image_dir=
 local dut = vh.device { name = "dut", firmware = {
   kernel = image .. "/vmlinuz", initrd = image .. "/initramfs.cpio", append = "quiet" } }
 dut:power_on()

@@ -141,10 +141,14 @@ flaky_ota() {
 	events "$WORK/flaky" checkin | grep -qF '"version":"2.0.0","slot":"b"' || fail "flaky: no check-in from 2.0.0 on b"
 	[ "$(count_lines "$WORK/flaky" 'vh-agent: commit slot=b')" = 1 ] || fail "flaky: 2.0.0 not committed"
 	# It backs off while the server is down: 0.5 s doubling, +-50% jitter.
+	# Gaps are host seconds between serial lines (0.1 s of stamp jitter
+	# allowed); the guest sleeps on its own clock, which under TCG on a busy
+	# host runs on refined-jiffies and was measured 7% slow: its sleeps may
+	# last up to a quarter longer here.
 	gaps=$(retry_gaps "$WORK/flaky")
 	[ "$(echo "$gaps" | grep -c .)" -ge 2 ] || fail "flaky: fewer than 2 failed reconnects while the server was down: $gaps"
 	echo "$gaps" | awk '{ base = 0.5 * 2 ^ ($1 - 1); if (base > 8) base = 8
-		if ($2 < base / 2 - 0.1 || $2 > base * 1.5 + 0.5) { print "attempt " $1 " after " $2 " s, backoff allows " base / 2 "-" base * 1.5; bad = 1 } }
+		if ($2 < base / 2 - 0.1 || $2 > base * 1.5 * 1.25 + 0.1) { print "attempt " $1 " after " $2 " s, backoff allows " base / 2 "-" base * 1.5; bad = 1 } }
 		END { exit bad }' || fail "flaky: reconnects do not follow the backoff: $(echo "$gaps" | tr '\n' ' ')"
 	echo "clean flaky_ota: resumed at $n with Range bytes=$n- (206), committed 2.0.0 after checking in, reconnect gaps (attempt s): $(echo "$gaps" | tr '\n' ' ')"
 

@@ -134,7 +134,9 @@ uint64_t ev_add_timer(struct ev_loop *loop, uint64_t after_ms, ev_timer_fn fn, v
 	if (!t)
 		abort(); /* a lost timer would hang a scenario forever */
 	t->id = loop->next_timer_id++;
-	t->due_ms = ev_clock_ms() + after_ms;
+	/* From the next whole millisecond: the loop compares due_ms with the
+	 * truncated clock, so counting from this one could fire up to 1 ms early. */
+	t->due_ms = (clock_us() + 999u) / 1000u + after_ms;
 	t->fn = fn;
 	t->arg = arg;
 	struct ev_timer **p = &loop->timers;

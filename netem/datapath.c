@@ -417,9 +417,9 @@ static void release_due(struct datapath *dp, struct dp_dir *d, uint64_t now)
 	}
 }
 
-/* Keeps one timer on the earliest departure. ev timers count whole milliseconds
- * from a truncated clock, so one may fire a little early: timer_cb then finds
- * nothing due and re-arms here for the rest, rounding up. */
+/* Keeps one timer on the earliest departure. ev timers count whole
+ * milliseconds, so the wait is rounded up; timer_cb releases what is due by
+ * then and re-arms here for the rest. */
 static void arm_timer(struct datapath *dp, struct dp_dir *d, uint64_t now)
 {
 	if (!d->heap_len) {

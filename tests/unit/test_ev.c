@@ -244,6 +244,43 @@ static void test_ev_timer_does_not_fire_before_due(void **state)
 	assert_int_equal(log.n, 0);
 }
 
+static uint64_t test_clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void on_always_readable(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop, (void)fd, (void)events, (void)arg; /* leaves the byte: ready again */
+}
+
+/* "after_ms milliseconds from now" counts from the microsecond the timer was
+ * added, not from the start of its millisecond: on a loop kept busy by an fd
+ * (as consoles and the datapath keep a run's), a 1 ms timer added late in a
+ * millisecond used to fire a few microseconds later, and vh.sleep("500ms")
+ * returned after 499.8 ms of vh.now(). */
+static void test_ev_timer_never_fires_before_its_whole_delay(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(write(f->pipe_fd[1], "x", 1), 1);
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_always_readable, NULL), 0);
+	for (int i = 0; i < 50; i++) {
+		struct timer_log log = { .want = 1 };
+		struct timer_arg a = { &log, 1 };
+		uint64_t after_ms = 1 + (uint64_t)(i % 3);
+		uint64_t start = test_clock_us();
+		ev_add_timer(f->loop, after_ms, on_timer, &a);
+		assert_true(run_until(f->loop, fired_enough, &log, 2000));
+		uint64_t elapsed = test_clock_us() - start;
+		if (elapsed < after_ms * 1000u)
+			fail_msg("a %llu ms timer fired after %llu us", (unsigned long long)after_ms,
+				 (unsigned long long)elapsed);
+	}
+	ev_del_fd(f->loop, f->pipe_fd[0]);
+}
+
 static void test_ev_cancelled_timer_never_fires(void **state)
 {
 	struct fixture *f = *state;
@@ -527,6 +564,7 @@ int main(void)
 		T(test_ev_timers_fire_in_due_order_not_insertion_order),
 		T(test_ev_timers_due_together_fire_in_insertion_order),
 		T(test_ev_timer_does_not_fire_before_due),
+		T(test_ev_timer_never_fires_before_its_whole_delay),
 		T(test_ev_cancelled_timer_never_fires),
 		T(test_ev_timer_added_from_timer_callback_waits_for_next_turn),
 		T(test_ev_timer_cancelled_by_earlier_timer_in_same_turn_does_not_fire),

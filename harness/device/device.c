@@ -3,6 +3,7 @@
 
 #include "accel.h"
 #include "device_boot.h"
+#include "user_fw.h"
 #include "disk_image.h"
 #include "ab_boot.h"
 #include "ev.h"
@@ -251,6 +252,13 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 		.version = dup_or_null(fw->version), .bugs = dup_or_null(fw->bugs),
 		.reference = fw->reference,
 	};
+	if (fw->user) {
+		struct user_fw *copy = malloc(sizeof(*copy));
+		if (!copy)
+			abort();
+		*copy = *fw->user;
+		dev->fw.user = copy;
+	}
 	dev->memory_mib = cfg->memory_mib;
 	dev->member = cfg->member;
 	snprintf(dev->server, sizeof(dev->server), "%s", cfg->server ? cfg->server : "");
@@ -280,6 +288,15 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 			device_free(dev);
 			return NULL;
 		}
+		free(dev->fw.disk);
+		dev->fw.disk = strdup(disk);
+	}
+	if (fw->user) {
+		/* The device's flash is a copy of the image, made at its first
+		 * power-on (off the loop: images are large): never the image. */
+		char disk[1100];
+		snprintf(disk, sizeof(disk), "%s/disk-%s.img", dev->artifacts_dir, dev->name);
+		unlink(disk);
 		free(dev->fw.disk);
 		dev->fw.disk = strdup(disk);
 	}
@@ -552,10 +569,11 @@ static void begin_start(struct vh_device *dev)
 	dev->state = DEV_STARTING;
 	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
 	char kernel[1100];
-	/* The reference firmware's kernel sits in its slots; the image's copy
-	 * is the same kernel, good for a probe. */
-	if (dev->fw.reference)
-		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dev->image_dir);
+	/* The reference firmware's kernel sits in its slots, a user image's in
+	 * its own: the image's copy of the reference kernel is as good for
+	 * proving KVM works. */
+	if (dev->fw.reference || dev->fw.user)
+		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dev->image_dir ? dev->image_dir : "");
 	else
 		snprintf(kernel, sizeof(kernel), "%s", dev->fw.kernel ? dev->fw.kernel : "");
 	dev->accel_req = accel_get(dev->accel, qemu_binary_for_arch(arch), kernel[0] ? kernel : NULL,
@@ -828,6 +846,7 @@ void device_free(struct vh_device *dev)
 	struct vh_firmware *fw = &dev->fw;
 	free(fw->kernel), free(fw->initrd), free(fw->bios), free(fw->disk);
 	free(fw->append), free(fw->arch), free(fw->version), free(fw->bugs);
+	free((struct user_fw *)fw->user);
 	free(dev->artifacts_dir);
 	free(dev->image_dir);
 	free(dev);

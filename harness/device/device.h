@@ -38,11 +38,17 @@ struct vh_device;
  * QEMU failed). */
 typedef void (*device_done_fn)(void *arg, enum vh_outcome status, const char *err);
 
+struct user_fw;
+
 struct vh_firmware {
 	char *kernel, *initrd, *bios, *disk, *append, *arch, *version, *bugs;
 	/* The built-in reference firmware: the harness is its bootloader (A/B
 	 * disk image, bootcount rules) and passes it vh.* parameters. */
 	bool reference;
+	/* A user's disk image booted through its bootloader's rules
+	 * (harness/disk/user_fw.h): disk is then the image, kernel and initrd
+	 * paths inside its slots. NULL otherwise. */
+	const struct user_fw *user;
 };
 
 struct device_hooks {

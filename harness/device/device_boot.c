@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The kernel command line: the console, boot parameters that make microvm
  * reliable under TCG, and for the reference firmware its vh.* settings from
@@ -69,10 +70,46 @@ static int ab_prepare(const struct device_boot_in *in, struct ab_boot *ab, enum 
 	return 0;
 }
 
+/* Each run of a user image's bootloader: the profile, what it did with
+ * which variables, and why. */
+static void report_user(const struct device_boot *b, const char *device,
+			void (*event)(void *ctx, const char *event, const char *const *kv),
+			void *ctx)
+{
+	static const char *const actions[] = { "boot", "reset", "halt" };
+	for (int i = 0; i < b->ub.n_passes; i++) {
+		const struct boot_decision *d = &b->ub.passes[i];
+		char vars[1024] = "", pass[16], part[16] = "";
+		size_t n = 0;
+		for (size_t v = 0; v < d->nvars && n < sizeof(vars); v++) {
+			const struct boot_var *bv = &d->vars[v];
+			if (bv->written)
+				n += (size_t)snprintf(vars + n, sizeof(vars) - n, "%s%s=%s->%s",
+						      n ? " " : "", bv->name,
+						      bv->had_old ? bv->old : "(unset)",
+						      bv->has_new ? bv->new : "(unset)");
+		}
+		snprintf(pass, sizeof(pass), "\x01%d", i + 1);
+		bool last = i == b->ub.n_passes - 1;
+		if (last && d->action == BOOT_ACTION_BOOT)
+			snprintf(part, sizeof(part), "\x01%d", b->ub.partition);
+		const char *kv[] = { "device", device, "profile", d->profile, "pass", pass,
+				     "action", actions[d->action], "slot", d->slot_name,
+				     "trial", d->trial ? "\x01" "true" : "\x01" "false",
+				     "written", vars, "why", d->why,
+				     part[0] ? "partition" : NULL, part, NULL };
+		event(ctx, "boot_choice", kv);
+	}
+}
+
 void device_boot_report(const struct device_boot *b, const char *device,
 			void (*event)(void *ctx, const char *event, const char *const *kv),
 			void *ctx)
 {
+	if (b->user) {
+		report_user(b, device, event, ctx);
+		return;
+	}
 	if (!b->reference)
 		return;
 	const struct boot_choice *c = &b->ab.choice;
@@ -90,6 +127,25 @@ int device_boot_prepare(const struct device_boot_in *in, struct device_boot *out
 	memset(out, 0, sizeof(*out));
 	struct ab_boot *ab = &out->ab;
 	out->reference = in->fw->reference;
+	out->user = in->fw->user != NULL;
+	if (in->fw->user) {
+		/* The device's flash, made from the image at its first power-on. */
+		if (access(in->fw->disk, F_OK) != 0 &&
+		    user_fw_copy_disk(in->fw->user->disk, in->fw->disk, err, errlen) < 0) {
+			*status = VH_FAULT;
+			return -1;
+		}
+		if (user_fw_boot(in->fw->user, in->fw->disk, in->artifacts_dir, in->device, &out->ub,
+				 status, err, errlen) < 0)
+			return -1;
+		snprintf(out->kernel, sizeof(out->kernel), "%s", out->ub.kernel_path);
+		snprintf(out->initrd, sizeof(out->initrd), "%s", out->ub.initrd_path);
+		out->has_append = true;
+		build_append(in, NULL, out->append, sizeof(out->append));
+		size_t n = strlen(out->append);
+		snprintf(out->append + n, sizeof(out->append) - n, " %s", out->ub.args);
+		return 0;
+	}
 	if (in->fw->reference) {
 		if (ab_prepare(in, ab, status, err, errlen) < 0)
 			return -1;

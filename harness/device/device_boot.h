@@ -7,6 +7,7 @@
 
 #include "ab_boot.h"
 #include "outcome.h"
+#include "user_fw.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,12 +25,14 @@ struct device_boot_in {
 };
 
 struct device_boot {
-	char kernel[1024]; /* "" with firmware that boots from bios */
-	char initrd[1024];
+	char kernel[1100]; /* "" with firmware that boots from bios */
+	char initrd[1100];
 	char append[2048];
 	bool has_append;
 	bool reference;
 	struct ab_boot ab; /* the bootloader's choice, when reference */
+	bool user;
+	struct user_fw_boot ub; /* the profile's choice, for a user's image */
 };
 
 /* Decides how this power-on boots; for the reference firmware it writes the

@@ -11,11 +11,14 @@
 #include "lua_util.h"
 #include "run.h"
 #include "script.h"
+#include "user_fw.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEVICE_MT "vh.device"
 
@@ -450,12 +453,21 @@ static int device_power_cut_l(lua_State *L)
 
 /* --- the flash, read as a bootloader would --- */
 
-static const char *reference_disk(lua_State *L, struct vh_device *dev, const char *what)
+/* The device's flash and where its env lives: the reference firmware's A/B
+ * disk, or a user image (its copy once the device has powered on, the image
+ * itself before: both say the same until then). */
+static const char *flash_env(lua_State *L, struct vh_device *dev, const char *what,
+			     const struct ubootenv_layout **layout)
 {
 	const struct vh_firmware *fw = device_firmware(dev);
+	if (fw->user) {
+		*layout = &fw->user->env;
+		return access(fw->disk, F_OK) == 0 ? fw->disk : fw->user->disk;
+	}
 	if (!fw->reference)
-		luaL_error(L, "%s: %s() needs the reference firmware's A/B disk", device_name(dev),
-			   what);
+		luaL_error(L, "%s: %s() needs a disk with a U-Boot env: the reference firmware or "
+			      "vh.firmware{}", device_name(dev), what);
+	*layout = &ubootenv_layout_v0;
 	return fw->disk;
 }
 
@@ -469,11 +481,19 @@ static int device_env_l(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	const char *disk = reference_disk(L, dev, "env");
-	char value[1024], err[256];
-	if (ab_boot_env_get(disk, key, value, sizeof(value), err, sizeof(err)) < 0)
+	const struct ubootenv_layout *layout;
+	const char *disk = flash_env(L, dev, "env", &layout);
+	char err[1300];
+	struct ubootenv env;
+	ubootenv_init(&env);
+	int r = ubootenv_file_load_layout(disk, layout, &env, err, sizeof(err));
+	if (r < 0 && r != -ENODATA) {
+		ubootenv_free(&env);
 		return script_raise(L, VH_FAULT, NULL, "env(%s): %s", key, err);
-	value[0] ? (void)lua_pushstring(L, value) : lua_pushnil(L);
+	}
+	const char *value = ubootenv_get(&env, key);
+	value ? (void)lua_pushstring(L, value) : lua_pushnil(L);
+	ubootenv_free(&env);
 	return 1;
 }
 
@@ -505,12 +525,16 @@ static int device_env_copies_l(lua_State *L)
 		}
 		return 1;
 	}
-	const char *disk = reference_disk(L, dev, "env_copies");
+	const struct ubootenv_layout *layout;
+	const char *disk = flash_env(L, dev, "env_copies", &layout);
 	struct ab_env_copy copies[2];
 	int active;
-	char err[256];
-	if (ab_boot_env_copies(disk, copies, &active, err, sizeof(err)) < 0)
+	char err[1300];
+	if (ab_boot_env_copies_layout(disk, layout, copies, &active, err, sizeof(err)) < 0) {
+		ubootenv_free(&copies[0].env);
+		ubootenv_free(&copies[1].env);
 		return script_raise(L, VH_FAULT, NULL, "env_copies: %s", err);
+	}
 	for (int i = 0; i < 2; i++) {
 		push_env_copy(L, copies[i].valid, copies[i].flags, active == i);
 		lua_createtable(L, 0, (int)copies[i].env.count);
@@ -528,6 +552,11 @@ static int device_env_copies_l(lua_State *L)
 /* dut:slot(): the slot the bootloader will boot next ("a" or "b"). */
 static int device_slot_l(lua_State *L)
 {
+	struct vh_device *dev = lua_device_check(L, 1);
+	if (device_firmware(dev)->user)
+		return luaL_error(L, "%s: slot() reads the reference firmware's boot_slot; with "
+				     "vh.firmware{} read your bootloader's variable, e.g. "
+				     "dut:env(\"mender_boot_part\")", device_name(dev));
 	lua_settop(L, 1);
 	lua_pushliteral(L, "boot_slot");
 	device_env_l(L);

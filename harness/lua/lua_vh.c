@@ -10,6 +10,7 @@
 #include "network.h"
 #include "run.h"
 #include "script.h"
+#include "user_fw.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -63,11 +64,94 @@ static unsigned check_memory(lua_State *L, int idx)
 	return 0;
 }
 
+/* A number field of an env = { ... } table: an integer (0x400000 works). */
+static uint64_t env_number(lua_State *L, int idx, const char *field, bool *present)
+{
+	int t = lua_getfield(L, idx, field);
+	lua_Integer v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	*present = t != LUA_TNIL;
+	if (!*present)
+		return 0;
+	if (t != LUA_TNUMBER || v < 0)
+		luaL_error(L, "firmware: env.%s must be a byte count such as 0x400000", field);
+	return (uint64_t)v;
+}
+
+/* The user-image part of a firmware table (profile, boot, env, slots),
+ * resolved against the image. Pushes a userdata holding the struct
+ * user_fw, which fw->user points to while it stays on the stack. */
+static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
+{
+	struct user_fw_spec spec = {
+		.disk = fw->disk, .kernel = fw->kernel, .initrd = fw->initrd,
+		.profile = lua_util_opt_string_field(L, idx, "profile", "firmware"),
+	};
+	const char *options[32];
+	char opt_text[32][160];
+	if (lua_getfield(L, idx, "boot") != LUA_TNIL) {
+		luaL_checktype(L, -1, LUA_TTABLE);
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			if (lua_type(L, -2) != LUA_TSTRING || spec.n_options == 32)
+				luaL_error(L, "firmware: boot = { option = value, ... } (at most 32)");
+			snprintf(opt_text[spec.n_options], sizeof(opt_text[0]), "%s=%s",
+				 lua_tostring(L, -2), luaL_tolstring(L, -1, NULL));
+			lua_pop(L, 2);
+			options[spec.n_options] = opt_text[spec.n_options];
+			spec.n_options++;
+		}
+	}
+	lua_pop(L, 1);
+	spec.options = options;
+	int t = lua_getfield(L, idx, "env");
+	if (t == LUA_TSTRING) {
+		spec.env_config = lua_tostring(L, -1);
+	} else if (t == LUA_TTABLE) {
+		static const char *const env_fields[] = { "offset", "size", "redundant", NULL };
+		lua_util_check_fields(L, -1, "firmware env", env_fields);
+		bool has_offset, has_size;
+		spec.env_offset = env_number(L, lua_gettop(L), "offset", &has_offset);
+		spec.env_size = env_number(L, lua_gettop(L), "size", &has_size);
+		spec.env_redundant =
+			env_number(L, lua_gettop(L), "redundant", &spec.env_has_redundant);
+		if (!has_offset || !has_size)
+			luaL_error(L, "firmware: env = { offset = ..., size = ... [, redundant = "
+				      "...] } (the numbers of fw_env.config's lines)");
+		spec.env_given = true;
+	} else if (t != LUA_TNIL) {
+		luaL_error(L, "firmware: env is the path of fw_env.config in the image or { offset "
+			      "= ..., size = ..., redundant = ... }");
+	}
+	/* the string (if any) stays on the stack until resolved */
+	if (lua_getfield(L, idx, "slots") != LUA_TNIL) {
+		luaL_checktype(L, -1, LUA_TTABLE);
+		for (int i = 0; i < 2; i++) {
+			lua_geti(L, -1, i + 1);
+			if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+				luaL_error(L, "firmware: slots = { A, B }, the two slots' partition "
+					      "numbers, like { 2, 3 }");
+			spec.slots[i] = (int)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+		}
+		spec.slots_given = true;
+	}
+	lua_pop(L, 1);
+	struct user_fw *ufw = lua_newuserdatauv(L, sizeof(*ufw), 0);
+	char err[900];
+	if (user_fw_resolve(&spec, ufw, err, sizeof(err)) < 0)
+		script_raise(L, VH_CONFIG, NULL, "firmware %s", err);
+	lua_remove(L, -2); /* the env string */
+	fw->user = ufw;
+}
+
 static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 {
 	static const char *const fields[] = { "kernel", "initrd", "bios", "disk", "append", "arch",
-					      "version", "bugs", "reference", NULL };
+					      "version", "bugs", "reference", "profile", "boot",
+					      "env", "slots", NULL };
 	const char *what = "firmware";
+	idx = lua_absindex(L, idx);
 	luaL_checktype(L, idx, LUA_TTABLE);
 	lua_util_check_fields(L, idx, what, fields);
 	fw->kernel = (char *)lua_util_opt_string_field(L, idx, "kernel", what);
@@ -85,6 +169,31 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 		luaL_error(L, "firmware needs 'kernel' (or 'bios' for firmware with its own bootloader)");
 	if (fw->arch && strcmp(fw->arch, "x86_64") && strcmp(fw->arch, "aarch64"))
 		luaL_error(L, "firmware: arch must be \"x86_64\" or \"aarch64\", not \"%s\"", fw->arch);
+	lua_getfield(L, idx, "profile");
+	bool user = !lua_isnil(L, -1);
+	lua_pop(L, 1);
+	if (user)
+		read_user_firmware(L, idx, fw);
+	else
+		lua_pushnil(L); /* the same stack shape either way */
+}
+
+/* vh.firmware{ disk=, profile=, boot=, env=, slots=, kernel=, initrd=,
+ * append=, arch= }: a user's firmware image, checked against the image now
+ * (so a mistake names this line), returned as the table vh.device takes. */
+static int vh_firmware_l(lua_State *L)
+{
+	struct vh_firmware fw = { 0 };
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "profile");
+	if (lua_isnil(L, -1))
+		return luaL_error(L, "vh.firmware{}: 'profile' is required (the bootloader's rules: "
+				     "uboot-bootcount, mender, rauc, nerves or swupdate); for a bare "
+				     "kernel give firmware = { kernel = ..., initrd = ... }");
+	lua_pop(L, 1);
+	read_firmware(L, 1, &fw);
+	lua_settop(L, 1);
+	return 1;
 }
 
 static void check_file(lua_State *L, struct vh_run *run, const char *role, const char *path)
@@ -121,13 +230,15 @@ static int vh_device_l(lua_State *L)
 	if (lua_getfield(L, 1, "firmware") == LUA_TNIL)
 		return luaL_error(L, "vh.device{}: 'firmware' is required (e.g. vh.reference_firmware{})");
 	struct vh_firmware fw = { 0 };
-	read_firmware(L, lua_gettop(L), &fw);
+	read_firmware(L, lua_gettop(L), &fw); /* pushes the user image's description */
 	bool x86 = !fw.arch || !strcmp(fw.arch, "x86_64");
 	if (fw.reference && x86 && memory < REFERENCE_MIN_MEMORY_MIB)
 		return luaL_error(L, "vh.device{}: the reference firmware needs memory >= %dM on x86_64 "
 				  "(its kernel unpacks 51.5 MiB at 16 MiB)", REFERENCE_MIN_MEMORY_MIB);
-	check_file(L, run, "kernel", fw.kernel);
-	check_file(L, run, "initrd", fw.initrd);
+	if (!fw.user) { /* a user image's kernel and initrd are inside its slots */
+		check_file(L, run, "kernel", fw.kernel);
+		check_file(L, run, "initrd", fw.initrd);
+	}
 	check_file(L, run, "bios", fw.bios);
 	check_file(L, run, "disk", fw.disk);
 
@@ -138,7 +249,7 @@ static int vh_device_l(lua_State *L)
 	};
 	enum vh_outcome status;
 	struct vh_device *dev = run_add_device(run, &spec, &status, err, sizeof(err));
-	lua_pop(L, 1); /* firmware table: the device copied its strings */
+	lua_pop(L, 2); /* firmware table and image description: the device copied them */
 	if (!dev)
 		return script_raise(L, status, NULL, "vh.device{}: %s", err);
 	lua_device_push(L, dev);
@@ -346,6 +457,7 @@ int luaopen_vharness(lua_State *L)
 		{ "network", vh_network_l },
 		{ "device", vh_device_l },
 		{ "reference_firmware", vh_reference_firmware_l },
+		{ "firmware", vh_firmware_l },
 		{ "sleep", vh_sleep_l },
 		{ "check", vh_check_l },
 		{ "spawn", vh_spawn_l },

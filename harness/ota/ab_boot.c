@@ -172,32 +172,48 @@ int ab_boot_bundle_for(const char *image_dir, const char *work_dir, const char *
 int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int *active, char *err,
 		       size_t errlen)
 {
-	static const off_t offsets[2] = {UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY1_OFFSET};
-	uint8_t *raw[2] = {malloc(UBOOTENV_COPY_SIZE), malloc(UBOOTENV_COPY_SIZE)};
+	return ab_boot_env_copies_layout(disk_path, &ubootenv_layout_v0, copies, active, err,
+					 errlen);
+}
+
+int ab_boot_env_copies_layout(const char *disk_path, const struct ubootenv_layout *l,
+			      struct ab_env_copy copies[2], int *active, char *err, size_t errlen)
+{
+	const size_t size = l->size;
+	uint8_t *raw[2] = {calloc(1, size), calloc(1, size)};
 	int r = 0;
+	for (int i = 0; i < 2; i++)
+		ubootenv_init(&copies[i].env);
+	*active = -1;
 	int fd = open(disk_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || !raw[0] || !raw[1]) {
 		r = fd < 0 ? -errno : -ENOMEM;
 		snprintf(err, errlen, "%s: %s", disk_path, strerror(-r));
 		goto out;
 	}
-	for (int i = 0; i < 2; i++) {
-		if (pread(fd, raw[i], UBOOTENV_COPY_SIZE, offsets[i]) !=
-		    (ssize_t)UBOOTENV_COPY_SIZE) {
+	for (int i = 0; i < l->copies; i++) {
+		if (pread(fd, raw[i], size, (off_t)l->offset[i]) != (ssize_t)size) {
 			r = -EIO;
-			snprintf(err, errlen, "%s: short read of env copy %d", disk_path, i);
+			snprintf(err, errlen, "%s: short read of env copy %d at 0x%llx", disk_path, i,
+				 (unsigned long long)l->offset[i]);
 			goto out;
 		}
 	}
+	if (l->copies == 1) {
+		/* no flags byte, nothing to choose between */
+		copies[0].valid = ubootenv_decode_single(raw[0], size, &copies[0].env) == 0;
+		copies[0].flags = 0;
+		copies[1].valid = false;
+		*active = copies[0].valid ? 0 : -1;
+		goto out;
+	}
 	for (int i = 0; i < 2; i++) {
-		ubootenv_init(&copies[i].env);
-		copies[i].valid =
-			ubootenv_decode(raw[i], NULL, UBOOTENV_COPY_SIZE, &copies[i].env) == 0;
+		copies[i].valid = ubootenv_decode(raw[i], NULL, size, &copies[i].env) == 0;
 		copies[i].flags = raw[i][4]; /* after the CRC32 */
 	}
 	struct ubootenv both;
 	ubootenv_init(&both);
-	*active = ubootenv_decode(raw[0], raw[1], UBOOTENV_COPY_SIZE, &both);
+	*active = ubootenv_decode(raw[0], raw[1], size, &both);
 	ubootenv_free(&both);
 out:
 	if (fd >= 0)

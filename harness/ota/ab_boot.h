@@ -47,6 +47,10 @@ struct ab_env_copy {
  * active one in place). 0, or a negative errno with err. */
 int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int *active, char *err,
 		       size_t errlen);
+/* The same at layout l (a user image's env; with one copy the second is
+ * reported invalid). The copies' envs are initialised even on failure. */
+int ab_boot_env_copies_layout(const char *disk_path, const struct ubootenv_layout *l,
+			      struct ab_env_copy copies[2], int *active, char *err, size_t errlen);
 
 /* Creates the bundle of the reference firmware build (version, bugs) from
  * the image in image_dir: its kernel, and as initrd the image's

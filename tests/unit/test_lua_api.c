@@ -256,6 +256,50 @@ static void test_lua_firmware_with_unknown_arch_is_config_error(void **state)
 			       3, "\"mips\"");
 }
 
+static void test_lua_user_firmware_without_profile_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("noprofile.lua",
+			       PRELUDE "local fw = vh.firmware { disk = \"/d.img\" }\n", 2,
+			       "'profile' is required");
+}
+
+static void test_lua_user_firmware_with_missing_disk_names_the_path(void **state)
+{
+	(void)state;
+	assert_config_error_at("nodisk.lua",
+			       PRELUDE
+			       "local fw = vh.firmware {\n"
+			       "  disk = \"/nonexistent/flash.img\", profile = \"mender\",\n"
+			       "  kernel = \"/boot/vmlinuz\" }\n",
+			       2, "/nonexistent/flash.img");
+}
+
+static void test_lua_user_firmware_with_unknown_profile_lists_the_known_ones(void **state)
+{
+	(void)state;
+	char disk[128];
+	snprintf(disk, sizeof(disk), "%s/blank.img", dir);
+	FILE *f = fopen(disk, "w");
+	assert_non_null(f);
+	fclose(f);
+	char src[512];
+	snprintf(src, sizeof(src),
+		 PRELUDE "local fw = vh.firmware { disk = \"%s\", profile = \"grub\", "
+			 "kernel = \"/boot/vmlinuz\" }\n", disk);
+	assert_config_error_at("profile.lua", src, 2, "uboot-bootcount");
+}
+
+static void test_lua_user_firmware_slots_must_be_two_partition_numbers(void **state)
+{
+	(void)state;
+	assert_config_error_at("slots.lua",
+			       PRELUDE
+			       "local fw = vh.firmware { disk = \"/d.img\", profile = \"mender\",\n"
+			       "  kernel = \"/boot/vmlinuz\", slots = { 2 } }\n",
+			       2, "slots = { A, B }");
+}
+
 static void test_lua_network_with_prefix_33_is_config_error(void **state)
 {
 	(void)state;
@@ -469,6 +513,10 @@ int main(void)
 		T(test_lua_expect_rejects_bad_duration_at_call_line),
 		T(test_lua_expect_not_without_duration_is_config_error),
 		T(test_lua_sleep_with_bad_duration_is_config_error),
+		T(test_lua_user_firmware_without_profile_is_config_error),
+		T(test_lua_user_firmware_with_missing_disk_names_the_path),
+		T(test_lua_user_firmware_with_unknown_profile_lists_the_known_ones),
+		T(test_lua_user_firmware_slots_must_be_two_partition_numbers),
 		T(test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use),
 		T(test_lua_two_device_scenario_using_every_wait_passes_dry_run),
 		T(test_lua_seed_returns_configured_seed),

@@ -183,7 +183,7 @@ static void balance(struct suite *s, int index, int count)
 		abort();
 	int nk = 0;
 	for (int i = 0; i < s->n; i++)
-		if (s->runs[i].expected_s > 0)
+		if (s->runs[i].expected_s >= 0)
 			known[nk++] = s->runs[i].expected_s;
 	for (int i = 1; i < nk; i++) /* few runs: insertion sort */
 		for (int j = i; j > 0 && known[j] < known[j - 1]; j--) {
@@ -197,8 +197,8 @@ static void balance(struct suite *s, int index, int count)
 	for (int i = 1; i < s->n; i++)
 		for (int j = i; j > 0; j--) {
 			const struct suite_run *a = &s->runs[order[j]], *b = &s->runs[order[j - 1]];
-			double ta = a->expected_s > 0 ? a->expected_s : median;
-			double tb = b->expected_s > 0 ? b->expected_s : median;
+			double ta = a->expected_s >= 0 ? a->expected_s : median;
+			double tb = b->expected_s >= 0 ? b->expected_s : median;
 			if (ta <= tb)
 				break;
 			int t = order[j];
@@ -211,7 +211,7 @@ static void balance(struct suite *s, int index, int count)
 		for (int k = 1; k < count; k++)
 			if (load[k] < load[lightest])
 				lightest = k;
-		load[lightest] += r->expected_s > 0 ? r->expected_s : median;
+		load[lightest] += r->expected_s >= 0 ? r->expected_s : median;
 		r->in_shard = lightest == index - 1;
 	}
 	free(known);
@@ -307,6 +307,7 @@ int suite_plan(const struct cli_opts *o, uint64_t (*random_seed)(void), struct s
 					run->defines[o->n_defines + k] = strdup(kv);
 				}
 				run->in_shard = true;
+				run->expected_s = -1; /* a recorded 0.0 s is a time */
 			}
 		}
 	}

@@ -25,7 +25,7 @@ struct suite_run {
 	int n_defines;
 	int repeat;        /* 1..--repeat */
 	uint64_t seed;
-	double expected_s; /* from --timings; 0 when unknown */
+	double expected_s; /* from --timings; negative when unknown */
 	bool in_shard;
 };
 

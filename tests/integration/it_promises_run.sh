@@ -46,8 +46,10 @@ run_vh shard1 run "${scenarios[@]}" --shard 1/2 --artifacts "$WORK/s1" -D image_
 run_vh shard2 run "${scenarios[@]}" --shard 2/2 --artifacts "$WORK/s2" -D image_dir="$VH_IMAGE_DIR" -v
 assert_exit shard1 2
 assert_exit shard2 1
-[ "$(ls "$WORK/s1")" = "$(printf 'shard_boot\nshard_config')" ] || fail "shard 1/2 ran: $(ls "$WORK/s1")"
-[ "$(ls "$WORK/s2")" = "$(printf 'shard_custom_fw\nshard_fail')" ] || fail "shard 2/2 ran: $(ls "$WORK/s2")"
+# Each shard's directory holds its runs' directories and the suite's files.
+runs_in() { find "$1" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort; }
+[ "$(runs_in "$WORK/s1")" = "$(printf 'shard_boot\nshard_config')" ] || fail "shard 1/2 ran: $(runs_in "$WORK/s1")"
+[ "$(runs_in "$WORK/s2")" = "$(printf 'shard_custom_fw\nshard_fail')" ] || fail "shard 2/2 ran: $(runs_in "$WORK/s2")"
 assert_contains "$WORK/shard1.out" "1 passed, 1 failed"
 assert_contains "$WORK/shard2.out" "1 passed, 1 failed"
 assert_contains "$WORK/s1/shard_boot/junit.xml" 'failures="0"'

@@ -215,7 +215,7 @@ static void test_suite_timings_balance_shards_longest_first(void **state)
 				continue;
 			seen[i]++;
 			/* new.lua has no time: it counts as the median (60 s here). */
-			load[shard - 1] += s.runs[i].expected_s > 0 ? s.runs[i].expected_s : 60;
+			load[shard - 1] += s.runs[i].expected_s >= 0 ? s.runs[i].expected_s : 60;
 		}
 		if (shard == 1)
 			assert_true(s.runs[0].in_shard); /* the longest goes first, to shard 1 */
@@ -226,6 +226,31 @@ static void test_suite_timings_balance_shards_longest_first(void **state)
 	/* 100 | 60 60 ... : long + short1 + ... vs mid + new + ...: within one run. */
 	assert_true(load[0] - load[1] <= 60 && load[1] - load[0] <= 60);
 	assert_true(load[0] + load[1] == 280);
+}
+
+static void test_suite_timings_of_zero_seconds_are_times_not_unknown(void **state)
+{
+	(void)state;
+	char timings[128];
+	snprintf(timings, sizeof(timings), "%s/zero.txt", dir);
+	FILE *f = fopen(timings, "w");
+	assert_non_null(f);
+	/* A scenario without guests finishes in 0.0 s; the median of the known
+	 * times must not stand in for it, or it ties with the long run. */
+	fputs("a 0.0\nb 0.1\nc 1.0\n", f);
+	fclose(f);
+	const char *args[] = { "a.lua", "b.lua", "c.lua" };
+	struct cli_opts o = opts_for(args, 3);
+	o.shard_count = 2;
+	o.timings = timings;
+	o.shard_index = 1;
+	struct suite s;
+	char err[256];
+	assert_int_equal(suite_plan(&o, next_seed, &s, err, sizeof(err)), 0);
+	assert_false(s.runs[0].in_shard);
+	assert_false(s.runs[1].in_shard);
+	assert_true(s.runs[2].in_shard); /* c alone: the two short ones share shard 2 */
+	suite_free(&s);
 }
 
 static void test_suite_bad_timings_file_names_its_line(void **state)
@@ -259,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_suite_runs_that_would_share_a_directory_are_refused),
 		cmocka_unit_test(test_suite_shards_deal_runs_round_robin_without_timings),
 		cmocka_unit_test(test_suite_timings_balance_shards_longest_first),
+		cmocka_unit_test(test_suite_timings_of_zero_seconds_are_times_not_unknown),
 		cmocka_unit_test(test_suite_bad_timings_file_names_its_line),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1045,5 +1045,5 @@ int main(void)
 		cmocka_unit_test(test_datapath_slow_qemu_gets_whole_frames_in_order),
 		cmocka_unit_test(test_datapath_dgram_framing),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "test_skip.h"
 
 struct fixture {
 	struct ev_loop *loop;
@@ -577,5 +578,5 @@ int main(void)
 		T(test_ev_cancelled_deferred_call_never_runs),
 		T(test_ev_fd_reused_within_a_batch_does_not_get_the_old_event),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "suite.h"
+#include "test_skip.h"
 
 static char dir[64];
 
@@ -261,5 +262,5 @@ int main(void)
 		cmocka_unit_test(test_suite_timings_balance_shards_longest_first),
 		cmocka_unit_test(test_suite_bad_timings_file_names_its_line),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return vh_run_tests(tests, setup, teardown);
 }

@@ -24,6 +24,7 @@
 #include "ev.h"
 #include "update_server.h"
 #include "test_files.h"
+#include "test_skip.h"
 
 /* ---- fixture ---- */
 
@@ -730,7 +731,7 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 {
 	struct fixture *f = *state;
 	if (system("command -v curl >/dev/null 2>&1") != 0)
-		skip();
+		vh_skip("no curl in PATH");
 	char err[256], url[128], out[128], chk[128];
 	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/firmware/2.0.0.bundle", f->port);
@@ -797,5 +798,5 @@ int main(void)
 		T(test_curl_downloads_ranges_and_streams_checkin),
 #undef T
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

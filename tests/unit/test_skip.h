@@ -4,7 +4,8 @@
  * SKIP_RETURN_CODE: ctest then lists it as skipped, and CI (.ci/run) fails unless
  * the skip is allowed there. One skipped test marks the whole program, because
  * "Passed" must mean that every test in it ran; the others' results are in its
- * output. A failure wins over a skip.
+ * output. A failure wins over a skip; so does a failed group teardown, which
+ * CMocka 1.1.5 prints ("[  FAILED  ] GROUP TEARDOWN") but leaves out of its count.
  *
  * In a test: vh_skip("no sfdisk in PATH"); in main:
  *	return vh_run_tests(tests, setup, teardown);
@@ -18,6 +19,8 @@
 #define VH_SKIP_EXIT 77
 
 static int test_skip_count;
+static CMFixtureFunction test_skip_group_teardown;
+static int test_skip_teardown_failed;
 
 static inline void test_skip_note(const char *reason)
 {
@@ -34,10 +37,19 @@ static inline void test_skip_note(const char *reason)
 		skip();                                                                            \
 	} while (0)
 
+/* The caller's group teardown, remembering whether it failed. */
+static inline int test_skip_teardown(void **state)
+{
+	int rc = test_skip_group_teardown(state);
+	if (rc != 0)
+		test_skip_teardown_failed = 1;
+	return rc;
+}
+
 /* The exit status for a program whose tests had `failed` failures. */
 static inline int test_skip_exit_status(int failed)
 {
-	if (failed)
+	if (failed || test_skip_teardown_failed)
 		return 1; /* never 77 by accident: cmocka returns a count */
 	if (test_skip_count) {
 		printf("%d test(s) skipped: exiting %d so that ctest does not count them as "
@@ -50,6 +62,8 @@ static inline int test_skip_exit_status(int failed)
 
 /* cmocka_run_group_tests(), then the exit status above. A macro, as cmocka's. */
 #define vh_run_tests(tests, setup, teardown)                                                       \
-	test_skip_exit_status(cmocka_run_group_tests(tests, setup, teardown))
+	(test_skip_group_teardown = (teardown),                                                    \
+	 test_skip_exit_status(cmocka_run_group_tests(                                             \
+		 tests, setup, test_skip_group_teardown ? test_skip_teardown : NULL)))
 
 #endif

@@ -3,11 +3,9 @@
 # as well as a network namespace, creates its bridge and tap as the mapped
 # root, and the guest boots and reaches the host side.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "skip: needs root to become an unprivileged user"; exit 77; }
-if ! setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn true 2>/dev/null; then
-	echo "skip: unprivileged user namespaces are disabled here"
-	exit 77
-fi
+[ "$(id -u)" = 0 ] || vh_skip "needs root to become an unprivileged user"
+setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn true 2>/dev/null ||
+	vh_skip "unprivileged user namespaces are disabled here"
 chmod 755 "$WORK"
 mkdir -m 777 "$WORK/out" "$WORK/home"
 cp "$SCENARIOS/../../../scenarios/boot.lua" "$WORK/boot.lua"

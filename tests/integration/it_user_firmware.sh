@@ -10,7 +10,7 @@
 # must come out untouched.
 . "$(dirname "$0")/lib.sh"
 for tool in sfdisk mke2fs fw_setenv; do
-	command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+	command -v "$tool" >/dev/null || vh_skip "$tool not installed"
 done
 img=$WORK/flash.img
 mkdir -p "$WORK/roota/boot" "$WORK/roota/etc" "$WORK/rootb/boot" "$WORK/rootb/etc"

@@ -454,7 +454,7 @@ static void cleanup(void)
 int main(void)
 {
 	if (!in_path("fw_printenv") || !in_path("fw_setenv")) {
-		printf("SKIP: fw_printenv/fw_setenv not installed (libubootenv-tool)\n");
+		printf("skipped: fw_printenv/fw_setenv not installed (libubootenv-tool)\n");
 		return 77;
 	}
 	if (!mkdtemp(dir)) {

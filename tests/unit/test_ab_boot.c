@@ -19,6 +19,7 @@
 #include "cpio.h"
 #include "release.h"
 #include "test_files.h"
+#include "test_skip.h"
 
 static const char *image_dir; /* --image */
 
@@ -201,7 +202,7 @@ static void test_reference_image_build_unpacks_with_its_release(void **state)
 	struct release r;
 
 	if (system("command -v cpio >/dev/null 2>&1") != 0)
-		skip();
+		vh_skip("no cpio in PATH");
 	snprintf(base, sizeof(base), "%s/initramfs.cpio", image_dir);
 	if (access(base, R_OK) != 0)
 		fail_msg("no reference image in %s (build the `image` target)", image_dir);
@@ -247,7 +248,7 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--image") == 0) {
 		image_dir = argv[2];
-		return cmocka_run_group_tests(image, test_files_setup, test_files_teardown);
+		return vh_run_tests(image, test_files_setup, test_files_teardown);
 	}
-	return cmocka_run_group_tests(unit, test_files_setup, test_files_teardown);
+	return vh_run_tests(unit, test_files_setup, test_files_teardown);
 }

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "agent_backoff.h"
+#include "test_skip.h"
 
 static void test_backoff_base_doubles_from_half_a_second_to_the_cap(void **state)
 {
@@ -76,5 +77,5 @@ int main(void)
 		cmocka_unit_test(test_no_backoff_bug_reconnects_at_once),
 		cmocka_unit_test(test_rng_is_reproducible_and_zero_seed_still_moves),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

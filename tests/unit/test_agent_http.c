@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent_http.h"
+#include "test_skip.h"
 
 static void test_get_request_carries_host_and_range(void **state)
 {
@@ -234,5 +235,5 @@ int main(void)
 		cmocka_unit_test(test_chunked_body_rejects_bad_framing),
 		cmocka_unit_test(test_length_and_close_bodies),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "test_files.h"
+#include "test_skip.h"
 
 #ifndef VH_AGENT
 #error "VH_AGENT must name the built vh-agent"
@@ -90,5 +91,5 @@ int main(void)
 		cmocka_unit_test(test_missing_release_is_reported_and_the_version_is_unknown),
 		cmocka_unit_test(test_broken_release_is_reported_and_the_version_is_unknown),
 	};
-	return cmocka_run_group_tests(tests, test_files_setup, test_files_teardown);
+	return vh_run_tests(tests, test_files_setup, test_files_teardown);
 }

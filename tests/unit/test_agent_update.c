@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_update.h"
+#include "test_skip.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -199,5 +200,5 @@ int main(void)
 		cmocka_unit_test(test_trial_bugs),
 		cmocka_unit_test(test_env_flip_and_commit),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

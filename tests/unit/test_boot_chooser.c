@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "boot_chooser.h"
+#include "test_skip.h"
 
 /* Builds an env from "k=v k=v ..." (a key given as "k" alone is left out). */
 static void env_from(struct ubootenv *env, const char *spec)
@@ -257,5 +258,5 @@ int main(void)
 		cmocka_unit_test(test_boot_choose_fallback_rolls_back_from_the_unbootable_slot),
 		cmocka_unit_test(test_boot_other_slot),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

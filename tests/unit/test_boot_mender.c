@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "boot_cases.h"
+#include "test_skip.h"
 
 /* what `mender install` writes to boot partition 3 (the client's
  * EnableUpdatedPartition: upgrade_available, mender_boot_part(_hex),
@@ -268,5 +269,5 @@ int main(void)
 		cmocka_unit_test(test_mender_uses_configured_partitions_and_hex_names),
 		cmocka_unit_test(test_mender_rollback_lists_variables_read_and_written),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "boot_cases.h"
+#include "test_skip.h"
 
 #define SLOTS "a.kernel_lba=2048|b.kernel_lba=65536|a.kernel_args=console=ttyAMA0 root=/dev/vda2"
 #define ON_A "nerves_fw_active=a|upgrade_available=0|bootcount=0|" SLOTS
@@ -121,5 +122,5 @@ int main(void)
 		cmocka_unit_test(test_nerves_reproduces_little_loader),
 		cmocka_unit_test(test_nerves_unbootable_update_reverts_on_the_next_power_on),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include "boot_profile.h"
 #include "boot_rules.h"
 #include "uboot_shell.h"
+#include "test_skip.h"
 
 static void test_boot_profile_find_knows_each_profile_by_name(void **state)
 {
@@ -405,5 +406,5 @@ int main(void)
 		cmocka_unit_test(test_uboot_test_eq_is_true_for_an_empty_operand),
 		cmocka_unit_test(test_uboot_hush_plain_refuses_what_hush_would_reparse),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

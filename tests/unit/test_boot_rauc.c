@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "boot_cases.h"
+#include "test_skip.h"
 
 static const struct boot_case cases[] = {
 	/* blank env: uboot.sh:5-7 defaults, then uboot.sh:13-18 takes A and
@@ -175,5 +176,5 @@ int main(void)
 		cmocka_unit_test(test_rauc_unbootable_slot_costs_a_try_per_power_on),
 		cmocka_unit_test(test_rauc_uses_configured_bootnames_and_tries),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "boot_cases.h"
+#include "test_skip.h"
 
 #define AT_REST "boot_slot=a|ustate=0|bootcount=0|bootlimit=3"
 #define INSTALLED "boot_slot=b|ustate=1|bootcount=0|bootlimit=3"
@@ -127,5 +128,5 @@ int main(void)
 		cmocka_unit_test(test_swupdate_needs_the_slot_variable),
 		cmocka_unit_test(test_swupdate_uses_configured_names),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "boot_chooser.h"
 #include "boot_env_spec.h"
 #include "boot_profile.h"
+#include "test_skip.h"
 
 struct uboot_case {
 	const char *before; /* env at power-on ("" = blank) */
@@ -302,5 +303,5 @@ int main(void)
 		cmocka_unit_test(test_uboot_bootcount_decision_lists_variables),
 		cmocka_unit_test(test_boot_chooser_is_the_profile_with_its_defaults),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

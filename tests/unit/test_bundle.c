@@ -18,6 +18,7 @@
 #include "bundle.h"
 #include "sha256.h"
 #include "test_files.h"
+#include "test_skip.h"
 
 #define HEX_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
@@ -235,5 +236,5 @@ int main(void)
 		cmocka_unit_test(test_write_then_extract_gives_back_the_inputs),
 		cmocka_unit_test(test_extract_at_offset_and_bad_inputs),
 	};
-	return cmocka_run_group_tests(tests, test_files_setup, test_files_teardown);
+	return vh_run_tests(tests, test_files_setup, test_files_teardown);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "test_skip.h"
 
 struct tmpdir {
 	char path[64];
@@ -192,5 +193,5 @@ int main(void)
 		cmocka_unit_test(test_capture_survives_a_killed_writer),
 		cmocka_unit_test(test_capture_open_reports_unwritable_path),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

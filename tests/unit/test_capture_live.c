@@ -182,5 +182,5 @@ int main(void)
 			test_capture_live_captures_frames_a_guest_sends_through_the_bridge),
 		cmocka_unit_test(test_capture_live_open_names_a_missing_link),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "test_skip.h"
 
 static uint64_t ms_now(void)
 {
@@ -252,5 +253,5 @@ int main(void)
 		cmocka_unit_test(test_child_stderr_goes_to_its_file_and_the_tail_reads_back),
 		cmocka_unit_test(test_child_reap_says_whether_the_child_has_ended),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "test_skip.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -515,5 +516,5 @@ int main(void)
 		cmocka_unit_test(test_cli_without_shard_every_scenario_is_in),
 		cmocka_unit_test(test_cli_shards_deal_every_scenario_exactly_once_round_robin),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

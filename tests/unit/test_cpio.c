@@ -17,6 +17,7 @@
 
 #include "cpio.h"
 #include "test_files.h"
+#include "test_skip.h"
 
 static const char release[] = "VERSION=2.0.0\nBUGS=no-backoff\n";
 static const struct cpio_entry release_entries[] = {
@@ -58,7 +59,7 @@ static void run(const char *fmt, ...)
 static void skip_without_cpio(void)
 {
 	if (system("command -v cpio >/dev/null 2>&1") != 0)
-		skip();
+		vh_skip("no cpio in PATH");
 }
 
 static void test_archive_layout_is_newc(void **state)
@@ -230,5 +231,5 @@ int main(void)
 		cmocka_unit_test(test_gnu_cpio_lists_and_extracts_the_archive),
 		cmocka_unit_test(test_appended_archive_adds_its_file_to_the_base),
 	};
-	return cmocka_run_group_tests(tests, test_files_setup, test_files_teardown);
+	return vh_run_tests(tests, test_files_setup, test_files_teardown);
 }

@@ -28,6 +28,7 @@
 #include "ev.h"
 #include "network.h"
 #include "qemu.h"
+#include "test_skip.h"
 
 /* --- the stand-in for QEMU --- */
 
@@ -650,5 +651,5 @@ int main(void)
 		T(test_device_cut_while_starting_abandons_the_start),
 		T(test_device_free_while_on_ends_qemu),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

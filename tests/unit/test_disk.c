@@ -18,6 +18,7 @@
 #include "extfs.h"
 #include "fw_env.h"
 #include "partition.h"
+#include "test_skip.h"
 
 static char dir[64];
 
@@ -57,7 +58,7 @@ static void test_mbr_with_logical_partitions_is_numbered_as_linux_does(void **st
 {
 	(void)state;
 	if (!have("sfdisk"))
-		skip();
+		vh_skip("no sfdisk in PATH (fdisk)");
 	char img[128];
 	snprintf(img, sizeof(img), "%s/mbr.img", dir);
 	assert_int_equal(sh("truncate -s 64M %s && printf '%s' | sfdisk -q %s", img,
@@ -89,7 +90,7 @@ static void test_gpt_partitions_are_numbered_by_entry(void **state)
 {
 	(void)state;
 	if (!have("sfdisk"))
-		skip();
+		vh_skip("no sfdisk in PATH (fdisk)");
 	char img[128];
 	snprintf(img, sizeof(img), "%s/gpt.img", dir);
 	assert_int_equal(sh("truncate -s 64M %s && printf '%s' | sfdisk -q %s", img,
@@ -200,7 +201,7 @@ static void test_kernel_is_copied_out_of_an_ext4_slot_following_symlinks(void **
 {
 	(void)state;
 	if (!have("mke2fs"))
-		skip();
+		vh_skip("no mke2fs in PATH (e2fsprogs)");
 	char img[128], out[128];
 	snprintf(img, sizeof(img), "%s/slots.img", dir);
 	snprintf(out, sizeof(out), "%s/kernel", dir);
@@ -219,7 +220,7 @@ static void test_missing_kernel_and_missing_filesystem_say_which(void **state)
 {
 	(void)state;
 	if (!have("mke2fs"))
-		skip();
+		vh_skip("no mke2fs in PATH (e2fsprogs)");
 	char img[128], out[128];
 	snprintf(img, sizeof(img), "%s/slots.img", dir);
 	snprintf(out, sizeof(out), "%s/no-kernel", dir);
@@ -321,5 +322,5 @@ int main(void)
 		cmocka_unit_test(test_fw_env_config_errors_name_the_line),
 		cmocka_unit_test(test_device_names_give_their_partition),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return vh_run_tests(tests, setup, teardown);
 }

@@ -19,6 +19,7 @@
 #include "disk_image.h"
 #include "ubootenv.h"
 #include "test_files.h"
+#include "test_skip.h"
 
 static void read_at(const char *path, uint64_t off, void *buf, size_t len)
 {
@@ -208,7 +209,7 @@ static void test_sfdisk_lists_three_partitions_at_contract_offsets(void **state)
 {
 	(void)state;
 	if (system("command -v sfdisk >/dev/null 2>&1") != 0)
-		skip();
+		vh_skip("no sfdisk in PATH (util-linux)");
 	char disk[128], cmd[300], err[256];
 	path_in(disk, sizeof(disk), "disk3.img");
 	assert_int_equal(disk_image_create(disk, NULL, "1.0.0", err, sizeof(err)), 0);
@@ -249,5 +250,5 @@ int main(void)
 		cmocka_unit_test(test_create_takes_version_from_bundle_and_rejects_bad_bundles),
 		cmocka_unit_test(test_sfdisk_lists_three_partitions_at_contract_offsets),
 	};
-	return cmocka_run_group_tests(tests, test_files_setup, test_files_teardown);
+	return vh_run_tests(tests, test_files_setup, test_files_teardown);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "test_skip.h"
 
 /* Parses text, failing the test with the text when it is rejected. */
 static uint64_t parse_ok(const char *text)
@@ -210,5 +211,5 @@ int main(void)
 		cmocka_unit_test(test_duration_format_keeps_every_millisecond),
 		cmocka_unit_test(test_duration_format_truncates_to_buffer),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

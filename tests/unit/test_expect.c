@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "expect.h"
+#include "test_skip.h"
 
 /* Drives the buffer the way the harness does: one search when the expect
  * starts, then one search_from per appended chunk of chunk_len bytes. Returns
@@ -602,5 +603,5 @@ int main(void)
 		cmocka_unit_test(test_line_ring_keeps_first_bytes_of_long_lines),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "impair_engine.h"
+#include "test_skip.h"
 
 #define MS UINT64_C(1000000)
 
@@ -317,7 +318,7 @@ static void test_table_jitter_follows_the_distribution(void **state)
 	static struct netem_dist_table table;
 	char err[256];
 	if (netem_dist_load(NULL, "normal", &table, err, sizeof err) != 0)
-		skip();
+		vh_skip(err);
 	struct impair_engine *e = engine_mode("delay 100ms 10ms distribution normal", 5,
 					      IMPAIR_CORR_MARKOV, &table);
 	struct impair_decision d[IMPAIR_MAX_COPIES];
@@ -756,7 +757,7 @@ static void test_slot_distribution_mean_interval_is_its_delay(void **state)
 	char err[256];
 	if (netem_dist_load(NULL, "normal", &normal, err, sizeof err) != 0 ||
 	    netem_dist_load(NULL, "pareto", &pareto, err, sizeof err) != 0)
-		skip();
+		vh_skip(err);
 	size_t n = 100000;
 	struct impair_engine *e =
 		engine_tables("slot distribution normal 2ms 500us packets 1 limit 1000000", 7,
@@ -891,5 +892,5 @@ int main(void)
 		cmocka_unit_test(test_slot_holds_frames_after_delay_and_rate_without_reordering),
 		cmocka_unit_test(test_slot_same_seed_gives_identical_decision_log),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

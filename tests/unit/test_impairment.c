@@ -130,5 +130,5 @@ int main(void)
 		cmocka_unit_test(test_impairment_kernel_with_no_probe_env_skips_the_probe),
 		cmocka_unit_test(test_impairment_unknown_request_is_named),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

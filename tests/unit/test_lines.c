@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "lines.h"
+#include "test_skip.h"
 
 /* Feeds text in pieces of step bytes and collects the lines it completes,
  * each as "<line>" or "<line>~" when truncated, joined by '|'. */
@@ -179,5 +180,5 @@ int main(void)
 		cmocka_unit_test(test_finish_yields_an_unfinished_line_once),
 		cmocka_unit_test(test_one_byte_buffer_holds_only_empty_lines),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@
 #include "sandbox.h"
 
 #include "child_check.h"
+#include "test_skip.h"
 
 #define NOBODY 65534
 #define CHILD_SKIP 77
@@ -80,10 +81,9 @@ static ino_t netns_inode(void)
 static void run_sandboxed(int (*fn)(void), bool unprivileged)
 {
 	ino_t host_netns = netns_inode();
-	if (!namespaces_available(unprivileged)) {
-		skip();
-		return;
-	}
+	if (!namespaces_available(unprivileged))
+		vh_skip(unprivileged ? "the kernel refuses an unprivileged user the namespaces"
+				     : "the kernel refuses the namespaces");
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -632,5 +632,5 @@ int main(void)
 		cmocka_unit_test(test_name_make_replaces_characters_links_cannot_have),
 		cmocka_unit_test(test_name_make_fails_without_room_or_base),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "run.h"
 #include "script.h"
+#include "test_skip.h"
 
 static char dir[64];
 
@@ -522,5 +523,5 @@ int main(void)
 		T(test_lua_seed_returns_configured_seed),
 		T(test_lua_impair_with_an_empty_spec_is_config_error),
 	};
-	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+	return vh_run_tests(tests, setup_dir, teardown_dir);
 }

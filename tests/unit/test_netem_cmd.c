@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cmd_netem.h"
+#include "test_skip.h"
 
 struct captured {
 	int rc;
@@ -118,5 +119,5 @@ int main(void)
 		cmocka_unit_test(test_cmd_bad_spec_exits_2_with_error_on_stderr),
 		cmocka_unit_test(test_cmd_help_prints_usage),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "netem_dist.h"
+#include "test_skip.h"
 
 static struct netem_dist_table table; /* 32 KiB: not on the stack */
 
@@ -56,7 +57,7 @@ static void test_load_reads_iproute2_tables(void **state)
 	(void)state;
 	char err[256];
 	if (access(NETEM_DIST_DIR_DEFAULT "/normal.dist", R_OK) != 0)
-		skip();
+		vh_skip("no " NETEM_DIST_DIR_DEFAULT "/normal.dist (iproute2)");
 	const char *names[] = {"normal", "pareto", "paretonormal"};
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(netem_dist_load(NULL, names[i], &table, err, sizeof err), 0);
@@ -141,5 +142,5 @@ int main(void)
 		cmocka_unit_test(test_sample_without_table_is_kernel_uniform),
 		cmocka_unit_test(test_sample_with_table_is_kernel_tabledist),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "netem_spec.h"
+#include "test_skip.h"
 
 static struct netem_spec parse_ok(const char *text)
 {
@@ -748,5 +749,5 @@ int main(void)
 		cmocka_unit_test(test_table_form_unknown_key_is_named),
 		cmocka_unit_test(test_table_form_too_long_is_rejected),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

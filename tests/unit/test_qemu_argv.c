@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "qemu_argv.h"
+#include "test_skip.h"
 
 static struct qemu_argv qa;
 static char err[256];
@@ -331,5 +332,5 @@ int main(void)
 		T(test_qemu_argv_free_resets_and_tolerates_repeat),
 		T(test_qemu_binary_and_console_follow_arch),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

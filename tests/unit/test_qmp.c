@@ -16,6 +16,7 @@
 
 #include "ev.h"
 #include "qmp.h"
+#include "test_skip.h"
 
 struct fixture {
 	struct ev_loop *loop;
@@ -283,5 +284,5 @@ int main(void)
 		T(test_qmp_reply_split_across_reads_is_assembled),
 		T(test_qmp_json_string_reads_escaped_values),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

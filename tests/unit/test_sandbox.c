@@ -37,6 +37,7 @@
 #include "sandbox.h"
 
 #include "child_check.h"
+#include "test_skip.h"
 
 #define NOBODY 65534
 
@@ -92,10 +93,10 @@ static bool namespaces_available(enum who who)
  * sandbox_enter() itself, so it can check what happens before and after. */
 static void run_child(int (*fn)(void), enum who who)
 {
-	if (!namespaces_available(who)) {
-		skip();
-		return;
-	}
+	if (!namespaces_available(who))
+		vh_skip(who == AS_ROOT_WITHOUT_SYS_ADMIN && geteuid() != 0
+				? "dropping CAP_SYS_ADMIN as root needs root"
+				: "the kernel refuses this user the namespaces");
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -381,7 +382,7 @@ static void test_sandbox_sysfs_mount_does_not_propagate_to_shared_host_root(void
 {
 	(void)state;
 	if (geteuid() != 0)
-		skip(); /* only root can shape a mount namespace to stand in for the host */
+		vh_skip("only root can shape a mount namespace to stand in for the host");
 	run_child(child_shared_host_root, AS_CALLER);
 }
 
@@ -414,5 +415,5 @@ int main(void)
 		cmocka_unit_test(test_sandbox_sysfs_mount_does_not_propagate_to_shared_host_root),
 		cmocka_unit_test(test_sandbox_userns_available_leaves_caller_unchanged),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -309,5 +309,5 @@ int main(void)
 		T(overlapping_networks_are_a_configuration_error),
 		T(a_pass_cannot_be_overturned_and_a_failure_cannot_become_a_pass),
 	};
-	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+	return vh_run_tests(tests, setup_dir, teardown_dir);
 }

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "suite.h"
+#include "test_skip.h"
 
 static char dir[64];
 
@@ -287,5 +288,5 @@ int main(void)
 		cmocka_unit_test(test_suite_timings_of_zero_seconds_are_times_not_unknown),
 		cmocka_unit_test(test_suite_bad_timings_file_names_its_line),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return vh_run_tests(tests, setup, teardown);
 }

@@ -13,6 +13,7 @@
 
 #include "suite_report.h"
 #include "verdict.h"
+#include "test_skip.h"
 
 static char dir[64];
 
@@ -140,5 +141,5 @@ int main(void)
 		cmocka_unit_test(test_suite_report_pass_rate_per_scenario_and_parameters),
 		cmocka_unit_test(test_verdict_file_round_trips_messages_with_anything_in_them),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return vh_run_tests(tests, setup, teardown);
 }

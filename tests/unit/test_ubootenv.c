@@ -16,6 +16,7 @@
 
 #include "crc32.h"
 #include "ubootenv.h"
+#include "test_skip.h"
 
 #define SMALL 256 /* copy size for the pure tests: small enough to fill */
 
@@ -565,5 +566,5 @@ int main(void)
 		cmocka_unit_test(test_ubootenv_file_load_reports_short_or_missing_image),
 		cmocka_unit_test(test_ubootenv_file_store_refuses_env_too_large),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

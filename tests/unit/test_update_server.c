@@ -24,6 +24,7 @@
 #include "ev.h"
 #include "update_server.h"
 #include "test_files.h"
+#include "test_skip.h"
 
 /* ---- fixture ---- */
 
@@ -198,15 +199,16 @@ static void client_close(struct client *c)
 	c->fd = -1;
 }
 
-/* Runs the loop for ms milliseconds, reading the clients as data comes. */
-static void pump(struct fixture *f, struct client **cs, int n, uint64_t ms)
+/* Pumps until an event containing the given substrings (as find_event) was
+ * recorded, at most timeout_ms: waiting for what should happen, not for a while in
+ * which it should, so a process that lost its CPU for a moment still sees it. */
+static bool pump_until_event(struct fixture *f, const char *a, const char *b, const char *c,
+			     uint64_t timeout_ms)
 {
-	uint64_t end = ev_clock_ms() + ms;
-	while (ev_clock_ms() < end) {
+	uint64_t end = ev_clock_ms() + timeout_ms;
+	while (find_event(f, a, b, c) < 0 && ev_clock_ms() < end)
 		ev_run_once(f->loop, 5);
-		for (int i = 0; i < n; i++)
-			client_read(cs[i]);
-	}
+	return find_event(f, a, b, c) >= 0;
 }
 
 /* Pumps until the client saw EOF (at most timeout_ms). */
@@ -333,7 +335,7 @@ static void test_full_download_and_events(void **state)
 	assert_non_null(strcasestr(r.headers, cl));
 	assert_non_null(strcasestr(r.headers, "Accept-Ranges: bytes"));
 	client_close(&c);
-	pump(f, NULL, 0, 50);
+	pump_until_event(f, "http_disconnect conn=1", NULL, NULL, 2000);
 	char bytes[64];
 	snprintf(bytes, sizeof(bytes), "bytes=%zu ", f->bundle_len);
 	if (find_event(f, "http_connect conn=1 peer=127.0.0.1:", NULL, NULL) < 0 ||
@@ -391,7 +393,7 @@ static void test_range_requests_give_exact_bytes(void **state)
 	snprintf(want, sizeof(want), "Content-Range: bytes */%zu", f->bundle_len);
 	assert_non_null(strcasestr(r.headers, want));
 	client_close(&c);
-	pump(f, NULL, 0, 20);
+	pump_until_event(f, "http_request", "status=416", NULL, 2000);
 	if (find_event(f, "http_request", "range=bytes=100-199 status=206 bytes=100 ", NULL) < 0 ||
 	    find_event(f, "http_request", "status=416", NULL) < 0) {
 		dump_events(f);
@@ -471,6 +473,20 @@ static void pump_lines(struct fixture *f, struct client *c, struct line_log *log
 	}
 }
 
+/* Pumps until log has n lines, at most timeout_ms: heartbeat seq=0 comes at once,
+ * but "at once" is whenever this process next runs. */
+static bool pump_lines_until(struct fixture *f, struct client *c, struct line_log *log, int n,
+			     uint64_t timeout_ms)
+{
+	uint64_t end = ev_clock_ms() + timeout_ms;
+	while (log->n < n && ev_clock_ms() < end) {
+		ev_run_once(f->loop, 5);
+		client_read(c);
+		collect_lines(c, log);
+	}
+	return log->n >= n;
+}
+
 static void checkin(struct fixture *f, struct client *c, const char *device, const char *version)
 {
 	char req[256];
@@ -504,6 +520,10 @@ static void test_checkin_heartbeats_then_offer_on_publish(void **state)
 		snprintf(want, sizeof(want), "heartbeat seq=%d", i);
 		assert_string_equal(log.text[i], want);
 	}
+	/* seq=0 is queued as the check-in is read; each later one is armed 1000 ms after
+	 * the one before was sent, and the client reads in the same loop turn. So a gap
+	 * is 1000 ms plus how late this process ran that timer (for seq=1, less how long
+	 * seq=0 waited for a writable socket): the slack is for this process's stalls. */
 	assert_true(log.at_ms[0] - t0 < 300);
 	for (int i = 1; i < 4; i++) {
 		uint64_t gap = log.at_ms[i] - log.at_ms[i - 1];
@@ -518,7 +538,7 @@ static void test_checkin_heartbeats_then_offer_on_publish(void **state)
 	while (log.n == before && ev_clock_ms() - t_pub < 2000)
 		pump_lines(f, &c, &log, 5);
 	assert_true(log.n > before);
-	assert_true(log.at_ms[before] - t_pub < 200);
+	assert_true(log.at_ms[before] - t_pub < 200); /* offered to parked check-ins at once */
 	char want[256];
 	snprintf(want, sizeof(want), "offer version=2.0.0 size=%zu sha256=%s url=/firmware/2.0.0.bundle",
 		 f->bundle_len, f->sha);
@@ -531,6 +551,35 @@ static void test_checkin_heartbeats_then_offer_on_publish(void **state)
 	client_close(&c);
 }
 
+static int offers(const struct line_log *log)
+{
+	int n = 0;
+	for (int i = 0; i < log->n; i++)
+		n += strncmp(log->text[i], "offer ", 6) == 0;
+	return n;
+}
+
+/* Pumps both check-ins until old has want_old offers and cur at least one line (at
+ * most 2 s), then quiet_ms more, for lines that should not come. Counting offers,
+ * not lines: a heartbeat may come in between if this process stalled for a second. */
+static void pump_two(struct fixture *f, struct client *old, struct line_log *lo, struct client *cur,
+		     struct line_log *lc, int want_old, uint64_t quiet_ms)
+{
+	uint64_t end = ev_clock_ms() + 2000;
+	bool quiet = false;
+	while (ev_clock_ms() < end) {
+		if (!quiet && offers(lo) >= want_old && lc->n >= 1) {
+			end = ev_clock_ms() + quiet_ms;
+			quiet = true;
+		}
+		ev_run_once(f->loop, 5);
+		client_read(old);
+		client_read(cur);
+		collect_lines(old, lo);
+		collect_lines(cur, lc);
+	}
+}
+
 static void test_fresh_checkin_gets_offer_unless_current(void **state)
 {
 	struct fixture *f = *state;
@@ -540,39 +589,28 @@ static void test_fresh_checkin_gets_offer_unless_current(void **state)
 	struct line_log lo = {0}, lc = {0};
 	checkin(f, &old, "d1", "1.0.0");
 	checkin(f, &cur, "d2", "2.0.0");
-	uint64_t end = ev_clock_ms() + 300;
-	while (ev_clock_ms() < end) {
-		ev_run_once(f->loop, 5);
-		client_read(&old);
-		client_read(&cur);
-		collect_lines(&old, &lo);
-		collect_lines(&cur, &lc);
-	}
-	assert_int_equal(lo.n, 2);
+	pump_two(f, &old, &lo, &cur, &lc, 1, 100);
+	assert_true(lo.n >= 2 && lc.n >= 1);
 	assert_string_equal(lo.text[0], "heartbeat seq=0");
 	assert_non_null(strstr(lo.text[1], "offer version=2.0.0 "));
-	assert_int_equal(lc.n, 1);
+	assert_int_equal(offers(&lo), 1);
 	assert_string_equal(lc.text[0], "heartbeat seq=0");
+	assert_int_equal(offers(&lc), 0);
 	/* a re-publish offers again to the outdated device only */
 	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
-	end = ev_clock_ms() + 200;
-	while (ev_clock_ms() < end) {
-		ev_run_once(f->loop, 5);
-		client_read(&old);
-		client_read(&cur);
-		collect_lines(&old, &lo);
-		collect_lines(&cur, &lc);
-	}
-	assert_int_equal(lo.n, 3);
-	assert_non_null(strstr(lo.text[2], "offer version=2.0.0 "));
-	assert_int_equal(lc.n, 1);
+	pump_two(f, &old, &lo, &cur, &lc, 2, 100);
+	assert_int_equal(offers(&lo), 2);
+	assert_non_null(strstr(lo.text[lo.n - 1], "offer version=2.0.0 "));
+	assert_int_equal(offers(&lc), 0);
 	/* unpublish: no more offers to new check-ins */
 	update_server_unpublish(f->s);
 	struct client late;
 	struct line_log ll = {0};
 	checkin(f, &late, "d3", "1.0.0");
-	pump_lines(f, &late, &ll, 300);
-	assert_int_equal(ll.n, 1);
+	assert_true(pump_lines_until(f, &late, &ll, 1, 2000));
+	pump_lines(f, &late, &ll, 100);
+	assert_string_equal(ll.text[0], "heartbeat seq=0");
+	assert_int_equal(offers(&ll), 0);
 	client_close(&old);
 	client_close(&cur);
 	client_close(&late);
@@ -616,11 +654,13 @@ static void test_client_disconnect_is_recorded(void **state)
 	struct client c;
 	struct line_log log = {0};
 	checkin(f, &c, "dut", "1.0.0");
-	pump_lines(f, &c, &log, 200);
-	assert_int_equal(log.n, 1);
+	assert_true(pump_lines_until(f, &c, &log, 1, 2000));
+	assert_string_equal(log.text[0], "heartbeat seq=0");
 	client_close(&c);
-	/* a parked check-in notices at its next heartbeat write at the latest */
-	pump(f, NULL, 0, 1500);
+	/* a parked check-in notices at its next heartbeat write at the latest, a second
+	 * from now plus however late this process gets to run that timer */
+	pump_until_event(f, "http_request", "path=/checkin", "result=client_gone", 5000);
+	pump_until_event(f, "http_disconnect conn=1", NULL, NULL, 2000);
 	if (find_event(f, "http_request", "path=/checkin", "result=client_gone") < 0 ||
 	    find_event(f, "http_disconnect conn=1", NULL, NULL) < 0) {
 		dump_events(f);
@@ -635,8 +675,8 @@ static void test_set_down_closes_and_refuses_then_comes_back(void **state)
 	struct client c;
 	struct line_log log = {0};
 	checkin(f, &c, "dut", "1.0.0");
-	pump_lines(f, &c, &log, 200);
-	assert_int_equal(log.n, 1);
+	assert_true(pump_lines_until(f, &c, &log, 1, 2000));
+	assert_string_equal(log.text[0], "heartbeat seq=0");
 	assert_int_equal(update_server_set_down(f->s, true, err, sizeof(err)), 0);
 	assert_true(update_server_is_down(f->s));
 	assert_true(pump_until_eof(f, &c, 2000));
@@ -654,8 +694,8 @@ static void test_set_down_closes_and_refuses_then_comes_back(void **state)
 	assert_int_equal(update_server_set_down(f->s, false, err, sizeof(err)), 0);
 	log = (struct line_log){0};
 	checkin(f, &c, "dut", "1.0.0");
-	pump_lines(f, &c, &log, 200);
-	assert_int_equal(log.n, 1);
+	assert_true(pump_lines_until(f, &c, &log, 1, 2000));
+	assert_string_equal(log.text[0], "heartbeat seq=0");
 	/* the check-in stays parked server-side: teardown's free resumes it */
 	client_close(&c);
 }
@@ -730,7 +770,7 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 {
 	struct fixture *f = *state;
 	if (system("command -v curl >/dev/null 2>&1") != 0)
-		skip();
+		vh_skip("no curl in PATH");
 	char err[256], url[128], out[128], chk[128];
 	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/firmware/2.0.0.bundle", f->port);
@@ -768,15 +808,22 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 	assert_int_equal(run_child(f, stream), 28);
 	got = read_file(chk, &n);
 	got[n] = '\0';
+	/* Heartbeat k leaves k seconds after the check-in reached the server, which is
+	 * curl's start-up later than the start of its 2.5 s: seq=3 never makes it, seq=1
+	 * always (start-up under 1.5 s), seq=2 when start-up took under 0.5 s. */
 	char want[256];
 	snprintf(want, sizeof(want),
 		 "heartbeat seq=0\noffer version=2.0.0 size=%zu sha256=%s "
-		 "url=/firmware/2.0.0.bundle\nheartbeat seq=1\nheartbeat seq=2\n",
+		 "url=/firmware/2.0.0.bundle\nheartbeat seq=1\n",
 		 f->bundle_len, f->sha);
-	assert_string_equal((char *)got, want);
+	if (strcmp((char *)got, want) != 0) {
+		strcat(want, "heartbeat seq=2\n");
+		assert_string_equal((char *)got, want);
+	}
 	free(got);
-	pump(f, NULL, 0, 1200);
-	assert_true(find_event(f, "http_request", "path=/checkin", "result=client_gone") >= 0);
+	/* curl has gone: the next heartbeat write, within a second, finds out */
+	assert_true(
+		pump_until_event(f, "http_request", "path=/checkin", "result=client_gone", 5000));
 }
 
 int main(void)
@@ -797,5 +844,5 @@ int main(void)
 		T(test_curl_downloads_ranges_and_streams_checkin),
 #undef T
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "ubootenv.h"
 #include "user_fw.h"
+#include "test_skip.h"
 
 static char dir[64], img[128];
 
@@ -100,7 +101,7 @@ static void test_mender_image_resolves_with_its_own_fw_env_config(void **state)
 {
 	(void)state;
 	if (!have_image())
-		skip();
+		vh_skip("no test image: sfdisk or mke2fs missing");
 	struct user_fw_spec spec = mender_spec();
 	struct user_fw fw;
 	char err[600];
@@ -129,7 +130,7 @@ static void test_bad_descriptions_name_the_field_and_the_fix(void **state)
 {
 	(void)state;
 	if (!have_image())
-		skip();
+		vh_skip("no test image: sfdisk or mke2fs missing");
 	struct user_fw_spec s = mender_spec();
 	s.profile = "grub";
 	expect_error(s, "profile: 'grub' is not a bootloader profile vharness plays (uboot-bootcount");
@@ -171,7 +172,7 @@ static void test_power_on_boots_the_slot_the_env_names_with_its_kernel(void **st
 {
 	(void)state;
 	if (!have_image())
-		skip();
+		vh_skip("no test image: sfdisk or mke2fs missing");
 	struct user_fw_spec spec = mender_spec();
 	struct user_fw fw;
 	char err[600];
@@ -223,7 +224,7 @@ static void test_a_slot_without_its_kernel_falls_back_and_none_is_a_firmware_fai
 {
 	(void)state;
 	if (!have_image())
-		skip();
+		vh_skip("no test image: sfdisk or mke2fs missing");
 	struct user_fw_spec spec = mender_spec();
 	struct user_fw fw;
 	char err[800];
@@ -266,5 +267,5 @@ int main(void)
 		cmocka_unit_test(test_power_on_boots_the_slot_the_env_names_with_its_kernel),
 		cmocka_unit_test(test_a_slot_without_its_kernel_falls_back_and_none_is_a_firmware_failure),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return vh_run_tests(tests, setup, teardown);
 }

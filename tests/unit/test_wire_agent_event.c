@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "agent_event.h"
+#include "test_skip.h"
 
 static int parse(const char *line, struct agent_event *ev)
 {
@@ -211,5 +212,5 @@ int main(void)
 		cmocka_unit_test(test_format_keeps_one_event_on_one_line),
 		cmocka_unit_test(test_writer_sends_one_line_in_one_write),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bundle_header.h"
+#include "test_skip.h"
 
 #define SHA "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA_UPPER "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
@@ -319,5 +320,5 @@ int main(void)
 		cmocka_unit_test(test_header_of_exactly_4096_bytes_is_the_largest),
 		cmocka_unit_test(test_format_then_parse_round_trips),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "checkin.h"
+#include "test_skip.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -247,5 +248,5 @@ int main(void)
 		cmocka_unit_test(test_offer_parses_in_any_key_order),
 		cmocka_unit_test(test_malformed_offers_are_rejected),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "release.h"
+#include "test_skip.h"
 
 static int parse(const char *text, struct release *r)
 {
@@ -93,5 +94,5 @@ int main(void)
 		cmocka_unit_test(test_comments_blank_lines_unknown_keys_and_a_missing_last_newline),
 		cmocka_unit_test(test_malformed_release_files_are_rejected),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

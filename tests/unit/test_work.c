@@ -11,6 +11,7 @@
 
 #include "ev.h"
 #include "work.h"
+#include "test_skip.h"
 
 struct job {
 	atomic_int ran;
@@ -74,5 +75,5 @@ int main(void)
 		cmocka_unit_test(test_work_runs_off_the_loop_and_completes_on_it),
 		cmocka_unit_test(test_work_cancel_waits_for_fn_and_skips_done),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return vh_run_tests(tests, NULL, NULL);
 }

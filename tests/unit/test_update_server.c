@@ -640,7 +640,7 @@ static void test_checkin_query_is_read_by_the_wire_codec(void **state)
 			fail_msg("%s: status %d", bad[i], r.status);
 		client_close(&c);
 	}
-	pump(f, NULL, 0, 20);
+	pump_until_event(f, "http_request", "path=/checkin", "status=400", 2000);
 	if (find_event(f, "checkin", "device=d ", NULL) >= 0 ||
 	    find_event(f, "http_request", "path=/checkin", "status=400") < 0) {
 		dump_events(f);

@@ -3,7 +3,7 @@
 # and kill -9 of every vharness process both leave no QEMU process and no link
 # behind, and the host namespace as it was.
 . "$(dirname "$0")/lib.sh"
-before=$(host_net_snapshot)
+before=$("$HERE/host_net_snapshot.sh")
 
 wait_for_power_on() { # ARTIFACTS_DIR
 	for _ in $(seq 150); do
@@ -48,6 +48,6 @@ for _ in $(seq 50); do
 done
 [ -z "$(vh_qemu_pids "$WORK/k")" ] || fail "kill -9 left QEMU running: $(vh_qemu_pids "$WORK/k")"
 
-after=$(host_net_snapshot)
+after=$("$HERE/host_net_snapshot.sh")
 [ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"
 echo "ok: Ctrl-C and kill -9 leave nothing behind"

@@ -38,9 +38,10 @@ setsid "$VHARNESS" run "$SCENARIOS/long_boot.lua" --artifacts "$WORK/k" >"$WORK/
 leader=$!
 wait_for_power_on "$WORK/k"
 sleep 0.5
-vh_pids=$(pgrep -g "$leader" -f "$VHARNESS" | tr '\n' ' ')
-[ -n "$vh_pids" ] || fail "cannot find the harness processes"
-kill -9 $vh_pids
+# The parent this test started and the scenario process run_start recorded.
+child=$(sed -n 's/.*"event":"run_start".*"pid":\([0-9]*\).*/\1/p' "$WORK/k/events.jsonl")
+[ -n "$child" ] || fail "no scenario process pid in run_start"
+kill -9 "$leader" "$child"
 wait "$leader" 2>/dev/null
 for _ in $(seq 50); do
 	[ -z "$(vh_qemu_pids "$WORK/k")" ] && break

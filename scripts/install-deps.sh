@@ -16,6 +16,7 @@ packages=(
   curl fdisk
   vde2
   clang libclang-rt-14-dev
+  lua-check shellcheck clang-format-14
 )
 
 sudo_cmd=()

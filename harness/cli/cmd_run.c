@@ -344,7 +344,10 @@ int cmd_run(const struct cli_opts *opts)
 			printf(", %d not run (interrupted)", not_run);
 		printf("\n");
 	}
-	if (interrupted)
-		return cancelled_outcome(interrupted);
-	return cancelled ? (int)cancel_code : result;
+	/* A signal that came after every scenario had its verdict (while the
+	 * last one tore down) cancelled nothing: the verdicts stand, as their
+	 * junit.xml and output say. */
+	if (!cancelled && !not_run)
+		return result;
+	return interrupted ? (int)cancelled_outcome(interrupted) : (int)cancel_code;
 }

@@ -17,6 +17,7 @@ packages=(
   vde2
   clang libclang-rt-14-dev
   lua-check shellcheck clang-format-14
+  strace
 )
 
 sudo_cmd=()

@@ -230,7 +230,12 @@ static enum vh_outcome job_outcome(const struct cli_opts *opts, const struct job
 	return o;
 }
 
-static pid_t start_job(const struct cli_opts *opts, int index, uint64_t seed)
+/* Called with SIGINT, SIGTERM and SIGHUP blocked (the caller's mask before
+ * that in *unblocked), so that a signal that arrives before the new job is in
+ * jobs[] is forwarded to it once it is, not lost; the child takes them at
+ * their default until the run installs its own handlers. */
+static pid_t start_job(const struct cli_opts *opts, int index, uint64_t seed,
+		       const sigset_t *unblocked)
 {
 	pid_t parent = getpid();
 	fflush(NULL);
@@ -243,6 +248,7 @@ static pid_t start_job(const struct cli_opts *opts, int index, uint64_t seed)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, unblocked, NULL);
 		_exit(run_one(opts, opts->scenarios[index], seed));
 	}
 	return pid;
@@ -295,6 +301,11 @@ int cmd_run(const struct cli_opts *opts)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigset_t stop_signals, unblocked;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
 
 	int counts[4] = { 0 }, cancelled = 0, not_run = 0, next = 0, max_jobs = opts->jobs;
 	enum vh_outcome cancel_code = VH_CANCELLED_INT;
@@ -305,14 +316,19 @@ int cmd_run(const struct cli_opts *opts)
 			int i = next++;
 			if (!cli_in_shard(opts, i))
 				continue;
-			pid_t pid = start_job(opts, i, seed);
+			/* From fork until the job is in jobs[], where
+			 * forward_signal finds it. */
+			sigprocmask(SIG_BLOCK, &stop_signals, &unblocked);
+			pid_t pid = start_job(opts, i, seed, &unblocked);
 			if (pid < 0) {
+				sigprocmask(SIG_SETMASK, &unblocked, NULL);
 				perror("vharness: fork");
 				return VH_FAULT;
 			}
 			int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 			jobs[n_jobs++] = (struct job){ .pid = pid, .pidfd = pidfd, .index = i,
 						       .started_ms = ev_clock_ms() };
+			sigprocmask(SIG_SETMASK, &unblocked, NULL);
 		}
 		if (n_jobs == 0)
 			break;

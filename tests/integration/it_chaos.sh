@@ -2,7 +2,8 @@
 # Issue 8, item 8: killed at any moment, nothing lost.
 # 1. A Ctrl-C or SIGTERM that lands after the verdict, during the teardown,
 #    cancels nothing: vharness exits with the verdict's code.
-# 2. Ten seeded kills (SIGINT to the process group, SIGTERM or SIGKILL to
+# 2. A SIGTERM while vharness starts the scenario's process cancels the run.
+# 3. Ten seeded kills (SIGINT to the process group, SIGTERM or SIGKILL to
 #    vharness) of a two-device OTA run, from start-up to the reboot into the
 #    new slot; after each, scripts/chaos-kill checks that no process the run
 #    recorded survives, that the host namespace is unchanged and that the
@@ -46,7 +47,28 @@ for sig in INT TERM; do
 	[ ! -e "/proc/$qemu" ] || fail "the frozen QEMU $qemu outlived the run"
 done
 
-# 2. Ten kills at random moments.
+# 2. A SIGTERM that arrives while vharness starts the scenario's process,
+#    after the fork and before the job is in its table (held open for 5 s
+#    here: strace delays the parent's pidfd_open), cancels the run. It used
+#    to reach nobody: the scenario ran to its end and passed.
+dir=$WORK/startup
+strace -o /dev/null -e trace=pidfd_open -e inject=pidfd_open:delay_enter=5000000:when=1 \
+	"$VHARNESS" run "$SCENARIOS/pass_after_boot.lua" --artifacts "$dir" >"$dir.out" 2>"$dir.err" &
+tracer=$!
+vh=
+for _ in $(seq 100); do
+	vh=$(pgrep -P "$tracer" -x vharness) && [ -d "$dir" ] && break
+	sleep 0.05
+done
+{ [ -n "$vh" ] && [ -d "$dir" ]; } || fail "vharness did not start its scenario under strace"
+kill -TERM "$vh"
+rc=0
+wait "$tracer" || rc=$?
+cat "$dir.out" "$dir.err"
+[ "$rc" = 143 ] || fail "SIGTERM while starting the scenario: exit $rc, expected 143"
+assert_contains "$dir/junit.xml" 'type="cancelled"'
+
+# 3. Ten kills at random moments.
 "$HERE/../../scripts/chaos-kill" -n 10 --seed 99 --vharness "$VHARNESS" --work "$WORK/chaos" \
 	"$SCENARIOS/chaos_ota.lua" || fail "a kill left something behind or no honest verdict (above)"
 echo "ok: a late signal keeps the verdict; ten kills at random moments left nothing behind"

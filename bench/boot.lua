@@ -39,10 +39,11 @@ end
 
 local sorted = { table.unpack(boot_s) }
 table.sort(sorted)
-print(string.format("%-28s %8s %8s %8s %8s", "bench/boot (n=" .. BOOTS .. ")", "median", "min", "max", "spread"))
+print(string.format("%-28s %8s %8s %8s %8s", "bench/boot (n=" .. BOOTS .. ")",
+  "median", "min", "max", "spread"))
 print(string.format("%-28s %8.2f %8.2f %8.2f %8.2f", "power-on to net up (s)", median(boot_s),
   sorted[1], sorted[#sorted], sorted[#sorted] - sorted[1]))
 local rs = { table.unpack(rss) }
 table.sort(rs)
-print(string.format("%-28s %8.1f %8.1f %8.1f %8.1f", "QEMU RSS after " .. IDLE .. " idle (MiB)", median(rss),
-  rs[1], rs[#rs], rs[#rs] - rs[1]))
+print(string.format("%-28s %8.1f %8.1f %8.1f %8.1f", "QEMU RSS after " .. IDLE .. " idle (MiB)",
+  median(rss), rs[1], rs[#rs], rs[#rs] - rs[1]))

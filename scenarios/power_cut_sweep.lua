@@ -34,7 +34,8 @@ for progress = 10, 100, 10 do
   dut:power_on()
   local slot, version = dut:expect("vh%-agent: boot slot=(%a) version=(%S+)", "30s")
   vh.check(slot == "a" and version == "1.0.0",
-    "first boot after a cut at progress " .. progress .. " runs 1.0.0 from a (got " .. version .. " from " .. slot .. ")")
+    "first boot after a cut at progress " .. progress .. " runs 1.0.0 from a (got "
+      .. version .. " from " .. slot .. ")")
   dut:expect("vh%-agent: connected", "30s")
 end
 
@@ -43,11 +44,13 @@ dut:power_cut { on = "vh%-agent: install complete slot=b", timeout = "120s" }
 vh.check(dut:slot() == "b", "cut right after the flip: boot slot is b")
 local old = dut:env_copies()[kept_index]
 vh.check(old.valid and old.flags == kept.flags and old.env.boot_slot == kept.env.boot_slot,
-  "the flip wrote the other env copy: the one in use before it is intact (a torn flip could fall back to it)")
+  "the flip wrote the other env copy: the one in use before it is intact"
+    .. " (a torn flip could fall back to it)")
 dut:power_on()
 local slot, version = dut:expect("vh%-agent: boot slot=(%a) version=(%S+)", "30s")
 vh.check(slot == "b" and version == "2.0.0",
-  "first boot after a cut right after the flip runs 2.0.0 from b (got " .. version .. " from " .. slot .. ")")
+  "first boot after a cut right after the flip runs 2.0.0 from b (got " .. version .. " from "
+    .. slot .. ")")
 dut:expect_not("vh%-agent: rollback", "2s")
 dut:expect("vh%-agent: commit slot=b", "60s")
 vh.check(dut:env("upgrade_available") == "0", "2.0.0 committed after the cut")

@@ -16,6 +16,8 @@ packages=(
   curl fdisk
   vde2
   clang libclang-rt-14-dev
+  lua-check shellcheck clang-format-14
+  strace
 )
 
 sudo_cmd=()

@@ -243,8 +243,12 @@ static void job_result(const struct cli_opts *opts, const struct suite_run *r, c
 		print_verdict(r->scenario, v->outcome, msg, v->seconds, r->seed, dir);
 }
 
+/* Called with SIGINT, SIGTERM and SIGHUP blocked (the caller's mask before
+ * that in *unblocked), so that a signal that arrives before the new job is in
+ * jobs[] is forwarded to it once it is, not lost; the child takes them at
+ * their default until the run installs its own handlers. */
 static pid_t start_job(const struct cli_opts *opts, const struct suite *s,
-		       const struct suite_run *r, bool quiet)
+		       const struct suite_run *r, bool quiet, const sigset_t *unblocked)
 {
 	char dir[1100];
 	run_dir(opts, s, r, dir, sizeof(dir));
@@ -271,6 +275,7 @@ static pid_t start_job(const struct cli_opts *opts, const struct suite *s,
 				close(fd);
 			}
 		}
+		sigprocmask(SIG_SETMASK, unblocked, NULL);
 		_exit(run_one(opts, r, dir));
 	}
 	return pid;
@@ -366,6 +371,11 @@ int cmd_run(const struct cli_opts *opts)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigset_t stop_signals, unblocked;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
 
 	int max_jobs = opts->jobs_auto ? auto_jobs() : opts->jobs;
 	if (max_jobs > MAX_JOBS)
@@ -394,14 +404,19 @@ int cmd_run(const struct cli_opts *opts)
 			int i = next++;
 			if (!s.runs[i].in_shard)
 				continue;
-			pid_t pid = start_job(opts, &s, &s.runs[i], quiet);
+			/* From fork until the job is in jobs[], where
+			 * forward_signal finds it. */
+			sigprocmask(SIG_BLOCK, &stop_signals, &unblocked);
+			pid_t pid = start_job(opts, &s, &s.runs[i], quiet, &unblocked);
 			if (pid < 0) {
+				sigprocmask(SIG_SETMASK, &unblocked, NULL);
 				perror("vharness: fork");
 				break;
 			}
 			int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 			jobs[n_jobs++] = (struct job){ .pid = pid, .pidfd = pidfd, .index = i,
 						       .started_ms = ev_clock_ms() };
+			sigprocmask(SIG_SETMASK, &unblocked, NULL);
 		}
 		if (n_jobs == 0)
 			break;
@@ -425,6 +440,7 @@ int cmd_run(const struct cli_opts *opts)
 
 	/* The suite's verdict: the worst run's; cancelled above all. */
 	int worst = 0, cancel = 0, ran = 0;
+	bool unfinished = false; /* a run cancelled or not run */
 	struct suite_result *shown = calloc((size_t)s.n + 1, sizeof(*shown));
 	if (!shown)
 		abort();
@@ -433,6 +449,8 @@ int cmd_run(const struct cli_opts *opts)
 			continue;
 		shown[ran++] = results[i];
 		int o = results[i].outcome;
+		if (o < 0 || o >= 128)
+			unfinished = true;
 		if (o >= 128)
 			cancel = o;
 		else if (o > worst)
@@ -467,7 +485,10 @@ int cmd_run(const struct cli_opts *opts)
 	free(results);
 	free(dirs);
 	suite_free(&s);
-	if (interrupted)
-		return cancelled_outcome(interrupted);
-	return cancel ? cancel : worst;
+	/* A signal that came after every run had its verdict (while the last
+	 * one tore down) cancelled nothing: the verdicts stand, as their
+	 * junit.xml and output say. */
+	if (!unfinished)
+		return worst;
+	return interrupted ? (int)cancelled_outcome(interrupted) : cancel;
 }

@@ -2,7 +2,7 @@
 # A reference guest boots and passes: exit 0, artifacts written, guest reaches
 # the host side by ping and TCP, and the host's own namespace is unchanged.
 . "$(dirname "$0")/lib.sh"
-before=$(host_net_snapshot)
+before=$("$HERE/host_net_snapshot.sh")
 out=$WORK/artifacts
 "$VHARNESS" run "$SCENARIOS/boot_pass.lua" --artifacts "$out" >"$WORK/run.out" 2>"$WORK/run.err" &
 vh=$!
@@ -29,7 +29,7 @@ for ev in run_start network device power_on expect check verdict power_off; do
 	assert_contains "$out/events.jsonl" "\"event\":\"$ev\""
 done
 assert_contains "$out/junit.xml" 'failures="0"'
-after=$(host_net_snapshot)
+after=$("$HERE/host_net_snapshot.sh")
 [ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"
 [ -z "$(vh_qemu_pids "$out")" ] || fail "QEMU left running: $(vh_qemu_pids "$out")"
 echo "ok: boot, console, ping, TCP, artifacts, host namespace unchanged"

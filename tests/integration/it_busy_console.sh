@@ -14,7 +14,7 @@ assert_exit busy 0
 log=$WORK/b/serial-busy.log
 begin=$(grep -o '"t":[0-9.]*,"event":"log","message":"cycles begin"' "$WORK/b/events.jsonl" | grep -o '[0-9.]*' | head -1)
 end=$(grep -o '"t":[0-9.]*,"event":"log","message":"cycles end"' "$WORK/b/events.jsonl" | grep -o '[0-9.]*' | head -1)
-[ -n "$begin" ] && [ -n "$end" ] || fail "no cycle markers in events.jsonl"
+{ [ -n "$begin" ] && [ -n "$end" ]; } || fail "no cycle markers in events.jsonl"
 # Lines "[  harness_t] uptime idle": lateness = harness_t - uptime, up to a
 # constant (the guest booted after the run started).
 read -r n spread <<<"$(awk -v b="$begin" -v e="$end" '

@@ -3,7 +3,7 @@
 # and kill -9 of every vharness process both leave no QEMU process and no link
 # behind, and the host namespace as it was.
 . "$(dirname "$0")/lib.sh"
-before=$(host_net_snapshot)
+before=$("$HERE/host_net_snapshot.sh")
 
 wait_for_power_on() { # ARTIFACTS_DIR
 	for _ in $(seq 150); do
@@ -38,9 +38,10 @@ setsid "$VHARNESS" run "$SCENARIOS/long_boot.lua" --artifacts "$WORK/k" >"$WORK/
 leader=$!
 wait_for_power_on "$WORK/k"
 sleep 0.5
-vh_pids=$(pgrep -g "$leader" -f "$VHARNESS" | tr '\n' ' ')
-[ -n "$vh_pids" ] || fail "cannot find the harness processes"
-kill -9 $vh_pids
+# The parent this test started and the scenario process run_start recorded.
+child=$(sed -n 's/.*"event":"run_start".*"pid":\([0-9]*\).*/\1/p' "$WORK/k/events.jsonl")
+[ -n "$child" ] || fail "no scenario process pid in run_start"
+kill -9 "$leader" "$child"
 wait "$leader" 2>/dev/null
 for _ in $(seq 50); do
 	[ -z "$(vh_qemu_pids "$WORK/k")" ] && break
@@ -48,6 +49,6 @@ for _ in $(seq 50); do
 done
 [ -z "$(vh_qemu_pids "$WORK/k")" ] || fail "kill -9 left QEMU running: $(vh_qemu_pids "$WORK/k")"
 
-after=$(host_net_snapshot)
+after=$("$HERE/host_net_snapshot.sh")
 [ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"
 echo "ok: Ctrl-C and kill -9 leave nothing behind"

@@ -24,7 +24,7 @@ pcap_frames() { # FILE
 	echo "$n"
 }
 
-before=$(host_net_snapshot)
+before=$("$HERE/host_net_snapshot.sh")
 out=$WORK/k
 VH_KERNEL_BACKEND_NO_PROBE=1 "$VHARNESS" run "$SCENARIOS/kernel_plumbing.lua" --backend kernel \
 	--artifacts "$out" >"$WORK/run.out" 2>"$WORK/run.err" &
@@ -82,7 +82,7 @@ echo "lan.pcap: $frames frames"
 [ "$frames" -ge 10 ] || fail "lan.pcap holds $frames frames"
 [ "$(stat -c %s "$out/lan-dropped.pcap")" = 24 ] || fail "lan-dropped.pcap is not empty on the kernel backend"
 
-after=$(host_net_snapshot)
+after=$("$HERE/host_net_snapshot.sh")
 [ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"
 [ -z "$(vh_qemu_pids "$out")" ] || fail "QEMU left running: $(vh_qemu_pids "$out")"
 [ ! -e "/proc/$runpid" ] || fail "the run's process (and its namespace with the tap and IFB) is still there"

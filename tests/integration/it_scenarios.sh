@@ -2,13 +2,14 @@
 # Every shipped scenario passes with the clean reference firmware, as a suite
 # (two at a time, junit per scenario, the "N passed, N failed" summary).
 . "$(dirname "$0")/lib.sh"
-cd "$WORK"
+cd "$WORK" || fail "cannot enter $WORK"
 root=$(cd "$HERE/../.." && pwd)
 rc=0
 "$VHARNESS" run "$root"/scenarios/*.lua --jobs 2 >"$WORK/suite.out" 2>&1 || rc=$?
 cat "$WORK/suite.out"
 [ "$rc" = 0 ] || fail "shipped scenarios: exit $rc"
-n=$(ls "$root"/scenarios/*.lua | wc -l)
+shipped=("$root"/scenarios/*.lua)
+n=${#shipped[@]}
 assert_contains "$WORK/suite.out" "$n passed, 0 failed"
 for s in "$root"/scenarios/*.lua; do
 	stem=$(basename "$s" .lua)

@@ -49,8 +49,8 @@ assert_exit shard1 0
 assert_exit shard2 0
 # sub-c is the long one (1 s): alone in its shard, the two short ones in the other.
 [ -d "$WORK/s4/sub-c" ] || fail "shard 1 did not take the longest run"
-[ -d "$WORK/s5/a" ] && [ -d "$WORK/s5/b" ] || fail "shard 2 did not take the two short runs"
-[ ! -d "$WORK/s5/sub-c" ] && [ ! -d "$WORK/s4/a" ] || fail "a run ran in both shards"
+{ [ -d "$WORK/s5/a" ] && [ -d "$WORK/s5/b" ]; } || fail "shard 2 did not take the two short runs"
+{ [ ! -d "$WORK/s5/sub-c" ] && [ ! -d "$WORK/s4/a" ]; } || fail "a run ran in both shards"
 
 # 5. --jobs auto, and a broken member makes the suite exit 2.
 mkdir -p "$WORK/broken"

@@ -5,7 +5,7 @@
 # suite; os.exit and lost spawn errors cannot pass; overlapping networks
 # and empty scenarios are configuration errors.
 . "$(dirname "$0")/lib.sh"
-before=$(host_net_snapshot)
+before=$("$HERE/host_net_snapshot.sh")
 
 wait_for_event() { # ARTIFACTS_DIR EVENT
 	for _ in $(seq 300); do
@@ -100,6 +100,6 @@ run_vh netem_empty netem ""
 assert_exit netem_empty 2
 assert_contains "$WORK/netem_empty.err" 'empty spec: say "none" for no impairment'
 
-after=$(host_net_snapshot)
+after=$("$HERE/host_net_snapshot.sh")
 [ "$before" = "$after" ] || fail "host namespace changed: $(diff <(echo "$before") <(echo "$after"))"
 echo "ok: honest verdicts"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the integration tests (sourced). Each test runs the real
 # vharness binary against real QEMU guests; ctest passes VHARNESS and
 # VH_IMAGE_DIR. Tests fail loudly with what they saw.
@@ -5,6 +6,7 @@ set -u
 : "${VHARNESS:?ctest sets VHARNESS to the built binary}"
 : "${VH_IMAGE_DIR:?ctest sets VH_IMAGE_DIR to the reference image}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # used by the tests that source this file
 SCENARIOS=$HERE/scenarios
 WORK=$(mktemp -d /tmp/vh-it.XXXXXX)
 # A failing test keeps its artifacts and says where they are.
@@ -66,17 +68,15 @@ assert_not_contains() { # FILE TEXT
 vh_qemu_pids() { # DIR...
 	local dir pid
 	for dir in "$@"; do
-		for pid in $(grep -o '"event":"run_start".*"pid":[0-9]*' "$dir/events.jsonl" 2>/dev/null | grep -o '[0-9]*$'); do
+		while read -r pid; do
 			pgrep -f "qemu-system.*path=vharness/$pid/" || true
-		done
+		done < <(grep -o '"event":"run_start".*"pid":[0-9]*' "$dir/events.jsonl" 2>/dev/null |
+			grep -o '[0-9]*$')
 	done
 }
 
-# The host namespace's links, addresses and qdiscs, without counters.
+# The host namespace's links, addresses, routes, MACs and qdiscs: tests
+# call host_net_snapshot.sh directly; the name stays for tests that use it.
 host_net_snapshot() {
-	{
-		ip -o link show | sed -E 's/^[0-9]+: //; s/ (qlen|link\/ether|brd) .*//'
-		ip -o addr show | sed -E 's/^[0-9]+: //; s/ valid_lft.*//'
-		tc qdisc show | sed -E 's/ refcnt [0-9]+//'
-	} | sort
+	"$HERE/host_net_snapshot.sh"
 }

@@ -9,8 +9,9 @@
 [ -f "$VH_IMAGE_DIR/initramfs-tc.cpio" ] ||
 	fail "no $VH_IMAGE_DIR/initramfs-tc.cpio: build the image-tc target (cmake --build build)"
 run_vh kn run "$(dirname "$0")/kernel_netem.lua" -D "image_dir=$VH_IMAGE_DIR" --artifacts "$WORK/kn"
-log=$(ls "$WORK"/kn/serial-*.log 2>/dev/null | head -1)
-[ -n "$log" ] && grep -a 'kn-check:' "$log"
+logs=("$WORK"/kn/serial-*.log)
+log=${logs[0]}
+[ -f "$log" ] && grep -a 'kn-check:' "$log"
 assert_exit kn 0
 [ -z "$(vh_qemu_pids "$WORK/kn")" ] || fail "QEMU left running"
 echo "ok: kernel backend in a guest with sch_netem"

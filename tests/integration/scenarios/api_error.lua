@@ -1,2 +1,2 @@
 local vh = require "vharness"
-local dut = vh.device { name = "dut", netwrok = "lan", firmware = vh.reference_firmware {} }
+vh.device { name = "dut", netwrok = "lan", firmware = vh.reference_firmware {} }

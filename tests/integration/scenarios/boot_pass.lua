@@ -2,7 +2,9 @@
 -- console, and reaches the host side of its network (ICMP and TCP).
 local vh = require "vharness"
 local lan = vh.network { name = "lan", subnet = "10.77.0.0/24" }
-local dut = vh.device { name = "dut", network = lan, firmware = vh.reference_firmware { version = "1.0.0" } }
+local dut = vh.device {
+  name = "dut", network = lan, firmware = vh.reference_firmware { version = "1.0.0" },
+}
 dut:power_on()
 local slot, version = dut:expect("vh%-agent: boot slot=(%a) version=(%S+)", "30s")
 vh.check(slot == "a", "boots slot a")

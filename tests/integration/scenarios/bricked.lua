@@ -6,7 +6,8 @@ local dut = vh.device { name = "dut", firmware = vh.reference_firmware {} }
 dut:power_on()
 dut:expect("vh# ", "30s")
 dut:send("dd if=/dev/zero of=/dev/vda1 bs=4096 seek=256 count=1 conv=fsync 2>/dev/null; " ..
-  "printf 'VHFW1\\nversion=9\\n\\n' | dd of=/dev/vda2 conv=fsync 2>/dev/null; printf 'WIPED%s\\n' -BOTH\n")
+  "printf 'VHFW1\\nversion=9\\n\\n' | dd of=/dev/vda2 conv=fsync 2>/dev/null; " ..
+  "printf 'WIPED%s\\n' -BOTH\n")
 dut:expect("WIPED%-BOTH", "20s")
 dut:power_cut()
 dut:power_on()

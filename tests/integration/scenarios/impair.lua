@@ -23,7 +23,9 @@ lan:heal()
 local healed = rtt()
 lan:clear(dut)
 local cleared = rtt()
-vh.log(string.format("rtt base %.1f, delay 100ms both %.1f, to_device 50ms %.1f, healed %.1f, cleared %.1f", base, both, mixed, healed, cleared))
+vh.log(string.format(
+  "rtt base %.1f, delay 100ms both %.1f, to_device 50ms %.1f, healed %.1f, cleared %.1f",
+  base, both, mixed, healed, cleared))
 vh.check(both >= 200 and both < 220, "delay 100ms both ways: RTT within 10% of 200ms")
 vh.check(mixed >= 150 and mixed < 165, "50ms + 100ms")
 vh.check(healed >= 150, "heal restores the impairment")

@@ -31,7 +31,7 @@ dut:expect("1 packets received", "15s")
 local ok, err = pcall(lan.impair, lan, dut, "delay 10ms rate 1mbit")
 local msg = type(err) == "table" and err.message or tostring(err)
 vh.log("tc path: " .. msg)
-vh.check(not ok and msg:find("qdisc kind is unknown", 1, true) ~= nil, "tc names the missing qdisc kind")
+vh.check(not ok and msg:find("qdisc kind is unknown", 1, true), "tc names the missing qdisc kind")
 -- ... and uncaught: the run ends on the next line with exit 2.
 lan:impair(dut, "delay 10ms")
 vh.check(false, "impair cannot work without sch_netem")

@@ -3,4 +3,4 @@ local vh = require "vharness"
 local dut = vh.device { name = "dut", firmware = vh.reference_firmware {} }
 dut:power_on()
 dut:expect("vh%-agent: boot", "30s")
-os.exit(0)
+os.exit(0) -- luacheck: ignore 143

@@ -1,3 +1,3 @@
 local vh = require "vharness"
-local lan = vh.network { name = "lan", subnet = "10.77.0.0/24" }
-local lab = vh.network { name = "lab", subnet = "10.77.0.0/16" }
+vh.network { name = "lan", subnet = "10.77.0.0/24" }
+vh.network { name = "lab", subnet = "10.77.0.0/16" }

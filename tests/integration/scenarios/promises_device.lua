@@ -12,10 +12,13 @@ local dut = vh.device { name = "dut", network = lan, server = ota, memory = "96M
                         firmware = vh.reference_firmware { version = "1.0.0" } }
 
 -- Fields. The test compares them with events.jsonl.
-vh.check(not dut.powered and dut.boots == 0 and dut.pid == nil, "a new device is off, no boots, no pid")
+vh.check(not dut.powered and dut.boots == 0 and dut.pid == nil,
+  "a new device is off, no boots, no pid")
 dut:power_on()
-vh.check(dut.powered and dut.boots == 1 and math.type(dut.pid) == "integer", "powered, 1 boot, a pid")
-vh.log("fields name=" .. dut.name .. " ip=" .. dut.ip .. " mac=" .. dut.mac .. " pid=" .. tostring(dut.pid) ..
+vh.check(dut.powered and dut.boots == 1 and math.type(dut.pid) == "integer",
+  "powered, 1 boot, a pid")
+vh.log("fields name=" .. dut.name .. " ip=" .. dut.ip .. " mac=" .. dut.mac ..
+  " pid=" .. tostring(dut.pid) ..
   " host_ip=" .. lan.host_ip .. " subnet=" .. lan.subnet .. " bridge=" .. lan.bridge ..
   " url=" .. ota.url .. " seed=" .. vh.seed())
 local t0 = vh.now()
@@ -89,5 +92,7 @@ vh.check(up == "OK", "ping works once the cable is back (got " .. up .. ")")
 -- write later); the cut on the first leaves the second unlogged. This is
 -- the last boot, so the log's last agent line is the cut line.
 ota:publish(vh.reference_firmware { version = "2.0.0" })
-vh.log("agent cut at: " .. dut:power_cut { on = "vh%-agent: download progress=40 ", timeout = "120s" })
-vh.check(dut:slot() == "a" and dut:env("upgrade_available") == "0", "a cut mid-download leaves the env on a")
+vh.log("agent cut at: " ..
+  dut:power_cut { on = "vh%-agent: download progress=40 ", timeout = "120s" })
+vh.check(dut:slot() == "a" and dut:env("upgrade_available") == "0",
+  "a cut mid-download leaves the env on a")

@@ -1,12 +1,15 @@
 -- bench/boot: boot-to-"net up" wall time over 10 boots of the reference
 -- firmware, and the QEMU process's RSS once the guest is idle, for the
--- configuration the harness picks (microvm, TCG or KVM, tsc_early_khz).
+-- configuration the harness picks (x86_64: microvm, TCG or KVM,
+-- tsc_early_khz; aarch64: virt, cortex-a53 under TCG or the host CPU under KVM).
 --   build/vharness run bench/boot.lua
+--   build/vharness run bench/boot.lua --arch aarch64
 local vh = require "vharness"
 local BOOTS, IDLE = 10, "3s"
 
 local lan = vh.network { name = "lan" }
-local dut = vh.device { name = "dut", network = lan, firmware = vh.reference_firmware {} }
+local fw = vh.reference_firmware {}
+local dut = vh.device { name = "dut", network = lan, firmware = fw }
 
 local function rss_kib(pid)
   local f = assert(io.open("/proc/" .. pid .. "/status"))
@@ -39,7 +42,7 @@ end
 
 local sorted = { table.unpack(boot_s) }
 table.sort(sorted)
-print(string.format("%-28s %8s %8s %8s %8s", "bench/boot (n=" .. BOOTS .. ")",
+print(string.format("%-28s %8s %8s %8s %8s", "bench/boot " .. fw.arch .. " (n=" .. BOOTS .. ")",
   "median", "min", "max", "spread"))
 print(string.format("%-28s %8.2f %8.2f %8.2f %8.2f", "power-on to net up (s)", median(boot_s),
   sorted[1], sorted[#sorted], sorted[#sorted] - sorted[1]))

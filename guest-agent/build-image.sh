@@ -1,20 +1,30 @@
 #!/bin/bash
-# build-image.sh [--with-tc] OUTDIR AGENT_BINARY [TOOL...]
+# build-image.sh [--with-tc] [--arch ARCH] OUTDIR AGENT_BINARY [TOOL...]
 #
-# Assembles the reference firmware from packages installed on this machine;
-# nothing comes from the network.
+# Assembles the reference firmware for ARCH (x86_64 or aarch64; default: this
+# machine's) from Debian packages:
 #   OUTDIR/vmlinuz          the Debian cloud kernel (newest in /boot, or
-#                           VH_KERNEL_VERSION=6.1.0-56-cloud-amd64)
+#                           VH_KERNEL_VERSION=6.1.0-56-cloud-amd64); for
+#                           aarch64 the uncompressed arm64 Image
 #   OUTDIR/initramfs.cpio   uncompressed newc: busybox-static and its applet
 #                           links, the static agent, /init, and the kernel
 #                           modules the guest needs with their dependency
 #                           closure from modules.dep
-#   OUTDIR/manifest         kernel version, sha256 of every part, build date
+#   OUTDIR/manifest         arch, kernel version, sha256 of every part, build date
+# For this machine's architecture everything comes from installed packages and
+# nothing from the network. For another architecture (aarch64 on an x86-64
+# host) the kernel and busybox-static packages of that architecture are
+# fetched with `apt-get download` (Debian multiarch: scripts/install-deps.sh
+# adds the architecture) into VH_DEB_CACHE (default
+# ${XDG_CACHE_HOME:-~/.cache}/vharness/debs), unpacked there once, and the
+# kernel's modules.dep, which the package does not ship, is made with depmod.
+# AGENT_BINARY must be a static binary for ARCH.
 # With --with-tc it writes OUTDIR/initramfs-tc.cpio and OUTDIR/manifest-tc
 # instead: the same plus iproute2's tc (with its shared libraries and netem
 # distribution tables) and the modules netem and IFB need, loaded at boot,
 # plus each TOOL (a dynamically linked test program such as
-# vh-kernel-netem-check) in /usr/bin with its shared libraries.
+# vh-kernel-netem-check) in /usr/bin with its shared libraries. Only for this
+# machine's architecture: tc and the tools come with the host's libraries.
 # VH_EXTRA_MODULES="a b" adds modules (with their dependencies) to either.
 #
 # Reproducible: files are sorted, owned by 0:0, stamped with SOURCE_DATE_EPOCH
@@ -29,12 +39,37 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "build-image.sh: $1" >&2; exit "${2:-1}"; }
 
+# Debian's name for an architecture and the kernel's.
+deb_arch_of() {
+	case $1 in
+	x86_64 | amd64) echo amd64 ;;
+	aarch64 | arm64) echo arm64 ;;
+	*) return 1 ;;
+	esac
+}
+
+usage="usage: build-image.sh [--with-tc] [--arch x86_64|aarch64] OUTDIR AGENT_BINARY [TOOL...]"
 with_tc=0
-if [ "${1:-}" = "--with-tc" ]; then
-	with_tc=1
-	shift
-fi
-[ $# -ge 2 ] || die "usage: build-image.sh [--with-tc] OUTDIR AGENT_BINARY [TOOL...]" 2
+arch=$(uname -m)
+while [ $# -gt 0 ]; do
+	case $1 in
+	--with-tc) with_tc=1; shift ;;
+	--arch) [ $# -ge 2 ] || die "$usage" 2; arch=$2; shift 2 ;;
+	--arch=*) arch=${1#--arch=}; shift ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 2 ] || die "$usage" 2
+deb_arch=$(deb_arch_of "$arch") || die "unknown arch '$arch' (x86_64 or aarch64)" 2
+case $deb_arch in
+amd64) arch=x86_64 elf_machine="X86-64" ;;
+arm64) arch=aarch64 elf_machine="AArch64" ;;
+esac
+host_deb_arch=$(dpkg --print-architecture)
+foreign=0
+[ "$deb_arch" = "$host_deb_arch" ] || foreign=1
+[ $with_tc -eq 0 ] || [ $foreign -eq 0 ] ||
+	die "--with-tc builds only for this machine's architecture ($host_deb_arch): tc comes with its libraries" 2
 outdir=$1
 agent=$2
 shift 2
@@ -48,6 +83,8 @@ agent=$(realpath "$agent")
 if readelf -l "$agent" 2>/dev/null | grep -q 'Requesting program interpreter'; then
 	die "agent must be linked statically: $agent" 2
 fi
+readelf -h "$agent" 2>/dev/null | grep -q "Machine:.*$elf_machine" ||
+	die "agent is not an $arch binary: $agent ($(readelf -h "$agent" 2>/dev/null | sed -n 's/^ *Machine: *//p'))" 2
 
 # Modules wanted at boot, loaded in this order: the virtio-mmio transport
 # microvm uses and the NIC first (the agent is waiting for eth0), then the
@@ -57,28 +94,118 @@ base_modules="virtio_mmio virtio_net virtio_blk virtio_console virtio_pci af_pac
 # veth: the check program's stand-in for a tap (tests/kernel_backend).
 tc_modules="sch_netem ifb sch_ingress cls_matchall act_mirred veth"
 
-# --- kernel ---------------------------------------------------------------
-if [ -n "${VH_KERNEL_VERSION:-}" ]; then
-	kver=$VH_KERNEL_VERSION
-	[ -f "/boot/vmlinuz-$kver" ] || die "no kernel /boot/vmlinuz-$kver (VH_KERNEL_VERSION): install linux-image-$kver" 2
-else
-	kver=$(find /boot -maxdepth 1 -name 'vmlinuz-*-cloud-amd64' -printf '%f\n' 2>/dev/null |
-		sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-	[ -n "$kver" ] || die "no Debian cloud kernel in /boot: install linux-image-cloud-amd64 (scripts/install-deps.sh)" 2
-fi
-moddir=/lib/modules/$kver
-[ -f "$moddir/modules.dep" ] || die "no $moddir/modules.dep: reinstall linux-image-$kver or run depmod $kver" 2
-[ -r "/boot/vmlinuz-$kver" ] || die "cannot read /boot/vmlinuz-$kver (run as root?)" 2
+# --- packages of another architecture -------------------------------------
+# Sets pkgroot to a directory holding the unpacked kernel and busybox-static
+# packages of $deb_arch (with modules.dep made by depmod), downloading the
+# packages into the cache first unless they are there already. The unpacked
+# tree is cached too, keyed by the packages' file names.
+fetch_foreign() {
+	local cache=${VH_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vharness/debs}
+	dpkg --print-foreign-architectures | grep -qx "$deb_arch" ||
+		die "Debian architecture $deb_arch is not enabled: run scripts/install-deps.sh (dpkg --add-architecture $deb_arch && apt-get update)" 2
+	# One apt query (each costs seconds: this apt keeps no binary cache)
+	# names the kernel package, its exact version and busybox's.
+	local want=linux-image-cloud-$deb_arch info kpkg kvers bbvers
+	[ -z "${VH_KERNEL_VERSION:-}" ] || want=linux-image-$VH_KERNEL_VERSION
+	info=$(apt-cache show --no-all-versions "$want:$deb_arch" "busybox-static:$deb_arch" 2>&1) ||
+		die "apt knows no $want:$deb_arch or busybox-static:$deb_arch: run apt-get update ($info)" 2
+	bbvers=$(awk '/^Package: busybox-static$/ { b = 1 } b && /^Version:/ { print $2; exit }' <<<"$info")
+	if [ -n "${VH_KERNEL_VERSION:-}" ]; then
+		kpkg=$want
+		kvers=$(awk '/^Version:/ { print $2; exit }' <<<"$info")
+	else
+		# The metapackage depends on exactly one kernel: "linux-image-X (= V)".
+		read -r kpkg kvers < <(sed -nE 's/^Depends: (linux-image-[^ ,]+) \(= ([^)]+)\).*/\1 \2/p' <<<"$info" | head -n 1)
+	fi
+	if [ -z "$kpkg" ] || [ -z "$kvers" ] || [ -z "$bbvers" ]; then
+		die "cannot read the kernel and busybox versions from apt-cache show $want:$deb_arch" 1
+	fi
+	kver=${kpkg#linux-image-}
+	# apt-get download's file names: the epoch's colon is written %3a.
+	local debs=("${kpkg}_${kvers/:/%3a}_$deb_arch.deb" "busybox-static_${bbvers/:/%3a}_$deb_arch.deb")
+	local missing=0 name
+	mkdir -p "$cache"
+	for name in "${debs[@]}"; do
+		[ -f "$cache/$name" ] || missing=1
+	done
+	if [ $missing -eq 1 ]; then
+		local sandbox=()
+		# As root apt drops to _apt, which cannot write a private cache.
+		[ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+		echo "build-image.sh: fetching $kpkg:$deb_arch=$kvers busybox-static:$deb_arch=$bbvers into $cache" >&2
+		(cd "$cache" && apt-get download -q "${sandbox[@]}" "$kpkg:$deb_arch=$kvers" \
+			"busybox-static:$deb_arch=$bbvers" >&2) || die "apt-get download failed (network?)" 1
+		for name in "${debs[@]}"; do
+			[ -f "$cache/$name" ] || die "apt-get download did not write $cache/$name" 1
+		done
+	fi
+	local key
+	key=$(printf '%s\n' "${debs[@]}" | sha256sum | cut -c1-16)
+	pkgroot=$cache/root-$deb_arch-$key
+	if [ ! -f "$pkgroot/.complete" ]; then
+		local tmp
+		tmp=$(mktemp -d "$cache/.root.XXXXXX")
+		for name in "${debs[@]}"; do
+			dpkg-deb -x "$cache/$name" "$tmp"
+		done
+		depmod -b "$tmp" "$kver"
+		echo "$bbvers" >"$tmp/.busybox-version"
+		touch "$tmp/.complete"
+		# Another build may have unpacked the same packages meanwhile.
+		mv -T "$tmp" "$pkgroot" 2>/dev/null || rm -rf "$tmp"
+	fi
+}
 
-busybox=/bin/busybox
-if [ ! -x $busybox ] || readelf -l $busybox 2>/dev/null | grep -q 'Requesting program interpreter'; then
-	die "no static busybox at $busybox: install busybox-static (scripts/install-deps.sh)" 2
+# --- kernel ---------------------------------------------------------------
+pkgroot=
+if [ $foreign -eq 1 ]; then
+	fetch_foreign
+	kernel=$pkgroot/boot/vmlinuz-$kver
+	moddir=$pkgroot/lib/modules/$kver
+	busybox=$pkgroot/bin/busybox
+	[ -f "$kernel" ] || die "no $kernel in the unpacked package" 1
+	# The applet list: busybox --list-full cannot run here, but the host's
+	# busybox-static of the same Debian version has the same applets; else
+	# ask the foreign one under qemu-user.
+	bb_version=$(cat "$pkgroot/.busybox-version")
+	if [ "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" = "$bb_version" ]; then
+		bb_list=$(/bin/busybox --list-full)
+	elif command -v "qemu-$arch-static" >/dev/null; then
+		bb_list=$("qemu-$arch-static" "$busybox" --list-full)
+	else
+		die "cannot list busybox $bb_version's applets: install busybox-static $bb_version or qemu-user-static" 2
+	fi
+	bb_version=${bb_version#*:}
+	bb_version=${bb_version%%-*}
+else
+	if [ -n "${VH_KERNEL_VERSION:-}" ]; then
+		kver=$VH_KERNEL_VERSION
+		[ -f "/boot/vmlinuz-$kver" ] || die "no kernel /boot/vmlinuz-$kver (VH_KERNEL_VERSION): install linux-image-$kver" 2
+	else
+		kver=$(find /boot -maxdepth 1 -name "vmlinuz-*-cloud-$deb_arch" -printf '%f\n' 2>/dev/null |
+			sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+		[ -n "$kver" ] || die "no Debian cloud kernel in /boot: install linux-image-cloud-$deb_arch (scripts/install-deps.sh)" 2
+	fi
+	kernel=/boot/vmlinuz-$kver
+	moddir=/lib/modules/$kver
+	[ -r "$kernel" ] || die "cannot read $kernel (run as root?)" 2
+	busybox=/bin/busybox
+	if [ ! -x $busybox ] || readelf -l $busybox 2>/dev/null | grep -q 'Requesting program interpreter'; then
+		die "no static busybox at $busybox: install busybox-static (scripts/install-deps.sh)" 2
+	fi
+	bb_list=$($busybox --list-full)
+	bb_version=$($busybox 2>&1 | sed -nE '1s/^BusyBox v([^ ]+).*/\1/p')
 fi
+[ -f "$moddir/modules.dep" ] || die "no $moddir/modules.dep: reinstall linux-image-$kver or run depmod $kver" 2
+
 if [ $with_tc -eq 1 ]; then
 	tc_bin=$(command -v tc || true)
 	[ -n "$tc_bin" ] || tc_bin=/usr/sbin/tc
 	[ -x "$tc_bin" ] || die "no tc: install iproute2" 2
 fi
+# A host strip may not know the target's ELF; the cross binutils' does.
+strip_bin="strip"
+[ $foreign -eq 0 ] || ! command -v "$arch-linux-gnu-strip" >/dev/null || strip_bin=$arch-linux-gnu-strip
 
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
@@ -130,12 +257,12 @@ mkdir -p bin sbin usr/bin usr/sbin etc dev proc sys run tmp root "lib/modules/$k
 chmod 1777 tmp
 chmod 700 root
 
-cp $busybox bin/busybox
-$busybox --list-full | while read -r applet; do
+cp "$busybox" bin/busybox
+while read -r applet; do
 	[ -e "$applet" ] || ln -s /bin/busybox "$applet"
-done
+done <<<"$bb_list"
 
-strip --strip-all -o sbin/vh-agent "$agent"
+"$strip_bin" --strip-all -o sbin/vh-agent "$agent"
 chmod 755 sbin/vh-agent
 cp "$here/rootfs/init" init
 cp "$here/rootfs/etc/inittab" "$here/rootfs/etc/profile" etc/
@@ -197,12 +324,12 @@ find . -mindepth 1 -printf '%P\n' | sort |
 	cpio --quiet -o -H newc --reproducible -R 0:0 >"$outdir/.$cpio_name.tmp"
 mv "$outdir/.$cpio_name.tmp" "$outdir/$cpio_name"
 
-# Copy the 14 MB kernel only when it changed, but always refresh its time:
+# Copy the kernel (14 to 27 MB) only when it changed, but always refresh its time:
 # make judges the image target by its outputs' timestamps.
-if cmp -s "/boot/vmlinuz-$kver" "$outdir/vmlinuz"; then
+if cmp -s "$kernel" "$outdir/vmlinuz"; then
 	touch "$outdir/vmlinuz"
 else
-	cp "/boot/vmlinuz-$kver" "$outdir/.vmlinuz.tmp"
+	cp "$kernel" "$outdir/.vmlinuz.tmp"
 	mv "$outdir/.vmlinuz.tmp" "$outdir/vmlinuz"
 fi
 
@@ -213,13 +340,14 @@ else
 	build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 fi
 {
+	echo "arch=$arch"
 	echo "kernel_version=$kver"
 	echo "kernel_sha256=$(sum "$outdir/vmlinuz")"
 	echo "initramfs=$cpio_name"
 	echo "initramfs_sha256=$(sum "$outdir/$cpio_name")"
 	echo "initramfs_bytes=$(stat -c %s "$outdir/$cpio_name")"
 	echo "agent_sha256=$(sum sbin/vh-agent)"
-	echo "busybox_version=$($busybox 2>&1 | sed -nE '1s/^BusyBox v([^ ]+).*/\1/p')"
+	echo "busybox_version=$bb_version"
 	echo "modules=$(sed "s|^$kver/||; s|.*/||; s|\.ko$||" etc/vh-modules | tr '\n' ' ' | sed 's/ $//')"
 	[ $with_tc -eq 0 ] || echo "tc=$("$tc_bin" -V 2>&1 | sed -n 1p)"
 	for tool in "${tools[@]}"; do

@@ -11,7 +11,7 @@ packages=(
   qemu-system-x86 qemu-system-arm qemu-utils
   busybox-static cpio kmod iproute2 procps util-linux
   libubootenv-tool libext2fs-dev e2fsprogs
-  linux-image-cloud-amd64 initramfs-tools
+  initramfs-tools
   libxml2-utils
   curl fdisk
   vde2
@@ -20,15 +20,44 @@ packages=(
   strace
 )
 
+# The guest kernel is the host architecture's; on x86-64 also what the aarch64
+# reference image needs (guest-agent/build-image.sh --arch aarch64): the cross
+# compiler for its static agent, and arm64 as a foreign architecture so that
+# apt-get download fetches its kernel and busybox. A native arm64 host builds
+# only its own image.
+foreign=()
+case $(dpkg --print-architecture) in
+amd64)
+  packages+=(linux-image-cloud-amd64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  foreign=(arm64)
+  ;;
+arm64)
+  packages+=(linux-image-cloud-arm64)
+  ;;
+*)
+  echo "install-deps: Debian architecture $(dpkg --print-architecture) is not supported" \
+    "(amd64 or arm64)" >&2
+  exit 2
+  ;;
+esac
+
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+added_arch=0
+for a in "${foreign[@]}"; do
+  if ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+    "${sudo_cmd[@]}" dpkg --add-architecture "$a"
+    added_arch=1
+  fi
+done
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-deps: installing ${missing[*]}"
+if [ ${#missing[@]} -gt 0 ] || [ "$added_arch" = 1 ]; then
+  echo "install-deps: installing ${missing[*]:-nothing new (apt lists for ${foreign[*]})}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

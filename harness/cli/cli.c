@@ -126,6 +126,13 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			if (!(v = option_value(argc, argv, &i, "--image-dir")) || !*v)
 				return usage_error(err, errlen, "--image-dir needs a directory");
 			o->image_dir = v;
+		} else if (is_option(arg, "--arch")) {
+			v = option_value(argc, argv, &i, "--arch");
+			if (!v || (strcmp(v, "x86_64") && strcmp(v, "aarch64")))
+				return usage_error(err, errlen,
+						   "--arch takes x86_64 or aarch64, not '%s'",
+						   v ? v : "");
+			o->arch = v;
 		} else if (is_option(arg, "--accel")) {
 			v = option_value(argc, argv, &i, "--accel");
 			if (v && !strcmp(v, "auto"))
@@ -246,13 +253,17 @@ void cli_usage(FILE *out)
 	      "  check SCENARIO.lua... load scenarios without booting: syntax and API errors only\n"
 	      "  doctor                print QEMU versions, KVM, sch_netem, namespaces, tun\n"
 	      "  netem \"SPEC\"          validate a tc-netem spec and print it normalised\n"
-	      "  image build           build the reference firmware image\n"
+	      "  image build [--arch x86_64|aarch64]\n"
+	      "                        build the reference firmware image (default: this host's\n"
+	      "                        architecture)\n"
 	      "\n"
 	      "options for run and check:\n"
 	      "  --artifacts DIR       where serial logs, events.jsonl and junit.xml go\n"
 	      "                        (default vharness-out/<scenario>/); several runs:\n"
 	      "                        DIR/<run>/ each, and DIR/junit.xml, DIR/summary.md and\n"
 	      "                        DIR/timings.txt for the suite\n"
+	      "  --arch x86_64|aarch64 the reference firmware's architecture where a scenario\n"
+	      "                        names none (default: this host's)\n"
 	      "  --accel auto|tcg|kvm  accelerator (auto: probe KVM, fall back to TCG)\n"
 	      "  --backend auto|kernel|user\n"
 	      "                        impairments in tc-netem (kernel) or in the harness's own\n"

@@ -21,6 +21,9 @@ struct cli_opts {
 	int n_scenarios;
 	const char *artifacts_dir; /* NULL: vharness-out/<scenario>/ */
 	const char *image_dir;     /* NULL: the build's default */
+	/* --arch: the reference firmware's guest arch when a scenario names
+	 * none, and `image build`'s; NULL: the host's */
+	const char *arch;
 	enum cli_accel accel;
 	enum cli_backend backend;
 	bool seed_set;

@@ -1,10 +1,12 @@
 #include "cmd_doctor.h"
 
+#include "ab_boot.h"
 #include "accel.h"
 #include "child.h"
 #include "cmd_run.h"
 #include "hostinfo.h"
 #include "impairment.h"
+#include "qemu_argv.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -82,24 +84,39 @@ int cmd_doctor(const struct cli_opts *opts)
 	first_line_of(qemu_arm, line, sizeof(line));
 	printf("  qemu aarch64:     %s\n", line[0] ? line : "missing (apt-get install qemu-system-arm)");
 
-	const char *image_dir = cmd_run_image_dir(opts);
-	char kernel[1024];
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", image_dir);
-	bool have_image = access(kernel, R_OK) == 0;
-	printf("  reference image:  %s%s\n", image_dir,
-	       have_image ? "" : " (not built: cmake --build build, or vharness image build)");
+	/* KVM runs the host's own architecture only: probe with that image. */
+	const char *host = qemu_host_arch() ? qemu_host_arch() : "x86_64";
+	const char *image_root = cmd_run_image_dir(opts);
+	char kernel[1100], dir[1024];
+	bool have_image = false;
+	static const char *const arches[] = { "x86_64", "aarch64" };
+	for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++) {
+		char k[1100];
+		ab_boot_image_dir(image_root, arches[i], dir, sizeof(dir));
+		snprintf(k, sizeof(k), "%s/vmlinuz", dir);
+		bool built = access(k, R_OK) == 0;
+		printf("  %-7s image:    %s%s\n", arches[i], dir,
+		       built ? "" : " (not built: vharness image build --arch ...)");
+		if (!strcmp(arches[i], host)) {
+			have_image = built;
+			snprintf(kernel, sizeof(kernel), "%s", k);
+		}
+	}
+	printf("  default --arch:   %s (this host's)\n", host);
 
 	bool kvm = false;
 	if (!hostinfo_kvm_device_ok(why, sizeof(why))) {
 		printf("  kvm:              no (%s)\n", why);
 	} else if (!have_image) {
-		printf("  kvm:              /dev/kvm answers; not probed (no reference kernel to boot)\n");
+		printf("  kvm:              /dev/kvm answers; not probed (no %s kernel to boot)\n",
+		       host);
 	} else {
 		/* A fresh probe, which also refreshes the cache runs read. */
-		kvm = accel_probe_kvm_now("qemu-system-x86_64", kernel, why, sizeof(why));
+		kvm = accel_probe_kvm_now(host, qemu_binary_for_arch(host), kernel, why,
+					  sizeof(why));
 		printf("  kvm:              %s (%s)\n", kvm ? "yes" : "no", why);
 	}
-	printf("  accel auto picks: %s\n", kvm ? "kvm" : "tcg");
+	printf("  accel auto picks: %s for %s guests, tcg for others\n", kvm ? "kvm" : "tcg", host);
 	uint32_t khz = hostinfo_tsc_khz();
 	if (khz)
 		printf("  host TSC:         %u kHz (passed to microvm guests as tsc_early_khz)\n", khz);

@@ -71,7 +71,8 @@ static void run_dir(const struct cli_opts *opts, const struct suite *s, const st
 static int check_one(const struct cli_opts *opts, const struct suite_run *r)
 {
 	struct run_config cfg = {
-		.scenario_path = r->scenario, .image_dir = cmd_run_image_dir(opts), .accel = "tcg",
+		.scenario_path = r->scenario, .image_dir = cmd_run_image_dir(opts), .arch = opts->arch,
+		.accel = "tcg",
 		.backend = backend_names[opts->backend], .timeout_ms = opts->timeout_ms,
 		.dry_run = true, .defines = r->defines, .n_defines = r->n_defines,
 	};
@@ -130,7 +131,8 @@ static int run_one(const struct cli_opts *opts, const struct suite_run *r, const
 	}
 	struct run_config cfg = {
 		.scenario_path = r->scenario, .artifacts_dir = dir,
-		.image_dir = cmd_run_image_dir(opts), .accel = accel_names[opts->accel],
+		.image_dir = cmd_run_image_dir(opts), .arch = opts->arch,
+		.accel = accel_names[opts->accel],
 		.backend = backend_names[opts->backend], .seed = r->seed,
 		.timeout_ms = opts->timeout_ms, .verbose = opts->verbose, .defines = r->defines,
 		.n_defines = r->n_defines,

@@ -5,8 +5,10 @@
 #include "cmd_doctor.h"
 #include "cmd_netem.h"
 #include "cmd_run.h"
+#include "qemu_argv.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,15 +20,31 @@
 #define VH_BINARY_DIR "."
 #endif
 
+/* `image build [--arch A]`: the build's image-A target (guest-agent/
+ * CMakeLists.txt), A defaulting to this host's architecture. */
 static int cmd_image(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "build") != 0 || argc > 2) {
-		fprintf(stderr, "usage: vharness image build\n"
-				"  builds the reference firmware (kernel + initramfs) into %s/image\n",
-			VH_BINARY_DIR);
+	const char *arch = qemu_host_arch() ? qemu_host_arch() : "x86_64";
+	bool ok = argc >= 2 && !strcmp(argv[1], "build");
+	for (int i = 2; ok && i < argc; i++) {
+		if (!strcmp(argv[i], "--arch") && i + 1 < argc)
+			arch = argv[++i];
+		else if (!strncmp(argv[i], "--arch=", 7))
+			arch = argv[i] + 7;
+		else
+			ok = false;
+	}
+	if (!ok || !qemu_arch_known(arch)) {
+		fprintf(stderr,
+			"usage: vharness image build [--arch x86_64|aarch64]\n"
+			"  builds the reference firmware (kernel + initramfs) into %s/image\n"
+			"  (aarch64: %s/image/aarch64)\n",
+			VH_BINARY_DIR, VH_BINARY_DIR);
 		return argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
 	}
-	execlp("cmake", "cmake", "--build", VH_BINARY_DIR, "--target", "image", (char *)NULL);
+	char target[32];
+	snprintf(target, sizeof(target), "image-%s", arch);
+	execlp("cmake", "cmake", "--build", VH_BINARY_DIR, "--target", target, (char *)NULL);
 	perror("vharness: cannot run cmake");
 	return 3;
 }

@@ -1,16 +1,16 @@
 /* A guest device's power state machine: see device.h. */
 #include "device.h"
 
+#include "ab_boot.h"
 #include "accel.h"
 #include "device_boot.h"
-#include "user_fw.h"
 #include "disk_image.h"
-#include "ab_boot.h"
 #include "ev.h"
 #include "hostinfo.h"
 #include "network.h"
 #include "nic.h"
 #include "qemu.h"
+#include "qemu_argv.h"
 #include "qmp.h"
 #include "work.h"
 
@@ -233,6 +233,14 @@ static void issue(struct vh_device *dev, struct op *op);
 
 /* --- creation --- */
 
+const char *device_firmware_arch(const struct vh_firmware *fw)
+{
+	if (fw->arch)
+		return fw->arch;
+	const char *host = qemu_host_arch();
+	return host ? host : "x86_64";
+}
+
 struct vh_device *device_new(const struct device_config *cfg, char *err, size_t errlen)
 {
 	struct vh_device *dev = calloc(1, sizeof(*dev));
@@ -282,8 +290,9 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 		char bundle[1024], disk[1100];
 		snprintf(disk, sizeof(disk), "%s/disk-%s.img", dev->artifacts_dir, dev->name);
 		unlink(disk);
-		if (ab_boot_bundle_for(dev->image_dir, dev->artifacts_dir, fw->version, fw->bugs,
-				       bundle, sizeof(bundle), err, errlen) < 0 ||
+		if (ab_boot_bundle_for(dev->image_dir, device_firmware_arch(fw), dev->artifacts_dir,
+				       fw->version, fw->bugs, bundle, sizeof(bundle), err,
+				       errlen) < 0 ||
 		    disk_image_create(disk, bundle, fw->version, err, errlen) < 0) {
 			device_free(dev);
 			return NULL;
@@ -477,7 +486,7 @@ static void on_started(void *arg, const struct qemu_proc *p, const char *err)
 
 static void launch(struct vh_device *dev, const struct device_boot *boot)
 {
-	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
+	const char *arch = device_firmware_arch(&dev->fw);
 	char serial[108], qmp[108], net[108];
 	int pid = (int)getpid();
 	snprintf(serial, sizeof(serial), "vharness/%d/%s/serial", pid, dev->name);
@@ -567,16 +576,19 @@ static void on_accel(void *arg, const char *accel)
 static void begin_start(struct vh_device *dev)
 {
 	dev->state = DEV_STARTING;
-	const char *arch = dev->fw.arch ? dev->fw.arch : "x86_64";
+	const char *arch = device_firmware_arch(&dev->fw);
 	char kernel[1100];
-	/* The reference firmware's kernel sits in its slots, a user image's in
-	 * its own: the image's copy of the reference kernel is as good for
-	 * proving KVM works. */
-	if (dev->fw.reference || dev->fw.user)
-		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dev->image_dir ? dev->image_dir : "");
-	else
+	/* The reference firmware's fw.kernel is its image's copy of the kernel in
+	 * its slots, good for a probe; a user image's kernel sits inside its slots,
+	 * and the reference kernel of the same arch proves KVM as well. */
+	if (dev->fw.user) {
+		char dir[1024];
+		ab_boot_image_dir(dev->image_dir ? dev->image_dir : "", arch, dir, sizeof(dir));
+		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	} else {
 		snprintf(kernel, sizeof(kernel), "%s", dev->fw.kernel ? dev->fw.kernel : "");
-	dev->accel_req = accel_get(dev->accel, qemu_binary_for_arch(arch), kernel[0] ? kernel : NULL,
+	}
+	dev->accel_req = accel_get(dev->accel, arch, qemu_binary_for_arch(arch), kernel[0] ? kernel : NULL,
 				   on_accel, dev);
 }
 

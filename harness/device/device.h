@@ -41,6 +41,8 @@ typedef void (*device_done_fn)(void *arg, enum vh_outcome status, const char *er
 struct user_fw;
 
 struct vh_firmware {
+	/* arch: the guest's, "x86_64" or "aarch64"; NULL: the host's
+	 * (device_firmware_arch). */
 	char *kernel, *initrd, *bios, *disk, *append, *arch, *version, *bugs;
 	/* The built-in reference firmware: the harness is its bootloader (A/B
 	 * disk image, bootcount rules) and passes it vh.* parameters. */
@@ -90,6 +92,10 @@ struct device_config {
 	device_cancel_fn cancel;
 	uint64_t start_timeout_ms; /* 0: 10 s */
 };
+
+/* The guest architecture fw runs on: its arch, else the host's
+ * (qemu_host_arch), else x86_64. A static string or fw's. */
+const char *device_firmware_arch(const struct vh_firmware *fw);
 
 /* Creates the device; for the reference firmware also its flash (slot a
  * holds the firmware it ships with). Copies what it keeps of cfg. NULL with

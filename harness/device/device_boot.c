@@ -18,7 +18,8 @@
 static void build_append(const struct device_boot_in *in, const struct ab_boot *ab, char *out,
 			 size_t len)
 {
-	const char *arch = in->fw->arch ? in->fw->arch : "x86_64";
+	const char *arch = device_firmware_arch(in->fw);
+	bool x86 = !strcmp(arch, "x86_64");
 	size_t n = 0;
 #define APPEND(...) (n += n < len ? (size_t)snprintf(out + n, len - n, __VA_ARGS__) : 0)
 	APPEND("console=%s", qemu_console_for_arch(arch));
@@ -27,8 +28,11 @@ static void build_append(const struct device_boot_in *in, const struct ab_boot *
 		/* What the bootloader knows, as U-Boot passes root=: the slot and
 		 * its counters. The firmware's version and planted bugs are in
 		 * the image itself (/etc/vh-release), not here. */
-		APPEND(" quiet panic=-1 reboot=t vh.device=%s vh.slot=%c vh.bootcount=%u vh.upgrade=%d",
-		       in->device, c->slot, c->bootcount, c->trial ? 1 : 0);
+		/* reboot=t (a triple fault) is an x86 reboot method, which any
+		 * x86 machine takes as a reset and -no-reboot turns into QEMU's
+		 * exit; arm64 reboots through PSCI on virt, and has no use for it. */
+		APPEND(" quiet panic=-1%s vh.device=%s vh.slot=%c vh.bootcount=%u vh.upgrade=%d",
+		       x86 ? " reboot=t" : "", in->device, c->slot, c->bootcount, c->trial ? 1 : 0);
 		if (c->rolled_back)
 			APPEND(" vh.rollback_from=%c", c->rollback_from);
 		if (in->member) {
@@ -46,8 +50,13 @@ static void build_append(const struct device_boot_in *in, const struct ab_boot *
 	 * drift, switches to jiffies, and the guest's clock then loses time
 	 * (a 200 ms RTT measured as 188 ms). */
 	uint32_t khz = hostinfo_tsc_khz();
-	if (!strcmp(arch, "x86_64") && !strcmp(in->accel, "tcg") && khz)
+	if (x86 && !strcmp(in->accel, "tcg") && khz)
 		APPEND(" tsc_early_khz=%u tsc=reliable", khz);
+	/* Debian's arm64 kernel reserves 64 MiB for CMA at boot, which a 96 MiB
+	 * guest cannot give, and says so on the console ("cma: Failed to
+	 * reserve"): nothing here needs contiguous DMA memory. */
+	if (!x86)
+		APPEND(" cma=0");
 	if (in->fw->append)
 		APPEND(" %s", in->fw->append);
 #undef APPEND

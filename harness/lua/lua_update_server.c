@@ -103,7 +103,7 @@ int lua_update_server_new(lua_State *L)
  * off the loop (base/work.h), while the publish call waits. */
 struct publish_job {
 	lua_State *co;
-	char image_dir[1024], artifacts_dir[1024], version[64], bugs[512];
+	char image_dir[1024], artifacts_dir[1024], version[64], bugs[512], arch[16];
 	char bundle[1024], err[512];
 	int rc;
 };
@@ -111,9 +111,9 @@ struct publish_job {
 static void publish_build(void *arg)
 {
 	struct publish_job *j = arg;
-	j->rc = ab_boot_bundle_for(j->image_dir, j->artifacts_dir, j->version,
-				   j->bugs[0] ? j->bugs : NULL, j->bundle, sizeof(j->bundle), j->err,
-				   sizeof(j->err));
+	j->rc = ab_boot_bundle_for(j->image_dir, j->arch[0] ? j->arch : NULL, j->artifacts_dir,
+				   j->version, j->bugs[0] ? j->bugs : NULL, j->bundle,
+				   sizeof(j->bundle), j->err, sizeof(j->err));
 }
 
 static void publish_built(void *arg)
@@ -152,6 +152,9 @@ static int server_publish_l(lua_State *L)
 		return luaL_argerror(L, 2, "publish takes a vh.reference_firmware{}");
 	const char *version = lua_util_opt_string_field(L, 2, "version", "firmware");
 	const char *bugs = lua_util_opt_string_field(L, 2, "bugs", "firmware");
+	/* The build for the arch its constructor chose: the devices that take
+	 * it must be of that arch. */
+	const char *arch = lua_util_opt_string_field(L, 2, "arch", "firmware");
 	if (!s->server)
 		return 0;
 	const struct run_config *cfg = run_config(s->run);
@@ -163,6 +166,7 @@ static int server_publish_l(lua_State *L)
 	snprintf(j->artifacts_dir, sizeof(j->artifacts_dir), "%s", cfg->artifacts_dir);
 	snprintf(j->version, sizeof(j->version), "%s", version ? version : "");
 	snprintf(j->bugs, sizeof(j->bugs), "%s", bugs ? bugs : "");
+	snprintf(j->arch, sizeof(j->arch), "%s", arch ? arch : "");
 	if (!run_work(s->run, publish_build, publish_built, j))
 		return script_raise(L, VH_FAULT, NULL, "publish %s: cannot start a thread", j->version);
 	return script_wait(L, "publish", 0, publish_k);

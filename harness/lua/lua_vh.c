@@ -1,5 +1,6 @@
 /* The `vharness` Lua module (DESIGN.md §4): constructors for networks,
  * devices and firmware, and the run-wide calls sleep, check, spawn, seed. */
+#include "ab_boot.h"
 #include "bundle.h"
 #include "device.h"
 #include "ev.h"
@@ -8,6 +9,7 @@
 #include "lua_update_server.h"
 #include "lua_util.h"
 #include "network.h"
+#include "qemu_argv.h"
 #include "run.h"
 #include "script.h"
 #include "user_fw.h"
@@ -167,7 +169,7 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 	lua_pop(L, 1);
 	if (!fw->kernel && !fw->bios)
 		luaL_error(L, "firmware needs 'kernel' (or 'bios' for firmware with its own bootloader)");
-	if (fw->arch && strcmp(fw->arch, "x86_64") && strcmp(fw->arch, "aarch64"))
+	if (fw->arch && !qemu_arch_known(fw->arch))
 		luaL_error(L, "firmware: arch must be \"x86_64\" or \"aarch64\", not \"%s\"", fw->arch);
 	lua_getfield(L, idx, "profile");
 	bool user = !lua_isnil(L, -1);
@@ -231,7 +233,7 @@ static int vh_device_l(lua_State *L)
 		return luaL_error(L, "vh.device{}: 'firmware' is required (e.g. vh.reference_firmware{})");
 	struct vh_firmware fw = { 0 };
 	read_firmware(L, lua_gettop(L), &fw); /* pushes the user image's description */
-	bool x86 = !fw.arch || !strcmp(fw.arch, "x86_64");
+	bool x86 = !strcmp(device_firmware_arch(&fw), "x86_64");
 	if (fw.reference && x86 && memory < REFERENCE_MIN_MEMORY_MIB)
 		return luaL_error(L, "vh.device{}: the reference firmware needs memory >= %dM on x86_64 "
 				  "(its kernel unpacks 51.5 MiB at 16 MiB)", REFERENCE_MIN_MEMORY_MIB);
@@ -300,13 +302,26 @@ static int vh_reference_firmware_l(lua_State *L)
 	struct vh_run *run = check_run(L);
 	const char *version = "1.0.0";
 	const char *bugs = "";
+	/* The run's --arch, else the host's: a scenario that names no arch
+	 * runs on either. */
+	const char *arch = run_config(run)->arch;
+	if (!arch)
+		arch = qemu_host_arch() ? qemu_host_arch() : "x86_64";
 	if (!lua_isnoneornil(L, 1)) {
 		luaL_checktype(L, 1, LUA_TTABLE);
-		static const char *const fields[] = { "version", "bugs", NULL };
+		static const char *const fields[] = {"version", "bugs", "arch", NULL};
 		lua_util_check_fields(L, 1, "vh.reference_firmware{}", fields);
 		const char *v = lua_util_opt_string_field(L, 1, "version", "vh.reference_firmware{}");
 		if (v)
 			version = v;
+		const char *a = lua_util_opt_string_field(L, 1, "arch", "vh.reference_firmware{}");
+		if (a && !qemu_arch_known(a))
+			return luaL_error(L,
+					  "vh.reference_firmware{}: arch must be \"x86_64\" or "
+					  "\"aarch64\", not \"%s\"",
+					  a);
+		if (a)
+			arch = a;
 		int t = lua_getfield(L, 1, "bugs");
 		if (t == LUA_TSTRING) {
 			/* "a,b" as from vh.param("bugs"): split into a list first. */
@@ -326,17 +341,19 @@ static int vh_reference_firmware_l(lua_State *L)
 	}
 	if (!bundle_version_valid(version))
 		return luaL_error(L, "vh.reference_firmware{}: version must be 1-63 of [A-Za-z0-9._+-], like \"1.0.0\"");
-	const char *dir = run_config(run)->image_dir;
-	char kernel[1024], initrd[1024];
+	char dir[1024], kernel[1100], initrd[1100];
+	ab_boot_image_dir(run_config(run)->image_dir, arch, dir, sizeof(dir));
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
 	if (!run_config(run)->dry_run && (access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0))
 		return script_raise(L, VH_CONFIG, NULL,
-				 "reference firmware image not found: %s: %s\n"
-				 "  build it with `cmake --build build` (target `image`) or `vharness image build`,\n"
-				 "  or point --image-dir / VH_IMAGE_DIR at a built image",
-				 access(kernel, R_OK) != 0 ? kernel : initrd, strerror(errno));
-	lua_createtable(L, 0, 5);
+				    "reference firmware image not found: %s: %s\n"
+				    "  build the %s image with `cmake --build build --target image-%s` "
+				    "or `vharness image build --arch %s`,\n"
+				    "  or point --image-dir / VH_IMAGE_DIR at a built image",
+				    access(kernel, R_OK) != 0 ? kernel : initrd, strerror(errno),
+				    arch, arch, arch);
+	lua_createtable(L, 0, 6);
 	lua_pushstring(L, kernel);
 	lua_setfield(L, -2, "kernel");
 	lua_pushstring(L, initrd);
@@ -345,6 +362,8 @@ static int vh_reference_firmware_l(lua_State *L)
 	lua_setfield(L, -2, "version");
 	lua_pushstring(L, bugs);
 	lua_setfield(L, -2, "bugs");
+	lua_pushstring(L, arch);
+	lua_setfield(L, -2, "arch");
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "reference");
 	return 1;

@@ -4,6 +4,7 @@
 #include "child.h"
 #include "ev.h"
 #include "hostinfo.h"
+#include "qemu_argv.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@ struct probe {
 struct accel_binary {
 	struct accel_binary *next;
 	struct accel *a;
+	char *arch;
 	char *binary;
 	char *kernel;
 	const char *accel; /* NULL while its probe runs */
@@ -197,17 +199,22 @@ static bool probe_start(struct accel_binary *b, char *why, size_t whylen)
 		snprintf(why, whylen, "KVM probe: pipe failed");
 		return false;
 	}
-	const char *argv[] = { b->binary, "-M", "microvm", "-accel", "kvm", "-m", "96",
-			       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-			       "-serial", "stdio", "-kernel", b->kernel,
-			       "-append", "console=ttyS0 panic=-1", NULL };
+	struct qemu_argv qa;
+	char err[256];
+	if (qemu_probe_argv_build(b->arch, b->binary, b->kernel, &qa, err, sizeof(err)) < 0) {
+		close(out[0]);
+		close(out[1]);
+		snprintf(why, whylen, "KVM probe: %s", err);
+		return false;
+	}
 	struct probe *p = calloc(1, sizeof(*p));
 	if (!p)
 		abort();
 	p->out_fd = out[0];
-	struct child_spec spec = { .argv = argv, .stdout_fd = out[1], .stderr_fd = out[1] };
-	char err[256];
+	struct child_spec spec = { .argv = (const char *const *)qa.argv, .stdout_fd = out[1],
+				   .stderr_fd = out[1] };
 	int r = child_spawn(&spec, &p->child, err, sizeof(err));
+	qemu_argv_free(&qa);
 	close(out[1]);
 	if (r < 0) {
 		close(out[0]);
@@ -224,22 +231,38 @@ static bool probe_start(struct accel_binary *b, char *why, size_t whylen)
 	return true;
 }
 
-static struct accel_binary *binary_for(struct accel *a, const char *binary, const char *kernel)
+static struct accel_binary *binary_new(struct accel *a, const char *arch, const char *binary,
+				       const char *kernel)
 {
-	for (struct accel_binary *b = a->binaries; b; b = b->next)
-		if (!strcmp(b->binary, binary))
-			return b;
 	struct accel_binary *b = calloc(1, sizeof(*b));
 	if (!b)
 		abort();
 	b->a = a;
+	b->arch = strdup(arch);
 	b->binary = strdup(binary);
 	b->kernel = kernel ? strdup(kernel) : NULL;
 	b->next = a->binaries;
 	a->binaries = b;
+	return b;
+}
+
+static struct accel_binary *binary_for(struct accel *a, const char *arch, const char *binary,
+				       const char *kernel)
+{
+	for (struct accel_binary *b = a->binaries; b; b = b->next)
+		if (!strcmp(b->binary, binary) && !strcmp(b->arch, arch))
+			return b;
+	struct accel_binary *b = binary_new(a, arch, binary, kernel);
+	const char *host = qemu_host_arch();
 	char why[512];
 	if (strcmp(a->requested, "auto")) {
 		decided(b, !strcmp(a->requested, "kvm") ? "kvm" : "tcg", "as requested");
+	} else if (!host || strcmp(host, arch)) {
+		/* KVM runs guests of the host's own architecture only; no probe
+		 * needed to know that an aarch64 guest on x86-64 is emulated. */
+		snprintf(why, sizeof(why), "KVM runs %s guests only on %s hosts (this host: %s)",
+			 arch, arch, host ? host : "other");
+		decided(b, "tcg", why);
 	} else if (!kernel) {
 		decided(b, "tcg", "no kernel to probe KVM with");
 	} else if (!hostinfo_kvm_device_ok(why, sizeof(why))) {
@@ -254,10 +277,10 @@ static struct accel_binary *binary_for(struct accel *a, const char *binary, cons
 	return b;
 }
 
-struct accel_request *accel_get(struct accel *a, const char *binary, const char *kernel,
-				accel_fn fn, void *arg)
+struct accel_request *accel_get(struct accel *a, const char *arch, const char *binary,
+				const char *kernel, accel_fn fn, void *arg)
 {
-	struct accel_binary *b = binary_for(a, binary, kernel);
+	struct accel_binary *b = binary_for(a, arch, binary, kernel);
 	struct accel_request *r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
@@ -302,6 +325,7 @@ void accel_free(struct accel *a)
 				ev_cancel_defer(a->loop, r->defer);
 			free(r);
 		}
+		free(b->arch);
 		free(b->binary);
 		free(b->kernel);
 		free(b);
@@ -324,7 +348,8 @@ static void on_probe_now_notice(void *ctx, const char *binary, const char *reque
 	snprintf(pn->why, sizeof(pn->why), "%s", why);
 }
 
-bool accel_probe_kvm_now(const char *binary, const char *kernel, char *why, size_t whylen)
+bool accel_probe_kvm_now(const char *arch, const char *binary, const char *kernel, char *why,
+			 size_t whylen)
 {
 	if (!hostinfo_kvm_device_ok(why, whylen))
 		return false;
@@ -335,14 +360,7 @@ bool accel_probe_kvm_now(const char *binary, const char *kernel, char *why, size
 	}
 	struct probe_now pn = { 0 };
 	struct accel *a = accel_new(loop, "auto", on_probe_now_notice, &pn);
-	struct accel_binary *b = calloc(1, sizeof(*b));
-	if (!b)
-		abort();
-	b->a = a;
-	b->binary = strdup(binary);
-	b->kernel = strdup(kernel);
-	b->next = a->binaries;
-	a->binaries = b;
+	struct accel_binary *b = binary_new(a, arch, binary, kernel);
 	char err[512];
 	if (!probe_start(b, err, sizeof(err)))
 		decided(b, "tcg", err);

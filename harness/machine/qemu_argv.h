@@ -3,6 +3,7 @@
 #ifndef VH_QEMU_ARGV_H
 #define VH_QEMU_ARGV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct qemu_launch {
@@ -39,5 +40,19 @@ void qemu_argv_free(struct qemu_argv *a);
 const char *qemu_binary_for_arch(const char *arch);
 /* The guest console device for arch ("ttyS0", "ttyAMA0"). */
 const char *qemu_console_for_arch(const char *arch);
+/* True for the guest architectures vharness boots: "x86_64", "aarch64". */
+bool qemu_arch_known(const char *arch);
+/* The architecture this harness was built for, as a guest arch name
+ * ("x86_64", "aarch64"): the default guest architecture, and the only one
+ * KVM can run. NULL on any other host. */
+const char *qemu_host_arch(void);
+
+/* Fills a with the command line of a KVM probe boot (accel.h): binary (NULL:
+ * qemu-system-<arch>) boots kernel under KVM with the console on stdio and
+ * the CPU and interrupt controller the host has, so that its first console
+ * line proves KVM runs this arch's guests here. -1 with err for an unknown
+ * arch or no kernel. */
+int qemu_probe_argv_build(const char *arch, const char *binary, const char *kernel,
+			  struct qemu_argv *a, char *err, size_t errlen);
 
 #endif

@@ -139,21 +139,34 @@ static bool ab_boot_bundle_fresh(const char *path, const char *kernel, const cha
 	       strcmp(h.version, version) == 0 && strcmp(h.bugs, bugs) == 0;
 }
 
-int ab_boot_bundle_for(const char *image_dir, const char *work_dir, const char *version,
-		       const char *bugs, char *path, size_t pathlen, char *err, size_t errlen)
+void ab_boot_image_dir(const char *image_root, const char *arch, char *out, size_t len)
 {
-	char kernel[1024], base[1024], initrd[1100], tag[600];
+	if (arch && !strcmp(arch, "aarch64"))
+		snprintf(out, len, "%s/aarch64", image_root);
+	else
+		snprintf(out, len, "%s", image_root);
+}
+
+int ab_boot_bundle_for(const char *image_root, const char *arch, const char *work_dir,
+		       const char *version, const char *bugs, char *path, size_t pathlen, char *err,
+		       size_t errlen)
+{
+	char image_dir[1024], kernel[1100], base[1100], initrd[1100], tag[600];
 	uint8_t extra[2048];
 	if (!bugs)
 		bugs = "";
+	ab_boot_image_dir(image_root, arch, image_dir, sizeof(image_dir));
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", image_dir);
 	snprintf(base, sizeof(base), "%s/initramfs.cpio", image_dir);
 	snprintf(tag, sizeof(tag), "%s", bugs);
 	for (char *p = tag; *p; p++)
 		if (*p == ',')
 			*p = '+';
-	snprintf(path, pathlen, "%s/firmware-%s%s%s.bundle", work_dir, version, tag[0] ? "-" : "",
-		 tag);
+	/* '_' is in neither versions nor bugs, so no x86_64 name can be an
+	 * aarch64 one. */
+	bool aarch64 = arch && !strcmp(arch, "aarch64");
+	snprintf(path, pathlen, "%s/%sfirmware-%s%s%s.bundle", work_dir, aarch64 ? "aarch64_" : "",
+		 version, tag[0] ? "-" : "", tag);
 	ssize_t extra_len =
 		ab_boot_release_archive(version, bugs, extra, sizeof(extra), err, errlen);
 	if (extra_len < 0)

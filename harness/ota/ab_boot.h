@@ -52,14 +52,22 @@ int ab_boot_env_copies(const char *disk_path, struct ab_env_copy copies[2], int 
 int ab_boot_env_copies_layout(const char *disk_path, const struct ubootenv_layout *l,
 			      struct ab_env_copy copies[2], int *active, char *err, size_t errlen);
 
-/* Creates the bundle of the reference firmware build (version, bugs) from
- * the image in image_dir: its kernel, and as initrd the image's
- * initramfs.cpio followed by a cpio archive holding /etc/vh-release (wire/
- * release.h) with that version and bugs, so the build itself says what it
- * is. bugs may be NULL (none). Cached as
- * work_dir/firmware-<version>[-<bugs>].bundle and rebuilt when the image
+/* Where the reference image for a guest arch is under the image root (the
+ * build's image directory, --image-dir): the root itself for x86_64, where
+ * it has always been, and root/aarch64 for aarch64. arch NULL: x86_64. */
+void ab_boot_image_dir(const char *image_root, const char *arch, char *out, size_t len);
+
+/* Creates the bundle of the reference firmware build (version, bugs) for
+ * arch (NULL: x86_64) from the image under image_root (ab_boot_image_dir):
+ * its kernel, and as initrd the image's initramfs.cpio followed by a cpio
+ * archive holding /etc/vh-release (wire/release.h) with that version and
+ * bugs, so the build itself says what it is. bugs may be NULL (none).
+ * Cached as work_dir/firmware-<version>[-<bugs>].bundle (x86_64) or
+ * work_dir/aarch64_firmware-<version>[-<bugs>].bundle, so devices of both
+ * arches can run the same version in one run, and rebuilt when the image
  * changed since; path receives its name. 0 or a negative errno with err. */
-int ab_boot_bundle_for(const char *image_dir, const char *work_dir, const char *version,
-		       const char *bugs, char *path, size_t pathlen, char *err, size_t errlen);
+int ab_boot_bundle_for(const char *image_root, const char *arch, const char *work_dir,
+		       const char *version, const char *bugs, char *path, size_t pathlen, char *err,
+		       size_t errlen);
 
 #endif

@@ -23,7 +23,10 @@ struct vh_run;
 struct run_config {
 	const char *scenario_path;
 	const char *artifacts_dir; /* must exist; unused in a dry run */
-	const char *image_dir;     /* reference firmware */
+	const char *image_dir;     /* reference firmware: the root (ab_boot_image_dir) */
+	/* The reference firmware's guest arch when a scenario names none
+	 * ("x86_64", "aarch64"); NULL: the host's. */
+	const char *arch;
 	const char *accel;         /* "auto", "tcg" or "kvm" */
 	const char *backend;       /* impairments: "auto", "kernel" or "user"; NULL: auto */
 	uint64_t seed;

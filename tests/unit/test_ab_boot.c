@@ -84,8 +84,8 @@ static void test_each_build_appends_its_release_to_the_image_initramfs(void **st
 	ssize_t want_len = cpio_newc_write(entries, 2, want, sizeof(want));
 
 	fake_image(dir, sizeof(dir));
-	assert_int_equal(ab_boot_bundle_for(dir, tmpdir, "2.0.0", "no-backoff,never-healthy", path,
-					    sizeof(path), err, sizeof(err)),
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "2.0.0", "no-backoff,never-healthy",
+					    path, sizeof(path), err, sizeof(err)),
 			 0);
 	assert_non_null(strstr(path, "/firmware-2.0.0-no-backoff+never-healthy.bundle"));
 	initrd = bundle_initrd(path, &h, &len);
@@ -113,16 +113,17 @@ static void test_builds_differ_by_version_so_their_payloads_do(void **state)
 	size_t len;
 
 	fake_image(dir, sizeof(dir));
-	assert_int_equal(
-		ab_boot_bundle_for(dir, tmpdir, "1.0.0", NULL, p1, sizeof(p1), err, sizeof(err)),
-		0);
-	assert_int_equal(
-		ab_boot_bundle_for(dir, tmpdir, "1.0.1", "", p2, sizeof(p2), err, sizeof(err)), 0);
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "1.0.0", NULL, p1, sizeof(p1), err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "1.0.1", "", p2, sizeof(p2), err,
+					    sizeof(err)),
+			 0);
 	free(bundle_initrd(p1, &h1, &len));
 	free(bundle_initrd(p2, &h2, &len));
 	assert_string_not_equal(h1.sha256, h2.sha256);
-	assert_int_equal(ab_boot_bundle_for(dir, tmpdir, "bad version", NULL, p1, sizeof(p1), err,
-					    sizeof(err)),
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "bad version", NULL, p1, sizeof(p1),
+					    err, sizeof(err)),
 			 -EINVAL);
 }
 
@@ -133,12 +134,12 @@ static void test_cached_bundle_is_reused_until_the_image_changes(void **state)
 	struct stat a, b;
 
 	fake_image(dir, sizeof(dir));
-	assert_int_equal(ab_boot_bundle_for(dir, tmpdir, "3.0.0", NULL, path, sizeof(path), err,
-					    sizeof(err)),
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "3.0.0", NULL, path, sizeof(path),
+					    err, sizeof(err)),
 			 0);
 	assert_int_equal(stat(path, &a), 0);
-	assert_int_equal(ab_boot_bundle_for(dir, tmpdir, "3.0.0", NULL, again, sizeof(again), err,
-					    sizeof(err)),
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "3.0.0", NULL, again, sizeof(again),
+					    err, sizeof(err)),
 			 0);
 	assert_string_equal(path, again);
 	assert_int_equal(stat(path, &b), 0);
@@ -147,8 +148,8 @@ static void test_cached_bundle_is_reused_until_the_image_changes(void **state)
 	usleep(20000);
 	snprintf(base, sizeof(base), "%s/initramfs.cpio", dir);
 	write_file(base, "0707", 4);
-	assert_int_equal(ab_boot_bundle_for(dir, tmpdir, "3.0.0", NULL, again, sizeof(again), err,
-					    sizeof(err)),
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "3.0.0", NULL, again, sizeof(again),
+					    err, sizeof(err)),
 			 0);
 	assert_int_equal(stat(path, &b), 0);
 	assert_true(a.st_ino != b.st_ino);
@@ -158,11 +159,54 @@ static void test_cached_bundle_is_reused_until_the_image_changes(void **state)
 	assert_int_equal(bundle_write(path, "3.0.0", NULL, kernel, base, NULL, err, sizeof(err)),
 			 0);
 	assert_int_equal(stat(path, &a), 0);
-	assert_int_equal(ab_boot_bundle_for(dir, tmpdir, "3.0.0", NULL, again, sizeof(again), err,
-					    sizeof(err)),
+	assert_int_equal(ab_boot_bundle_for(dir, NULL, tmpdir, "3.0.0", NULL, again, sizeof(again),
+					    err, sizeof(err)),
 			 0);
 	assert_int_equal(stat(path, &b), 0);
 	assert_true(a.st_ino != b.st_ino);
+}
+
+static void test_aarch64_build_comes_from_its_own_image_under_its_own_name(void **state)
+{
+	(void)state;
+	char root[256], dir[300], kernel[400], p86[512], parm[512], err[256];
+	struct bundle_header h86, harm;
+	size_t len;
+
+	fake_image(root, sizeof(root));
+	ab_boot_image_dir(root, "aarch64", dir, sizeof(dir));
+	snprintf(kernel, sizeof(kernel), "%s/aarch64", root);
+	assert_string_equal(dir, kernel);
+	ab_boot_image_dir(root, "x86_64", dir, sizeof(dir));
+	assert_string_equal(dir, root);
+	ab_boot_image_dir(root, NULL, dir, sizeof(dir));
+	assert_string_equal(dir, root);
+	/* an aarch64 image with a kernel of another size */
+	snprintf(dir, sizeof(dir), "%s/aarch64", root);
+	mkdir(dir, 0755);
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	write_file(kernel, "ARM64 KERNEL", 12);
+	snprintf(kernel, sizeof(kernel), "%s/initramfs.cpio", dir);
+	write_file(kernel, "0707", 4);
+
+	assert_int_equal(ab_boot_bundle_for(root, "x86_64", tmpdir, "4.0.0", NULL, p86, sizeof(p86),
+					    err, sizeof(err)),
+			 0);
+	assert_int_equal(ab_boot_bundle_for(root, "aarch64", tmpdir, "4.0.0", NULL, parm,
+					    sizeof(parm), err, sizeof(err)),
+			 0);
+	assert_string_not_equal(p86, parm);
+	assert_non_null(strstr(parm, "/aarch64_firmware-4.0.0.bundle"));
+	free(bundle_initrd(p86, &h86, &len));
+	free(bundle_initrd(parm, &harm, &len));
+	assert_int_equal(h86.kernel_size, 6);
+	assert_int_equal(harm.kernel_size, 12);
+	/* both stay cached side by side: neither rebuild replaced the other */
+	assert_int_equal(ab_boot_bundle_for(root, NULL, tmpdir, "4.0.0", NULL, p86, sizeof(p86),
+					    err, sizeof(err)),
+			 0);
+	free(bundle_initrd(p86, &h86, &len));
+	assert_int_equal(h86.kernel_size, 6);
 }
 
 static void test_missing_image_is_an_error(void **state)
@@ -170,8 +214,8 @@ static void test_missing_image_is_an_error(void **state)
 	(void)state;
 	char path[512], err[256];
 
-	assert_true(ab_boot_bundle_for("/nonexistent", tmpdir, "1.0.0", NULL, path, sizeof(path),
-				       err, sizeof(err)) < 0);
+	assert_true(ab_boot_bundle_for("/nonexistent", NULL, tmpdir, "1.0.0", NULL, path,
+				       sizeof(path), err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/nonexistent/"));
 }
 
@@ -213,7 +257,7 @@ static void test_reference_image_build_unpacks_with_its_release(void **state)
 	assert_null(strstr((char *)text, "vh-release"));
 	free(text);
 
-	assert_int_equal(ab_boot_bundle_for(image_dir, tmpdir, "2.0.0", "no-backoff", path,
+	assert_int_equal(ab_boot_bundle_for(image_dir, NULL, tmpdir, "2.0.0", "no-backoff", path,
 					    sizeof(path), err, sizeof(err)),
 			 0);
 	free(bundle_initrd(path, &h, &len));
@@ -240,6 +284,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_each_build_appends_its_release_to_the_image_initramfs),
 		cmocka_unit_test(test_builds_differ_by_version_so_their_payloads_do),
 		cmocka_unit_test(test_cached_bundle_is_reused_until_the_image_changes),
+		cmocka_unit_test(test_aarch64_build_comes_from_its_own_image_under_its_own_name),
 		cmocka_unit_test(test_missing_image_is_an_error),
 	};
 	const struct CMUnitTest image[] = {

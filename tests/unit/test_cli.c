@@ -43,6 +43,7 @@ static void test_cli_run_with_one_scenario_selects_run_and_defaults(void **state
 	assert_string_equal(opts.scenarios[0], "a.lua");
 	assert_null(opts.artifacts_dir);
 	assert_null(opts.image_dir);
+	assert_null(opts.arch);
 	assert_int_equal(opts.accel, CLI_ACCEL_AUTO);
 	assert_int_equal(opts.backend, CLI_BACKEND_AUTO);
 	assert_false(opts.seed_set);
@@ -205,6 +206,29 @@ static void test_cli_rejects_unknown_accel_naming_value(void **state)
 	assert_non_null(strstr(err, "auto, tcg or kvm"));
 	char *missing[] = { "vharness", "run", "a.lua", "--accel" };
 	assert_usage_error_mentions(ARGC(missing), missing, "--accel");
+}
+
+static void test_cli_arch_accepts_x86_64_and_aarch64_for_run_and_check(void **state)
+{
+	(void)state;
+	char *run[] = { "vharness", "run", "a.lua", "--arch", "aarch64" };
+	assert_int_equal(parse(ARGC(run), run), 0);
+	assert_string_equal(opts.arch, "aarch64");
+	char *check[] = { "vharness", "check", "--arch=x86_64", "a.lua" };
+	assert_int_equal(parse(ARGC(check), check), 0);
+	assert_int_equal(opts.command, CLI_CHECK);
+	assert_string_equal(opts.arch, "x86_64");
+}
+
+static void test_cli_rejects_unknown_arch_naming_value(void **state)
+{
+	(void)state;
+	/* Debian's names are not QEMU's: arm64 is refused, not guessed. */
+	char *argv[] = { "vharness", "run", "a.lua", "--arch", "arm64" };
+	assert_usage_error_mentions(ARGC(argv), argv, "'arm64'");
+	assert_non_null(strstr(err, "x86_64 or aarch64"));
+	char *missing[] = { "vharness", "run", "a.lua", "--arch" };
+	assert_usage_error_mentions(ARGC(missing), missing, "--arch");
 }
 
 static void test_cli_backend_accepts_auto_kernel_user(void **state)
@@ -494,6 +518,8 @@ int main(void)
 		cmocka_unit_test(test_cli_image_dir_and_verbose_are_recorded),
 		cmocka_unit_test(test_cli_accel_accepts_auto_tcg_kvm),
 		cmocka_unit_test(test_cli_rejects_unknown_accel_naming_value),
+		cmocka_unit_test(test_cli_arch_accepts_x86_64_and_aarch64_for_run_and_check),
+		cmocka_unit_test(test_cli_rejects_unknown_arch_naming_value),
 		cmocka_unit_test(test_cli_backend_accepts_auto_kernel_user),
 		cmocka_unit_test(test_cli_rejects_unknown_backend_naming_value),
 		cmocka_unit_test(test_cli_seed_sets_value_and_flag),

@@ -245,17 +245,111 @@ static void test_qemu_argv_aarch64_uses_virt_and_cortex_a53_under_tcg(void **sta
 	assert_flag_value("-cpu", "cortex-a53");
 	assert_flag_value("-accel", "tcg,tb-size=32");
 	assert_absent("microvm");
+	assert_absent("virt,gic-version=host");
 }
 
-static void test_qemu_argv_aarch64_uses_host_cpu_under_kvm(void **state)
+static void test_qemu_argv_aarch64_uses_host_cpu_and_gic_under_kvm(void **state)
 {
 	(void)state;
 	struct qemu_launch l = full_launch();
 	l.arch = "aarch64";
 	l.accel = "kvm";
 	build_ok(&l);
+	assert_string_equal(qa.argv[0], "qemu-system-aarch64");
+	/* virt's default GICv2 does not exist on GICv3-only hosts */
+	assert_flag_value("-M", "virt,gic-version=host");
 	assert_flag_value("-cpu", "host");
 	assert_flag_value("-accel", "kvm");
+	assert_int_equal(count_word("-cpu"), 1);
+}
+
+static void test_qemu_argv_aarch64_has_every_x86_device_on_virtio_mmio(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.arch = "aarch64";
+	l.append = "console=ttyAMA0 vh.slot=a";
+	build_ok(&l);
+	/* serial (virt's PL011), QMP, kernel boot, disk, tap NIC: as on x86 */
+	assert_flag_value("-serial", "chardev:ser0");
+	assert_flag_value("-mon", "chardev=qmp0,mode=control");
+	assert_flag_value("-kernel", "/img/vmlinuz");
+	assert_flag_value("-initrd", "/img/initramfs.cpio");
+	assert_flag_value("-append", "console=ttyAMA0 vh.slot=a");
+	assert_flag_value("-device", "virtio-blk-device,drive=disk0");
+	assert_flag_value("-netdev", "tap,id=net0,ifname=vht0-dut,script=no,downscript=no");
+	assert_flag_value("-device", "virtio-net-device,netdev=net0,mac=52:54:00:12:34:56");
+	assert_int_equal(count_word("-S"), 1);
+	assert_int_equal(count_word("-no-reboot"), 1);
+	assert_int_equal(count_word("-nodefaults"), 1);
+	assert_flag_value("-m", "128");
+}
+
+static void test_qemu_argv_aarch64_stream_nic_for_the_user_datapath(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.arch = "aarch64";
+	l.net_socket = "vharness/1/dut/net";
+	build_ok(&l);
+	assert_flag_value("-netdev", "stream,id=net0,server=off,addr.type=unix,"
+				     "addr.path=vharness/1/dut/net,addr.abstract=on");
+	assert_flag_value("-device", "virtio-net-device,netdev=net0,mac=52:54:00:12:34:56");
+	assert_absent("tap,id=net0,ifname=vht0-dut,script=no,downscript=no");
+}
+
+static void test_qemu_probe_argv_x86_boots_microvm_under_kvm_on_stdio(void **state)
+{
+	(void)state;
+	assert_int_equal(qemu_probe_argv_build("x86_64", NULL, "/img/vmlinuz", &qa, err, sizeof(err)),
+			 0);
+	assert_string_equal(qa.argv[0], "qemu-system-x86_64");
+	assert_flag_value("-M", "microvm");
+	assert_absent("-cpu");
+	assert_flag_value("-accel", "kvm");
+	assert_flag_value("-serial", "stdio");
+	assert_flag_value("-kernel", "/img/vmlinuz");
+	assert_flag_value("-append", "console=ttyS0 panic=-1");
+	assert_int_equal(count_word("-no-reboot"), 1);
+	assert_absent("-S");
+}
+
+static void test_qemu_probe_argv_aarch64_boots_virt_with_host_cpu(void **state)
+{
+	(void)state;
+	assert_int_equal(qemu_probe_argv_build("aarch64", "/opt/q/qemu-system-aarch64", "/img/Image",
+					       &qa, err, sizeof(err)),
+			 0);
+	assert_string_equal(qa.argv[0], "/opt/q/qemu-system-aarch64");
+	assert_flag_value("-M", "virt,gic-version=host");
+	assert_flag_value("-cpu", "host");
+	assert_flag_value("-accel", "kvm");
+	assert_flag_value("-append", "console=ttyAMA0 panic=-1");
+	assert_null(qa.argv[qa.argc]);
+}
+
+static void test_qemu_probe_argv_rejects_unknown_arch_and_no_kernel(void **state)
+{
+	(void)state;
+	assert_int_equal(qemu_probe_argv_build("riscv64", NULL, "/k", &qa, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "riscv64"));
+	qemu_argv_free(&qa);
+	assert_int_equal(qemu_probe_argv_build("aarch64", NULL, NULL, &qa, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "kernel"));
+}
+
+static void test_qemu_arch_names(void **state)
+{
+	(void)state;
+	assert_true(qemu_arch_known("x86_64"));
+	assert_true(qemu_arch_known("aarch64"));
+	assert_false(qemu_arch_known("arm64"));
+	assert_false(qemu_arch_known(NULL));
+#if defined(__x86_64__)
+	assert_string_equal(qemu_host_arch(), "x86_64");
+#elif defined(__aarch64__)
+	assert_string_equal(qemu_host_arch(), "aarch64");
+#endif
 }
 
 static void test_qemu_argv_rejects_unknown_arch(void **state)
@@ -325,7 +419,13 @@ int main(void)
 		T(test_qemu_argv_attaches_tap_as_virtio_net_with_mac),
 		T(test_qemu_argv_attaches_disk_as_virtio_blk),
 		T(test_qemu_argv_aarch64_uses_virt_and_cortex_a53_under_tcg),
-		T(test_qemu_argv_aarch64_uses_host_cpu_under_kvm),
+		T(test_qemu_argv_aarch64_uses_host_cpu_and_gic_under_kvm),
+		T(test_qemu_argv_aarch64_has_every_x86_device_on_virtio_mmio),
+		T(test_qemu_argv_aarch64_stream_nic_for_the_user_datapath),
+		T(test_qemu_probe_argv_x86_boots_microvm_under_kvm_on_stdio),
+		T(test_qemu_probe_argv_aarch64_boots_virt_with_host_cpu),
+		T(test_qemu_probe_argv_rejects_unknown_arch_and_no_kernel),
+		T(test_qemu_arch_names),
 		T(test_qemu_argv_rejects_unknown_arch),
 		T(test_qemu_argv_rejects_launch_without_kernel_or_bios),
 		T(test_qemu_argv_rejects_missing_serial_or_qmp_socket),

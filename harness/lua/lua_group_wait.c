@@ -37,6 +37,9 @@ struct gw_slot {
 struct group_wait {
 	struct script_window w;
 	int n, need, matched, ended;
+	/* The run's clock when every wait ends by timeout (they all start in
+	 * one turn): the ones still waiting then have timed out too. */
+	double deadline;
 	int *order; /* indexes of the devices that matched, in match order */
 	struct gw_slot *slots;
 	struct vh_device **devs;
@@ -58,6 +61,8 @@ static void gw_finish(struct group_wait *gw)
 		lua_pushinteger(co, gw->order[k] + 1);
 		lua_rawseti(co, -2, k + 1);
 	}
+	/* A few ms of slack: the loop's timers and run_now read the clock apart. */
+	bool at_deadline = run_now(script_run(s)) + 0.005 >= gw->deadline;
 	luaL_Buffer b;
 	luaL_buffinit(co, &b);
 	int listed = 0;
@@ -72,7 +77,10 @@ static void gw_finish(struct group_wait *gw)
 		}
 		char one[96];
 		snprintf(one, sizeof(one), "%s%s (%s)", listed > 1 ? ", " : "",
-			 device_name(gw->devs[i]), sl->done ? sl->why : "still waiting");
+			 device_name(gw->devs[i]),
+			 sl->done      ? sl->why
+			 : at_deadline ? "timed out"
+				       : "still waiting");
 		luaL_addstring(&b, one);
 	}
 	luaL_pushresult(&b);
@@ -226,6 +234,7 @@ static int group_wait(lua_State *L, bool all)
 	gw->w.co = L;
 	gw->n = (int)n;
 	gw->need = (int)lua_tointeger(L, ARG_NEED);
+	gw->deadline = lua_tonumber(L, ARG_STARTED) + (double)timeout_ms / 1000.0;
 	gw->slots = (struct gw_slot *)(gw + 1);
 	gw->devs = (struct vh_device **)(gw->slots + n);
 	gw->order = (int *)(gw->devs + n);

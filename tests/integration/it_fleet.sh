@@ -3,7 +3,8 @@
 # lan:partition { {f1, f2}, {f3, f4} }: pings from the guests' consoles
 # cross inside a group, not between groups nor to the host, and cross
 # everywhere again after heal(); vh.all and vh.count wait for them, and
-# their failures list the devices that did not match. Run on the user
+# their failures list the devices that did not match, and a long vh.all
+# still ends at the run's --timeout. Run on the user
 # backend (the datapath's MAC allow-list) and on the kernel backend (nftables
 # bridge rules in the run's namespace; VH_KERNEL_BACKEND_NO_PROBE=1, as this
 # kernel has no sch_netem and a group partition needs none). Nothing is left
@@ -33,12 +34,20 @@ for backend in user kernel; do
 	assert_contains "$ev" '"call":"vh.all","pattern":"PROBE%-split in=OK out=NO host=NO","result":"matched","matched":4,"need":4'
 	assert_contains "$ev" '"call":"vh.count","pattern":"PROBE%-healed in=OK out=OK host=OK","result":"matched","matched":2,"need":2'
 	assert_contains "$ev" '"call":"vh.all","pattern":"never%-printed","result":"failed","matched":0,"need":4'
-	grep -o '"message":"vh\.[a-z]* failure: [^"]*"' "$ev"
+	assert_contains "$ev" 'not matched: f1 (timed out), f2 (timed out), f3 (timed out), f4 (timed out)'
 	for d in f1 f2 f3 f4; do
 		grep -q 'PROBE-split in=OK out=NO host=NO' "$out/serial-$d.log" || fail "$backend: $d has no split probe line"
 	done
 	[ -z "$(vh_qemu_pids "$out")" ] || fail "$backend: QEMU left running"
 done
+# A vh.all of 10 minutes still ends at the run's --timeout, naming its line.
+start=$(date +%s)
+run_vh timeout run "$SCENARIOS/fleet_run_timeout.lua" --timeout 25s --artifacts "$WORK/t"
+took=$(($(date +%s) - start))
+assert_exit timeout 1
+assert_contains "$WORK/timeout.err" "fleet_run_timeout.lua:7: scenario did not finish within 25s (--timeout)"
+[ "$took" -lt 40 ] || fail "a 25 s --timeout took ${took}s"
+[ -z "$(vh_qemu_pids "$WORK/t")" ] || fail "timeout: QEMU left running"
 # The user backend dropped the frames between groups into its dropped capture.
 [ "$(stat -c %s "$WORK/user/lan-dropped.pcap")" -gt 24 ] || fail "user: nothing in lan-dropped.pcap"
 after=$("$HERE/host_net_snapshot.sh")

@@ -67,6 +67,10 @@ struct datapath {
 	uint32_t tap_events, qemu_events; /* as registered with the loop */
 	bool tap_failed;		  /* read or poll error: the tap is no longer watched */
 	bool blocked;
+	/* Group partition: the network's MAC -> group map (borrowed) and this
+	 * device's group; NULL when the network is whole. */
+	const struct peer_filter *peers;
+	uint32_t own_group;
 	uint64_t seed;
 	uint32_t link_id;
 	enum impair_corr_mode corr_mode;
@@ -353,13 +357,25 @@ static void outq_append(struct dp_dir *d, struct dp_frame *f, size_t off)
 		d->out_off = off;
 }
 
+/* A partition drops the frame: the device alone (blocked), or its island
+ * does not hold the frame's peer. Checked again when a delayed frame comes
+ * due, as the partition may have begun meanwhile. */
+static bool cut_off(const struct datapath *dp, const struct dp_dir *d, const uint8_t *data,
+		    uint32_t len)
+{
+	if (dp->blocked)
+		return true;
+	return dp->peers &&
+	       !peer_filter_pass(dp->peers, dp->own_group, d->dir == DATAPATH_TO_DEVICE, data, len);
+}
+
 /* Hands one frame to its destination now, or queues it behind earlier ones. owned
  * is the frame as a heap copy when the caller has one (it is then consumed), else
  * data/len are copied only if the frame must wait. */
 static void deliver(struct datapath *dp, struct dp_dir *d, const uint8_t *data, uint32_t len,
 		    struct dp_frame *owned)
 {
-	if (dp->blocked) {
+	if (cut_off(dp, d, data, len)) {
 		note_dropped(dp, &d->st.dropped_blocked, data, len);
 		free(owned);
 		return;
@@ -495,7 +511,7 @@ static void ingress(struct datapath *dp, struct dp_dir *d, const uint8_t *data, 
 {
 	d->st.frames_in++;
 	d->st.bytes_in += len;
-	if (dp->blocked) {
+	if (cut_off(dp, d, data, len)) {
 		note_dropped(dp, &d->st.dropped_blocked, data, len);
 		return;
 	}
@@ -900,6 +916,12 @@ const struct netem_spec *datapath_spec(const struct datapath *dp, enum datapath_
 void datapath_set_blocked(struct datapath *dp, bool blocked)
 {
 	dp->blocked = blocked;
+}
+
+void datapath_set_peers(struct datapath *dp, const struct peer_filter *peers, uint32_t own_group)
+{
+	dp->peers = peers;
+	dp->own_group = own_group;
 }
 
 bool datapath_blocked(const struct datapath *dp)

@@ -26,6 +26,7 @@
 
 #include "impair_engine.h"
 #include "netem_spec.h"
+#include "peer_filter.h"
 
 struct ev_loop;
 struct capture;
@@ -122,6 +123,13 @@ const struct netem_spec *datapath_spec(const struct datapath *dp, enum datapath_
  * again on unblock. Blocked frames do not reach the engines. */
 void datapath_set_blocked(struct datapath *dp, bool blocked);
 bool datapath_blocked(const struct datapath *dp);
+
+/* Group partition: while peers is set, frames pass only between this device
+ * and the members of its group own_group (peer_filter.h); the others are
+ * dropped as blocked (dropped_blocked, the dropped capture). peers is
+ * borrowed: it must stay valid until datapath_set_peers(dp, NULL, 0) or
+ * datapath_free(). NULL: the network is whole again. */
+void datapath_set_peers(struct datapath *dp, const struct peer_filter *peers, uint32_t own_group);
 
 /* Copies the counters of dir into *out. */
 void datapath_stats(const struct datapath *dp, enum datapath_dir dir, struct datapath_stats *out);

@@ -15,6 +15,7 @@ packages=(
   libxml2-utils
   curl fdisk
   vde2
+  nftables
   clang libclang-rt-14-dev
   lua-check shellcheck clang-format-14
   strace

@@ -157,7 +157,7 @@ static void pattern_free(void *ctx)
 static struct console_matcher check_matcher(lua_State *L, uint64_t *timeout_ms,
 					    const char *default_timeout, bool *regex)
 {
-	const char *text = luaL_checkstring(L, 2);
+	luaL_checkstring(L, 2);
 	*timeout_ms = lua_util_check_duration(L, 3, default_timeout);
 	*regex = false;
 	if (!lua_isnoneornil(L, 4)) {
@@ -168,16 +168,22 @@ static struct console_matcher check_matcher(lua_State *L, uint64_t *timeout_ms,
 		*regex = lua_toboolean(L, -1);
 		lua_pop(L, 1);
 	}
+	return lua_device_matcher(L, 2, *regex);
+}
+
+struct console_matcher lua_device_matcher(lua_State *L, int arg, bool regex)
+{
+	const char *text = luaL_checkstring(L, arg);
 	struct expect_regex *re = NULL;
-	if (*regex) {
+	if (regex) {
 		char err[256];
 		re = expect_regex_new(text, err, sizeof(err));
 		if (!re)
-			luaL_argerror(L, 2, err);
+			luaL_argerror(L, arg, err);
 	} else {
 		const char *why = lua_util_pattern_error(text);
 		if (why)
-			luaL_argerror(L, 2, why);
+			luaL_argerror(L, arg, why);
 	}
 	struct pattern *p = calloc(1, sizeof(*p));
 	if (!p)

@@ -157,8 +157,65 @@ static int network_clear_l(lua_State *L)
 	return 0;
 }
 
-/* lan:partition { dut, ... }: the devices lose every frame, both ways, until
- * heal(); their impairments are kept and apply again after it. */
+/* The members one element of partition{} names: a device (alone), or a
+ * table of devices (an island). Pushed into the table at `into` as
+ * {member lightuserdata...}; checked before anything changes, so a bad
+ * element leaves the network as it was. */
+static void collect_group(lua_State *L, struct vh_network *net, int elem, int into)
+{
+	lua_newtable(L);
+	if (lua_type(L, elem) != LUA_TTABLE) {
+		lua_pushlightuserdata(L, check_member(L, net, elem));
+		lua_rawseti(L, -2, 1);
+	} else {
+		lua_Integer n = luaL_len(L, elem);
+		if (n < 1)
+			luaL_error(L, "partition: an island needs at least one device");
+		for (lua_Integer k = 1; k <= n; k++) {
+			lua_geti(L, elem, k);
+			if (!luaL_testudata(L, -1, "vh.device"))
+				luaL_error(L, "partition: island element %d is a %s, not a device",
+					   (int)k, luaL_typename(L, -1));
+			lua_pushlightuserdata(L, check_member(L, net, lua_gettop(L)));
+			lua_rawseti(L, -3, k);
+			lua_pop(L, 1);
+		}
+	}
+	lua_rawseti(L, into, (lua_Integer)luaL_len(L, into) + 1);
+}
+
+/* A device named twice (in two islands, or alone and in an island) would
+ * end up wherever its last mention put it: refused instead. groups is the
+ * table collect_group filled. */
+static void check_each_once(lua_State *L, int groups)
+{
+	lua_newtable(L); /* seen: member -> true */
+	int seen = lua_gettop(L);
+	lua_Integer n = luaL_len(L, groups);
+	for (lua_Integer g = 1; g <= n; g++) {
+		lua_geti(L, groups, g);
+		lua_Integer size = luaL_len(L, -1);
+		for (lua_Integer k = 1; k <= size; k++) {
+			lua_geti(L, -1, k);
+			if (lua_rawget(L, seen) != LUA_TNIL) { /* looks up the member */
+				lua_geti(L, -2, k);
+				const struct network_member *m = lua_touserdata(L, -1);
+				luaL_error(L, "partition: %s is named more than once", m->device);
+			}
+			lua_pop(L, 1);
+			lua_geti(L, -1, k);
+			lua_pushboolean(L, 1);
+			lua_rawset(L, seen);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+/* lan:partition { a, b }: each device alone, cut off from everyone;
+ * lan:partition { {a, b}, {c, d} }: islands, traffic only inside each (the
+ * devices in none stay with the host). Both forms mix. The devices keep
+ * their impairments, which apply again after heal(). */
 static int network_partition_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
@@ -167,15 +224,60 @@ static int network_partition_l(lua_State *L)
 	lua_Integer n = luaL_len(L, 2);
 	if (n < 1)
 		return luaL_argerror(L, 2, "partition needs at least one device");
+	lua_settop(L, 2);
+	lua_newtable(L); /* 3: groups */
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_geti(L, 2, i);
-		struct network_member *m = check_member(L, net, lua_gettop(L));
+		collect_group(L, net, 4, 3);
 		lua_pop(L, 1);
-		char err[512];
-		if (network_member_block(m, true, err, sizeof(err)) < 0)
-			return script_raise(L, VH_CONFIG, NULL, "partition %s: %s", m->device, err);
-		impair_event(run, "partition", net, m, NULL, NULL, NULL);
 	}
+	check_each_once(L, 3);
+	bool islands = false;
+	char err[512], id[16];
+	for (lua_Integer g = 1; g <= n; g++) {
+		lua_geti(L, 3, g);
+		lua_Integer size = luaL_len(L, -1);
+		uint32_t island = size > 1 ? network_new_island(net) : 0;
+		snprintf(id, sizeof(id), "\x01%u", island);
+		/* The island's members, for each member's event: who was with whom. */
+		luaL_Buffer names;
+		luaL_buffinit(L, &names);
+		for (lua_Integer k = 1; island && k <= size; k++) {
+			lua_geti(L, -2, k); /* under the buffer's slot */
+			const struct network_member *m = lua_touserdata(L, -1);
+			lua_pop(L, 1);
+			if (k > 1)
+				luaL_addchar(&names, ',');
+			luaL_addstring(&names, m->device);
+		}
+		luaL_pushresult(&names);
+		const char *members = lua_tostring(L, -1);
+		lua_insert(L, -2); /* the members' names below the group */
+		for (lua_Integer k = 1; k <= size; k++) {
+			lua_geti(L, -1, k);
+			struct network_member *m = lua_touserdata(L, -1);
+			lua_pop(L, 1);
+			if (!island) { /* alone: every frame dropped, as always */
+				if (network_member_block(m, true, err, sizeof(err)) < 0)
+					return script_raise(L, VH_CONFIG, NULL, "partition %s: %s",
+							    m->device, err);
+				impair_event(run, "partition", net, m, NULL, NULL, NULL);
+				continue;
+			}
+			struct vh_device *dev = run_find_device(run, m->device);
+			if (network_member_set_island(m, island, device_mac(dev)) < 0)
+				return script_raise(L, VH_FAULT, NULL, "partition %s: bad MAC %s",
+						    m->device, device_mac(dev));
+			islands = true;
+			const char *kv[] = { "network", net->name, "device", m->device, "island", id,
+					     "island_devices", members, "backend",
+					     impairment_backend_name(run_backend(run)), NULL };
+			run_event(run, "partition", kv);
+		}
+		lua_pop(L, 2);
+	}
+	if (islands && network_apply_islands(net, err, sizeof(err)) < 0)
+		return script_raise(L, VH_CONFIG, NULL, "partition: %s", err);
 	return 0;
 }
 
@@ -183,15 +285,23 @@ static int network_heal_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
 	struct vh_run *run = script_run(script_of(L));
+	bool islands = false;
+	char err[512];
 	for (int i = 0; i < net->n_members; i++) {
 		struct network_member *m = net->members[i];
+		if (m->island) {
+			m->island = 0;
+			islands = true;
+			impair_event(run, "heal", net, m, NULL, NULL, NULL);
+		}
 		if (!m->partitioned)
 			continue;
-		char err[512];
 		if (network_member_block(m, false, err, sizeof(err)) < 0)
 			return script_raise(L, VH_CONFIG, NULL, "heal %s: %s", m->device, err);
 		impair_event(run, "heal", net, m, NULL, NULL, NULL);
 	}
+	if (islands && network_apply_islands(net, err, sizeof(err)) < 0)
+		return script_raise(L, VH_CONFIG, NULL, "heal: %s", err);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "device.h"
 #include "ev.h"
 #include "lua_device.h"
+#include "lua_fleet.h"
 #include "lua_network.h"
 #include "lua_update_server.h"
 #include "lua_util.h"
@@ -495,5 +496,7 @@ int luaopen_vharness(lua_State *L)
 	lua_network_register(L);
 	lua_update_server_register(L);
 	luaL_newlib(L, functions);
+	lua_fleet_register(L);
+	lua_group_wait_register(L);
 	return 1;
 }

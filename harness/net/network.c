@@ -1,5 +1,6 @@
 #include "network.h"
 
+#include "bridge_partition.h"
 #include "capture.h"
 #include "capture_live.h"
 #include "link.h"
@@ -100,6 +101,7 @@ void network_free(struct vh_network *net)
 		free(net->members[i]);
 	}
 	free(net->members);
+	free(net->islands);
 	network_stop_capture(net); /* while the bridge still exists */
 	if (net->capture)
 		capture_close(net->capture);
@@ -178,5 +180,82 @@ int network_member_block(struct network_member *m, bool blocked, char *err, size
 	if (m->nic && nic_set_blocked(m->nic, blocked, err, errlen) < 0)
 		return -1;
 	m->partitioned = blocked;
+	return 0;
+}
+
+uint32_t network_new_island(struct vh_network *net)
+{
+	return ++net->next_island;
+}
+
+int network_member_set_island(struct network_member *m, uint32_t island, const char *mac)
+{
+	if (peer_filter_parse_mac(mac, m->mac) < 0)
+		return -1;
+	m->island = island;
+	return 0;
+}
+
+/* Kernel backend: the islands' taps as bridge_partition wants them. */
+static int apply_bridge_rules(struct vh_network *net, char *err, size_t errlen)
+{
+	int n = net->n_members;
+	struct bridge_island *islands = calloc((size_t)n + 1, sizeof(*islands));
+	const char **ports = calloc((size_t)n + 1, sizeof(*ports));
+	if (!islands || !ports) {
+		free(islands);
+		free(ports);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Members grouped by island, each island's ports side by side. */
+	size_t n_islands = 0, used = 0;
+	for (uint32_t id = 1; id <= net->next_island; id++) {
+		size_t first = used;
+		for (int i = 0; i < n; i++)
+			if (net->members[i]->island == id)
+				ports[used++] = net->members[i]->tap;
+		if (used > first)
+			islands[n_islands++] = (struct bridge_island){ ports + first, used - first };
+	}
+	int rc = bridge_partition_apply(net->bridge, islands, n_islands, err, errlen);
+	free(islands);
+	free(ports);
+	return rc;
+}
+
+int network_apply_islands(struct vh_network *net, char *err, size_t errlen)
+{
+	size_t n = 0;
+	for (int i = 0; i < net->n_members; i++)
+		n += net->members[i]->island != 0;
+	struct peer_filter_entry *entries = n ? calloc(n, sizeof(*entries)) : NULL;
+	if (n && !entries) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0, k = 0; i < net->n_members; i++) {
+		struct network_member *m = net->members[i];
+		if (!m->island)
+			continue;
+		memcpy(entries[k].mac, m->mac, 6);
+		entries[k++].group = m->island;
+	}
+	if (net->bridge_ifindex > 0 && net->cfg.backend == IMPAIRMENT_KERNEL &&
+	    apply_bridge_rules(net, err, errlen) < 0) {
+		free(entries);
+		return -1;
+	}
+	/* Every datapath reads the new map before the old one is freed. */
+	net->island_filter = (struct peer_filter){ .entries = entries, .n = n };
+	for (int i = 0; i < net->n_members; i++) {
+		struct network_member *m = net->members[i];
+		if (m->nic)
+			nic_set_peers(m->nic, n ? &net->island_filter : NULL, m->island);
+	}
+	free(net->islands);
+	net->islands = entries;
+	if (!n)
+		net->next_island = 0;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #define VH_NETWORK_H
 
 #include "impairment.h"
+#include "peer_filter.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +41,10 @@ struct network_member {
 	char ifb[16];    /* kernel backend's IFB (named on every backend) */
 	struct nic *nic; /* NULL on paper */
 	bool partitioned;
+	/* Group partition: the island it is in (0: none, with the host), and
+	 * its MAC, which the user backend's filters match on. */
+	uint32_t island;
+	uint8_t mac[6];
 };
 
 struct vh_network {
@@ -57,6 +62,11 @@ struct vh_network {
 	struct capture_live *live;
 	struct network_member **members;
 	int n_members;
+	/* The islands in force (user backend: MAC -> island, read by every
+	 * member's datapath); next_island numbers the next one. */
+	struct peer_filter_entry *islands;
+	struct peer_filter island_filter;
+	uint32_t next_island;
 };
 
 /* Validates name and subnet and, unless on paper, creates the bridge (up,
@@ -87,5 +97,20 @@ struct network_member *network_join(struct vh_network *net, const char *device, 
 
 /* Partition (blocked) or heal one member. 0 or -1 with err. */
 int network_member_block(struct network_member *m, bool blocked, char *err, size_t errlen);
+
+/* A new island number for network_set_islands (1, 2, ...). */
+uint32_t network_new_island(struct vh_network *net);
+
+/* Puts m in island (0: back with the host) with its device's MAC
+ * ("52:54:00:..."); takes effect at network_apply_islands. -1 on a
+ * malformed MAC. */
+int network_member_set_island(struct network_member *m, uint32_t island, const char *mac);
+
+/* Splits the network as the members' islands say: frames pass only inside
+ * an island, and between the members in none and the host; on the user
+ * backend through every datapath's MAC filter, on the kernel backend
+ * through the bridge's nftables table (netem/bridge_partition.h). With no
+ * member in an island the network is whole again. 0 or -1 with err. */
+int network_apply_islands(struct vh_network *net, char *err, size_t errlen);
 
 #endif

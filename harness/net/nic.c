@@ -21,6 +21,7 @@ struct nic_ops {
 	int (*set_spec)(struct nic *nic, enum impairment_dir dir, const struct netem_spec *spec,
 			char *err, size_t errlen);
 	int (*set_blocked)(struct nic *nic, bool blocked, char *err, size_t errlen);
+	void (*set_peers)(struct nic *nic, const struct peer_filter *peers, uint32_t island);
 	const char *(*via)(const struct nic *nic, enum impairment_dir dir);
 	void (*detach)(struct nic *nic);
 };
@@ -91,6 +92,11 @@ static int user_set_blocked(struct nic *nic, bool blocked, char *err, size_t err
 	return 0;
 }
 
+static void user_set_peers(struct nic *nic, const struct peer_filter *peers, uint32_t island)
+{
+	datapath_set_peers(nic->dp, peers, island);
+}
+
 static const char *user_via(const struct nic *nic, enum impairment_dir dir)
 {
 	(void)nic, (void)dir;
@@ -109,6 +115,7 @@ static const struct nic_ops user_ops = {
 	.qemu_connected = user_qemu_connected,
 	.set_spec = user_set_spec,
 	.set_blocked = user_set_blocked,
+	.set_peers = user_set_peers,
 	.via = user_via,
 	.detach = user_detach,
 };
@@ -151,6 +158,11 @@ static int kernel_set_blocked(struct nic *nic, bool blocked, char *err, size_t e
 	return kernel_netem_set_blocked(nic->kn, blocked, err, errlen);
 }
 
+static void kernel_set_peers(struct nic *nic, const struct peer_filter *peers, uint32_t island)
+{
+	(void)nic, (void)peers, (void)island; /* the bridge's rules do it */
+}
+
 static const char *kernel_via(const struct nic *nic, enum impairment_dir dir)
 {
 	switch (kernel_netem_last_path(nic->kn, kernel_dir_of(dir))) {
@@ -175,6 +187,7 @@ static const struct nic_ops kernel_ops = {
 	.qemu_connected = kernel_qemu_connected,
 	.set_spec = kernel_set_spec,
 	.set_blocked = kernel_set_blocked,
+	.set_peers = kernel_set_peers,
 	.via = kernel_via,
 	.detach = kernel_detach,
 };
@@ -234,6 +247,11 @@ int nic_set_spec(struct nic *nic, enum impairment_dir dir, const struct netem_sp
 int nic_set_blocked(struct nic *nic, bool blocked, char *err, size_t errlen)
 {
 	return nic->ops->set_blocked(nic, blocked, err, errlen);
+}
+
+void nic_set_peers(struct nic *nic, const struct peer_filter *peers, uint32_t island)
+{
+	nic->ops->set_peers(nic, peers, island);
 }
 
 const char *nic_via(const struct nic *nic, enum impairment_dir dir)

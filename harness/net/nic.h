@@ -21,6 +21,7 @@ struct ev_loop;
 struct link_ctx;
 struct netem_spec;
 struct nic;
+struct peer_filter;
 
 struct nic_config {
 	struct ev_loop *loop;
@@ -62,6 +63,12 @@ int nic_set_spec(struct nic *nic, enum impairment_dir dir, const struct netem_sp
 /* Partition (blocked) or heal: every frame dropped both ways, then the
  * stored specs again. 0 or -1 with err. */
 int nic_set_blocked(struct nic *nic, bool blocked, char *err, size_t errlen);
+
+/* Group partition on the user backend: frames pass only between the device
+ * and its island (peer_filter.h); peers NULL: whole again. peers is
+ * borrowed until the next call. The kernel backend's islands are rules on
+ * the bridge (network.c), so there it does nothing. */
+void nic_set_peers(struct nic *nic, const struct peer_filter *peers, uint32_t island);
 
 /* How the last change of dir reached the kernel: "libnl", "tc", or NULL (the
  * user backend, or no qdisc). For the event log. */

@@ -782,6 +782,73 @@ static int child_blocked_drops_everything_and_unblock_restores(void)
 	return 0;
 }
 
+/* Sends a test frame from the device to dst and waits until the datapath has
+ * taken it: how many frames that dropped as blocked (0 or 1), -1 if unseen. */
+static int from_device_unicast(struct fx *f, const uint8_t dst[6], uint32_t seq)
+{
+	uint8_t buf[2048];
+	size_t len = test_frame(buf, 80, mac_dev, seq);
+	memcpy(buf, dst, 6);
+	struct datapath_stats before, now;
+	datapath_stats(f->dp, DATAPATH_FROM_DEVICE, &before);
+	if (fake_send(f, buf, len, true) != 0)
+		return -1;
+	for (int i = 0; i < 1000; i++) {
+		fx_turn(f, 1);
+		datapath_stats(f->dp, DATAPATH_FROM_DEVICE, &now);
+		if (now.frames_in > before.frames_in)
+			return (int)(now.dropped_blocked - before.dropped_blocked);
+	}
+	return -1;
+}
+
+/* A group partition: the device is in island 1 with one peer; frames from
+ * the host's side (group 0) are dropped as blocked, the peer's pass, a
+ * broadcast from the device still leaves (the island's ARP), and its unicast
+ * leaves only towards the peer. */
+static int child_peers_pass_only_the_island(void)
+{
+	static const uint8_t mac_peer[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+	struct peer_filter_entry e[2];
+	memcpy(e[0].mac, mac_dev, 6);
+	e[0].group = 1;
+	memcpy(e[1].mac, mac_peer, 6);
+	e[1].group = 1;
+	struct peer_filter pf = { .entries = e, .n = 2 };
+	struct fx *f = calloc(1, sizeof *f);
+	CHECK(f && fx_open(f, NULL, SOCK_STREAM) == 0);
+	struct datapath_stats warm;
+	datapath_stats(f->dp, DATAPATH_TO_DEVICE, &warm);
+	datapath_set_peers(f->dp, &pf, 1);
+	uint8_t buf[2048], got[2048];
+	size_t len, glen;
+	uint32_t seq;
+	len = test_frame(buf, 80, mac_host, 10);
+	CHECK(bridge_send(f, buf, len) == 0);
+	CHECK(fake_recv_test(f, got, &glen, &seq, 100, true) == 0);
+	struct datapath_stats st;
+	datapath_stats(f->dp, DATAPATH_TO_DEVICE, &st);
+	CHECK(st.dropped_blocked == warm.dropped_blocked + 1);
+	len = test_frame(buf, 80, mac_peer, 11);
+	CHECK(bridge_send(f, buf, len) == 0);
+	CHECK(fake_recv_test(f, got, &glen, &seq, 1000, true) == 1 && seq == 11);
+	len = test_frame(buf, 80, mac_dev, 12);
+	CHECK(fake_send(f, buf, len, true) == 0);
+	CHECK(bridge_recv(f, got, &glen, 0, 1000) == 1);
+	CHECK(is_test_frame(got, glen, &seq) && seq == 12);
+	/* Unicast from the device: to the host's MAC dropped, to the peer's sent. */
+	CHECK(from_device_unicast(f, mac_host, 14) == 1);
+	CHECK(from_device_unicast(f, mac_peer, 15) == 0);
+	/* Whole again: the host's frames reach the device. */
+	datapath_set_peers(f->dp, NULL, 0);
+	len = test_frame(buf, 80, mac_host, 13);
+	CHECK(bridge_send(f, buf, len) == 0);
+	CHECK(fake_recv_test(f, got, &glen, &seq, 1000, true) == 1 && seq == 13);
+	fx_close(f);
+	free(f);
+	return 0;
+}
+
 /* Which of 200 frames from the device a `loss 30%` datapath with this seed lets
  * through, as a bitmap. Replaces f's datapath with a fresh one on the same tap. */
 static int loss_pattern(struct fx *f, uint64_t seed, bool through[200])
@@ -1025,6 +1092,7 @@ SANDBOXED(delay_holds_frames_never_early)
 SANDBOXED(slot_holds_frames_until_a_slot_opens)
 SANDBOXED(loss_100_drops_and_counts)
 SANDBOXED(blocked_drops_everything_and_unblock_restores)
+SANDBOXED(peers_pass_only_the_island)
 SANDBOXED(same_seed_same_drop_pattern)
 SANDBOXED(corrupt_flips_one_bit_and_duplicate_sends_twice)
 SANDBOXED(reports_qemu_disconnect_and_reattaches)
@@ -1039,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(test_datapath_slot_holds_frames_until_a_slot_opens),
 		cmocka_unit_test(test_datapath_loss_100_drops_and_counts),
 		cmocka_unit_test(test_datapath_blocked_drops_everything_and_unblock_restores),
+		cmocka_unit_test(test_datapath_peers_pass_only_the_island),
 		cmocka_unit_test(test_datapath_same_seed_same_drop_pattern),
 		cmocka_unit_test(test_datapath_corrupt_flips_one_bit_and_duplicate_sends_twice),
 		cmocka_unit_test(test_datapath_reports_qemu_disconnect_and_reattaches),

@@ -484,11 +484,211 @@ static void test_lua_seed_returns_configured_seed(void **state)
 	assert_non_null(strstr(r.message, "seed is 7"));
 }
 
+/* --- fleets, group waits, group partitions --- */
+
+static void test_lua_fleet_makes_n_ordinary_devices_named_by_the_format(void **state)
+{
+	(void)state;
+	assert_passes("fleet.lua",
+		      PRELUDE
+		      "local lan = vh.network { name = \"lan\" }\n"
+		      "local f = vh.fleet { n = 12, name = \"x%02d\", network = lan, firmware = " FW ",\n"
+		      "  stagger = \"10ms\", memory = \"96M\" }\n"
+		      "assert(#f == 12, \"12 devices\")\n"
+		      "assert(f[1].name == \"x01\" and f[12].name == \"x12\", f[12].name)\n"
+		      "assert(tostring(f[3]) == \"device x03\")\n"
+		      "f:power_on()\n"
+		      "f[2]:expect(\"net up\", \"1s\")\n");
+}
+
+static void test_lua_fleet_default_name_is_d_and_three_digits(void **state)
+{
+	(void)state;
+	assert_passes("fleetname.lua",
+		      PRELUDE
+		      "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+		      "assert(f[2].name == \"d002\", f[2].name)\n");
+}
+
+static void test_lua_fleet_without_n_is_config_error_at_call_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("fleetn.lua",
+			       PRELUDE
+			       "local x = 1\n"
+			       "local f = vh.fleet { firmware = " FW " }\n",
+			       3, "'n' must be a whole number");
+	assert_config_error_at("fleetzero.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 0, firmware = " FW " }\n",
+			       2, "'n' must be a whole number of devices from 1 to");
+	assert_config_error_at("fleethalf.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 2.5, firmware = " FW " }\n",
+			       2, "'n' must be a whole number of devices from 1 to");
+}
+
+static void test_lua_fleet_name_without_one_integer_conversion_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("fleetfmt.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 3, name = \"dev%s\", firmware = " FW " }\n",
+			       2, "'name' must hold one %d");
+	assert_config_error_at("fleetfmt2.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 3, name = \"dev\", firmware = " FW " }\n",
+			       2, "'name' must hold one %d (like \"d%03d\") to give each device its own name, not \"dev\"");
+}
+
+static void test_lua_fleet_error_of_one_device_names_the_line_and_the_device(void **state)
+{
+	(void)state;
+	/* The second fleet's d002 collides with the first's. */
+	assert_config_error_at("fleetdup.lua",
+			       PRELUDE
+			       "vh.device { name = \"d002\", firmware = " FW " }\n"
+			       "local f = vh.fleet { n = 3, firmware = " FW " }\n",
+			       3, "vh.fleet{}: d002: ");
+	assert_config_error_at("fleetmem.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 3, firmware = " FW ", memory = \"9X\" }\n",
+			       2, "memory must be like");
+}
+
+static void test_lua_fleet_unknown_field_and_bad_stagger_are_config_errors(void **state)
+{
+	(void)state;
+	assert_config_error_at("fleetfield.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 3, firmware = " FW ", count = 3 }\n",
+			       2, "count");
+	assert_config_error_at("fleetstagger.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 3, firmware = " FW ", stagger = \"soon\" }\n",
+			       2, NULL);
+}
+
+static void test_lua_all_and_count_return_the_devices_in_dry_run(void **state)
+{
+	(void)state;
+	assert_passes("all.lua",
+		      PRELUDE
+		      "local f = vh.fleet { n = 5, firmware = " FW " }\n"
+		      "local got = vh.all(f, \"net up\", \"30s\")\n"
+		      "assert(#got == 5, \"all five\")\n"
+		      "local some = vh.count(f, \"commit slot=(%a)\", 3, \"1m\", { regex = false })\n"
+		      "assert(#some == 3 and some[1] == f[1], \"three\")\n"
+		      "vh.all({ f[1] }, \"^a\", 1, { regex = true })\n");
+}
+
+static void test_lua_all_rejects_a_bad_pattern_at_call_line(void **state)
+{
+	(void)state;
+	assert_config_error_at("allpat.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+			       "vh.all(f, \"(%d\", \"1s\")\n",
+			       3, "bad argument #2 to 'all' (unfinished capture)");
+}
+
+static void test_lua_all_rejects_a_list_holding_something_else_than_devices(void **state)
+{
+	(void)state;
+	assert_config_error_at("alllist.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+			       "vh.all({ f[1], \"d002\" }, \"x\", \"1s\")\n",
+			       3, "devices[2] is a string, not a device");
+	assert_config_error_at("allempty.lua",
+			       PRELUDE
+			       "vh.device { name = \"a\", firmware = " FW " }\n"
+			       "vh.all({}, \"x\", \"1s\")\n",
+			       3, "at least one device");
+}
+
+static void test_lua_count_needs_a_number_within_the_list(void **state)
+{
+	(void)state;
+	assert_config_error_at("countn.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+			       "vh.count(f, \"x\", 3, \"1s\")\n",
+			       3, "1 to 2");
+	assert_config_error_at("countt.lua",
+			       PRELUDE
+			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+			       "vh.count(f, \"x\", \"1s\")\n",
+			       3, "how many devices");
+}
+
+static void test_lua_group_partition_and_heal_pass_dry_run(void **state)
+{
+	(void)state;
+	assert_passes("groups.lua",
+		      PRELUDE
+		      "local lan = vh.network { name = \"lan\" }\n"
+		      "local f = vh.fleet { n = 5, network = lan, firmware = " FW " }\n"
+		      "lan:partition { { f[1], f[2] }, { f[3], f[4] } }\n"
+		      "lan:heal()\n"
+		      "lan:partition { f[5], { f[1], f[2] }, { f[3] } }\n"
+		      "lan:heal()\n");
+}
+
+static void test_lua_group_partition_with_an_empty_island_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("emptyisland.lua",
+			       PRELUDE
+			       "local lan = vh.network { name = \"lan\" }\n"
+			       "local f = vh.fleet { n = 2, network = lan, firmware = " FW " }\n"
+			       "lan:partition { { f[1] }, {} }\n",
+			       4, "an island needs at least one device");
+}
+
+static void test_lua_group_partition_of_a_device_elsewhere_is_config_error(void **state)
+{
+	(void)state;
+	assert_config_error_at("islandnet.lua",
+			       PRELUDE
+			       "local lan = vh.network { name = \"lan\" }\n"
+			       "local wan = vh.network { name = \"wan\" }\n"
+			       "local a = vh.device { name = \"a\", network = lan, firmware = " FW " }\n"
+			       "local b = vh.device { name = \"b\", network = wan, firmware = " FW " }\n"
+			       "lan:partition { { a, b } }\n",
+			       6, "b is not on network lan");
+	assert_config_error_at("islandelem.lua",
+			       PRELUDE
+			       "local lan = vh.network { name = \"lan\" }\n"
+			       "local a = vh.device { name = \"a\", network = lan, firmware = " FW " }\n"
+			       "lan:partition { { a, 7 } }\n",
+			       4, "island element 2 is a number, not a device");
+	assert_config_error_at("islandtwice.lua",
+			       PRELUDE
+			       "local lan = vh.network { name = \"lan\" }\n"
+			       "local f = vh.fleet { n = 3, network = lan, firmware = " FW " }\n"
+			       "lan:partition { { f[1], f[2] }, { f[3], f[1] } }\n",
+			       4, "partition: d001 is named more than once");
+}
+
 #define T(fn) cmocka_unit_test(fn)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_lua_fleet_makes_n_ordinary_devices_named_by_the_format),
+		T(test_lua_fleet_default_name_is_d_and_three_digits),
+		T(test_lua_fleet_without_n_is_config_error_at_call_line),
+		T(test_lua_fleet_name_without_one_integer_conversion_is_config_error),
+		T(test_lua_fleet_error_of_one_device_names_the_line_and_the_device),
+		T(test_lua_fleet_unknown_field_and_bad_stagger_are_config_errors),
+		T(test_lua_all_and_count_return_the_devices_in_dry_run),
+		T(test_lua_all_rejects_a_bad_pattern_at_call_line),
+		T(test_lua_all_rejects_a_list_holding_something_else_than_devices),
+		T(test_lua_count_needs_a_number_within_the_list),
+		T(test_lua_group_partition_and_heal_pass_dry_run),
+		T(test_lua_group_partition_with_an_empty_island_is_config_error),
+		T(test_lua_group_partition_of_a_device_elsewhere_is_config_error),
 		T(test_lua_syntax_error_is_config_error_naming_file_and_line),
 		T(test_lua_missing_scenario_file_is_config_error),
 		T(test_lua_calling_nil_is_config_error_naming_file_and_line),

@@ -26,7 +26,10 @@ local cleared = rtt()
 vh.log(string.format(
   "rtt base %.1f, delay 100ms both %.1f, to_device 50ms %.1f, healed %.1f, cleared %.1f",
   base, both, mixed, healed, cleared))
-vh.check(both >= 200 and both < 220, "delay 100ms both ways: RTT within 10% of 200ms")
-vh.check(mixed >= 150 and mixed < 165, "50ms + 100ms")
+-- The delay adds to the path's own RTT (base: guest and host scheduling,
+-- which a loaded host stretches), so the upper bounds are above base.
+vh.check(both >= 200 and both < 220 + base,
+  "delay 100ms both ways: RTT within 10% of 200ms over base")
+vh.check(mixed >= 150 and mixed < 165 + base, "50ms + 100ms, within 10% over base")
 vh.check(healed >= 150, "heal restores the impairment")
 vh.check(cleared < 50, "clear removes it")

@@ -104,8 +104,9 @@ static const char *netem_options(const char *dump)
 	return p;
 }
 
-/* Average RTT in ms over n pings, and how many came back. */
-static double ping_avg(int n, int *received)
+/* Average RTT in ms over n pings, how many came back, and the smallest RTT
+ * (NULL: not wanted). */
+static double ping_rtt(int n, int *received, double *min_ms)
 {
 	char out[1024];
 	capture(out, sizeof(out), "ping -c %d -i 0.2 -W 2 -q " DEVICE_IP " 2>&1", n);
@@ -117,7 +118,14 @@ static double ping_avg(int n, int *received)
 	double mn, av, mx;
 	if (!avg || sscanf(avg + 14, "%lf/%lf/%lf", &mn, &av, &mx) != 3)
 		return -1;
+	if (min_ms)
+		*min_ms = mn;
 	return av;
+}
+
+static double ping_avg(int n, int *received)
+{
+	return ping_rtt(n, received, NULL);
 }
 
 static struct netem_spec spec_of(const char *text)
@@ -143,10 +151,15 @@ static void set(struct kernel_netem *kn, enum kernel_netem_dir dir, const char *
 static void expect_rtt(const char *what, double want_ms)
 {
 	int got;
-	double avg = ping_avg(5, &got);
-	/* Within 10% above the configured sum; never below it (netem is never early). */
-	check(got == 5 && avg >= want_ms && avg < want_ms * 1.1 + 5, "%s: rtt %.1f ms (%d/5 replies), want %.0f ms +10%%",
-	      what, avg, got, want_ms);
+	double min = -1;
+	double avg = ping_rtt(5, &got, &min);
+	/* netem is never early, so even the fastest reply took the configured sum;
+	 * and the fastest is within 10% above it. Only the fastest: a host whose
+	 * cores are busy stretches the others (measured: an average of 255.9 ms
+	 * for 200 ms at load 10). */
+	check(got == 5 && min >= want_ms && min < want_ms * 1.1 + 5,
+	      "%s: rtt min %.1f avg %.1f ms (%d/5 replies), want %.0f ms +10%%", what, min, avg, got,
+	      want_ms);
 }
 
 static void expect_dump(const char *ifname, const char *want, int present)

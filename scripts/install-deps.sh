@@ -18,6 +18,7 @@ packages=(
   clang libclang-rt-14-dev
   lua-check shellcheck clang-format-14
   strace
+  chromium # it_report renders report.html in a real browser (headless)
 )
 
 sudo_cmd=()

@@ -4,6 +4,7 @@
 
 #include "html_escape.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 extern const char report_page[];
@@ -80,9 +81,21 @@ static void put_header(FILE *out, const struct timeline *tl)
 	      "<a href=\"events.jsonl\">events.jsonl</a></span></div>\n",
 	      out);
 	if (tl->verdict_message) {
+		/* The first line says what failed and where; the rest (the
+		 * serial tail) is folded: the Failures section shows it in
+		 * context. */
+		const char *msg = tl->verdict_message;
+		size_t first = strcspn(msg, "\n");
+		char *head = strndup(msg, first);
 		fputs("<pre class=\"message\" id=\"verdict-message\">", out);
-		html_put_text(out, tl->verdict_message);
+		html_put_text(out, head ? head : "");
 		fputs("</pre>\n", out);
+		free(head);
+		if (msg[first] && msg[first + 1]) {
+			fputs("<details><summary>the verdict's whole message</summary><pre>", out);
+			html_put_text(out, msg + first + 1);
+			fputs("</pre></details>\n", out);
+		}
 	}
 }
 

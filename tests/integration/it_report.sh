@@ -29,9 +29,9 @@ render "$out/report.html" "$WORK/dom.html"
 echo "rendered in $(($(date +%s%N) / 1000000 - start_ms)) ms; report.html $(stat -c %s "$out/report.html") bytes"
 dom=$WORK/dom.html
 assert_contains "$dom" 'class="lane device has-failure" data-lane="device:dut"'
-assert_contains "$dom" 'class="mk boot"'
-assert_contains "$dom" 'class="mk power"'
-assert_contains "$dom" 'class="mk expect failed"'
+assert_contains "$dom" 'class="mk boot" data-i='
+assert_contains "$dom" 'class="mk power" data-i='
+assert_contains "$dom" 'class="mk expect failed" data-i='
 # The failure, with its message (file:line) and the serial lines before it.
 assert_contains "$dom" 'class="failure" data-lane="device:dut"'
 assert_contains "$dom" 'report_failed.lua:11: expect "this line never appears" on dut: timed out'
@@ -43,6 +43,17 @@ assert_contains "$dom" '&lt;/script&gt;&lt;img src=x onerror=document.title=1337
 assert_not_contains "$dom" '<img'
 assert_not_contains "$dom" '<title>1337'
 [ "$(grep -o '<script' "$dom" | wc -l)" = 2 ] || fail "the page has scripts it did not bring"
+
+# A marker's details and the serial log at its moment, as a click opens them
+# (report.html#m=N is that click as a link).
+i=$(grep -o 'class="mk expect failed" data-i="[0-9]*"' "$dom" | grep -o '[0-9]*"$' | tr -d '"')
+[ -n "$i" ] || fail "no data-i on the failed expect's marker"
+render "$out/report.html#m=$i" "$WORK/moment.html"
+assert_contains "$WORK/moment.html" '<div id="detail" class="">'
+assert_contains "$WORK/moment.html" '<td>pattern</td><td>this line never appears</td>'
+assert_contains "$WORK/moment.html" '<section id="serial" class="">'
+grep -q '<div class="at" id="serial-line-[0-9]*"><span class="ts">\[[0-9.]*\]</span>vh# </div>' \
+	"$WORK/moment.html" || fail "the serial log is not opened at the failure's last line"
 
 # vharness report rewrites both from the artifacts; bad directories are
 # usage errors that say what is missing.

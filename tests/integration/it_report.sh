@@ -28,6 +28,8 @@ start_ms=$(($(date +%s%N) / 1000000))
 render "$out/report.html" "$WORK/dom.html"
 echo "rendered in $(($(date +%s%N) / 1000000 - start_ms)) ms; report.html $(stat -c %s "$out/report.html") bytes"
 dom=$WORK/dom.html
+# The page's script ran to its end (it records how long drawing took).
+grep -q '<body data-parse-ms="[0-9]*" data-draw-ms="[0-9]*">' "$dom" || fail "the page's script did not finish"
 assert_contains "$dom" 'class="lane device has-failure" data-lane="device:dut"'
 assert_contains "$dom" 'class="mk boot" data-i='
 assert_contains "$dom" 'class="mk power" data-i='

@@ -4,6 +4,7 @@
 
 #include "html_escape.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,20 @@ void report_html_data(FILE *out, const struct timeline *tl)
 		const struct timeline_lane *L = &tl->lanes[i];
 		fprintf(out, "%s{\"k\":\"%s\",\"n\":", i ? "," : "", kind_names[L->kind]);
 		html_put_json_string(out, L->name);
-		fprintf(out, ",\"fail\":%d,\"lines\":[", L->n_failures);
+		fprintf(out, ",\"fail\":%d,\"tr\":[", L->n_failures);
+		/* Traffic by second, the empty ones left out. */
+		bool first = true;
+		for (size_t k = 0; k < L->n_traffic; k++) {
+			const struct timeline_traffic *b = &L->traffic[k];
+			if (!b->frames_to && !b->frames_from && !b->frames_dropped)
+				continue;
+			fprintf(out, "%s[%zu,%u,%llu,%u,%llu,%u,%llu]", first ? "" : ",", k,
+				b->frames_to, (unsigned long long)b->bytes_to, b->frames_from,
+				(unsigned long long)b->bytes_from, b->frames_dropped,
+				(unsigned long long)b->bytes_dropped);
+			first = false;
+		}
+		fputs("],\"lines\":[", out);
 		for (size_t k = 0; k < L->n_lines; k++) {
 			fprintf(out, "%s\n[%.6f,", k ? "," : "", L->lines[k].t);
 			html_put_json_string(out, L->lines[k].text);

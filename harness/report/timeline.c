@@ -48,6 +48,8 @@ void timeline_free(struct timeline *tl)
 			free(tl->lanes[i].lines[k].text);
 		free(tl->lanes[i].lines);
 		free(tl->lanes[i].name);
+		free(tl->lanes[i].ip);
+		free(tl->lanes[i].traffic);
 	}
 	for (size_t i = 0; i < tl->n_markers; i++) {
 		free(tl->markers[i].label);
@@ -178,8 +180,12 @@ static struct timeline_marker *device_event(struct timeline *tl, const char *eve
 {
 	int d = device_lane(tl, ev);
 	struct timeline_lane *L = &tl->lanes[d];
-	if (!strcmp(event, "device"))
+	if (!strcmp(event, "device")) {
+		const char *ip = json_flat_get(ev, "ip");
+		if (ip && !L->ip)
+			L->ip = must(strdup(ip));
 		return NULL;
+	}
 	if (!strcmp(event, "power_on")) {
 		close_span(tl, L->open_power, t);
 		struct timeline_marker *m =
@@ -338,6 +344,9 @@ int timeline_add_event(struct timeline *tl, const char *line)
 		free(tl->seed);
 		tl->scenario = dup_or_null(json_flat_get(&ev, "scenario"));
 		tl->seed = dup_or_null(json_flat_get(&ev, "seed"));
+		const char *wall = json_flat_get(&ev, "unix_time");
+		if (wall && atof(wall) > t)
+			tl->unix_start = atof(wall) - t;
 		m = add_marker(tl, 0, t, "event", must(strdup("run start")));
 	} else if (!strcmp(event, "check")) {
 		const char *what = get(&ev, "what");
@@ -562,6 +571,16 @@ int timeline_load(struct timeline *tl, const char *dir, char *err, size_t errlen
 	fclose(f);
 	if (tl->n_lanes == 0)
 		lane(tl, TIMELINE_SCENARIO, "scenario");
+	/* Each network's captures: what was delivered, and what the user
+	 * backend dropped. */
+	for (int i = 0; i < tl->n_lanes && tl->unix_start > 0; i++) {
+		if (tl->lanes[i].kind != TIMELINE_NETWORK)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.pcap", dir, tl->lanes[i].name);
+		timeline_add_pcap(tl, path, false);
+		snprintf(path, sizeof(path), "%s/%s-dropped.pcap", dir, tl->lanes[i].name);
+		timeline_add_pcap(tl, path, true);
+	}
 	/* Every serial log, also of a device whose event was lost. */
 	DIR *d = opendir(dir);
 	struct dirent *e;

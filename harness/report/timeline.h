@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum timeline_lane_kind { TIMELINE_SCENARIO, TIMELINE_DEVICE, TIMELINE_NETWORK, TIMELINE_SERVER };
 
@@ -19,9 +20,21 @@ struct timeline_line {
 	char *text;
 };
 
+/* A device's traffic in one second of the run, [second, second + 1), from
+ * the network captures: IPv4 frames to and from its address that were
+ * delivered, and those dropped (either way). */
+struct timeline_traffic {
+	uint32_t frames_to, frames_from, frames_dropped;
+	uint64_t bytes_to, bytes_from, bytes_dropped;
+};
+
 struct timeline_lane {
 	enum timeline_lane_kind kind;
 	char *name;
+	char *ip; /* a device's address on its network, NULL when none */
+	/* A device's traffic by second (index = second of the run). */
+	struct timeline_traffic *traffic;
+	size_t n_traffic;
 	/* A device's serial log, in time order. */
 	struct timeline_line *lines;
 	size_t n_lines, cap_lines;
@@ -59,6 +72,9 @@ struct timeline {
 	char *verdict_message;
 	double seconds; /* the verdict's; -1 when unknown */
 	int bad_lines;	/* lines of events.jsonl that were not events (a torn last line) */
+	/* The wall clock at t = 0 (from run_start), to place captured frames;
+	 * 0 when unknown (then captures are not read). */
+	double unix_start;
 };
 
 void timeline_init(struct timeline *tl);
@@ -80,6 +96,18 @@ void timeline_add_serial_line(struct timeline *tl, const char *device, double t,
  * markers by time, points each at its serial line and words each failure's
  * message (the verdict's own text where it is about that failure). */
 void timeline_finish(struct timeline *tl);
+
+/* Adds one captured IPv4 frame, stamped unix_time (wall clock), of len
+ * bytes from src to dst (dotted quads) to the traffic of the device lanes
+ * with those addresses: delivered (to or from), or dropped. Frames before
+ * the run or without a device are ignored. */
+void timeline_add_frame(struct timeline *tl, double unix_time, const char *src, const char *dst,
+			uint32_t len, bool dropped);
+
+/* Reads a classic pcap file (Ethernet, microsecond or nanosecond stamps,
+ * either byte order) into timeline_add_frame. Returns the number of frames
+ * read, or -1 when path is missing or not such a file. */
+long timeline_add_pcap(struct timeline *tl, const char *path, bool dropped);
 
 /* The lane of that kind and name, or -1. */
 int timeline_find_lane(const struct timeline *tl, enum timeline_lane_kind kind, const char *name);

@@ -379,6 +379,76 @@ static void test_load_reads_serial_logs_and_the_verdict_file(void **state)
 	free(trace);
 }
 
+/* One pcap record: an Ethernet frame with IPv4 addresses, len bytes long on
+ * the wire (only its first 34 bytes kept, as a short snaplen would). */
+static void put_frame(FILE *f, uint32_t sec, uint32_t usec, const uint8_t src[4],
+		      const uint8_t dst[4], uint32_t len)
+{
+	uint8_t frame[34] = {0};
+	frame[12] = 0x08; /* IPv4 */
+	memcpy(frame + 26, src, 4);
+	memcpy(frame + 30, dst, 4);
+	uint32_t rec[4] = {sec, usec, sizeof(frame), len};
+	fwrite(rec, sizeof(rec), 1, f);
+	fwrite(frame, sizeof(frame), 1, f);
+}
+
+static void put_pcap(const char *name, int frames, const uint8_t (*src)[4], const uint8_t (*dst)[4],
+		     const uint32_t *secs, const uint32_t *lens)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	/* magic, version 2.4, zone, sigfigs, snaplen, LINKTYPE_ETHERNET */
+	uint32_t head[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+	fwrite(head, sizeof(head), 1, f);
+	for (int i = 0; i < frames; i++)
+		put_frame(f, secs[i], 500000, src[i], dst[i], lens[i]);
+	fclose(f);
+}
+
+static void test_load_bins_captured_frames_by_device_and_second(void **state)
+{
+	(void)state;
+	/* The run started at wall time 1000 (its t = 0.5 at 1000.5). */
+	put("events.jsonl",
+	    "{\"t\":0.5,\"event\":\"run_start\",\"scenario\":\"n.lua\",\"unix_time\":1000.5}\n"
+	    "{\"t\":0.6,\"event\":\"network\",\"network\":\"lan\"}\n"
+	    "{\"t\":0.7,\"event\":\"device\",\"device\":\"a\",\"ip\":\"10.0.0.2\"}\n"
+	    "{\"t\":0.8,\"event\":\"device\",\"device\":\"b\",\"ip\":\"10.0.0.3\"}\n");
+	/* host to a, a to host, a to b, host to host */
+	const uint8_t srcs[4][4] = {{10, 0, 0, 1}, {10, 0, 0, 2}, {10, 0, 0, 2}, {10, 0, 0, 1}};
+	const uint8_t dsts[4][4] = {{10, 0, 0, 2}, {10, 0, 0, 1}, {10, 0, 0, 3}, {10, 0, 0, 1}};
+	/* 1002.5 is second 2; 999 is before the run; host to host is no device's. */
+	const uint32_t secs[] = {1002, 1002, 1003, 999}, lens[] = {100, 60, 1500, 42};
+	put_pcap("lan.pcap", 4, srcs, dsts, secs, lens);
+	const uint32_t dsecs[] = {1004}, dlens[] = {700};
+	put_pcap("lan-dropped.pcap", 1, srcs, dsts, dsecs, dlens);
+	struct timeline tl;
+	timeline_init(&tl);
+	char err[512];
+	assert_int_equal(timeline_load(&tl, dir, err, sizeof(err)), 0);
+	assert_true(tl.unix_start == 1000.0);
+	const struct timeline_lane *la = &tl.lanes[timeline_find_lane(&tl, TIMELINE_DEVICE, "a")];
+	const struct timeline_lane *lb = &tl.lanes[timeline_find_lane(&tl, TIMELINE_DEVICE, "b")];
+	assert_int_equal(la->n_traffic, 5);
+	assert_int_equal(la->traffic[2].frames_to, 1);
+	assert_int_equal(la->traffic[2].bytes_to, 100);
+	assert_int_equal(la->traffic[2].frames_from, 1);
+	assert_int_equal(la->traffic[2].bytes_from, 60);
+	assert_int_equal(la->traffic[3].bytes_from, 1500); /* a to b: from a ... */
+	assert_int_equal(lb->traffic[3].bytes_to, 1500);   /* ... and to b */
+	assert_int_equal(la->traffic[4].frames_dropped, 1);
+	assert_int_equal(la->traffic[4].bytes_dropped, 700);
+	assert_int_equal(la->traffic[0].frames_to + la->traffic[1].frames_to, 0);
+	timeline_free(&tl);
+	/* Not a pcap. */
+	timeline_init(&tl);
+	assert_int_equal(timeline_add_pcap(&tl, "/dev/null", false), -1);
+	timeline_free(&tl);
+}
+
 static void test_trace_json_has_a_process_per_lane_and_microsecond_events(void **state)
 {
 	(void)state;
@@ -420,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_serial_lines_split_into_time_and_text),
 		cmocka_unit_test(test_load_without_events_says_what_is_missing),
 		cmocka_unit_test(test_load_reads_serial_logs_and_the_verdict_file),
+		cmocka_unit_test(test_load_bins_captured_frames_by_device_and_second),
 		cmocka_unit_test(test_trace_json_has_a_process_per_lane_and_microsecond_events),
 	};
 	return vh_run_tests(tests, setup, teardown);

@@ -73,8 +73,9 @@ void suite_report_markdown(FILE *out, const struct suite_result *r, int n)
 		fprintf(out, "| %s | ", r[i].id);
 		cell(out, r[i].params);
 		const char *bold = r[i].outcome == 0 ? "" : "**";
-		fprintf(out, " | %s%s%s | %.1f | %llu | ", bold, suite_report_verdict_word(r[i].outcome), bold,
-			r[i].seconds, (unsigned long long)r[i].seed);
+		fprintf(out, " | %s%s%s | %.1f | %llu | ", bold,
+			suite_report_verdict_word(r[i].outcome), bold, r[i].seconds,
+			(unsigned long long)r[i].seed);
 		cell(out, r[i].outcome != 0 ? r[i].message : NULL);
 		fputs(" |\n", out);
 	}
@@ -128,7 +129,8 @@ void suite_report_print(FILE *out, const struct suite_result *r, int n)
 		"parameters");
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%-*s  %-13s %9.1f  %10llu  %s\n", (int)w, r[i].id,
-			suite_report_verdict_word(r[i].outcome), r[i].seconds, (unsigned long long)r[i].seed,
+			suite_report_verdict_word(r[i].outcome), r[i].seconds,
+			(unsigned long long)r[i].seed,
 			r[i].params && r[i].params[0] ? r[i].params : "-");
 	/* Pass rates, for scenarios with parameters or repeats: the same
 	 * scenario file and parameters counted together. */

@@ -435,6 +435,22 @@ static long line_at(const struct timeline_lane *L, double t)
 	return (long)lo - 1;
 }
 
+/* The device lane whose address is peer's ("10.77.0.2:41234"), or -1: an
+ * HTTP request names its client only so. */
+static int lane_of_peer(const struct timeline *tl, const char *peer)
+{
+	if (!peer)
+		return -1;
+	size_t n = strcspn(peer, ":");
+	for (int i = 0; i < tl->n_lanes; i++) {
+		const char *ip = tl->lanes[i].ip;
+		if (tl->lanes[i].kind == TIMELINE_DEVICE && ip && strlen(ip) == n &&
+		    !strncmp(ip, peer, n))
+			return i;
+	}
+	return -1;
+}
+
 /* The verdict's first line when it names this failure: it carries the
  * scenario's file:line. */
 static void word_failure(const struct timeline *tl, struct timeline_marker *m)
@@ -471,6 +487,8 @@ void timeline_finish(struct timeline *tl)
 			m->device_lane =
 				device ? timeline_find_lane(tl, TIMELINE_DEVICE, device) : -1;
 		}
+		if (m->device_lane < 0)
+			m->device_lane = lane_of_peer(tl, json_flat_get(&m->fields, "peer"));
 		if (m->device_lane >= 0) {
 			/* A failed expect's moment is when it gave up. */
 			double at = m->failed ? m->t_end : m->t;

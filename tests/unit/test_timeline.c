@@ -115,7 +115,8 @@ static const char *const flaky_run[] = {
 	"{\"t\":12,\"event\":\"partition\",\"network\":\"lan\",\"device\":\"dut\",\"backend\":"
 	"\"user\"}",
 	"{\"t\":19,\"event\":\"heal\",\"network\":\"lan\",\"device\":\"dut\",\"backend\":\"user\"}",
-	"{\"t\":25,\"event\":\"http_request\",\"server\":\"ota\",\"conn\":\"2\",\"method\":\"GET\","
+	"{\"t\":25,\"event\":\"http_request\",\"server\":\"ota\",\"conn\":\"2\","
+	"\"peer\":\"10.77.0.2:40001\",\"method\":\"GET\","
 	"\"path\":\"/fw\",\"range\":\"bytes=4096-\",\"status\":\"206\",\"bytes\":\"96\","
 	"\"result\":\"ok\"}",
 	"{\"t\":30,\"event\":\"power_cut\",\"device\":\"dut\",\"reason\":\"on install\"}",
@@ -178,9 +179,9 @@ static void test_timeline_has_a_lane_per_device_network_and_server(void **state)
 	assert_int_equal(http->lane, ota);
 	assert_non_null(strstr(http->label, "Range bytes=4096-"));
 	assert_non_null(strstr(http->label, "96 bytes"));
-	/* The server's request names a device by its lane for the serial log:
-	 * it names none, so it opens none. */
-	assert_int_equal(http->device_lane, -1);
+	/* The request names its client by address: the device's serial log
+	 * opens from it. */
+	assert_int_equal(http->device_lane, dut);
 	assert_int_equal(find(&tl, "checkin", 0)->device_lane, dut);
 	/* Agent lines become markers on their device's lane; others do not. */
 	assert_int_equal(find(&tl, "agent", 0)->lane, dut);

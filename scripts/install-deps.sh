@@ -19,6 +19,7 @@ packages=(
   clang libclang-rt-14-dev
   lua-check shellcheck clang-format-14
   strace
+  chromium # it_report renders report.html in a real browser (headless)
 )
 
 # The guest kernel is the host architecture's; on x86-64 also what the aarch64

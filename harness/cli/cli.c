@@ -70,7 +70,7 @@ static const struct {
 } commands[] = {
 	{ "run", CLI_RUN },       { "check", CLI_CHECK }, { "doctor", CLI_DOCTOR },
 	{ "netem", CLI_NETEM },   { "image", CLI_IMAGE }, { "help", CLI_HELP },
-	{ "version", CLI_VERSION },
+	{ "version", CLI_VERSION }, { "report", CLI_REPORT },
 };
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
@@ -101,8 +101,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 	if (!found)
 		return usage_error(err, errlen, "unknown command '%s' (try `vharness --help`)", word);
 
-	/* netem and image take their own words; they parse them themselves. */
-	if (o->command == CLI_NETEM || o->command == CLI_IMAGE) {
+	/* netem, image and report take their own words; they parse them
+	 * themselves. */
+	if (o->command == CLI_NETEM || o->command == CLI_IMAGE || o->command == CLI_REPORT) {
 		o->rest_argc = argc - 1;
 		o->rest_argv = argv + 1;
 		return 0;
@@ -256,12 +257,14 @@ void cli_usage(FILE *out)
 	      "  image build [--arch x86_64|aarch64]\n"
 	      "                        build the reference firmware image (default: this host's\n"
 	      "                        architecture)\n"
+	      "  report DIR            (re)write report.html and trace.json of a run's artifacts\n"
+	      "                        directory from its events.jsonl and serial logs\n"
 	      "\n"
 	      "options for run and check:\n"
-	      "  --artifacts DIR       where serial logs, events.jsonl and junit.xml go\n"
-	      "                        (default vharness-out/<scenario>/); several runs:\n"
-	      "                        DIR/<run>/ each, and DIR/junit.xml, DIR/summary.md and\n"
-	      "                        DIR/timings.txt for the suite\n"
+	      "  --artifacts DIR       where serial logs, events.jsonl, junit.xml, report.html and\n"
+	      "                        trace.json go (default vharness-out/<scenario>/); several\n"
+	      "                        runs: DIR/<run>/ each, and DIR/junit.xml, DIR/summary.md,\n"
+	      "                        DIR/index.html and DIR/timings.txt for the suite\n"
 	      "  --arch x86_64|aarch64 the reference firmware's architecture where a scenario\n"
 	      "                        names none (default: this host's)\n"
 	      "  --accel auto|tcg|kvm  accelerator (auto: probe KVM, fall back to TCG)\n"

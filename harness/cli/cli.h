@@ -8,7 +8,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN, CLI_CHECK, CLI_DOCTOR, CLI_NETEM, CLI_IMAGE };
+enum cli_command {
+	CLI_HELP,
+	CLI_VERSION,
+	CLI_RUN,
+	CLI_CHECK,
+	CLI_DOCTOR,
+	CLI_NETEM,
+	CLI_IMAGE,
+	CLI_REPORT
+};
 enum cli_accel { CLI_ACCEL_AUTO, CLI_ACCEL_TCG, CLI_ACCEL_KVM };
 /* Impairment backend (DESIGN.md §6): auto picks kernel where sch_netem loads. */
 enum cli_backend { CLI_BACKEND_AUTO, CLI_BACKEND_KERNEL, CLI_BACKEND_USER };
@@ -42,7 +51,7 @@ struct cli_opts {
 	/* -D key=value: scenario parameters, read with vh.param() */
 	const char *defines[64];
 	int n_defines;
-	/* `netem` and `image`: the words after the command */
+	/* `netem`, `image` and `report`: the words after the command */
 	int rest_argc;
 	char **rest_argv;
 };

@@ -10,6 +10,7 @@
 #include "child.h"
 #include "duration.h"
 #include "ev.h"
+#include "report.h"
 #include "run.h"
 #include "sandbox.h"
 #include "script.h"
@@ -110,6 +111,15 @@ static void print_verdict(const char *what, enum vh_outcome outcome, const char 
 	fflush(out);
 }
 
+/* report.html and trace.json in a run's directory; a report that cannot
+ * be written does not change the verdict. */
+static void write_report(const char *dir)
+{
+	char err[600];
+	if (report_write_dir(dir, err, sizeof(err)) < 0)
+		fprintf(stderr, "vharness: no report: %s\n", err);
+}
+
 /* In the child: one run, start to verdict. */
 static int run_one(const struct cli_opts *opts, const struct suite_run *r, const char *dir)
 {
@@ -155,6 +165,9 @@ static int run_one(const struct cli_opts *opts, const struct suite_run *r, const
 	print_verdict(what, outcome, run_message(run), seconds, r->seed, dir);
 	run_free(run);
 	script_free(script);
+	/* After run_free: the serial logs are closed, the last power_off is
+	 * written. */
+	write_report(dir);
 	return outcome;
 }
 
@@ -241,6 +254,11 @@ static void job_result(const struct cli_opts *opts, const struct suite_run *r, c
 	     verdict_write_file(dir, v->outcome, v->seconds, r->seed, msg, NULL, err,
 				sizeof(err)) < 0))
 		fprintf(stderr, "vharness: %s\n", err);
+	/* The report, with this verdict, of whatever the run got to write. */
+	char events[1200];
+	snprintf(events, sizeof(events), "%s/events.jsonl", dir);
+	if (access(events, R_OK) == 0)
+		write_report(dir);
 	if (!known_code(code) || j->killed)
 		print_verdict(r->scenario, v->outcome, msg, v->seconds, r->seed, dir);
 }

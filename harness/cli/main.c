@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "cmd_doctor.h"
 #include "cmd_netem.h"
+#include "cmd_report.h"
 #include "cmd_run.h"
 #include "qemu_argv.h"
 
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
 		return cmd_netem(opts.rest_argc, opts.rest_argv);
 	case CLI_IMAGE:
 		return cmd_image(opts.rest_argc, opts.rest_argv);
+	case CLI_REPORT:
+		return cmd_report(opts.rest_argc, opts.rest_argv);
 	case CLI_DOCTOR:
 		return cmd_doctor(&opts);
 	case CLI_RUN:

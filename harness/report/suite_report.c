@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *verdict_word(int outcome)
+const char *suite_report_verdict_word(int outcome)
 {
 	switch (outcome) {
 	case -1:
@@ -73,8 +73,9 @@ void suite_report_markdown(FILE *out, const struct suite_result *r, int n)
 		fprintf(out, "| %s | ", r[i].id);
 		cell(out, r[i].params);
 		const char *bold = r[i].outcome == 0 ? "" : "**";
-		fprintf(out, " | %s%s%s | %.1f | %llu | ", bold, verdict_word(r[i].outcome), bold,
-			r[i].seconds, (unsigned long long)r[i].seed);
+		fprintf(out, " | %s%s%s | %.1f | %llu | ", bold,
+			suite_report_verdict_word(r[i].outcome), bold, r[i].seconds,
+			(unsigned long long)r[i].seed);
 		cell(out, r[i].outcome != 0 ? r[i].message : NULL);
 		fputs(" |\n", out);
 	}
@@ -112,7 +113,8 @@ int suite_report_write(const char *root, const struct suite_result *r, int n, bo
 {
 	if ((junit && write_junit(root, r, n, err, errlen) < 0) ||
 	    write_file(root, "summary.md", r, n, suite_report_markdown, err, errlen) < 0 ||
-	    write_file(root, "timings.txt", r, n, timings, err, errlen) < 0)
+	    write_file(root, "timings.txt", r, n, timings, err, errlen) < 0 ||
+	    suite_index_write(root, r, n, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -127,7 +129,8 @@ void suite_report_print(FILE *out, const struct suite_result *r, int n)
 		"parameters");
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%-*s  %-13s %9.1f  %10llu  %s\n", (int)w, r[i].id,
-			verdict_word(r[i].outcome), r[i].seconds, (unsigned long long)r[i].seed,
+			suite_report_verdict_word(r[i].outcome), r[i].seconds,
+			(unsigned long long)r[i].seed,
 			r[i].params && r[i].params[0] ? r[i].params : "-");
 	/* Pass rates, for scenarios with parameters or repeats: the same
 	 * scenario file and parameters counted together. */

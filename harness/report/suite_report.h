@@ -23,7 +23,8 @@ struct suite_result {
 	const char *details;  /* NULL when none */
 };
 
-/* Writes root/summary.md, root/timings.txt and, when junit, root/junit.xml.
+/* Writes root/summary.md, root/timings.txt, root/index.html and, when
+ * junit, root/junit.xml.
  * Runs not run (outcome -1) are skipped testcases and absent from the
  * timings. 0 or -1 with err. */
 int suite_report_write(const char *root, const struct suite_result *r, int n, bool junit,
@@ -35,5 +36,14 @@ void suite_report_print(FILE *out, const struct suite_result *r, int n);
 
 /* The Markdown table alone (summary.md's body), for a step summary. */
 void suite_report_markdown(FILE *out, const struct suite_result *r, int n);
+
+/* index.html at root: one row per run (verdict, seconds, seed, parameters,
+ * the failure's first line) linking to the run's report.html. 0 or -1 with
+ * err. */
+int suite_index_write(const char *root, const struct suite_result *r, int n, char *err,
+		      size_t errlen);
+
+/* "PASS", "FAIL", "ERROR", "HARNESS FAULT", "CANCELLED", "NOT RUN". */
+const char *suite_report_verdict_word(int outcome);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { SHUTDOWN_GRACE_MS = 2000 };
@@ -296,11 +297,18 @@ int run_start(struct vh_run *run)
 		return -1;
 	run->accel = accel_new(run->loop, run->cfg.accel ? run->cfg.accel : "auto",
 			       on_accel_decided, run);
-	char seed[32], pid[32];
+	char seed[32], pid[32], unix_time[48];
 	snprintf(seed, sizeof(seed), "\x01%llu", (unsigned long long)run->cfg.seed);
 	/* The pid names the run's namespaces (/proc/PID/ns/net) for debugging. */
 	snprintf(pid, sizeof(pid), "\x01%d", (int)getpid());
+	/* The wall clock at this event's t: captures are stamped in wall time,
+	 * and the report puts their frames on the run's time axis with it. */
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	snprintf(unix_time, sizeof(unix_time), "\x01%lld.%06ld", (long long)wall.tv_sec,
+		 wall.tv_nsec / 1000);
 	const char *kv[] = { "scenario", run->cfg.scenario_path, "seed", seed, "pid", pid,
+			     "unix_time", unix_time,
 			     "impairment_backend", impairment_backend_name(run->backend),
 			     "impairment_backend_why", run->backend_why, NULL };
 	run_event(run, "run_start", kv);

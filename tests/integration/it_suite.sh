@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The suite runner: a directory of scenarios, runs at once, the matrix,
-# repeats, the suite's junit.xml, summary.md and timings.txt, shards
+# repeats, the suite's junit.xml, summary.md, index.html and timings.txt, shards
 # balanced by those timings, and the exit code of the worst run. The
 # scenarios boot nothing: this is about the runner.
 . "$(dirname "$0")/lib.sh"
@@ -19,7 +19,11 @@ for id in a b sub-c; do
 	[ -f "$WORK/s1/$id/junit.xml" ] || fail "no junit.xml for $id"
 	[ -f "$WORK/s1/$id/output.log" ] || fail "no output.log for $id (runs at once speak to files)"
 	assert_contains "$WORK/s1/$id/verdict.txt" "verdict PASS"
+	[ -s "$WORK/s1/$id/report.html" ] || fail "no report.html for $id"
+	[ -s "$WORK/s1/$id/trace.json" ] || fail "no trace.json for $id"
+	assert_contains "$WORK/s1/index.html" "<a href=\"$id/report.html\">$id</a>"
 done
+assert_contains "$WORK/s1/index.html" "<title>vharness suite: 3 of 3 passed</title>"
 assert_contains "$WORK/s1/junit.xml" 'tests="3" failures="0" errors="0" skipped="0"'
 assert_contains "$WORK/s1/junit.xml" '<testcase name="sub-c"'
 assert_contains "$WORK/s1/summary.md" "| sub-c |  | PASS |"
@@ -33,6 +37,9 @@ assert_contains "$WORK/s2/junit.xml" 'tests="4" failures="1"'
 assert_contains "$WORK/s2/junit.xml" '<testcase name="b.fail=yes"'
 assert_contains "$WORK/s2/b.fail=yes/verdict.txt" "check failed: asked to fail"
 assert_contains "$WORK/s2/summary.md" "| b.fail=yes | fail=yes | **FAIL** |"
+assert_contains "$WORK/s2/index.html" '<a href="b.fail=yes/report.html">b.fail=yes</a>'
+assert_contains "$WORK/s2/index.html" '<td class="v ">FAIL</td>'
+assert_contains "$WORK/s2/b.fail=yes/report.html" 'check failed: asked to fail'
 
 # 3. Repeats with fresh seeds and a pass rate.
 run_vh repeat run "$suite/a.lua" --repeat 3 --seed 5 --artifacts "$WORK/s3"

@@ -54,6 +54,8 @@ for sig in INT TERM KILL; do
 		[ "$rc" = "$want" ] || fail "SIG$sig: exit $rc, expected $want"
 		assert_contains "$dir.err" "CANCELLED"
 		assert_contains "$dir/junit.xml" 'type="cancelled"'
+		# A cancelled run still gets its report, with that verdict.
+		assert_contains "$dir/report.html" 'id="verdict">CANCELLED<'
 	fi
 	wait_no_qemu "$dir"
 	# The scenario's own process is gone too (its pid is in run_start).

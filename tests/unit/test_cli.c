@@ -65,7 +65,7 @@ static void test_cli_recognises_every_command_word(void **state)
 		{ "run", CLI_RUN, true },       { "check", CLI_CHECK, true },
 		{ "doctor", CLI_DOCTOR, false }, { "netem", CLI_NETEM, false },
 		{ "image", CLI_IMAGE, false },   { "help", CLI_HELP, false },
-		{ "version", CLI_VERSION, false },
+		{ "version", CLI_VERSION, false }, { "report", CLI_REPORT, false },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char *argv[] = { "vharness", (char *)cases[k].word, "s.lua" };

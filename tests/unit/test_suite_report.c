@@ -88,6 +88,45 @@ static void test_suite_report_markdown_table_and_timings(void **state)
 	assert_null(strstr(t, "sweep")); /* not run: no time to go by */
 }
 
+static void test_suite_index_links_each_run_to_its_report_and_escapes_messages(void **state)
+{
+	(void)state;
+	char boot_dir[128], ota_dir[128], err[256];
+	snprintf(boot_dir, sizeof(boot_dir), "%s/boot", dir);
+	snprintf(ota_dir, sizeof(ota_dir), "%s/ota.bugs=<x>", dir);
+	const struct suite_result runs[] = {
+		{ .id = "boot", .scenario = "s/boot.lua", .params = "", .dir = boot_dir, .seed = 1,
+		  .outcome = 0, .seconds = 4.5 },
+		{ .id = "ota.bugs=<x>", .scenario = "s/ota.lua", .params = "bugs=<x>",
+		  .dir = ota_dir, .seed = 2, .outcome = 1, .seconds = 50.25,
+		  .message = "ota.lua:9: </script><img src=x onerror=alert(1)>\nsecond line" },
+		{ .id = "elsewhere", .scenario = "e.lua", .params = "", .dir = "/abs/run", .seed = 3,
+		  .outcome = 2, .seconds = 0.1, .message = "bad" },
+		{ .id = "sweep", .scenario = "s/sweep.lua", .params = "", .dir = "x", .seed = 4,
+		  .outcome = -1, .message = "not run: the suite was interrupted" },
+	};
+	assert_int_equal(suite_report_write(dir, runs, 4, true, err, sizeof(err)), 0);
+	const char *h = slurp("index.html");
+	assert_non_null(strstr(h, "<title>vharness suite: 1 of 4 passed</title>"));
+	assert_non_null(strstr(h, "<a href=\"boot/report.html\">boot</a></td><td>s/boot.lua</td>"
+				  "<td></td><td class=\"v PASS\">PASS</td><td class=\"num\">4.5</td>"
+				  "<td class=\"num\">1</td>"));
+	assert_non_null(strstr(h, "<a href=\"ota.bugs=&lt;x&gt;/report.html\">ota.bugs=&lt;x&gt;</a>"));
+	assert_non_null(strstr(h, "<td class=\"v \">FAIL</td>"));
+	assert_non_null(strstr(h, "ota.lua:9: &lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;</td>"));
+	assert_null(strstr(h, "<img"));
+	assert_null(strstr(h, "second line"));
+	assert_non_null(strstr(h, "<a href=\"/abs/run/report.html\">elsewhere</a>"));
+	/* Not run: no report to link to. */
+	assert_non_null(strstr(h, "<tr><td>sweep</td>"));
+
+	/* One run in the suite's own directory: its report is next to the index. */
+	const struct suite_result own[] = { { .id = "boot", .scenario = "b.lua", .params = "",
+					      .dir = dir, .outcome = 0 } };
+	assert_int_equal(suite_report_write(dir, own, 1, false, err, sizeof(err)), 0);
+	assert_non_null(strstr(slurp("index.html"), "<a href=\"report.html\">boot</a>"));
+}
+
 static void test_suite_report_pass_rate_per_scenario_and_parameters(void **state)
 {
 	(void)state;
@@ -138,6 +177,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_suite_report_junit_has_one_testcase_per_run),
 		cmocka_unit_test(test_suite_report_markdown_table_and_timings),
+		cmocka_unit_test(test_suite_index_links_each_run_to_its_report_and_escapes_messages),
 		cmocka_unit_test(test_suite_report_pass_rate_per_scenario_and_parameters),
 		cmocka_unit_test(test_verdict_file_round_trips_messages_with_anything_in_them),
 	};

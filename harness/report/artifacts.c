@@ -507,3 +507,26 @@ void serial_log_close(struct serial_log *log)
 	fclose(log->f);
 	free(log);
 }
+
+int artifacts_write_whole(const char *path, int (*put)(FILE *f, const void *arg), const void *arg,
+			  char *err, size_t errlen)
+{
+	char tmp[4200];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "cannot write %s: path too long", path);
+		return -1;
+	}
+	FILE *f = fopen(tmp, "we");
+	if (!f) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	int rc = put(f, arg);
+	bool bad = rc < 0 || ferror(f) != 0;
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, errno ? strerror(errno) : "write failed");
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

@@ -12,6 +12,14 @@
  * exists), -ENOTDIR if dir exists but is not a directory, or -errno. */
 int artifacts_mkdir_p(const char *dir);
 
+/* Writes path whole or not at all: put(f, arg) writes into path.tmp, which is
+ * renamed over path only when put returned >= 0 and every write and the close
+ * succeeded, so a reader (a CI page, a later `vharness report`) sees either
+ * the old file or the complete new one. Returns 0, or -1 with a message that
+ * names the file in err. */
+int artifacts_write_whole(const char *path, int (*put)(FILE *f, const void *arg), const void *arg,
+			  char *err, size_t errlen);
+
 /* events.jsonl: one JSON object per line:
  *   {"t":1.234567,"event":"expect","device":"dut","pattern":"...",...}
  * The writer escapes strings per RFC 8259. */

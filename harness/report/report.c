@@ -1,6 +1,7 @@
 /* One run's report files: see report.h. */
 #include "report.h"
 
+#include "artifacts.h"
 #include "report_html.h"
 #include "timeline.h"
 #include "trace_json.h"
@@ -10,24 +11,24 @@
 #include <string.h>
 #include <unistd.h>
 
+struct timeline_writer {
+	const struct timeline *tl;
+	int (*writer)(FILE *, const struct timeline *);
+};
+
+static int put_timeline(FILE *f, const void *arg)
+{
+	const struct timeline_writer *w = arg;
+	return w->writer(f, w->tl);
+}
+
 static int write_file(const char *dir, const char *name, const struct timeline *tl,
 		      int (*writer)(FILE *, const struct timeline *), char *err, size_t errlen)
 {
-	char path[4200], tmp[4210];
+	char path[4100];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	int bad = writer(f, tl);
-	if (fclose(f) != 0 || bad < 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	struct timeline_writer w = { tl, writer };
+	return artifacts_write_whole(path, put_timeline, &w, err, errlen);
 }
 
 int report_write_dir(const char *dir, char *err, size_t errlen)

@@ -2,6 +2,7 @@
  * every text from a run is escaped with html_put_text. */
 #include "suite_report.h"
 
+#include "artifacts.h"
 #include "html_escape.h"
 
 #include <errno.h>
@@ -77,23 +78,24 @@ static void put_page(FILE *out, const char *root, const struct suite_result *r, 
 	fputs("</table>\n</body></html>\n", out);
 }
 
+struct suite_page {
+	const char *root;
+	const struct suite_result *r;
+	int n;
+};
+
+static int put_suite_page(FILE *f, const void *arg)
+{
+	const struct suite_page *p = arg;
+	put_page(f, p->root, p->r, p->n);
+	return 0;
+}
+
 int suite_index_write(const char *root, const struct suite_result *r, int n, char *err,
 		      size_t errlen)
 {
-	char path[1100], tmp[1110];
+	char path[1100];
 	snprintf(path, sizeof(path), "%s/index.html", root);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	put_page(f, root, r, n);
-	bool bad = ferror(f) != 0;
-	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	struct suite_page page = { root, r, n };
+	return artifacts_write_whole(path, put_suite_page, &page, err, errlen);
 }

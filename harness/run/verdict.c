@@ -71,31 +71,33 @@ void verdict_record(struct vh_run *run, double seconds)
 		fprintf(stderr, "vharness: %s\n", err);
 }
 
+struct verdict_text {
+	enum vh_outcome outcome;
+	double seconds;
+	unsigned long long seed;
+	const char *message, *details;
+};
+
+static int put_verdict(FILE *f, const void *arg)
+{
+	const struct verdict_text *v = arg;
+	fprintf(f, "verdict %s\nexit %d\nseconds %.3f\nseed %llu\n", verdict_name(v->outcome),
+		(int)v->outcome, v->seconds, v->seed);
+	const char *texts[2] = { v->message, v->details }, *names[2] = { "message", "details" };
+	for (int i = 0; i < 2; i++)
+		if (texts[i])
+			fprintf(f, "%s %zu\n%s\n", names[i], strlen(texts[i]), texts[i]);
+	return 0;
+}
+
 int verdict_write_file(const char *dir, enum vh_outcome outcome, double seconds,
 		       unsigned long long seed, const char *message, const char *details, char *err,
 		       size_t errlen)
 {
-	char path[1100], tmp[1110];
+	char path[1100];
 	snprintf(path, sizeof(path), "%s/verdict.txt", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "verdict %s\nexit %d\nseconds %.3f\nseed %llu\n", verdict_name(outcome),
-		(int)outcome, seconds, seed);
-	const char *texts[2] = { message, details }, *names[2] = { "message", "details" };
-	for (int i = 0; i < 2; i++)
-		if (texts[i])
-			fprintf(f, "%s %zu\n%s\n", names[i], strlen(texts[i]), texts[i]);
-	bool bad = ferror(f) != 0;
-	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	struct verdict_text v = { outcome, seconds, seed, message, details };
+	return artifacts_write_whole(path, put_verdict, &v, err, errlen);
 }
 
 /* Reads "name LENGTH\n" then LENGTH bytes and a newline. */

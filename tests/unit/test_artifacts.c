@@ -416,6 +416,43 @@ static void test_serial_log_stamps_lines_with_time_of_first_byte(void **state)
 	free(text);
 }
 
+static int put_text(FILE *f, const void *arg)
+{
+	fputs(arg, f);
+	return 0;
+}
+
+static int put_half_then_fail(FILE *f, const void *arg)
+{
+	fputs(arg, f);
+	return -1;
+}
+
+static void test_write_whole_replaces_only_a_complete_file(void **state)
+{
+	(void)state;
+	char err[256];
+	char path[256];
+	snprintf(path, sizeof(path), "%s", path_in_tmp("whole.txt"));
+	assert_int_equal(artifacts_write_whole(path, put_text, "first\n", err, sizeof(err)), 0);
+	char *text = read_all(path);
+	assert_string_equal(text, "first\n");
+	free(text);
+	/* A writer that fails half way leaves the old file and no .tmp behind. */
+	assert_int_equal(artifacts_write_whole(path, put_half_then_fail, "sec", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "whole.txt"));
+	text = read_all(path);
+	assert_string_equal(text, "first\n");
+	free(text);
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(access(tmp, F_OK), -1);
+	/* An unwritable place is named. */
+	assert_int_equal(artifacts_write_whole("/nonexistent/dir/x.txt", put_text, "x", err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "/nonexistent/dir/x.txt"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_junit_is_well_formed_xml),
 		cmocka_unit_test(test_junit_write_reports_unwritable_path),
 		cmocka_unit_test(test_serial_log_stamps_lines_with_time_of_first_byte),
+		cmocka_unit_test(test_write_whole_replaces_only_a_complete_file),
 	};
 
 	return vh_run_tests(tests, make_tmpdir, remove_tmpdir);

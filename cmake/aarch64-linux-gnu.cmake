@@ -20,8 +20,13 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "")
 
-# Test programs run under qemu-user; -L gives it the target's loader and libc.
+# Test programs run under qemu-user. -L / makes them load the multiarch
+# libc6:arm64 (/lib/ld-linux-aarch64.so.1), the one the arm64 -dev packages
+# depend on. Not the cross compiler's copy in /usr/aarch64-linux-gnu
+# (libc6-arm64-cross 2.36-8cross1): under qemu-aarch64-static 7.2 a child
+# forked by that libc spins in guest code right after fork() and never exits, so
+# every test that forks hung until its timeout.
 find_program(VH_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
 if(VH_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${VH_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${VH_QEMU_AARCH64} -L /)
 endif()

@@ -17,6 +17,11 @@
 #ifndef VH_AGENT
 #error "VH_AGENT must name the built vh-agent"
 #endif
+/* What runs the agent: empty, or the cross build's emulator followed by a
+ * space (guest-agent/CMakeLists.txt). */
+#ifndef VH_AGENT_RUNNER
+#define VH_AGENT_RUNNER ""
+#endif
 
 /* Runs the agent with cmdline and release path; returns its stdout. */
 static const char *agent(const char *cmdline, const char *release)
@@ -26,8 +31,8 @@ static const char *agent(const char *cmdline, const char *release)
 	size_t n;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "'%s' --once --cmdline '%s' --release '%s'", VH_AGENT, cmdline,
-		 release);
+	snprintf(cmd, sizeof(cmd), "%s'%s' --once --cmdline '%s' --release '%s'", VH_AGENT_RUNNER,
+		 VH_AGENT, cmdline, release);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n = fread(out, 1, sizeof(out) - 1, p);

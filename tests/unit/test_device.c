@@ -319,9 +319,13 @@ static void on_done(void *arg, enum vh_outcome status, const char *err)
 	snprintf(d->err, sizeof(d->err), "%s", err ? err : "");
 }
 
+/* Generous: a passing wait ends as soon as pred holds, and under qemu-user
+ * (scripts/cross-arm64.sh) on a loaded machine a power-on took over 5 s. */
+#define WAIT_MS 20000
+
 static bool run_until(struct fixture *f, bool (*pred)(void *), void *arg)
 {
-	uint64_t end = ev_clock_ms() + 5000;
+	uint64_t end = ev_clock_ms() + WAIT_MS;
 	while (!pred(arg)) {
 		if (ev_clock_ms() > end)
 			return false;
@@ -380,7 +384,7 @@ static void expect(struct fixture *f, const char *needle)
 	if (console_expect_now(c, &m, line, sizeof(line)))
 		return;
 	struct seen s = { 0 };
-	console_wait(c, CONSOLE_EXPECT, lit(needle), 5000, on_seen, &s);
+	console_wait(c, CONSOLE_EXPECT, lit(needle), WAIT_MS, on_seen, &s);
 	assert_true(run_until(f, seen_called, &s));
 	if (!s.ok)
 		fail_msg("expect \"%s\": %s", needle, s.text);

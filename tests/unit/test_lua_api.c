@@ -225,7 +225,7 @@ static void test_lua_reference_firmware_with_64M_on_x86_is_config_error(void **s
 	(void)state;
 	assert_config_error_at("refmem.lua",
 			       PRELUDE
-			       "local fw = vh.reference_firmware { version = \"1.0.0\" }\n"
+			       "local fw = vh.reference_firmware { version = \"1.0.0\", arch = \"x86_64\" }\n"
 			       "local d = vh.device { name = \"dut\", memory = \"64M\", firmware = fw }\n",
 			       3, "needs memory >= 80M");
 }

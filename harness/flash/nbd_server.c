@@ -69,6 +69,11 @@ struct nbd_server {
 	enum phase phase;
 	bool no_zeroes;
 	struct buf in, out;
+	/* A write whose payload is still arriving: received straight into its
+	 * own buffer (the model keeps it), not copied through in. */
+	uint8_t head[28];
+	uint8_t *payload;
+	size_t payload_len, payload_have;
 };
 
 static void buf_reserve(struct buf *b, size_t more)
@@ -177,6 +182,8 @@ static void drop_client(struct nbd_server *s)
 	s->watched = 0;
 	buf_free(&s->in);
 	buf_free(&s->out);
+	free(s->payload);
+	s->payload = NULL;
 }
 
 static void client_gone(struct nbd_server *s, const char *why)
@@ -404,7 +411,17 @@ static bool parse(struct nbd_server *s)
 			if (len > NBD_SERVER_MAX_REQUEST)
 				return bad_request(s, "request too long");
 			if (avail < 28 + payload) {
-				buf_reserve(&s->in, 28 + payload - avail);
+				if (!payload)
+					return true;
+				/* The rest of the payload goes straight to its buffer. */
+				memcpy(s->head, p, sizeof(s->head));
+				s->payload = malloc(payload);
+				if (!s->payload)
+					abort();
+				s->payload_len = payload;
+				s->payload_have = avail - 28;
+				memcpy(s->payload, p + 28, s->payload_have);
+				buf_consume(&s->in, avail);
 				return true;
 			}
 			uint8_t *data = NULL;
@@ -423,13 +440,24 @@ static bool parse(struct nbd_server *s)
 	return false;
 }
 
-/* Reads what is there now; false when the client is gone. */
+/* Reads what is there now: into the payload being received, else into
+ * in. A payload completed on the way is handled at once (nothing follows
+ * it in in). false when the client is gone. */
 static bool read_in(struct nbd_server *s)
 {
 	for (;;) {
-		buf_reserve(&s->in, 64 * 1024);
-		size_t room = s->in.cap - s->in.start - s->in.len;
-		ssize_t n = recv(s->fd, s->in.data + s->in.start + s->in.len, room, 0);
+		bool to_payload = s->payload != NULL;
+		uint8_t *dst;
+		size_t room;
+		if (to_payload) {
+			dst = s->payload + s->payload_have;
+			room = s->payload_len - s->payload_have;
+		} else {
+			buf_reserve(&s->in, 64 * 1024);
+			dst = s->in.data + s->in.start + s->in.len;
+			room = s->in.cap - s->in.start - s->in.len;
+		}
+		ssize_t n = recv(s->fd, dst, room, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -444,7 +472,19 @@ static bool read_in(struct nbd_server *s)
 			}
 			return false;
 		}
-		s->in.len += (size_t)n;
+		if (to_payload) {
+			s->payload_have += (size_t)n;
+			if (s->payload_have == s->payload_len) {
+				uint8_t *data = s->payload;
+				s->payload = NULL;
+				handle_request(s, s->head, data);
+				if (s->fd < 0)
+					return false;
+				continue;
+			}
+		} else {
+			s->in.len += (size_t)n;
+		}
 		if ((size_t)n < room)
 			return true;
 	}

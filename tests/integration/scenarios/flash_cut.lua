@@ -21,9 +21,12 @@ local function marker_found(text)
   return dut:expect("FOUND_(%d)", "10s") == "1"
 end
 
+-- The boot line first: it consumes the last boot's prompt, still unread on
+-- the console, which would otherwise let the marker check run mid-boot.
 local function boot()
   dut:power_on()
-  dut:expect("vh# ", "30s")
+  dut:expect("vh%-agent: boot slot=", "30s")
+  dut:expect("vh# ", "10s")
 end
 
 boot()

@@ -6,6 +6,7 @@
 #include "device_boot.h"
 #include "disk_image.h"
 #include "ev.h"
+#include "flash.h"
 #include "hostinfo.h"
 #include "network.h"
 #include "nic.h"
@@ -60,6 +61,7 @@ struct prep {
 
 struct cut_on {
 	struct vh_device *dev;
+	enum flash_cut_mode flash;
 	char why[300];
 	console_wait_fn fn;
 	void *arg;
@@ -79,6 +81,7 @@ struct vh_device {
 	device_start_fn start;
 	device_cancel_fn cancel;
 	uint64_t start_timeout_ms;
+	uint64_t seed;
 	char mac[18];
 	char stderr_path[1100];
 
@@ -97,6 +100,9 @@ struct vh_device {
 	bool has_proc;
 	struct qemu_proc proc;
 	struct qmp *qmp;
+	/* The disk while a QEMU may use it (launch to cut or reap), else NULL. */
+	struct flash *flash;
+	uint64_t flash_cuts; /* numbers the cuts, for their seeds */
 
 	struct op *power_waiters; /* power_on requests until ON */
 	struct op *ready_waiters; /* reset and link asked for while STARTING */
@@ -275,6 +281,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	dev->start = cfg->start ? cfg->start : qemu_start;
 	dev->cancel = cfg->cancel ? cfg->cancel : qemu_start_cancel;
 	dev->start_timeout_ms = cfg->start_timeout_ms ? cfg->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
+	dev->seed = cfg->seed;
 	mac_for(dev->name, dev->mac, sizeof(dev->mac));
 	if (!dev->artifacts_dir) {
 		/* On paper: a console with no log, so expects have something to ask. */
@@ -321,6 +328,57 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	/* Measured once here, on the loop's thread, before a boot needs it. */
 	hostinfo_tsc_khz();
 	return dev;
+}
+
+/* --- the flash --- */
+
+/* QEMU is gone or going without a power cut: the flash kept its power, so
+ * every write it took survives into the file. */
+static void flash_end(struct vh_device *dev)
+{
+	if (!dev->flash)
+		return;
+	char err[300];
+	int r = flash_close(dev->flash, err, sizeof(err));
+	dev->flash = NULL;
+	if (r < 0) {
+		char why[400];
+		snprintf(why, sizeof(why), "%s's flash: %s", dev->name, err);
+		fault(dev, VH_FAULT, why);
+	}
+}
+
+static void num(char *buf, size_t len, uint64_t v)
+{
+	snprintf(buf, len, "\x01%llu", (unsigned long long)v);
+}
+
+/* The power died: the model chooses what survives, and says so. */
+static void flash_power_cut(struct vh_device *dev, enum flash_cut_mode mode)
+{
+	if (!dev->flash)
+		return;
+	uint64_t seed = flash_model_cut_seed(dev->seed, dev->name, ++dev->flash_cuts);
+	struct flash_cut_report rep;
+	struct flash_stats st;
+	char err[300];
+	int r = flash_cut(dev->flash, mode, seed, &rep, &st, err, sizeof(err));
+	dev->flash = NULL;
+	char pw[24], pb[24], sw[24], sb[24], tb[24], wr[24], fl[24], cut[24];
+	num(pw, sizeof(pw), rep.pending_writes), num(pb, sizeof(pb), rep.pending_bytes);
+	num(sw, sizeof(sw), rep.survived_writes), num(sb, sizeof(sb), rep.survived_bytes);
+	num(tb, sizeof(tb), rep.torn_bytes), num(wr, sizeof(wr), st.writes);
+	num(fl, sizeof(fl), st.flushes), num(cut, sizeof(cut), dev->flash_cuts);
+	const char *kv[] = { "device", dev->name, "mode", flash_cut_mode_name(mode), "cut", cut,
+			     "pending_writes", pw, "pending_bytes", pb, "survived_writes", sw,
+			     "survived_bytes", sb, "survived", rep.survived, "torn_bytes", tb,
+			     "writes", wr, "flushes", fl, NULL };
+	event(dev, "flash_cut", kv);
+	if (r < 0) {
+		char why[400];
+		snprintf(why, sizeof(why), "%s's flash: %s", dev->name, err);
+		fault(dev, VH_FAULT, why);
+	}
 }
 
 /* --- the running QEMU --- */
@@ -400,6 +458,8 @@ static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		ev_add_fd(loop, fd, EPOLLIN, on_exit_fd, dev);
 		return;
 	}
+	/* Before anything reads the file: a reboot's bootloader does at once. */
+	flash_end(dev);
 	if (dev->state != DEV_ENDING) {
 		/* QEMU ended by itself: what it printed and said last still counts. */
 		drop_channels(dev, true);
@@ -487,8 +547,9 @@ static void on_started(void *arg, const struct qemu_proc *p, const char *err)
 static void launch(struct vh_device *dev, const struct device_boot *boot)
 {
 	const char *arch = device_firmware_arch(&dev->fw);
-	char serial[108], qmp[108], net[108];
+	char serial[108], qmp[108], net[108], nbd[108];
 	int pid = (int)getpid();
+	snprintf(nbd, sizeof(nbd), "@vharness/%d/%s/nbd", pid, dev->name);
 	snprintf(serial, sizeof(serial), "vharness/%d/%s/serial", pid, dev->name);
 	snprintf(qmp, sizeof(qmp), "vharness/%d/%s/qmp", pid, dev->name);
 	snprintf(net, sizeof(net), "vharness/%d/%s/net", pid, dev->name);
@@ -500,12 +561,21 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 		.bios = dev->fw.bios, .disk = dev->fw.disk,
 		.mac = dev->mac, .serial_socket = serial, .qmp_socket = qmp,
 	};
+	char err[1200];
+	if (dev->fw.disk) {
+		/* Listening before QEMU starts: its NBD client connects at once. */
+		dev->flash = flash_open(dev->loop, dev->fw.disk, nbd, err, sizeof(err));
+		if (!dev->flash) {
+			start_failed(dev, VH_FAULT, err);
+			return;
+		}
+		l.disk_nbd_socket = nbd + 1;
+	}
 	if (dev->member && dev->member->nic) {
 		l.tap_ifname = nic_qemu_tap(dev->member->nic);
 		if (!l.tap_ifname)
 			l.net_socket = net;
 	}
-	char err[1200];
 	dev->starting = dev->start(dev->loop, &l, dev->stderr_path, dev->start_timeout_ms, on_started,
 				   dev, err, sizeof(err));
 	if (!dev->starting)
@@ -595,6 +665,7 @@ static void begin_start(struct vh_device *dev)
 static void start_failed(struct vh_device *dev, enum vh_outcome status, const char *err)
 {
 	bool asked = dev->power_waiters != NULL;
+	flash_end(dev);
 	if (dev->state == DEV_STARTING)
 		dev->state = dev->has_proc ? DEV_ENDING : DEV_OFF;
 	char why[1300];
@@ -629,7 +700,7 @@ void device_power_on(struct vh_device *dev, device_done_fn done, void *arg)
 	begin_start(dev);
 }
 
-void device_power_cut(struct vh_device *dev, const char *why)
+void device_power_cut(struct vh_device *dev, const char *why, enum flash_cut_mode flash)
 {
 	if (dev->state == DEV_OFF || dev->state == DEV_ENDING)
 		return;
@@ -655,6 +726,7 @@ void device_power_cut(struct vh_device *dev, const char *why)
 		dev->state = dev->prep ? DEV_ENDING : DEV_OFF;
 	}
 	power_event(dev, "power_cut", NULL, why);
+	flash_power_cut(dev, flash);
 	complete_power_waiters(dev, VH_FAIL, msg);
 	lost(dev, msg);
 }
@@ -772,19 +844,20 @@ static void on_cut_line(void *arg, bool ok, const char *text)
 	void *fn_arg = co->arg;
 	/* The cut comes first, while the guest is mid-step. */
 	if (ok)
-		device_power_cut(co->dev, co->why);
+		device_power_cut(co->dev, co->why, co->flash);
 	free(co);
 	fn(fn_arg, ok, text);
 }
 
 struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
-				   struct console_matcher m, uint64_t timeout_ms, console_wait_fn fn,
-				   void *arg)
+				   struct console_matcher m, uint64_t timeout_ms,
+				   enum flash_cut_mode flash, console_wait_fn fn, void *arg)
 {
 	struct cut_on *co = calloc(1, sizeof(*co));
 	if (!co)
 		abort();
 	co->dev = dev;
+	co->flash = flash;
 	co->fn = fn;
 	co->arg = arg;
 	snprintf(co->why, sizeof(co->why), "on \"%.250s\"", pattern);
@@ -798,7 +871,10 @@ void device_shutdown_begin(struct vh_device *dev)
 	if (!dev->has_proc || dev->shutting_down)
 		return;
 	dev->shutting_down = true;
-	/* QEMU takes SIGTERM as a clean quit: it flushes the flash and exits. */
+	/* The flash keeps every write, and lets go first: QEMU's flush on its
+	 * way out would wait for a loop that no longer runs. */
+	flash_end(dev);
+	/* QEMU takes SIGTERM as a clean quit. */
 	child_signal(&dev->proc.child, SIGTERM);
 }
 
@@ -829,6 +905,7 @@ void device_free(struct vh_device *dev)
 		child_kill(&dev->proc.child);
 		child_wait(&dev->proc.child, 2000, NULL);
 	}
+	flash_end(dev);
 	if (was_on)
 		power_event(dev, "power_off", "stopped by the harness", "end of run");
 	while (dev->ops) {

@@ -19,6 +19,7 @@
 #define VH_DEVICE_H
 
 #include "console.h"
+#include "flash_model.h"
 #include "outcome.h"
 
 #include <stdbool.h>
@@ -91,6 +92,9 @@ struct device_config {
 	device_start_fn start;
 	device_cancel_fn cancel;
 	uint64_t start_timeout_ms; /* 0: 10 s */
+	/* The run's seed: with the device's name and the cut's number, it
+	 * chooses what a power cut keeps of the flash. */
+	uint64_t seed;
 };
 
 /* The guest architecture fw runs on: its arch, else the host's
@@ -119,8 +123,15 @@ void device_power_on(struct vh_device *dev, device_done_fn done, void *arg);
 
 /* Cuts the power now: QEMU is SIGKILLed (nothing in flight is flushed), the
  * device is off for everyone at once (expects and sends fail), and reaped
- * from the loop. A start in progress is abandoned. Off already: nothing. */
-void device_power_cut(struct vh_device *dev, const char *why);
+ * from the loop. A start in progress is abandoned. Off already: nothing.
+ * The flash (a device with a disk) keeps what flash chooses of the writes
+ * the guest had not flushed (flash_model.h), and a "flash_cut" event says
+ * what that was; disk-<name>.img is then what the next power-on finds.
+ *
+ * The flash is served by the harness over NBD while QEMU runs. When QEMU
+ * ends by itself (a guest reboot or poweroff, a crash, the run's end) the
+ * flash kept its power: every write survives. */
+void device_power_cut(struct vh_device *dev, const char *why, enum flash_cut_mode flash);
 
 /* QMP system_reset: the guest reboots through the harness's boot path.
  * done when QEMU took it. While the device boots, it applies once it runs.
@@ -141,10 +152,11 @@ struct console *device_console(struct vh_device *dev);
 /* A power_cut{on=pattern}: watches complete lines and cuts the power the
  * instant one matches (before anything after it is logged), then calls fn
  * with the line; fn(false, reason) on timeout or when the device goes off
- * first. Takes m; pattern is for the event log. */
+ * first. Takes m; pattern is for the event log; flash as for
+ * device_power_cut. */
 struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
-				   struct console_matcher m, uint64_t timeout_ms, console_wait_fn fn,
-				   void *arg);
+				   struct console_matcher m, uint64_t timeout_ms,
+				   enum flash_cut_mode flash, console_wait_fn fn, void *arg);
 
 const char *device_name(const struct vh_device *dev);
 bool device_is_on(const struct vh_device *dev); /* STARTING or ON */

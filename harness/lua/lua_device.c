@@ -419,20 +419,51 @@ static int power_cut_k(lua_State *L, int status, lua_KContext ctx)
 			    duration_format(lua_util_check_duration(L, 3, "60s"), d, sizeof(d)));
 }
 
+/* The flash = field of power_cut{}: what the flash keeps of the writes the
+ * guest had not flushed (flash_model.h); "volatile" when absent. */
+static enum flash_cut_mode check_flash_mode(lua_State *L, int idx)
+{
+	lua_getfield(L, idx, "flash");
+	enum flash_cut_mode mode = FLASH_CUT_VOLATILE;
+	if (!lua_isnil(L, -1)) {
+		int m = flash_cut_mode_parse(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+									      : NULL);
+		if (m < 0)
+			return luaL_error(L,
+					  "power_cut{}: 'flash' must be \"volatile\", \"torn\", "
+					  "\"ordered\" or \"durable\", not %s",
+					  luaL_tolstring(L, -1, NULL));
+		mode = (enum flash_cut_mode)m;
+	}
+	lua_pop(L, 1);
+	return mode;
+}
+
 /* dut:power_cut() cuts now; dut:power_cut{on=PATTERN, timeout=, regex=}
  * waits until a console line matches and cuts at that instant, returning
- * the line. */
+ * the line. flash= (both forms) chooses what the flash keeps; a table
+ * without on= cuts now. */
 static int device_power_cut_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
 	if (lua_isnoneornil(L, 2)) {
 		if (!script_dry_run(script_of(L)))
-			device_power_cut(dev, "power_cut()");
+			device_power_cut(dev, "power_cut()", FLASH_CUT_VOLATILE);
 		return 0;
 	}
 	luaL_checktype(L, 2, LUA_TTABLE);
-	static const char *const fields[] = { "on", "timeout", "regex", NULL };
+	static const char *const fields[] = { "on", "timeout", "regex", "flash", NULL };
 	lua_util_check_fields(L, 2, "power_cut{}", fields);
+	enum flash_cut_mode flash = check_flash_mode(L, 2);
+	if (lua_getfield(L, 2, "on") == LUA_TNIL) {
+		lua_pop(L, 1);
+		char why[48];
+		snprintf(why, sizeof(why), "power_cut{flash=\"%s\"}", flash_cut_mode_name(flash));
+		if (!script_dry_run(script_of(L)))
+			device_power_cut(dev, why, flash);
+		return 0;
+	}
+	lua_pop(L, 1);
 	/* Rearranged to expect's (self, pattern, timeout, {regex=}) shape. */
 	lua_settop(L, 2);
 	lua_getfield(L, 2, "on");
@@ -453,7 +484,7 @@ static int device_power_cut_l(lua_State *L)
 	}
 	push_started(L);
 	struct lua_wait *lw = lua_wait_new(L, false);
-	lw->cw = device_cut_on(dev, lua_tostring(L, 2), m, timeout_ms, on_console_wait, lw);
+	lw->cw = device_cut_on(dev, lua_tostring(L, 2), m, timeout_ms, flash, on_console_wait, lw);
 	return script_wait(L, "power_cut", 0, power_cut_k);
 }
 

@@ -147,7 +147,17 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 	/* Disk and NIC are virtio-mmio devices on both machines: no PCI bus to
 	 * enumerate, and the same kernel modules (virtio_mmio, virtio_blk,
 	 * virtio_net) in both images. */
-	if (l->disk) {
+	if (l->disk_nbd_socket) {
+		/* Every write and flush goes through the harness's flash model.
+		 * cache.direct/no-flush stay at their defaults, so the guest sees
+		 * a write cache and sends its flushes on. */
+		push(a, "-blockdev");
+		push(a, "driver=nbd,node-name=disk0,server.type=unix,server.path=%s,"
+			"server.abstract=on,export=flash",
+		     l->disk_nbd_socket);
+		push(a, "-device");
+		push(a, "virtio-blk-device,drive=disk0");
+	} else if (l->disk) {
 		push(a, "-drive");
 		push(a, "file=%s,if=none,id=disk0,format=raw", l->disk);
 		push(a, "-device");

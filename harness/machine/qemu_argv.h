@@ -16,6 +16,9 @@ struct qemu_launch {
 	const char *append;      /* whole kernel command line, may be NULL */
 	const char *bios;        /* firmware with its own bootloader; NULL: -kernel boot */
 	const char *disk;        /* raw image on virtio-blk, may be NULL */
+	/* The disk served by the harness over NBD on this abstract socket
+	 * (export "flash", harness/flash): wins over disk. */
+	const char *disk_nbd_socket;
 	const char *tap_ifname;  /* NIC on this tap (QEMU's tap backend) */
 	/* NIC on -netdev stream to this abstract socket the harness listens on
 	 * (the user-space impairment datapath); wins over tap_ifname. */

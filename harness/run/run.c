@@ -430,6 +430,7 @@ struct vh_device *run_add_device(struct vh_run *run, const struct run_device_spe
 		.accel = run->accel,
 		.echo_fd = run->cfg.verbose ? 2 : -1,
 		.hooks = { .event = device_event, .fault = device_fault, .ctx = run },
+		.seed = run->cfg.seed,
 	};
 	struct vh_device *dev = device_new(&dc, err, errlen);
 	if (!dev)

@@ -442,7 +442,7 @@ static void test_device_power_cut_fails_waits_and_a_new_power_on_waits_for_the_r
 	struct seen s = { 0 };
 	console_wait(device_console(f->dev), CONSOLE_EXPECT, lit("never"), 5000, on_seen, &s);
 	pid_t old = (pid_t)device_pid(f->dev);
-	device_power_cut(f->dev, "test");
+	device_power_cut(f->dev, "test", FLASH_CUT_VOLATILE);
 	/* Off at once for the scenario; the expect fails with the reason. */
 	assert_false(device_is_on(f->dev));
 	assert_int_equal(s.calls, 1);
@@ -584,7 +584,7 @@ static void test_device_cut_on_a_line_drops_what_followed_it_in_the_same_chunk(v
 	struct fixture *f = *state;
 	mode = FAKE_CHUNKY;
 	struct seen s = { 0 };
-	device_cut_on(f->dev, "step 2", lit("step 2"), 5000, on_seen, &s);
+	device_cut_on(f->dev, "step 2", lit("step 2"), 5000, FLASH_CUT_VOLATILE, on_seen, &s);
 	power_on(f);
 	assert_true(run_until(f, seen_called, &s));
 	assert_true(s.ok);
@@ -613,7 +613,7 @@ static void test_device_cut_while_starting_abandons_the_start(void **state)
 	/* One turn: the accelerator answered, the bootloader's thread runs or
 	 * the start is in flight. */
 	ev_run_once(f->loop, 0);
-	device_power_cut(f->dev, "early");
+	device_power_cut(f->dev, "early", FLASH_CUT_VOLATILE);
 	assert_true(run_until(f, done_called, &d));
 	assert_int_equal(d.status, VH_FAIL);
 	assert_non_null(strstr(d.err, "lost power (early)"));

@@ -454,6 +454,20 @@ static void test_lua_two_device_scenario_using_every_wait_passes_dry_run(void **
 		      "if line == nil then error(\"try_expect\") end\n");
 }
 
+static void test_lua_power_cut_with_unknown_flash_mode_is_config_error(void **state)
+{
+	(void)state;
+	const char *dev = "local d = vh.device { name = \"dut\", firmware = " FW " }\n";
+	char src[1024];
+	snprintf(src, sizeof(src), PRELUDE "%sd:power_cut { flash = \"lazy\" }\n", dev);
+	assert_config_error_at("flash_mode.lua", src, 3,
+			       "'flash' must be \"volatile\", \"torn\", \"ordered\" or \"durable\", not lazy");
+	snprintf(src, sizeof(src), PRELUDE "%sd:power_cut { on = \"x\", flash = 1 }\n", dev);
+	assert_config_error_at("flash_number.lua", src, 3, "not 1");
+	snprintf(src, sizeof(src), PRELUDE "%sd:power_cut { flash = \"torn\" }\n", dev);
+	assert_passes("flash_torn.lua", src);
+}
+
 static void test_lua_impair_with_an_empty_spec_is_config_error(void **state)
 {
 	(void)state;
@@ -721,6 +735,7 @@ int main(void)
 		T(test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use),
 		T(test_lua_two_device_scenario_using_every_wait_passes_dry_run),
 		T(test_lua_seed_returns_configured_seed),
+		T(test_lua_power_cut_with_unknown_flash_mode_is_config_error),
 		T(test_lua_impair_with_an_empty_spec_is_config_error),
 	};
 	return vh_run_tests(tests, setup_dir, teardown_dir);

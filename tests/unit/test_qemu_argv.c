@@ -234,6 +234,18 @@ static void test_qemu_argv_attaches_disk_as_virtio_blk(void **state)
 	assert_flag_value("-device", "virtio-blk-device,drive=disk0");
 }
 
+static void test_qemu_argv_serves_disk_over_nbd_when_the_harness_holds_the_flash(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.disk_nbd_socket = "vharness/1/dut/nbd";
+	build_ok(&l);
+	assert_flag_value("-blockdev", "driver=nbd,node-name=disk0,server.type=unix,"
+				       "server.path=vharness/1/dut/nbd,server.abstract=on,export=flash");
+	assert_flag_value("-device", "virtio-blk-device,drive=disk0");
+	assert_int_equal(find_word("-drive"), -1);
+}
+
 static void test_qemu_argv_aarch64_uses_virt_and_cortex_a53_under_tcg(void **state)
 {
 	(void)state;
@@ -418,6 +430,7 @@ int main(void)
 		T(test_qemu_argv_bios_boot_has_no_kernel),
 		T(test_qemu_argv_attaches_tap_as_virtio_net_with_mac),
 		T(test_qemu_argv_attaches_disk_as_virtio_blk),
+		T(test_qemu_argv_serves_disk_over_nbd_when_the_harness_holds_the_flash),
 		T(test_qemu_argv_aarch64_uses_virt_and_cortex_a53_under_tcg),
 		T(test_qemu_argv_aarch64_uses_host_cpu_and_gic_under_kvm),
 		T(test_qemu_argv_aarch64_has_every_x86_device_on_virtio_mmio),

@@ -1,0 +1,184 @@
+/* A device's flash served over NBD: see flash.h. */
+#include "flash.h"
+
+#include "nbd_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct flash {
+	struct flash_model model;
+	struct nbd_server *nbd;
+	int fd;
+	struct flash_stats stats;
+	int write_errno; /* the first failed write to the file, 0 if none */
+};
+
+/* Writes the durable writes to the file, in order. 0 or -errno. */
+static int drain(struct flash *f)
+{
+	struct flash_writes *l;
+	while ((l = flash_model_take_durable(&f->model))) {
+		for (struct flash_write *w = l->head; w; w = w->next) {
+			size_t done = 0;
+			while (done < w->len) {
+				ssize_t n = pwrite(f->fd, w->data + done, w->len - done,
+						   (off_t)(w->offset + done));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					int e = n < 0 ? errno : EIO;
+					flash_model_drained(&f->model);
+					if (!f->write_errno)
+						f->write_errno = e;
+					return -e;
+				}
+				done += (size_t)n;
+			}
+		}
+		flash_model_drained(&f->model);
+	}
+	return 0;
+}
+
+static void do_read(struct flash *f, const struct nbd_request *rq)
+{
+	uint8_t *buf = malloc(rq->len ? rq->len : 1);
+	if (!buf)
+		abort();
+	size_t done = 0;
+	while (done < rq->len) {
+		ssize_t n = pread(f->fd, buf + done, rq->len - done, (off_t)(rq->offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			nbd_server_reply(f->nbd, rq->handle, nbd_error_from_errno(errno), NULL, 0);
+			return;
+		}
+		if (n == 0) { /* past the file's end: reads as zeroes */
+			memset(buf + done, 0, rq->len - done);
+			break;
+		}
+		done += (size_t)n;
+	}
+	flash_model_overlay(&f->model, buf, rq->offset, rq->len);
+	f->stats.reads++;
+	nbd_server_reply(f->nbd, rq->handle, NBD_OK, buf, rq->len);
+}
+
+static void on_request(void *ctx, struct nbd_request *rq)
+{
+	struct flash *f = ctx;
+	switch (rq->type) {
+	case NBD_CMD_READ:
+		do_read(f, rq);
+		return;
+	case NBD_CMD_WRITE: {
+		uint8_t *data = rq->data;
+		rq->data = NULL;
+		f->stats.writes++;
+		f->stats.bytes_written += rq->len;
+		if (rq->flags & NBD_CMD_FLAG_FUA) {
+			f->stats.fua_writes++;
+			flash_model_write_fua(&f->model, rq->offset, rq->len, data);
+			int r = drain(f);
+			nbd_server_reply(f->nbd, rq->handle, nbd_error_from_errno(-r), NULL, 0);
+			return;
+		}
+		flash_model_write(&f->model, rq->offset, rq->len, data);
+		nbd_server_reply(f->nbd, rq->handle, NBD_OK, NULL, 0);
+		return;
+	}
+	case NBD_CMD_FLUSH: {
+		f->stats.flushes++;
+		flash_model_flush(&f->model);
+		int r = drain(f);
+		nbd_server_reply(f->nbd, rq->handle, nbd_error_from_errno(-r), NULL, 0);
+		return;
+	}
+	default:
+		nbd_server_reply(f->nbd, rq->handle, NBD_EINVAL, NULL, 0);
+	}
+}
+
+static void on_closed(void *ctx, const char *why)
+{
+	/* The writes stay pending: what becomes of them is decided when the
+	 * device's power state says why QEMU went (flash_cut or flash_close). */
+	(void)ctx, (void)why;
+}
+
+struct flash *flash_open(struct ev_loop *loop, const char *image, const char *socket_name,
+			 char *err, size_t errlen)
+{
+	int fd = open(image, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "flash %s: %s", image, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	struct flash *f = calloc(1, sizeof(*f));
+	if (!f)
+		abort();
+	flash_model_init(&f->model);
+	f->fd = fd;
+	struct nbd_export ex = {.name = FLASH_EXPORT, .size = (uint64_t)st.st_size};
+	struct nbd_server_ops ops = {.request = on_request, .closed = on_closed};
+	f->nbd = nbd_server_new(loop, socket_name, &ex, &ops, f, err, errlen);
+	if (!f->nbd) {
+		close(fd);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int finish(struct flash *f, char *err, size_t errlen)
+{
+	int r = drain(f);
+	int e = f->write_errno;
+	flash_model_free(&f->model);
+	close(f->fd);
+	free(f);
+	if (r < 0 || e) {
+		snprintf(err, errlen, "writing the flash's file: %s", strerror(e ? e : -r));
+		return -1;
+	}
+	return 0;
+}
+
+int flash_cut(struct flash *f, enum flash_cut_mode mode, uint64_t seed,
+	      struct flash_cut_report *rep, struct flash_stats *stats, char *err, size_t errlen)
+{
+	nbd_server_take_sent(f->nbd);
+	nbd_server_free(f->nbd);
+	struct flash_cut_report local;
+	flash_model_cut(&f->model, mode, seed, rep ? rep : &local);
+	if (stats)
+		*stats = f->stats;
+	return finish(f, err, errlen);
+}
+
+int flash_close(struct flash *f, char *err, size_t errlen)
+{
+	if (!f)
+		return 0;
+	nbd_server_take_sent(f->nbd);
+	nbd_server_free(f->nbd);
+	struct flash_cut_report rep;
+	flash_model_cut(&f->model, FLASH_CUT_DURABLE, 0, &rep);
+	return finish(f, err, errlen);
+}
+
+void flash_get_stats(const struct flash *f, struct flash_stats *out)
+{
+	*out = f->stats;
+}

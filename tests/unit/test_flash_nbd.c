@@ -1,0 +1,295 @@
+/* The flash served over NBD (harness/flash/flash.c, nbd_server.c), driven by
+ * QEMU's own NBD client: qemu-io runs as a child while the test's event loop
+ * serves it, and the backing file is checked byte by byte afterwards. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "ev.h"
+#include "flash.h"
+#include "test_skip.h"
+
+#define IMAGE_SIZE (1024 * 1024)
+
+struct rig {
+	char dir[64];
+	char image[128];
+	char sock[128];
+	char out[256];
+	struct ev_loop *loop;
+	struct flash *flash;
+	struct child qemu_io;
+	int out_fd;
+};
+
+static int rig_setup(void **state)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	snprintf(r->dir, sizeof(r->dir), "/tmp/vh-flash-nbd-XXXXXX");
+	if (!mkdtemp(r->dir))
+		return -1;
+	snprintf(r->image, sizeof(r->image), "%s/disk-dut.img", r->dir);
+	snprintf(r->sock, sizeof(r->sock), "%s/nbd.sock", r->dir);
+	snprintf(r->out, sizeof(r->out), "%s/qemu-io.out", r->dir);
+	int fd = open(r->image, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, IMAGE_SIZE) < 0)
+		return -1;
+	close(fd);
+	r->loop = ev_loop_new();
+	char err[256];
+	r->flash = flash_open(r->loop, r->image, r->sock, err, sizeof(err));
+	if (!r->flash) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	*state = r;
+	return 0;
+}
+
+static int rig_teardown(void **state)
+{
+	struct rig *r = *state;
+	char err[256];
+	if (r->flash)
+		flash_close(r->flash, err, sizeof(err));
+	if (r->qemu_io.pid) {
+		child_kill(&r->qemu_io);
+		child_wait(&r->qemu_io, 5000, NULL);
+	}
+	ev_loop_free(r->loop);
+	unlink(r->image);
+	unlink(r->sock);
+	unlink(r->out);
+	int ok = rmdir(r->dir);
+	free(r);
+	return ok;
+}
+
+/* Starts qemu-io on the export with the given -c commands. */
+static void start_qemu_io(struct rig *r, const char *const *cmds)
+{
+	if (access("/usr/bin/qemu-io", X_OK) != 0)
+		vh_skip("no qemu-io (qemu-utils)");
+	char uri[200];
+	snprintf(uri, sizeof(uri), "nbd+unix:///%s?socket=%s", FLASH_EXPORT, r->sock);
+	/* writeback, as a guest's disk: qemu-io's default (writethrough)
+	 * sends every write with FUA. */
+	const char *argv[32] = {"qemu-io", "-t", "writeback", "-f", "raw"};
+	int n = 5;
+	for (int i = 0; cmds[i]; i++) {
+		argv[n++] = "-c";
+		argv[n++] = cmds[i];
+	}
+	argv[n++] = uri;
+	argv[n] = NULL;
+	int fd = open(r->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	struct child_spec spec = {.argv = argv, .stdout_fd = fd, .stderr_fd = fd};
+	char err[256];
+	int rc = child_spawn(&spec, &r->qemu_io, err, sizeof(err));
+	close(fd);
+	if (rc < 0)
+		fail_msg("%s", err);
+}
+
+/* Serves until qemu-io has made `writes` writes (the session then sleeps)
+ * or, with writes < 0, until it has exited. */
+static void serve_until(struct rig *r, int writes)
+{
+	for (int turn = 0; turn < 2000; turn++) {
+		ev_run_once(r->loop, 10);
+		if (writes < 0) {
+			int status;
+			if (child_reap(&r->qemu_io, &status)) {
+				char text[64];
+				if (!child_status_ok(status))
+					fail_msg("qemu-io %s",
+						 child_status_text(status, text, sizeof(text)));
+				return;
+			}
+			continue;
+		}
+		struct flash_stats st;
+		flash_get_stats(r->flash, &st);
+		if (st.writes >= (uint64_t)writes)
+			return;
+	}
+	char buf[2048] = "";
+	int fd = open(r->out, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : 0;
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	fail_msg("qemu-io did not get there in 20 s; it said: %s", buf);
+}
+
+/* Whether the file holds byte b over [off, off + len). */
+static bool file_holds(struct rig *r, off_t off, size_t len, uint8_t b)
+{
+	uint8_t *buf = malloc(len);
+	int fd = open(r->image, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, len, off), (ssize_t)len);
+	close(fd);
+	bool all = true;
+	for (size_t i = 0; i < len; i++)
+		all = all && buf[i] == b;
+	free(buf);
+	return all;
+}
+
+static bool output_has(struct rig *r, const char *needle)
+{
+	char buf[8192] = "";
+	int fd = open(r->out, O_RDONLY);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+static void cut(struct rig *r, enum flash_cut_mode mode, struct flash_cut_report *rep,
+		struct flash_stats *st)
+{
+	char err[256];
+	assert_int_equal(flash_cut(r->flash, mode, 1, rep, st, err, sizeof(err)), 0);
+	r->flash = NULL;
+}
+
+static void test_nbd_flushed_write_reaches_the_file_unflushed_is_lost_at_volatile_cut(void **state)
+{
+	struct rig *r = *state;
+	const char *cmds[] = {"write -P 0xab 0 64k", "flush", "write -P 0xcd 64k 4k", "sleep 20000",
+			      NULL};
+	start_qemu_io(r, cmds);
+	serve_until(r, 2);
+	assert_true(file_holds(r, 0, 65536, 0xab));
+	assert_true(file_holds(r, 65536, 4096, 0));
+	struct flash_cut_report rep;
+	struct flash_stats st;
+	cut(r, FLASH_CUT_VOLATILE, &rep, &st);
+	assert_int_equal(st.writes, 2);
+	assert_int_equal(st.flushes, 1);
+	assert_int_equal(rep.pending_writes, 1);
+	assert_int_equal(rep.pending_bytes, 4096);
+	assert_int_equal(rep.survived_writes, 0);
+	assert_true(file_holds(r, 0, 65536, 0xab));
+	assert_true(file_holds(r, 65536, 4096, 0));
+}
+
+static void test_nbd_durable_cut_keeps_the_unflushed_write(void **state)
+{
+	struct rig *r = *state;
+	const char *cmds[] = {"write -P 0xcd 4096 8k", "sleep 20000", NULL};
+	start_qemu_io(r, cmds);
+	serve_until(r, 1);
+	assert_true(file_holds(r, 4096, 8192, 0));
+	struct flash_cut_report rep;
+	cut(r, FLASH_CUT_DURABLE, &rep, NULL);
+	assert_int_equal(rep.survived_writes, 1);
+	assert_true(file_holds(r, 4096, 8192, 0xcd));
+	assert_true(file_holds(r, 0, 4096, 0));
+}
+
+static void test_nbd_fua_write_is_in_the_file_before_any_flush(void **state)
+{
+	struct rig *r = *state;
+	const char *cmds[] = {"write -P 0x11 0 4k", "write -f -P 0x22 8192 4k",
+			      "write -P 0x33 16384 4k", "sleep 20000", NULL};
+	start_qemu_io(r, cmds);
+	serve_until(r, 3);
+	struct flash_cut_report rep;
+	struct flash_stats st;
+	cut(r, FLASH_CUT_VOLATILE, &rep, &st);
+	assert_int_equal(st.fua_writes, 1);
+	assert_int_equal(st.flushes, 0);
+	assert_true(file_holds(r, 0, 4096, 0x11)); /* before the FUA write */
+	assert_true(file_holds(r, 8192, 4096, 0x22));
+	assert_true(file_holds(r, 16384, 4096, 0));
+}
+
+static void test_nbd_client_that_exits_leaves_everything_in_the_file(void **state)
+{
+	struct rig *r = *state;
+	/* 1 MiB each way in one request: more than a socket buffer, so reads and
+	 * replies are partial and must be resumed. */
+	const char *cmds[] = {"write -P 0x5a 0 1m", "read -P 0x5a 0 1m", NULL};
+	start_qemu_io(r, cmds);
+	serve_until(r, -1);
+	assert_false(output_has(r, "Pattern verification failed"));
+	assert_true(output_has(r, "read 1048576/1048576"));
+	char err[256];
+	assert_int_equal(flash_close(r->flash, err, sizeof(err)), 0);
+	r->flash = NULL;
+	assert_true(file_holds(r, 0, 1048576, 0x5a));
+}
+
+static void test_nbd_read_sees_the_unflushed_write(void **state)
+{
+	struct rig *r = *state;
+	/* The read comes before qemu-io's flush at exit, while the file still
+	 * holds zeroes: only the model's pending write can give 0xcd. */
+	const char *cmds[] = {"write -P 0xcd 512 3k", "read -P 0xcd 512 3k", "read -P 0 0 512",
+			      NULL};
+	start_qemu_io(r, cmds);
+	serve_until(r, -1);
+	assert_true(output_has(r, "read 3072/3072"));
+	assert_true(output_has(r, "read 512/512"));
+	assert_false(output_has(r, "Pattern verification failed"));
+	struct flash_stats st;
+	flash_get_stats(r->flash, &st);
+	assert_int_equal(st.reads, 2);
+}
+
+static void test_nbd_out_of_bounds_write_is_refused(void **state)
+{
+	struct rig *r = *state;
+	const char *cmds[] = {"write -P 0x77 1020k 8k", NULL};
+	start_qemu_io(r, cmds);
+	for (int turn = 0; turn < 2000; turn++) {
+		ev_run_once(r->loop, 10);
+		int status;
+		if (child_reap(&r->qemu_io, &status))
+			break;
+	}
+	assert_false(output_has(r, "wrote"));
+	struct flash_stats st;
+	flash_get_stats(r->flash, &st);
+	assert_int_equal(st.writes, 0);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_nbd_flushed_write_reaches_the_file_unflushed_is_lost_at_volatile_cut,
+			rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_nbd_durable_cut_keeps_the_unflushed_write,
+						rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_nbd_fua_write_is_in_the_file_before_any_flush,
+						rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_nbd_client_that_exits_leaves_everything_in_the_file, rig_setup,
+			rig_teardown),
+		cmocka_unit_test_setup_teardown(test_nbd_read_sees_the_unflushed_write, rig_setup,
+						rig_teardown),
+		cmocka_unit_test_setup_teardown(test_nbd_out_of_bounds_write_is_refused, rig_setup,
+						rig_teardown),
+	};
+	return vh_run_tests(tests, NULL, NULL);
+}

@@ -18,6 +18,7 @@ packages=(
   clang libclang-rt-14-dev
   lua-check shellcheck clang-format-14
   strace
+  mender-artifact libglib2.0-0 liblzma5 libssl3
 )
 
 sudo_cmd=()
@@ -31,4 +32,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Mender image (guest-agent/mender/) runs Debian's mender-client in the
+# guest: its package is unpacked, never installed here (its postinst would
+# enable the daemon on this machine).
+deb_cache=${VH_DEB_CACHE:-$HOME/.cache/vharness/debs}
+if ! compgen -G "$deb_cache/mender-client_*_amd64.deb" >/dev/null; then
+  mkdir -p "$deb_cache"
+  (cd "$deb_cache" && apt-get download mender-client)
 fi

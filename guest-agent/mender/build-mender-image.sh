@@ -12,6 +12,8 @@
 #                          of rootfs B's contents renamed release-2
 #   OUTDIR/release-2.offer what the device's integration polls for
 #                          ("NAME URL-PATH"; serve both with ota:serve)
+#   OUTDIR/release-3.mender, release-3.offer  a release whose health check
+#                          fails on the device (its self test says so)
 #   OUTDIR/manifest        sizes, sha256, build time and the content key
 # Each rootfs: busybox, Debian's mender-client with its shared libraries (ldd
 # closure), libubootenv-tool, /etc/fw_env.config, /etc/mender/mender.conf
@@ -80,7 +82,7 @@ key=$( {
 	mender-artifact --version
 	mke2fs -V 2>&1 | sed -n 1p # all of it read: no SIGPIPE under pipefail
 } | sha256sum | cut -d' ' -f1)
-outputs="flash.img release-2.mender release-2.offer manifest"
+outputs="flash.img release-2.mender release-2.offer release-3.mender release-3.offer manifest"
 uptodate=1
 for f in $outputs; do [ -f "$outdir/$f" ] || uptodate=0; done
 if [ $uptodate -eq 1 ] && [ "$(cat "$outdir/key" 2>/dev/null)" = "$key" ]; then
@@ -146,7 +148,8 @@ make_ext4() {
 
 make_rootfs "$stage/r1" release-1 pass
 make_rootfs "$stage/r2" release-2 pass
-for r in r1 r2; do
+make_rootfs "$stage/r3" release-3 fail
+for r in r1 r2 r3; do
 	make_ext4 "$stage/$r" "$stage/$r.ext4"
 done
 rootfs_used_kib=$(du -sk "$stage/r1" | cut -f1)
@@ -157,6 +160,8 @@ artifact() { # NAME EXT4 OUT
 }
 artifact release-2 "$stage/r2.ext4" "$stage/release-2.mender"
 echo "release-2 /release-2.mender" >"$stage/release-2.offer"
+artifact release-3 "$stage/r3.ext4" "$stage/release-3.mender"
+echo "release-3 /release-3.mender" >"$stage/release-3.offer"
 
 # --- disks ----------------------------------------------------------------
 # MiB: env copies at 4 and 8, p1 boot 16+8, p2 A 24+64, p3 B 88+64, p4 data
@@ -176,10 +181,14 @@ make_disk() { # OUT ROOTFS_EXT4 ENV_FILE
 	dd if="$stage/data.ext4" of="$img" bs=1M seek=152 conv=notrunc,sparse status=none
 	printf '%s 0x400000 0x4000\n%s 0x800000 0x4000\n' "$img" "$img" >"$stage/fw_env.config"
 	# A blank flash has no env: fw_setenv starts from the file's values (-f),
-	# as meta-mender's U-Boot would from its built-in default env.
-	fw_setenv -c "$stage/fw_env.config" -f "$3"
+	# as meta-mender's U-Boot would from its built-in default env, and
+	# writes them (-s: with nothing to set it would write nothing). -f reads
+	# NAME=VALUE lines only.
+	fw_setenv -c "$stage/fw_env.config" -f "$3" -s "$3"
+	[ "$(fw_printenv -c "$stage/fw_env.config" -n mender_boot_part)" = 2 ] ||
+		die "the U-Boot env did not reach $img"
 }
-printf 'mender_boot_part 2\nmender_boot_part_hex 2\nupgrade_available 0\nbootcount 0\nbootlimit 1\nmender_saveenv_canary 1\n' \
+printf 'mender_boot_part=2\nmender_boot_part_hex=2\nupgrade_available=0\nbootcount=0\nbootlimit=1\nmender_saveenv_canary=1\n' \
 	>"$stage/env"
 make_disk "$stage/flash.img" "$stage/r1.ext4" "$stage/env"
 

@@ -28,6 +28,9 @@ local fw = vh.firmware {
 -- mender-client is a Go program: 96M is not enough to run it and write a slot.
 local dut = vh.device { name = "dut", network = lan, firmware = fw, memory = "256M" }
 
+-- The image's own U-Boot env, as its build wrote it with fw_setenv.
+vh.check(dut:env("mender_boot_part") == "2" and dut:env("bootlimit") == "1",
+  "the image boots partition 2 with bootlimit 1")
 dut:power_on()
 dut:expect("initramfs: root=/dev/vda2", "60s")
 dut:expect("vhm: release release%-1", "120s")

@@ -3,7 +3,9 @@
 # image (the image-mender target: Debian's mender-client 3.4 in an A/B disk),
 # cuts power mid-install and then lets Debian's mender-client install and
 # commit a real release-2.mender artifact over an impaired link, resuming
-# its download after the update server restarts. Beyond the
+# its download after the update server restarts; then
+# scenarios/mender_rollback.lua: an unhealthy release-3 is rolled back by the
+# bootloader and reported by the client. Beyond the
 # scenario's own checks: the artifact went over the update server, the
 # device's flash copy says partition 3 is committed, and the user's image is
 # untouched.
@@ -40,6 +42,18 @@ got=${got%%\"*}
 grep '"event":"boot_choice"' "$events" | tail -1 | grep -q '"slot":"3","trial":true' ||
 	fail "the last boot was not the trial of partition 3"
 assert_contains "$WORK/a/serial-dut.log" "Mender running on partition: /dev/vda3"
+
+# A release whose health check fails: the bootloader rolls back and Mender,
+# committing on the old rootfs, says the update failed.
+scenario=$(cd "$HERE/../.." && pwd)/scenarios/mender_rollback.lua
+run_vh rollback run "$scenario" -D "image_dir=$img" --artifacts "$WORK/b"
+assert_exit rollback 0
+grep '"event":"boot_choice"' "$WORK/b/events.jsonl" | tail -1 |
+	grep -q '"slot":"2".*"why":"bootcount 2 > bootlimit 1: altbootcmd' ||
+	fail "the last boot was not the profile's rollback to partition 2"
+assert_contains "$WORK/b/serial-dut.log" "Expected \"upgrade_available\" flag to be true but it was false"
+
 [ "$(sha256sum <"$img/flash.img")" = "$before" ] || fail "the Mender image was written"
-[ -z "$(vh_qemu_pids "$WORK/a")" ] || fail "QEMU left running"
-echo "ok: mender-client survives a power cut mid-install, then installs and commits release-2"
+[ -z "$(vh_qemu_pids "$WORK/a" "$WORK/b")" ] || fail "QEMU left running"
+echo "ok: mender-client survives a power cut mid-install, installs and commits release-2;" \
+	"a release that fails its health check is rolled back"

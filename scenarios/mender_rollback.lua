@@ -1,0 +1,49 @@
+-- mender_rollback: a release that installs but is not healthy. Debian's
+-- mender-client 3.4 in the Mender image (build/image-mender) installs
+-- release-3, whose self test fails: the trial boot does not commit and
+-- reboots, the mender profile's bootlimit rolls back to the old partition
+-- (meta-mender's altbootcmd), and the client, asked to commit on the old
+-- rootfs, reports the update as failed and keeps release-1.
+--   build/vharness run scenarios/mender_rollback.lua
+--   -D image_dir=DIR   where flash.img and release-3.mender are
+local vh = require "vharness"
+local dir = vh.param("image_dir", "build/image-mender")
+
+local lan = vh.network { name = "lan", subnet = "10.77.0.0/24" } -- host side is .1
+local ota = vh.update_server { network = lan }                  -- http://10.77.0.1:8080
+local fw = vh.firmware {
+  disk = dir .. "/flash.img",
+  profile = "mender",
+  kernel = "/boot/vmlinuz",
+  initrd = "/boot/initrd.img",
+  -- reboot=t and the image's settings: as in scenarios/mender_ota.lua.
+  append = "panic=-1 reboot=t vhm.ip=10.77.0.2/24 vhm.gw=10.77.0.1 " ..
+    "vhm.server=http://10.77.0.1:8080",
+}
+local dut = vh.device { name = "dut", network = lan, firmware = fw, memory = "256M" }
+
+-- The image's own U-Boot env, as its build wrote it with fw_setenv.
+vh.check(dut:env("mender_boot_part") == "2" and dut:env("bootlimit") == "1",
+  "the image boots partition 2 with bootlimit 1")
+dut:power_on()
+dut:expect("vhm: release release%-1", "120s")
+ota:serve("/release-3.mender", dir .. "/release-3.mender")
+ota:serve("/release", dir .. "/release-3.offer")
+dut:expect("vhm: reboot reason=update release=release%-3", "300s")
+
+-- The trial boot of partition 3: the health check fails, no commit.
+dut:expect("initramfs: root=/dev/vda3", "120s")
+dut:expect("vhm: health failed reason=selftest", "120s")
+dut:expect("vhm: reboot reason=unhealthy", "30s")
+
+-- The bootloader's second look: past bootlimit, back to partition 2.
+dut:expect("initramfs: root=/dev/vda2", "120s")
+-- Mender's own word on it, from 'mender commit' on the old rootfs.
+dut:expect("Commit failed: Reboot to the new update failed", "120s")
+dut:expect("vhm: rollback release=release%-1 failed=release%-3", "120s")
+vh.check(dut:env("mender_boot_part") == "2", "rolled back to partition 2")
+vh.check(dut:env("upgrade_available") == "0", "no trial pending after the rollback")
+dut:send("echo \"show-artifact: $(mender --no-syslog show-artifact 2>/dev/null)\"\n")
+dut:expect("show%-artifact: release%-1", "60s")
+-- The integration does not offer the failed release again.
+dut:expect_not("vhm: update offered release=release%-3", "10s")

@@ -19,6 +19,10 @@ local fw = vh.firmware {
   profile = "mender",
   kernel = "/boot/vmlinuz",
   initrd = "/boot/initrd.img",
+  -- Where U-Boot was built to keep its env (two copies), not what the
+  -- rootfs's /etc/fw_env.config says: they must agree, and a scenario
+  -- catches an image where they do not.
+  env = { offset = 0x400000, size = 0x4000, redundant = 0x800000 },
   -- reboot=t: microvm has no keyboard controller, and a reboot by another
   -- method was seen to hang the guest instead of resetting it. The image's
   -- own settings: the first device on lan is 10.77.0.2.

@@ -6,16 +6,30 @@
 -- rootfs, reports the update as failed and keeps release-1.
 --   build/vharness run scenarios/mender_rollback.lua
 --   -D image_dir=DIR   where flash.img and release-3.mender are
+--   -D bugs=NAME       the image with an integration mistake planted (tests
+--                      use this; each must fail here): commit-always,
+--                      single-env-copy, no-bootlimit
 local vh = require "vharness"
 local dir = vh.param("image_dir", "build/image-mender")
+local bugs = vh.param("bugs", "")
+local disk, artifact = "/flash.img", "/release-3.mender"
+if bugs == "commit-always" then
+  artifact = "/release-3-commit-always.mender"
+elseif bugs ~= "" then
+  disk = "/flash-" .. bugs .. ".img"
+end
 
 local lan = vh.network { name = "lan", subnet = "10.77.0.0/24" } -- host side is .1
 local ota = vh.update_server { network = lan }                  -- http://10.77.0.1:8080
 local fw = vh.firmware {
-  disk = dir .. "/flash.img",
+  disk = dir .. disk,
   profile = "mender",
   kernel = "/boot/vmlinuz",
   initrd = "/boot/initrd.img",
+  -- Where U-Boot was built to keep its env (two copies), not what the
+  -- rootfs's /etc/fw_env.config says: they must agree, and a scenario
+  -- catches an image where they do not.
+  env = { offset = 0x400000, size = 0x4000, redundant = 0x800000 },
   -- reboot=t and the image's settings: as in scenarios/mender_ota.lua.
   append = "panic=-1 reboot=t vhm.ip=10.77.0.2/24 vhm.gw=10.77.0.1 " ..
     "vhm.server=http://10.77.0.1:8080",
@@ -27,13 +41,22 @@ vh.check(dut:env("mender_boot_part") == "2" and dut:env("bootlimit") == "1",
   "the image boots partition 2 with bootlimit 1")
 dut:power_on()
 dut:expect("vhm: release release%-1", "120s")
-ota:serve("/release-3.mender", dir .. "/release-3.mender")
+ota:serve("/release-3.mender", dir .. artifact)
 ota:serve("/release", dir .. "/release-3.offer")
-dut:expect("vhm: reboot reason=update release=release%-3", "300s")
+-- The client must take the release (it refuses when it cannot tell which
+-- partition is active, e.g. when it cannot read the env).
+local installed = dut:expect("vhm: (reboot reason=update|install failed) release=release-3", "300s",
+  { regex = true })
+vh.check(installed:find("reboot reason=update", 1, true),
+  "mender installs release-3: " .. installed)
 
 -- The trial boot of partition 3: the health check fails, no commit.
-dut:expect("initramfs: root=/dev/vda3", "120s")
-dut:expect("vhm: health failed reason=selftest", "120s")
+local root = dut:expect("initramfs: root=/dev/vda%d", "120s")
+vh.check(root:find("vda3", 1, true), "the trial boot runs partition 3: " .. root)
+-- Each alternative is matched whole: the line may arrive in pieces.
+local health = dut:expect("vhm: health (failed reason=selftest|ok)", "120s", { regex = true })
+vh.check(health:find("health failed reason=selftest", 1, true),
+  "release-3's health check finds its failing self test: " .. health)
 dut:expect("vhm: reboot reason=unhealthy", "30s")
 
 -- The bootloader's second look: past bootlimit, back to partition 2.

@@ -14,6 +14,13 @@
 #                          ("NAME URL-PATH"; serve both with ota:serve)
 #   OUTDIR/release-3.mender, release-3.offer  a release whose health check
 #                          fails on the device (its self test says so)
+# and the same with an integration mistake planted, as a product team might
+# ship one (scenarios/mender_rollback.lua -D bugs=NAME must catch each):
+#   OUTDIR/release-3-commit-always.mender  its health check commits whatever
+#                          happens
+#   OUTDIR/flash-single-env-copy.img  fw_env.config in the rootfs names only
+#                          the first of the two env copies
+#   OUTDIR/flash-no-bootlimit.img     the env has no bootlimit
 #   OUTDIR/manifest        sizes, sha256, build time and the content key
 # Each rootfs: busybox, Debian's mender-client with its shared libraries (ldd
 # closure), libubootenv-tool, /etc/fw_env.config, /etc/mender/mender.conf
@@ -82,7 +89,8 @@ key=$( {
 	mender-artifact --version
 	mke2fs -V 2>&1 | sed -n 1p # all of it read: no SIGPIPE under pipefail
 } | sha256sum | cut -d' ' -f1)
-outputs="flash.img release-2.mender release-2.offer release-3.mender release-3.offer manifest"
+outputs="flash.img release-2.mender release-2.offer release-3.mender release-3.offer
+	release-3-commit-always.mender flash-single-env-copy.img flash-no-bootlimit.img manifest"
 uptodate=1
 for f in $outputs; do [ -f "$outdir/$f" ] || uptodate=0; done
 if [ $uptodate -eq 1 ] && [ "$(cat "$outdir/key" 2>/dev/null)" = "$key" ]; then
@@ -104,9 +112,11 @@ find "$stage/initrd" -mindepth 1 -exec touch -h -d @0 {} +
 	cpio --quiet -o -H newc --reproducible -R 0:0) >"$stage/initrd.img"
 
 # --- one rootfs tree per release -----------------------------------------
-# make_rootfs DIR RELEASE SELFTEST (pass|fail: what the health check finds)
+# make_rootfs DIR RELEASE SELFTEST [BUG]
+#   SELFTEST pass|fail: what the health check finds
+#   BUG      commit-always|single-env-copy: the mistake planted
 make_rootfs() {
-	local d=$1 release=$2 selftest=$3
+	local d=$1 release=$2 selftest=$3 bug=${4:-}
 	mkdir -p "$d"/{bin,sbin,usr/bin,usr/sbin,etc/mender/scripts,boot,dev,proc,sys,run,tmp,data,root,var/lib}
 	cp -a "$here/rootfs/." "$d/"
 	cp $busybox "$d/bin/busybox"
@@ -123,7 +133,12 @@ make_rootfs() {
 	ln -s /data/mender "$d/var/lib/mender"
 	cp "$refdir/vmlinuz" "$d/boot/vmlinuz"
 	cp "$stage/initrd.img" "$d/boot/initrd.img"
-	printf '/dev/vda 0x400000 0x4000\n/dev/vda 0x800000 0x4000\n' >"$d/etc/fw_env.config"
+	if [ "$bug" = single-env-copy ]; then
+		printf '/dev/vda 0x400000 0x4000\n' >"$d/etc/fw_env.config"
+	else
+		printf '/dev/vda 0x400000 0x4000\n/dev/vda 0x800000 0x4000\n' >"$d/etc/fw_env.config"
+	fi
+	echo "$bug" >"$d/etc/vhm/bugs"
 	cat >"$d/etc/mender/mender.conf" <<-CONF
 	{
 	  "RootfsPartA": "/dev/vda2",
@@ -149,7 +164,9 @@ make_ext4() {
 make_rootfs "$stage/r1" release-1 pass
 make_rootfs "$stage/r2" release-2 pass
 make_rootfs "$stage/r3" release-3 fail
-for r in r1 r2 r3; do
+make_rootfs "$stage/r1-single-env-copy" release-1 pass single-env-copy
+make_rootfs "$stage/r3-commit-always" release-3 fail commit-always
+for r in r1 r2 r3 r1-single-env-copy r3-commit-always; do
 	make_ext4 "$stage/$r" "$stage/$r.ext4"
 done
 rootfs_used_kib=$(du -sk "$stage/r1" | cut -f1)
@@ -162,6 +179,7 @@ artifact release-2 "$stage/r2.ext4" "$stage/release-2.mender"
 echo "release-2 /release-2.mender" >"$stage/release-2.offer"
 artifact release-3 "$stage/r3.ext4" "$stage/release-3.mender"
 echo "release-3 /release-3.mender" >"$stage/release-3.offer"
+artifact release-3 "$stage/r3-commit-always.ext4" "$stage/release-3-commit-always.mender"
 
 # --- disks ----------------------------------------------------------------
 # MiB: env copies at 4 and 8, p1 boot 16+8, p2 A 24+64, p3 B 88+64, p4 data
@@ -191,6 +209,9 @@ make_disk() { # OUT ROOTFS_EXT4 ENV_FILE
 printf 'mender_boot_part=2\nmender_boot_part_hex=2\nupgrade_available=0\nbootcount=0\nbootlimit=1\nmender_saveenv_canary=1\n' \
 	>"$stage/env"
 make_disk "$stage/flash.img" "$stage/r1.ext4" "$stage/env"
+make_disk "$stage/flash-single-env-copy.img" "$stage/r1-single-env-copy.ext4" "$stage/env"
+grep -v '^bootlimit=' "$stage/env" >"$stage/env-no-bootlimit"
+make_disk "$stage/flash-no-bootlimit.img" "$stage/r1.ext4" "$stage/env-no-bootlimit"
 
 # --- publish --------------------------------------------------------------
 for f in $outputs; do

@@ -5,7 +5,8 @@
 # commit a real release-2.mender artifact over an impaired link, resuming
 # its download after the update server restarts; then
 # scenarios/mender_rollback.lua: an unhealthy release-3 is rolled back by the
-# bootloader and reported by the client. Beyond the
+# bootloader and reported by the client, and the same scenario fails on each
+# integration mistake planted in the image. Beyond the
 # scenario's own checks: the artifact went over the update server, the
 # device's flash copy says partition 3 is committed, and the user's image is
 # untouched.
@@ -53,7 +54,23 @@ grep '"event":"boot_choice"' "$WORK/b/events.jsonl" | tail -1 |
 	fail "the last boot was not the profile's rollback to partition 2"
 assert_contains "$WORK/b/serial-dut.log" "Expected \"upgrade_available\" flag to be true but it was false"
 
+# Integration mistakes planted in the image: the rollback scenario fails on
+# each, at the check that names it.
+planted() { # BUG LINE-TEXT
+	run_vh "bug-$1" run "$scenario" -D "image_dir=$img" -D "bugs=$1" --artifacts "$WORK/bug-$1"
+	assert_exit "bug-$1" 1
+	assert_contains "$WORK/bug-$1.err" "$2"
+}
+# No bootlimit in the env: U-Boot would never roll back.
+planted no-bootlimit "check failed: the image boots partition 2 with bootlimit 1"
+# A health check that always passes commits a broken release.
+planted commit-always "check failed: release-3's health check finds its failing self test: vhm: health ok"
+# fw_env.config names one env copy: fw_printenv cannot read U-Boot's
+# redundant env, and Mender refuses to install.
+planted single-env-copy "check failed: mender installs release-3: vhm: install failed release=release-3"
+assert_contains "$WORK/bug-single-env-copy/serial-dut.log" "No match between boot and root partitions"
+
 [ "$(sha256sum <"$img/flash.img")" = "$before" ] || fail "the Mender image was written"
-[ -z "$(vh_qemu_pids "$WORK/a" "$WORK/b")" ] || fail "QEMU left running"
+[ -z "$(vh_qemu_pids "$WORK/a" "$WORK/b" "$WORK"/bug-*)" ] || fail "QEMU left running"
 echo "ok: mender-client survives a power cut mid-install, installs and commits release-2;" \
-	"a release that fails its health check is rolled back"
+	"a release that fails its health check is rolled back; three planted mistakes caught"

@@ -4,13 +4,24 @@
 -- .mender artifact from the update server in standalone mode
 -- ('mender install <url>', then 'mender commit' on the trial boot).
 --   build/vharness run scenarios/mender_ota.lua
---   -D image_dir=DIR   where flash.img and release-2.mender are
+--   -D image_dir=DIR   (default: build/image-mender) where flash.img and release-2.mender are
 -- On a bad link, power dies mid-install: the device must come back on its
 -- old rootfs with mender_boot_part unchanged. It then installs again,
 -- resuming its download (HTTP Range) after the update server restarts,
 -- boots the new rootfs on trial, and commits it once its health check passes.
 local vh = require "vharness"
-local dir = vh.param("image_dir", "build/image-mender")
+-- The Mender image is built next to the reference image (both in build/):
+-- beside $VH_IMAGE_DIR when that is set, else in the build/ of the
+-- checkout this scenario is in.
+local function default_image_dir()
+  local ref = os.getenv("VH_IMAGE_DIR")
+  if ref and ref ~= "" then
+    return ref .. "/../image-mender"
+  end
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "scenarios"
+  return here .. "/../build/image-mender"
+end
+local dir = vh.param("image_dir", default_image_dir())
 
 local lan = vh.network { name = "lan", subnet = "10.77.0.0/24" } -- host side is .1
 local ota = vh.update_server { network = lan }                  -- http://10.77.0.1:8080

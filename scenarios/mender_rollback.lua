@@ -5,12 +5,23 @@
 -- (meta-mender's altbootcmd), and the client, asked to commit on the old
 -- rootfs, reports the update as failed and keeps release-1.
 --   build/vharness run scenarios/mender_rollback.lua
---   -D image_dir=DIR   where flash.img and release-3.mender are
+--   -D image_dir=DIR   (default: build/image-mender) where flash.img and release-3.mender are
 --   -D bugs=NAME       the image with an integration mistake planted (tests
 --                      use this; each must fail here): commit-always,
 --                      single-env-copy, no-bootlimit
 local vh = require "vharness"
-local dir = vh.param("image_dir", "build/image-mender")
+-- The Mender image is built next to the reference image (both in build/):
+-- beside $VH_IMAGE_DIR when that is set, else in the build/ of the
+-- checkout this scenario is in.
+local function default_image_dir()
+  local ref = os.getenv("VH_IMAGE_DIR")
+  if ref and ref ~= "" then
+    return ref .. "/../image-mender"
+  end
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "scenarios"
+  return here .. "/../build/image-mender"
+end
+local dir = vh.param("image_dir", default_image_dir())
 local bugs = vh.param("bugs", "")
 local disk, artifact = "/flash.img", "/release-3.mender"
 if bugs == "commit-always" then

@@ -20,6 +20,7 @@ packages=(
   lua-check shellcheck clang-format-14
   strace
   chromium # it_report renders report.html in a real browser (headless)
+  mender-artifact libglib2.0-0 liblzma5 libssl3 # the Mender image (guest-agent/mender/)
 )
 
 # The guest kernel is the host architecture's; on x86-64 also what the aarch64
@@ -62,4 +63,15 @@ if [ ${#missing[@]} -gt 0 ] || [ "$added_arch" = 1 ]; then
   echo "install-deps: installing ${missing[*]:-nothing new (apt lists for ${foreign[*]})}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Mender image (guest-agent/mender/) runs Debian's mender-client in the
+# guest: its package is unpacked, never installed here (its postinst would
+# enable the daemon on this machine).
+# x86-64 hosts only, as the image's CMake target.
+deb_cache=${VH_DEB_CACHE:-$HOME/.cache/vharness/debs}
+if [ "$(dpkg --print-architecture)" = amd64 ] &&
+  ! compgen -G "$deb_cache/mender-client_*_amd64.deb" >/dev/null; then
+  mkdir -p "$deb_cache"
+  (cd "$deb_cache" && apt-get download mender-client)
 fi

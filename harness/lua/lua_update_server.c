@@ -1,7 +1,9 @@
 /* Lua bindings for the OTA update server (docs/ota-protocol.md):
  *   local ota = vh.update_server { network = lan }       -- http://<host_ip>:8080
  *   ota:publish(vh.reference_firmware { version = "2.0.0" })
- *   ota:unpublish()   ota:down()   ota:up()   ota.url */
+ *   ota:unpublish()   ota:down()   ota:up()   ota.url
+ *   ota:serve("/r2.mender", "out/r2.mender")   -- any file, with Range
+ *   ota:serve("/r2.mender", nil)               -- no longer served */
 #include "lua_update_server.h"
 
 #include "ab_boot.h"
@@ -12,10 +14,12 @@
 #include "script.h"
 #include "update_server.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SERVER_MT "vh.update_server"
 
@@ -172,6 +176,25 @@ static int server_publish_l(lua_State *L)
 	return script_wait(L, "publish", 0, publish_k);
 }
 
+/* Serves a host file as it is (a client's own artifact, a release note),
+ * checked when called so a wrong path fails at its line, also in a dry run. */
+static int server_serve_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	const char *url_path = luaL_checkstring(L, 2);
+	const char *host_path = luaL_optstring(L, 3, NULL);
+	char err[1200];
+	if (host_path && access(host_path, R_OK) < 0)
+		return script_raise(L, VH_CONFIG, NULL, "ota:serve(\"%s\"): cannot read %s: %s",
+				    url_path, host_path, strerror(errno));
+	if (s->server && update_server_serve(s->server, url_path, host_path, err, sizeof(err)) < 0)
+		return script_raise(L, VH_CONFIG, NULL, "ota:serve(\"%s\"): %s", url_path, err);
+	const char *kv[] = { "server", s->name, "path", url_path, "file", host_path ? host_path : "",
+			     NULL };
+	run_event(s->run, "serve", kv);
+	return 0;
+}
+
 static int server_unpublish_l(lua_State *L)
 {
 	struct vh_server *s = check_server(L, 1);
@@ -227,6 +250,7 @@ void lua_update_server_register(lua_State *L)
 	static const luaL_Reg methods[] = {
 		{ "publish", server_publish_l },
 		{ "unpublish", server_unpublish_l },
+		{ "serve", server_serve_l },
 		{ "down", server_down_l },
 		{ "up", server_up_l },
 		{ NULL, NULL },

@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #define US_FILE_BLOCK (64u * 1024u)
+#define US_SERVED_MAX 16
+#define US_SERVED_URL_MAX 128
 /* a stalled download is closed after this long without progress */
 #define US_CONNECTION_TIMEOUT_S 60u
 
@@ -94,6 +96,11 @@ struct update_server {
 	char pub_sha256[65];
 	uint64_t pub_size;
 	char *pub_path;
+	/* files served as they are (update_server_serve) */
+	struct us_served {
+		char url[US_SERVED_URL_MAX];
+		char *path;
+	} served[US_SERVED_MAX];
 };
 
 /* Calls on_event with a NULL-terminated key/value list. */
@@ -436,20 +443,14 @@ static enum MHD_Result us_handle_checkin(struct us_req *r)
 	return MHD_YES;
 }
 
-static enum MHD_Result us_handle_firmware(struct us_req *r, const char *url)
+/* Answers with the first size bytes of the file at path, honouring Range. */
+static enum MHD_Result us_send_file(struct us_req *r, const char *path, uint64_t size)
 {
-	struct update_server *s = r->s;
-	char served[CHECKIN_URL_MAX];
-	if (!s->published ||
-	    checkin_format_firmware_path(served, sizeof(served), s->pub_version) < 0 ||
-	    strcmp(url, served) != 0)
-		return us_queue_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
-
 	r->kind = US_FILE;
-	r->fd = open(s->pub_path, O_RDONLY | O_CLOEXEC);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0)
-		return us_queue_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "bundle unreadable\n");
-	uint64_t size = s->pub_size, first = 0, last = size ? size - 1 : 0;
+		return us_queue_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "file unreadable\n");
+	uint64_t first = 0, last = size ? size - 1 : 0;
 	const char *range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_RANGE);
 	snprintf(r->range, sizeof(r->range), "%s", range ? range : "");
@@ -486,6 +487,35 @@ static enum MHD_Result us_handle_firmware(struct us_req *r, const char *url)
 	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result us_handle_firmware(struct us_req *r, const char *url)
+{
+	struct update_server *s = r->s;
+	char served[CHECKIN_URL_MAX];
+	if (!s->published ||
+	    checkin_format_firmware_path(served, sizeof(served), s->pub_version) < 0 ||
+	    strcmp(url, served) != 0)
+		return us_queue_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
+	return us_send_file(r, s->pub_path, s->pub_size);
+}
+
+static struct us_served *us_find_served(struct update_server *s, const char *url)
+{
+	for (size_t i = 0; i < US_SERVED_MAX; i++)
+		if (s->served[i].path && strcmp(s->served[i].url, url) == 0)
+			return &s->served[i];
+	return NULL;
+}
+
+/* A served file is read as it is at request time: its size too, so a file
+ * the scenario rewrites between requests is served whole. */
+static enum MHD_Result us_handle_served(struct us_req *r, const struct us_served *f)
+{
+	struct stat st;
+	if (stat(f->path, &st) < 0 || !S_ISREG(st.st_mode))
+		return us_queue_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
+	return us_send_file(r, f->path, (uint64_t)st.st_size);
 }
 
 static struct us_req *us_req_new(struct update_server *s, struct MHD_Connection *conn)
@@ -549,6 +579,9 @@ static enum MHD_Result us_access(void *cls, struct MHD_Connection *conn, const c
 		return us_queue_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
 	if (get && strcmp(url, "/checkin") == 0)
 		return us_handle_checkin(r);
+	const struct us_served *f = us_find_served(s, url);
+	if (f)
+		return us_handle_served(r, f);
 	if (strncmp(url, "/firmware/", 10) == 0)
 		return us_handle_firmware(r, url);
 	return us_queue_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
@@ -807,6 +840,53 @@ void update_server_unpublish(struct update_server *s)
 	s->pub_version[0] = '\0';
 }
 
+int update_server_serve(struct update_server *s, const char *url_path, const char *host_path,
+			char *err, size_t errlen)
+{
+	if (url_path[0] != '/' || strlen(url_path) >= US_SERVED_URL_MAX ||
+	    strpbrk(url_path, "?# ") || !strcmp(url_path, "/checkin")) {
+		errf(err, errlen,
+		     "url path '%s' must start with '/', be shorter than %d characters and not "
+		     "be /checkin or hold '?', '#' or spaces",
+		     url_path, US_SERVED_URL_MAX);
+		return -EINVAL;
+	}
+	struct us_served *f = us_find_served(s, url_path);
+	if (!host_path) {
+		if (f) {
+			free(f->path);
+			f->path = NULL;
+		}
+		return 0;
+	}
+	struct stat st;
+	if (stat(host_path, &st) < 0) {
+		int rc = -errno;
+		errf(err, errlen, "%s: %s", host_path, strerror(errno));
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errf(err, errlen, "%s: not a regular file", host_path);
+		return -EINVAL;
+	}
+	for (size_t i = 0; !f && i < US_SERVED_MAX; i++)
+		if (!s->served[i].path)
+			f = &s->served[i];
+	if (!f) {
+		errf(err, errlen, "already serving %d files", US_SERVED_MAX);
+		return -ENOSPC;
+	}
+	char *copy = strdup(host_path);
+	if (!copy) {
+		errf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	free(f->path);
+	f->path = copy;
+	snprintf(f->url, sizeof(f->url), "%s", url_path);
+	return 0;
+}
+
 static void us_deferred_down(struct ev_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
@@ -857,5 +937,7 @@ void update_server_free(struct update_server *s)
 		ev_del_timer(s->loop, s->deferred_down);
 	us_stop(s);
 	free(s->pub_path);
+	for (size_t i = 0; i < US_SERVED_MAX; i++)
+		free(s->served[i].path);
 	free(s);
 }

@@ -12,6 +12,9 @@
  *       400 and no check-in.
  *   GET|HEAD /firmware/V.bundle  the published bundle; Range bytes=A- and
  *       bytes=A-B (206 + Content-Range), 416 when unsatisfiable.
+ *   GET|HEAD <url path>  a file given to update_server_serve, as it is on
+ *       disk at request time, with the same Range rules (404 once the file
+ *       is gone). Served paths take precedence over /firmware/.
  *   anything else: 404 (405 for methods other than GET/HEAD).
  *
  * Events (on_event, called synchronously on the loop's thread; kv is a
@@ -59,6 +62,14 @@ uint16_t update_server_port(const struct update_server *s);
  * message in err. */
 int update_server_publish(struct update_server *s, const char *version,
 			  const char *bundle_path, char *err, size_t errlen);
+
+/* Serves the host file host_path at url_path (which starts with '/'; not
+ * /checkin) to GET and HEAD, with Range, replacing what that path served;
+ * host_path NULL stops serving it. The file is opened per request, so it may
+ * be replaced while served. Up to 16 paths. Returns 0 or a negative errno
+ * with a message in err. */
+int update_server_serve(struct update_server *s, const char *url_path, const char *host_path,
+			char *err, size_t errlen);
 
 /* Withdraws the publication: no more offers, /firmware/ answers 404. */
 void update_server_unpublish(struct update_server *s);

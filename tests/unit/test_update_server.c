@@ -401,6 +401,86 @@ static void test_range_requests_give_exact_bytes(void **state)
 	}
 }
 
+/* ota:serve: any file at any path, with the bundle's Range rules, read as it
+ * is at request time, and gone once withdrawn. */
+static void test_served_file_honours_range(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], want[128], range[64];
+	struct client c;
+	struct http_resp r;
+	/* no bundle published: served files do not depend on a publication */
+	assert_int_equal(update_server_serve(f->s, "/r2.mender", f->bundle, err, sizeof(err)), 0);
+
+	get(f, "/r2.mender", NULL, &c, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, f->bundle_len);
+	assert_memory_equal(r.body, f->bundle_bytes, f->bundle_len);
+	assert_non_null(strcasestr(r.headers, "Accept-Ranges: bytes"));
+	client_close(&c);
+
+	get(f, "/r2.mender", "Range: bytes=100-199\r\n", &c, &r);
+	assert_int_equal(r.status, 206);
+	assert_int_equal(r.body_len, 100);
+	assert_memory_equal(r.body, f->bundle_bytes + 100, 100);
+	snprintf(want, sizeof(want), "Content-Range: bytes 100-199/%zu", f->bundle_len);
+	assert_non_null(strcasestr(r.headers, want));
+	client_close(&c);
+
+	/* a resumed download: from an offset to the end */
+	get(f, "/r2.mender", "Range: bytes=1000-\r\n", &c, &r);
+	assert_int_equal(r.status, 206);
+	assert_int_equal(r.body_len, f->bundle_len - 1000);
+	assert_memory_equal(r.body, f->bundle_bytes + 1000, f->bundle_len - 1000);
+	client_close(&c);
+
+	snprintf(range, sizeof(range), "Range: bytes=%zu-\r\n", f->bundle_len);
+	get(f, "/r2.mender", range, &c, &r);
+	assert_int_equal(r.status, 416);
+	snprintf(want, sizeof(want), "Content-Range: bytes */%zu", f->bundle_len);
+	assert_non_null(strcasestr(r.headers, want));
+	client_close(&c);
+	get(f, "/r2.mender", "Range: bytes=300-200\r\n", &c, &r);
+	assert_int_equal(r.status, 416);
+	client_close(&c);
+	assert_true(pump_until_event(f, "http_request", "path=/r2.mender", "status=416", 2000));
+
+	/* read at request time: a rewritten file is served with its new size */
+	char text[160];
+	snprintf(text, sizeof(text), "%s/release", f->dir);
+	FILE *fp = fopen(text, "w");
+	assert_non_null(fp);
+	fputs("release-2 /r2.mender\n", fp);
+	fclose(fp);
+	assert_int_equal(update_server_serve(f->s, "/release", text, err, sizeof(err)), 0);
+	get(f, "/release", NULL, &c, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, strlen("release-2 /r2.mender\n"));
+	assert_memory_equal(r.body, "release-2 /r2.mender\n", r.body_len);
+	client_close(&c);
+
+	/* withdrawn, or the file gone: 404 */
+	assert_int_equal(update_server_serve(f->s, "/r2.mender", NULL, err, sizeof(err)), 0);
+	get(f, "/r2.mender", NULL, &c, &r);
+	assert_int_equal(r.status, 404);
+	client_close(&c);
+	assert_int_equal(unlink(text), 0);
+	get(f, "/release", NULL, &c, &r);
+	assert_int_equal(r.status, 404);
+	client_close(&c);
+
+	/* what cannot be served is refused with a reason */
+	assert_int_equal(update_server_serve(f->s, "r2.mender", f->bundle, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "must start with '/'"));
+	assert_int_equal(update_server_serve(f->s, "/checkin", f->bundle, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(update_server_serve(f->s, "/x", "/nonexistent/file", err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/file"));
+	assert_int_equal(update_server_serve(f->s, "/x", f->dir, err, sizeof(err)), -EINVAL);
+}
+
 static void test_unknown_paths_and_versions_are_404(void **state)
 {
 	struct fixture *f = *state;
@@ -835,6 +915,7 @@ int main(void)
 		T(test_full_download_and_events),
 		T(test_range_requests_give_exact_bytes),
 		T(test_unknown_paths_and_versions_are_404),
+		T(test_served_file_honours_range),
 		T(test_checkin_heartbeats_then_offer_on_publish),
 		T(test_fresh_checkin_gets_offer_unless_current),
 		T(test_checkin_query_is_read_by_the_wire_codec),

@@ -114,7 +114,8 @@ int child_spawn(const struct child_spec *spec, struct child *c, char *err, size_
 	}
 	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (c->pidfd < 0) {
-		snprintf(err, errlen, "pidfd_open: %s (Linux 5.3 or newer is required)", strerror(errno));
+		snprintf(err, errlen, "pidfd_open: %s (Linux 5.3 or newer is required)",
+			 strerror(errno));
 		child_kill(c);
 		child_wait(c, 1000, NULL);
 		return -1;

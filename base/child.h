@@ -25,8 +25,8 @@ struct child_spec {
 	const char *const *argv;
 	int (*fn)(void *arg);
 	void *arg;
-	int stdout_fd;           /* duplicated onto 1; -1: /dev/null */
-	int stderr_fd;           /* duplicated onto 2; -1: /dev/null */
+	int stdout_fd;		 /* duplicated onto 1; -1: /dev/null */
+	int stderr_fd;		 /* duplicated onto 2; -1: /dev/null */
 	const char *stderr_path; /* if set, 2 goes to this file (created, truncated) */
 	/* Its own process group: a terminal's Ctrl-C then reaches only the
 	 * harness, which stops its children in order. */

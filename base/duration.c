@@ -12,7 +12,7 @@ int duration_parse_ms(const char *text, uint64_t *ms)
 		const char *unit;
 		double ms;
 	} units[] = {
-		{ "", 1000.0 }, { "s", 1000.0 }, { "sec", 1000.0 }, { "ms", 1.0 },
+		{ "", 1000.0 },	 { "s", 1000.0 },  { "sec", 1000.0 },  { "ms", 1.0 },
 		{ "us", 0.001 }, { "m", 60000.0 }, { "min", 60000.0 }, { "h", 3600000.0 },
 	};
 	if (!text)

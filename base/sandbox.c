@@ -60,13 +60,14 @@ static int sandbox_map_root(uid_t uid, gid_t gid, char *err, size_t errlen)
 
 static void sandbox_unshare_error(int flags, int errnum, char *err, size_t errlen)
 {
-	const char *what = flags & CLONE_NEWUSER ? "a user and network namespace"
-						 : "a network namespace";
+	const char *what =
+		flags & CLONE_NEWUSER ? "a user and network namespace" : "a network namespace";
 	const char *hint = "";
 
 	/* A private mount namespace needs an unshared fs_struct, which threads share. */
 	if (errnum == EINVAL)
-		hint = " (the process already has threads? call sandbox_enter() before starting any)";
+		hint = " (the process already has threads? call sandbox_enter() before starting "
+		       "any)";
 	else if (errnum == EPERM && (flags & CLONE_NEWUSER))
 		hint = " (user namespaces disabled? sysctl kernel.unprivileged_userns_clone, "
 		       "kernel.apparmor_restrict_unprivileged_userns)";

@@ -13,8 +13,8 @@
 #ifndef VH_SANDBOX_H
 #define VH_SANDBOX_H
 
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Enters the sandbox described above. Returns 0, or -1 with a one-line reason
  * in err (e.g. user namespaces disabled, process already has threads); on -1

@@ -164,7 +164,8 @@ int main(int argc, char **argv)
 	unsigned long long start_ms = agent_ota_now_ms();
 
 	if (agent_parse_options(argc, argv, &opt) != 0) {
-		fprintf(stderr, "usage: vh-agent [--ready-fd N] [--cmdline TEXT] [--release PATH] [--once] [--set-hostname] [--firmware]\n");
+		fprintf(stderr, "usage: vh-agent [--ready-fd N] [--cmdline TEXT] [--release PATH] "
+				"[--once] [--set-hostname] [--firmware]\n");
 		return 2;
 	}
 	if (opt.cmdline != NULL)
@@ -178,8 +179,8 @@ int main(int argc, char **argv)
 	agent_event(STDOUT_FILENO, "boot slot=%s version=%s bootcount=%lu", cfg.slot, cfg.version,
 		    cfg.bootcount);
 	if (cfg.rollback_from[0] != '\0')
-		agent_event(STDOUT_FILENO, "rollback from=%s to=%s reason=bootlimit", cfg.rollback_from,
-			    cfg.slot);
+		agent_event(STDOUT_FILENO, "rollback from=%s to=%s reason=bootlimit",
+			    cfg.rollback_from, cfg.slot);
 	if (cfg.bad_key[0] != '\0')
 		agent_event(STDOUT_FILENO, "config invalid key=%s", cfg.bad_key);
 	/* The device name doubles as the shell's hostname, which tells the

@@ -36,18 +36,18 @@ struct agent_config {
 	char iface[16]; /* IFNAMSIZ */
 	unsigned long bootcount;
 	unsigned long net_wait_ms;
-	bool has_ip;          /* vh.ip given: configure the network */
+	bool has_ip; /* vh.ip given: configure the network */
 	bool has_gw;
-	struct in_addr ip;    /* network byte order */
-	unsigned prefix_len;  /* 0..32 */
+	struct in_addr ip;   /* network byte order */
+	unsigned prefix_len; /* 0..32 */
 	struct in_addr gw;
-	bool has_server;      /* vh.server given: run the OTA check-in */
+	bool has_server; /* vh.server given: run the OTA check-in */
 	struct in_addr server_ip;
 	unsigned short server_port;
-	bool upgrade;         /* vh.upgrade=1: a trial boot, commit once healthy */
-	unsigned bugs;        /* enum agent_bug bits, from the release's BUGS */
+	bool upgrade;  /* vh.upgrade=1: a trial boot, commit once healthy */
+	unsigned bugs; /* enum agent_bug bits, from the release's BUGS */
 	char rollback_from[AGENT_CONFIG_STR_MAX]; /* "" unless vh.rollback_from= */
-	char disk[AGENT_CONFIG_STR_MAX];          /* vh.disk=, default /dev/vda */
+	char disk[AGENT_CONFIG_STR_MAX];	  /* vh.disk=, default /dev/vda */
 	/* First value the parser rejected ("vh.ip" etc.), or "" when all parsed.
 	 * A rejected key keeps its default so the agent can still report boot. */
 	char bad_key[AGENT_CONFIG_STR_MAX];

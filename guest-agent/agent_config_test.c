@@ -1,8 +1,8 @@
 /* Unit tests for agent_config: the kernel command line parser and the
  * release file's part of the configuration. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -40,10 +40,12 @@ static void test_full_cmdline_parses_every_key(void **state)
 
 	(void)state;
 	agent_config_defaults(&cfg);
-	assert_int_equal(agent_config_parse(&cfg,
-		"console=ttyS0 quiet tsc_early_khz=2596096 vh.device=dut vh.ip=10.77.0.2/24 "
-		"vh.gw=10.77.0.1 vh.slot=b vh.bootcount=3 vh.iface=eth1 "
-		"vh.net_wait_ms=250\n"), 0);
+	assert_int_equal(
+		agent_config_parse(&cfg, "console=ttyS0 quiet tsc_early_khz=2596096 vh.device=dut "
+					 "vh.ip=10.77.0.2/24 "
+					 "vh.gw=10.77.0.1 vh.slot=b vh.bootcount=3 vh.iface=eth1 "
+					 "vh.net_wait_ms=250\n"),
+		0);
 	assert_string_equal(cfg.device, "dut");
 	assert_string_equal(cfg.slot, "b");
 	assert_string_equal(cfg.iface, "eth1");
@@ -68,9 +70,16 @@ static void test_ip_without_prefix_is_a_host_address(void **state)
 
 static void test_malformed_cidr_is_rejected(void **state)
 {
-	static const char *bad[] = { "", "/24", "10.77.0.2/", "10.77.0.2/33", "10.77.0/24",
-		"10.77.0.256/24", "10.77.0.2/2x", "10.77.0.2/-1", "hostname/24",
-		"10.77.0.2/24/1" };
+	static const char *bad[] = { "",
+				     "/24",
+				     "10.77.0.2/",
+				     "10.77.0.2/33",
+				     "10.77.0/24",
+				     "10.77.0.256/24",
+				     "10.77.0.2/2x",
+				     "10.77.0.2/-1",
+				     "hostname/24",
+				     "10.77.0.2/24/1" };
 	struct in_addr a;
 	unsigned prefix;
 
@@ -150,7 +159,8 @@ static void test_ota_keys_parse(void **state)
 	assert_string_equal(cfg.rollback_from, "");
 	assert_string_equal(cfg.disk, "/dev/vda");
 	assert_int_equal(agent_config_parse(&cfg, "vh.server=10.77.0.1:8080 vh.upgrade=1 "
-		"vh.rollback_from=b vh.disk=/dev/vdb\n"), 0);
+						  "vh.rollback_from=b vh.disk=/dev/vdb\n"),
+			 0);
 	assert_true(cfg.has_server);
 	assert_string_equal(ip_str(cfg.server_ip, buf), "10.77.0.1");
 	assert_int_equal(cfg.server_port, 8080);
@@ -169,7 +179,8 @@ static void test_version_and_bugs_on_the_command_line_are_ignored(void **state)
 	agent_config_defaults(&cfg);
 	/* not even a bad value is ours to report: these words are not ours */
 	assert_int_equal(agent_config_parse(&cfg, "vh.version=9.9.9 vh.bugs=no-backoff "
-		"vh.bugs=from-the-future vh.version="), 0);
+						  "vh.bugs=from-the-future vh.version="),
+			 0);
 	assert_string_equal(cfg.version, "unknown");
 	assert_int_equal(cfg.bugs, 0);
 	assert_string_equal(cfg.bad_key, "");
@@ -213,16 +224,23 @@ static void test_every_bug_name_round_trips(void **state)
 	}
 	assert_null(agent_config_bug_name(1u << 7));
 	assert_null(agent_config_bug_name(3));
-	assert_int_equal(agent_config_parse_bugs("flip-env-before-image-complete,commit-before-healthy,"
-		"no-fsync-before-flip,no-range-resume,no-backoff,single-env-copy,never-healthy", &bugs), 0);
+	assert_int_equal(
+		agent_config_parse_bugs("flip-env-before-image-complete,commit-before-healthy,"
+					"no-fsync-before-flip,no-range-resume,no-backoff,single-"
+					"env-copy,never-healthy",
+					&bugs),
+		0);
 	assert_int_equal(bugs, all);
 }
 
 static void test_bad_ota_values_are_rejected(void **state)
 {
-	static const char *bad_server[] = { "10.77.0.1", "10.77.0.1:", "10.77.0.1:0",
-		"10.77.0.1:65536", ":8080", "host:8080", "10.77.0.1:80x",
-		"1234567890123456789012345678901234567890:1" };
+	static const char *bad_server[] = {
+		"10.77.0.1",	 "10.77.0.1:",
+		"10.77.0.1:0",	 "10.77.0.1:65536",
+		":8080",	 "host:8080",
+		"10.77.0.1:80x", "1234567890123456789012345678901234567890:1"
+	};
 	struct agent_config cfg;
 	struct in_addr ip;
 	unsigned short port;
@@ -237,7 +255,8 @@ static void test_bad_ota_values_are_rejected(void **state)
 	assert_string_equal(cfg.bad_key, "vh.server");
 
 	agent_config_defaults(&cfg);
-	assert_int_equal(agent_config_parse(&cfg, "vh.upgrade=2 vh.rollback_from=c vh.disk=vda"), -1);
+	assert_int_equal(agent_config_parse(&cfg, "vh.upgrade=2 vh.rollback_from=c vh.disk=vda"),
+			 -1);
 	assert_string_equal(cfg.bad_key, "vh.upgrade");
 	assert_false(cfg.upgrade);
 	assert_string_equal(cfg.rollback_from, "");

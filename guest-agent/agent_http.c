@@ -145,8 +145,7 @@ int agent_http_head_parse(const char *buf, size_t len, struct agent_http_head *h
 			if (line_end - p < 12 || strncmp(p, "HTTP/1.", 7) != 0 ||
 			    !isdigit((unsigned char)p[7]) || p[8] != ' ' ||
 			    !isdigit((unsigned char)p[9]) || !isdigit((unsigned char)p[10]) ||
-			    !isdigit((unsigned char)p[11]) ||
-			    (line_end - p > 12 && p[12] != ' '))
+			    !isdigit((unsigned char)p[11]) || (line_end - p > 12 && p[12] != ' '))
 				return -1;
 			head->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 			/* RFC 9110 15: codes outside 100..599 are invalid. */
@@ -180,7 +179,6 @@ void agent_http_body_init(struct agent_http_body *body, const struct agent_http_
 		body->done = true;
 }
 
-
 static int agent_http_chunked(struct agent_http_body *b, uint8_t *buf, size_t len, size_t *out_len)
 {
 	size_t in = 0, out = 0;
@@ -205,14 +203,16 @@ static int agent_http_chunked(struct agent_http_body *b, uint8_t *buf, size_t le
 			else if (c == '\r')
 				b->chunk = AGENT_HTTP_CHUNK_SIZE_LF;
 			else if (c == '\n')
-				b->chunk = b->remaining ? AGENT_HTTP_CHUNK_DATA : AGENT_HTTP_CHUNK_TRAILER;
+				b->chunk = b->remaining ? AGENT_HTTP_CHUNK_DATA
+							: AGENT_HTTP_CHUNK_TRAILER;
 			else
 				return -1;
 			in++;
 			break;
 		case AGENT_HTTP_CHUNK_EXT:
 			if (c == '\n')
-				b->chunk = b->remaining ? AGENT_HTTP_CHUNK_DATA : AGENT_HTTP_CHUNK_TRAILER;
+				b->chunk = b->remaining ? AGENT_HTTP_CHUNK_DATA
+							: AGENT_HTTP_CHUNK_TRAILER;
 			in++;
 			break;
 		case AGENT_HTTP_CHUNK_SIZE_LF:
@@ -275,8 +275,7 @@ static int agent_http_chunked(struct agent_http_body *b, uint8_t *buf, size_t le
 	return b->done ? 1 : 0;
 }
 
-int agent_http_body_decode(struct agent_http_body *body, uint8_t *buf, size_t len,
-			   size_t *out_len)
+int agent_http_body_decode(struct agent_http_body *body, uint8_t *buf, size_t len, size_t *out_len)
 {
 	*out_len = 0;
 	if (body->done)

@@ -20,12 +20,12 @@ int agent_http_format_get(char *buf, size_t cap, const char *host, const char *p
 			  long long range_from, bool keep_alive);
 
 struct agent_http_head {
-	int status;                 /* 100..599 */
-	long long content_length;   /* -1 when absent */
-	bool chunked;               /* Transfer-Encoding: chunked */
+	int status;		  /* 100..599 */
+	long long content_length; /* -1 when absent */
+	bool chunked;		  /* Transfer-Encoding: chunked */
 	bool has_content_range;
 	long long range_first, range_last; /* -1 in a 416's "bytes STAR/T" */
-	long long range_total;             /* -1 for "bytes A-B/STAR" */
+	long long range_total;		   /* -1 for "bytes A-B/STAR" */
 };
 
 /* Parses the response head at buf[0..len): status line, then headers up to
@@ -43,26 +43,26 @@ int agent_http_parse_content_range(const char *value, long long *first, long lon
 				   long long *total);
 
 enum agent_http_body_mode {
-	AGENT_HTTP_BODY_LENGTH,  /* Content-Length bytes */
+	AGENT_HTTP_BODY_LENGTH, /* Content-Length bytes */
 	AGENT_HTTP_BODY_CHUNKED,
-	AGENT_HTTP_BODY_CLOSE,   /* until the server closes */
+	AGENT_HTTP_BODY_CLOSE, /* until the server closes */
 };
 
 enum agent_http_chunk_state {
 	AGENT_HTTP_CHUNK_SIZE,
-	AGENT_HTTP_CHUNK_EXT,    /* ";ext" after the size, skipped */
+	AGENT_HTTP_CHUNK_EXT, /* ";ext" after the size, skipped */
 	AGENT_HTTP_CHUNK_SIZE_LF,
 	AGENT_HTTP_CHUNK_DATA,
 	AGENT_HTTP_CHUNK_DATA_CR,
 	AGENT_HTTP_CHUNK_DATA_LF,
-	AGENT_HTTP_CHUNK_TRAILER,     /* at the start of a trailer line */
+	AGENT_HTTP_CHUNK_TRAILER, /* at the start of a trailer line */
 	AGENT_HTTP_CHUNK_TRAILER_LINE,
 	AGENT_HTTP_CHUNK_DONE,
 };
 
 struct agent_http_body {
 	enum agent_http_body_mode mode;
-	long long remaining;     /* LENGTH: bytes left; CHUNKED: of this chunk */
+	long long remaining; /* LENGTH: bytes left; CHUNKED: of this chunk */
 	enum agent_http_chunk_state chunk;
 	unsigned size_digits;
 	bool done;
@@ -77,8 +77,7 @@ void agent_http_body_init(struct agent_http_body *body, const struct agent_http_
  * trailers) is consumed. Bytes after the end of the body are dropped.
  * Returns 1 when the body is complete, 0 when more is expected, -1 on a
  * framing error (bad chunk size, missing CRLF). */
-int agent_http_body_decode(struct agent_http_body *body, uint8_t *buf, size_t len,
-			   size_t *out_len);
+int agent_http_body_decode(struct agent_http_body *body, uint8_t *buf, size_t len, size_t *out_len);
 
 /* Whether the server closing the connection now ends the body properly
  * (only in CLOSE mode, or when the body is already complete). */

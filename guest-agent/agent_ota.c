@@ -15,11 +15,11 @@
 #include "agent_backoff.h"
 #include "agent_event.h"
 #include "agent_http.h"
-#include "sha256.h"
 #include "agent_update.h"
 #include "bundle_header.h"
 #include "checkin.h"
 #include "lines.h"
+#include "sha256.h"
 #include "ubootenv.h"
 
 #include <arpa/inet.h>
@@ -56,7 +56,7 @@
 struct agent_ota {
 	const struct agent_config *cfg;
 	bool firmware;
-	char server[32];           /* "IP:PORT", for Host: and event lines */
+	char server[32]; /* "IP:PORT", for Host: and event lines */
 	struct agent_rng rng;
 	struct agent_trial trial;
 	struct agent_download_state dl;
@@ -70,7 +70,7 @@ struct agent_ota_conn {
 	struct agent_http_body body;
 	uint8_t pending[AGENT_HTTP_HEAD_MAX]; /* body bytes read along with the head */
 	size_t pending_off, pending_len;
-	int body_rc;                          /* last agent_http_body_decode result */
+	int body_rc; /* last agent_http_body_decode result */
 };
 
 /* The slot write buffer: O_DIRECT wants block-aligned memory. */
@@ -86,7 +86,8 @@ unsigned long long agent_ota_now_ms(void)
 
 static void agent_ota_sleep_ms(unsigned long long ms)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+			       .tv_nsec = (long)(ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
 	}
@@ -95,14 +96,22 @@ static void agent_ota_sleep_ms(unsigned long long ms)
 static const char *agent_ota_errno_reason(int err)
 {
 	switch (err) {
-	case ECONNREFUSED: return "refused";
-	case ETIMEDOUT: return "timeout";
-	case ECONNRESET: return "reset";
-	case EPIPE: return "eof";
-	case EHOSTUNREACH: return "host_unreachable";
-	case ENETUNREACH: return "net_unreachable";
-	case EPROTO: return "protocol";
-	default: return "error";
+	case ECONNREFUSED:
+		return "refused";
+	case ETIMEDOUT:
+		return "timeout";
+	case ECONNRESET:
+		return "reset";
+	case EPIPE:
+		return "eof";
+	case EHOSTUNREACH:
+		return "host_unreachable";
+	case ENETUNREACH:
+		return "net_unreachable";
+	case EPROTO:
+		return "protocol";
+	default:
+		return "error";
 	}
 }
 
@@ -144,7 +153,8 @@ static int agent_ota_wait(int fd, short events, long long timeout_ms)
 /* Connects to the server within timeout_ms. Returns the socket, or -errno. */
 static int agent_ota_connect(const struct agent_config *cfg, long long timeout_ms)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(cfg->server_port),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(cfg->server_port),
 				   .sin_addr = cfg->server_ip };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int err = 0, one = 1;
@@ -387,7 +397,8 @@ static int agent_ota_write_block(int fd, size_t len, unsigned long long offset)
 
 	memset(agent_ota_block + len, 0, padded - len);
 	while (done < padded) {
-		ssize_t n = pwrite(fd, agent_ota_block + done, padded - done, (off_t)(offset + done));
+		ssize_t n =
+			pwrite(fd, agent_ota_block + done, padded - done, (off_t)(offset + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -432,11 +443,13 @@ static int agent_ota_download(struct agent_ota *ota, const struct checkin_msg *o
 		if (rc == 0) {
 			const struct agent_http_head *h = &c.head;
 
-			if (h->status == 206 && h->has_content_range && h->range_first == (long long)written &&
+			if (h->status == 206 && h->has_content_range &&
+			    h->range_first == (long long)written &&
 			    (h->range_total < 0 || h->range_total == (long long)offer->size)) {
 				/* the range we asked for */
 			} else if (h->status == 200 &&
-				   (h->content_length < 0 || h->content_length == (long long)offer->size)) {
+				   (h->content_length < 0 ||
+				    h->content_length == (long long)offer->size)) {
 				/* The whole bundle again: start over at 0. */
 				written = 0;
 				ota->dl.written = 0;
@@ -448,8 +461,8 @@ static int agent_ota_download(struct agent_ota *ota, const struct checkin_msg *o
 			reason = agent_ota_errno_reason(-rc);
 		}
 		while (rc == 0 && written + fill < offer->size) {
-			ssize_t n = agent_ota_read(&c, agent_ota_block + fill, AGENT_OTA_BLOCK - fill,
-						   AGENT_OTA_STALL_MS);
+			ssize_t n = agent_ota_read(&c, agent_ota_block + fill,
+						   AGENT_OTA_BLOCK - fill, AGENT_OTA_STALL_MS);
 			unsigned pct;
 
 			if (n <= 0) {
@@ -473,11 +486,12 @@ static int agent_ota_download(struct agent_ota *ota, const struct checkin_msg *o
 			ota->dl.written = written;
 			fill = 0;
 			if ((pct = agent_progress_step(&install_progress, written)) != 0)
-				agent_event(AGENT_OTA_OUT, "install slot=%s progress=%u", slot, pct);
+				agent_event(AGENT_OTA_OUT, "install slot=%s progress=%u", slot,
+					    pct);
 			/* Planted bug "flip-env-before-image-complete": point the
 			 * bootloader at the slot while it holds a fraction of the image. */
-			if ((ota->cfg->bugs & AGENT_BUG_FLIP_ENV_BEFORE_IMAGE_COMPLETE) && !flipped_early &&
-			    ota->firmware) {
+			if ((ota->cfg->bugs & AGENT_BUG_FLIP_ENV_BEFORE_IMAGE_COMPLETE) &&
+			    !flipped_early && ota->firmware) {
 				flipped_early = true;
 				agent_ota_env_edit(ota, agent_update_env_flip, slot);
 			}
@@ -488,7 +502,8 @@ static int agent_ota_download(struct agent_ota *ota, const struct checkin_msg *o
 			return 0;
 		if (reason == NULL)
 			reason = "error";
-		agent_event(AGENT_OTA_OUT, "download interrupted reason=%s bytes=%llu", reason, written);
+		agent_event(AGENT_OTA_OUT, "download interrupted reason=%s bytes=%llu", reason,
+			    written);
 		/* A slot that refuses writes will not get better by retrying. */
 		if (strcmp(reason, "write") == 0)
 			return rc;
@@ -528,7 +543,8 @@ static const char *agent_ota_verify(int fd, const struct checkin_msg *offer)
 
 		if (n <= 0)
 			return "read";
-		end = off + (unsigned long long)n < offer->size ? off + (unsigned long long)n : offer->size;
+		end = off + (unsigned long long)n < offer->size ? off + (unsigned long long)n
+								: offer->size;
 		if (end > b.header_size) {
 			unsigned long long from = off > b.header_size ? off : b.header_size;
 
@@ -558,7 +574,8 @@ static void agent_ota_install(struct agent_ota *ota, const struct checkin_msg *o
 		/* The same bytes would fail again: skip this bundle until the
 		 * server offers another one. A failed read may be transient. */
 		if (strcmp(bad, "read") != 0)
-			snprintf(ota->failed_sha256, sizeof(ota->failed_sha256), "%s", offer->sha256);
+			snprintf(ota->failed_sha256, sizeof(ota->failed_sha256), "%s",
+				 offer->sha256);
 		ota->dl.written = 0;
 		return;
 	}
@@ -600,7 +617,8 @@ static bool agent_ota_offer(struct agent_ota *ota, const struct checkin_msg *off
 		agent_event(AGENT_OTA_OUT, "update failed reason=not_firmware");
 		return false;
 	}
-	if (slot == NULL || agent_update_partition_path(part, sizeof(part), ota->cfg->disk, slot) != 0) {
+	if (slot == NULL ||
+	    agent_update_partition_path(part, sizeof(part), ota->cfg->disk, slot) != 0) {
 		agent_event(AGENT_OTA_OUT, "update failed reason=bad_slot slot=%s", ota->cfg->slot);
 		return false;
 	}
@@ -610,7 +628,8 @@ static bool agent_ota_offer(struct agent_ota *ota, const struct checkin_msg *off
 	if (!(ota->cfg->bugs & AGENT_BUG_NO_FSYNC_BEFORE_FLIP))
 		flags |= O_DIRECT;
 	if (agent_ota_wait_node(part) != 0 || (fd = open(part, flags)) < 0) {
-		agent_event(AGENT_OTA_OUT, "update failed reason=open path=%s errno=%d", part, errno);
+		agent_event(AGENT_OTA_OUT, "update failed reason=open path=%s errno=%d", part,
+			    errno);
 		return false;
 	}
 	if (ioctl(fd, BLKGETSIZE64, &slot_bytes) != 0)
@@ -710,20 +729,23 @@ void agent_ota_run(const struct agent_config *cfg, bool firmware, unsigned long 
 			continue;
 		}
 		if (failures > 0) {
-			unsigned long long ms = agent_backoff_delay_ms(
-				failures, agent_rng_next(&ota.rng), (cfg->bugs & AGENT_BUG_NO_BACKOFF) != 0);
+			unsigned long long ms =
+				agent_backoff_delay_ms(failures, agent_rng_next(&ota.rng),
+						       (cfg->bugs & AGENT_BUG_NO_BACKOFF) != 0);
 
 			/* A trial boot's deadline does not wait for the backoff. */
 			if (ota.trial.pending && agent_ota_now_ms() + ms > ota.trial.deadline_ms)
 				ms = ota.trial.deadline_ms > agent_ota_now_ms()
-					     ? ota.trial.deadline_ms - agent_ota_now_ms() : 0;
+					     ? ota.trial.deadline_ms - agent_ota_now_ms()
+					     : 0;
 			agent_ota_sleep_ms(ms);
 			if (ota.trial.pending && agent_ota_now_ms() >= ota.trial.deadline_ms)
 				continue;
 		}
 		attempt++;
 		left = AGENT_OTA_CONNECT_MS;
-		if (ota.trial.pending && (long long)(ota.trial.deadline_ms - agent_ota_now_ms()) < left)
+		if (ota.trial.pending &&
+		    (long long)(ota.trial.deadline_ms - agent_ota_now_ms()) < left)
 			left = (long long)(ota.trial.deadline_ms - agent_ota_now_ms());
 		rc = agent_ota_open(&ota, &c, path, 0, true, left);
 		if (rc == 0 && c.head.status != 200) {
@@ -733,7 +755,8 @@ void agent_ota_run(const struct agent_config *cfg, bool firmware, unsigned long 
 		if (rc != 0) {
 			failures++;
 			agent_event(AGENT_OTA_OUT, "connect failed server=%s attempt=%u reason=%s",
-				    ota.server, attempt, rc == -EPROTO ? "http" : agent_ota_errno_reason(-rc));
+				    ota.server, attempt,
+				    rc == -EPROTO ? "http" : agent_ota_errno_reason(-rc));
 			continue;
 		}
 		agent_event(AGENT_OTA_OUT, "connected server=%s attempt=%u", ota.server, attempt);

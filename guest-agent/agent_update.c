@@ -41,8 +41,7 @@ enum agent_offer_verdict agent_update_judge_offer(const struct checkin_msg *offe
 }
 
 unsigned long long agent_update_resume_offset(struct agent_download_state *st,
-					      const struct checkin_msg *offer,
-					      unsigned bugs)
+					      const struct checkin_msg *offer, unsigned bugs)
 {
 	if (strcmp(st->version, offer->version) != 0 || strcmp(st->sha256, offer->sha256) != 0 ||
 	    st->size != offer->size) {

@@ -30,8 +30,8 @@ int agent_update_partition_path(char *buf, size_t cap, const char *disk, const c
 enum agent_offer_verdict {
 	AGENT_OFFER_ACCEPT,
 	AGENT_OFFER_SAME_VERSION, /* already running it: ignore */
-	AGENT_OFFER_KNOWN_BAD,    /* this exact bundle failed verification before */
-	AGENT_OFFER_TOO_LARGE,    /* does not fit the slot */
+	AGENT_OFFER_KNOWN_BAD,	  /* this exact bundle failed verification before */
+	AGENT_OFFER_TOO_LARGE,	  /* does not fit the slot */
 };
 
 /* Judges offer against the running version, the sha256 of a bundle that
@@ -54,8 +54,7 @@ struct agent_download_state {
  * *st describes the same bundle, else 0 (and *st is reset to offer). The
  * planted bug no-range-resume always restarts from 0. */
 unsigned long long agent_update_resume_offset(struct agent_download_state *st,
-					      const struct checkin_msg *offer,
-					      unsigned bugs);
+					      const struct checkin_msg *offer, unsigned bugs);
 
 /* Progress reporting every 10%: the last decile printed. */
 struct agent_progress {
@@ -74,9 +73,9 @@ unsigned agent_progress_step(struct agent_progress *p, unsigned long long done);
 
 /* A trial boot (vh.upgrade=1) and what it does next. */
 struct agent_trial {
-	bool pending;            /* not committed yet */
-	bool may_connect;        /* false under the planted bug never-healthy */
-	bool commit_at_once;     /* planted bug commit-before-healthy */
+	bool pending;	     /* not committed yet */
+	bool may_connect;    /* false under the planted bug never-healthy */
+	bool commit_at_once; /* planted bug commit-before-healthy */
 	unsigned long long deadline_ms;
 };
 

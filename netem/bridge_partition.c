@@ -73,7 +73,7 @@ int bridge_partition_script(const char *bridge, const struct bridge_island *isla
 		table[n] = *s == '-' || *s == '.' ? '_' : *s;
 		table[n + 1] = '\0';
 	}
-	struct out o = {.p = out, .len = len};
+	struct out o = { .p = out, .len = len };
 	/* add-then-delete: removes the table whether or not it exists. */
 	put(&o, "add table bridge %s\ndelete table bridge %s\n", table, table);
 	if (n_islands > 0) {
@@ -92,8 +92,8 @@ int bridge_partition_script(const char *bridge, const struct bridge_island *isla
 			put(&o, " drop\n");
 		}
 		put(&o, "\t}\n");
-		static const char *const hooks[2][2] = {{"input", "iifname"},
-							{"output", "oifname"}};
+		static const char *const hooks[2][2] = { { "input", "iifname" },
+							 { "output", "oifname" } };
 		for (int h = 0; h < 2; h++) {
 			put(&o,
 			    "\tchain %s {\n\t\ttype filter hook %s priority 0; policy accept;\n",
@@ -135,8 +135,8 @@ int bridge_partition_apply(const char *bridge, const struct bridge_island *islan
 		return -1;
 	}
 	/* nft reads one argument as a whole script: one transaction. */
-	const char *args[] = {nft_path(), script, NULL};
-	struct child_spec spec = {.argv = args};
+	const char *args[] = { nft_path(), script, NULL };
+	struct child_spec spec = { .argv = args };
 	char out[512], why[256];
 	bool timed_out = false;
 	int status =

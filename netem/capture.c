@@ -65,8 +65,7 @@ static int file_close(struct capture_file *f)
 	return rc;
 }
 
-struct capture *capture_open(const char *path, const char *dropped_path, char *err,
-			     size_t errlen)
+struct capture *capture_open(const char *path, const char *dropped_path, char *err, size_t errlen)
 {
 	struct capture *c = calloc(1, sizeof *c);
 	if (!c) {

@@ -18,8 +18,7 @@ struct capture;
  * second one for dropped frames. Returns a capture the caller owns and releases with
  * capture_close(), or NULL with a one-line reason in err (nothing is left open; a
  * file already created stays on disk). */
-struct capture *capture_open(const char *path, const char *dropped_path, char *err,
-			     size_t errlen);
+struct capture *capture_open(const char *path, const char *dropped_path, char *err, size_t errlen);
 
 /* Appends one frame of len bytes stamped ts_unix_ns (ns since the Unix epoch, as
  * CLOCK_REALTIME gives: pcap readers show wall time) to the main file and flushes it.

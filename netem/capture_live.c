@@ -90,7 +90,7 @@ struct capture_live *capture_live_open(struct ev_loop *loop, const char *ifname,
 		pcap_close(p);
 		return NULL;
 	}
-	*cl = (struct capture_live){.loop = loop, .pcap = p, .fd = fd, .out = out};
+	*cl = (struct capture_live){ .loop = loop, .pcap = p, .fd = fd, .out = out };
 	int r = ev_add_fd(loop, fd, EPOLLIN, on_readable, cl);
 	if (r < 0) {
 		snprintf(err, errlen, "capture on %s: cannot watch its fd: %s", ifname,

@@ -40,8 +40,8 @@ struct dp_dir {
 
 	bool has_spec;
 	struct netem_spec spec;
-	struct impair_engine *engine;	/* NULL without a spec */
-	struct netem_dist_table *dist;      /* owned, when the spec names a table */
+	struct impair_engine *engine;	    /* NULL without a spec */
+	struct netem_dist_table *dist;	    /* owned, when the spec names a table */
 	struct netem_dist_table *slot_dist; /* owned, for `slot distribution NAME` */
 
 	/* Delayed frames: min-heap on (depart_ns, seq); one ev timer for the head. */
@@ -171,8 +171,7 @@ static void note_sent(struct datapath *dp, const uint8_t *data, uint32_t len)
 		capture_frame(dp->cap, capture_now_ns(), data, len);
 }
 
-static void note_dropped(struct datapath *dp, uint64_t *counter, const uint8_t *data,
-			 uint32_t len)
+static void note_dropped(struct datapath *dp, uint64_t *counter, const uint8_t *data, uint32_t len)
 {
 	++*counter;
 	if (dp->cap)
@@ -274,7 +273,8 @@ static ssize_t write_frame(struct datapath *dp, enum datapath_dir dir, const uin
 		if (off < 4)
 			iov[niov++] = (struct iovec){ .iov_base = hdr + off, .iov_len = 4 - off };
 		size_t doff = off > 4 ? off - 4 : 0;
-		iov[niov++] = (struct iovec){ .iov_base = (void *)(data + doff), .iov_len = len - doff };
+		iov[niov++] =
+			(struct iovec){ .iov_base = (void *)(data + doff), .iov_len = len - doff };
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)niov };
 		/* MSG_NOSIGNAL: a QEMU that died must give EPIPE, not kill the harness. */
 		n = sendmsg(dp->qemu_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -295,8 +295,8 @@ static size_t wire_len(const struct datapath *dp, enum datapath_dir dir, uint32_
 
 /* The destination refused a frame for good. Returns false when that ended the QEMU
  * side (the caller must stop). */
-static bool write_failed(struct datapath *dp, struct dp_dir *d, const uint8_t *data,
-			 uint32_t len, int error)
+static bool write_failed(struct datapath *dp, struct dp_dir *d, const uint8_t *data, uint32_t len,
+			 int error)
 {
 	if (d->dir == DATAPATH_TO_DEVICE && error != -EMSGSIZE && error != -EINVAL) {
 		char why[128];
@@ -588,7 +588,8 @@ static bool parse_stream(struct datapath *dp)
 	size_t pos = 0;
 	while (dp->rlen - pos >= 4) {
 		const uint8_t *p = dp->rbuf + pos;
-		uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		uint32_t len =
+			(uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 		if (len > DATAPATH_FRAME_MAX) {
 			char why[96];
 			snprintf(why, sizeof why, "QEMU sent a frame of %u bytes (max %u)", len,
@@ -618,7 +619,8 @@ static void read_qemu(struct datapath *dp)
 			n = recv(dp->qemu_fd, dp->rbuf + dp->rlen, DP_RBUF_SIZE - dp->rlen,
 				 MSG_DONTWAIT);
 		else
-			n = recv(dp->qemu_fd, dp->fbuf, DATAPATH_FRAME_MAX, MSG_DONTWAIT | MSG_TRUNC);
+			n = recv(dp->qemu_fd, dp->fbuf, DATAPATH_FRAME_MAX,
+				 MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -627,7 +629,8 @@ static void read_qemu(struct datapath *dp)
 			char why[128];
 			/* A reset is how a QEMU that died with our frames unread shows up. */
 			snprintf(why, sizeof why, "%s: %s",
-				 errno == ECONNRESET ? "QEMU closed the socket" : "read from QEMU failed",
+				 errno == ECONNRESET ? "QEMU closed the socket"
+						     : "read from QEMU failed",
 				 strerror(errno));
 			qemu_lost(dp, why);
 			return;
@@ -713,8 +716,7 @@ static int make_nonblocking(int fd, const char *what, char *err, size_t errlen)
 	return 0;
 }
 
-int datapath_new(const struct datapath_config *cfg, struct datapath **out, char *err,
-		 size_t errlen)
+int datapath_new(const struct datapath_config *cfg, struct datapath **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!cfg->loop) {
@@ -754,7 +756,8 @@ int datapath_new(const struct datapath_config *cfg, struct datapath **out, char 
 		goto fail;
 	}
 	dp->tap_events = EPOLLIN;
-	if (cfg->qemu_fd >= 0 && datapath_attach_qemu(dp, cfg->qemu_fd, cfg->framing, err, errlen) < 0) {
+	if (cfg->qemu_fd >= 0 &&
+	    datapath_attach_qemu(dp, cfg->qemu_fd, cfg->framing, err, errlen) < 0) {
 		ev_del_fd(dp->loop, dp->tap_fd);
 		goto fail;
 	}

@@ -117,8 +117,7 @@ static uint32_t draw(const struct impair_engine *e, uint32_t copy, enum kind kin
 }
 
 /* A uniform u32 below n, without modulo bias worth the name (Lemire's multiply). */
-static uint32_t draw_below(const struct impair_engine *e, uint32_t copy, enum kind kind,
-			   uint32_t n)
+static uint32_t draw_below(const struct impair_engine *e, uint32_t copy, enum kind kind, uint32_t n)
 {
 	return (uint32_t)(((uint64_t)draw(e, copy, kind) * n) >> 32);
 }
@@ -146,15 +145,14 @@ static uint32_t crnd_next(struct impair_engine *e, struct crnd *c, uint32_t copy
 			c->has_last = true;
 		}
 		uint64_t rho = (uint64_t)c->rho + 1;
-		uint64_t answer = ((uint64_t)fresh * ((UINT64_C(1) << 32) - rho) +
-				   (uint64_t)c->last * rho) >>
-				  32;
+		uint64_t answer =
+			((uint64_t)fresh * ((UINT64_C(1) << 32) - rho) + (uint64_t)c->last * rho) >>
+			32;
 		c->last = (uint32_t)answer;
 		return c->last;
 	}
 	/* Repeat with probability rho/2^32 (UINT32_MAX = always, after the first). */
-	if (c->has_last &&
-	    (c->rho == UINT32_MAX || draw(e, copy, c->repeat_kind) < c->rho))
+	if (c->has_last && (c->rho == UINT32_MAX || draw(e, copy, c->repeat_kind) < c->rho))
 		return c->last;
 	c->last = fresh;
 	c->has_last = true;
@@ -222,8 +220,8 @@ uint32_t impair_engine_queue_len(struct impair_engine *e, uint64_t now_ns)
 static uint64_t slot_interval_ns(struct impair_engine *e)
 {
 	const struct netem_spec *s = &e->spec;
-	uint32_t rnd = (uint32_t)(impair_hash(e->seed, e->link_id, e->direction,
-					      e->slot_draws++, K_SLOT) >>
+	uint32_t rnd = (uint32_t)(impair_hash(e->seed, e->link_id, e->direction, e->slot_draws++,
+					      K_SLOT) >>
 				  32);
 	if (!s->slot_is_dist) {
 		/* min + (range * rnd) >> 32 in 64 bits (the kernel's mul_u64_u32_shr()). */
@@ -586,8 +584,8 @@ static void slot_init(struct impair_engine *e, const struct impair_engine_config
 				: INT32_MAX;
 }
 
-int impair_engine_new(const struct impair_engine_config *cfg, struct impair_engine **out,
-		      char *err, size_t errlen)
+int impair_engine_new(const struct impair_engine_config *cfg, struct impair_engine **out, char *err,
+		      size_t errlen)
 {
 	const struct netem_spec *s = cfg->spec;
 	*out = NULL;

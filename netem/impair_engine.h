@@ -46,8 +46,8 @@ struct impair_decision {
 	bool corrupt; /* flip bit corrupt_bit of byte corrupt_byte */
 	uint32_t corrupt_byte;
 	uint32_t corrupt_bit;
-	bool reorder_now; /* sent at once, ahead of delayed frames */
-	uint64_t delay_ns;  /* depart_ns - arrival */
+	bool reorder_now;  /* sent at once, ahead of delayed frames */
+	uint64_t delay_ns; /* depart_ns - arrival */
 	/* When to send; meaningless for drops. With `slot`, the start of the slot that
 	 * sends it: never before its delay and rate allow, and frames of one slot share
 	 * it (the caller sends them in arrival order). */
@@ -77,8 +77,8 @@ struct impair_engine;
  * slot drawn yet). Fails (-1, message in err) when the spec names a distribution table
  * (delay or slot) that was not given. On success *out is owned by the caller and
  * released with impair_engine_free. */
-int impair_engine_new(const struct impair_engine_config *cfg, struct impair_engine **out,
-		      char *err, size_t errlen);
+int impair_engine_new(const struct impair_engine_config *cfg, struct impair_engine **out, char *err,
+		      size_t errlen);
 
 void impair_engine_free(struct impair_engine *e);
 

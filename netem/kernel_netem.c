@@ -31,7 +31,7 @@ struct kn_side {
 	int ifindex;
 	struct netem_spec spec;
 	bool has_spec;
-	unsigned handle; /* major of our root qdisc; 0 when none is installed */
+	unsigned handle;	   /* major of our root qdisc; 0 when none is installed */
 	bool installed_duplicates; /* the installed qdisc has `duplicate` */
 	enum kernel_netem_path path;
 };
@@ -70,7 +70,8 @@ static int run_tc(char *const argv[], char *err, size_t errlen)
 	struct child_spec spec = { .argv = args };
 	char out[512], why[256];
 	bool timed_out = false;
-	int status = child_run(&spec, KN_TC_TIMEOUT_MS, out, sizeof(out), &timed_out, why, sizeof(why));
+	int status =
+		child_run(&spec, KN_TC_TIMEOUT_MS, out, sizeof(out), &timed_out, why, sizeof(why));
 	if (status < 0) {
 		snprintf(err, errlen, "%s (install iproute2)", why);
 		return -1;
@@ -88,7 +89,8 @@ static int run_tc(char *const argv[], char *err, size_t errlen)
 	}
 	if (timed_out)
 		snprintf(out, sizeof(out), "no answer within %d s", KN_TC_TIMEOUT_MS / 1000);
-	snprintf(err, errlen, "%s: %s", cmd, *out ? out : child_status_text(status, why, sizeof(why)));
+	snprintf(err, errlen, "%s: %s", cmd,
+		 *out ? out : child_status_text(status, why, sizeof(why)));
 	return -1;
 }
 
@@ -103,7 +105,8 @@ bool kernel_netem_libnl_covers(const struct netem_spec *s)
 		return false;
 	/* libnl takes whole microseconds and sends 32-bit ticks (no LATENCY64). */
 	const int64_t max_ns = INT64_C(60) * 1000 * 1000 * 1000;
-	if (s->delay_ns % 1000 || s->jitter_ns % 1000 || s->delay_ns > max_ns || s->jitter_ns > max_ns)
+	if (s->delay_ns % 1000 || s->jitter_ns % 1000 || s->delay_ns > max_ns ||
+	    s->jitter_ns > max_ns)
 		return false;
 	/* libnl refuses a delay correlation without jitter, which tc accepts. */
 	if (s->n_delay_args == 3 && s->jitter_ns == 0)
@@ -146,8 +149,8 @@ static int prob_arg(const struct netem_prob *p)
 	return (int)p->scaled;
 }
 
-static int apply_libnl(struct nl_sock *sock, const char *ifname, int ifindex,
-		       unsigned handle_major, const struct netem_spec *s, char *err, size_t errlen)
+static int apply_libnl(struct nl_sock *sock, const char *ifname, int ifindex, unsigned handle_major,
+		       const struct netem_spec *s, char *err, size_t errlen)
 {
 	int ret = -1;
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
@@ -213,7 +216,8 @@ static int apply_libnl_once(const char *ifname, unsigned handle_major, const str
 	if (!sock)
 		return -1;
 	int ifindex = ifindex_of(sock, ifname, err, errlen);
-	int ret = ifindex < 0 ? -1 : apply_libnl(sock, ifname, ifindex, handle_major, s, err, errlen);
+	int ret =
+		ifindex < 0 ? -1 : apply_libnl(sock, ifname, ifindex, handle_major, s, err, errlen);
 	nl_socket_free(sock);
 	return ret;
 }
@@ -227,10 +231,11 @@ static int apply_tc(const char *ifname, unsigned handle_major, const struct nete
 		return -1;
 	}
 	snprintf(handle, sizeof(handle), "%x:", handle_major);
-	char *argv[96] = { "tc", "qdisc", "replace", "dev", (char *)ifname, "root",
-			   "handle", handle, "netem" };
+	char *argv[96] = { "tc",   "qdisc",  "replace", "dev",	(char *)ifname,
+			   "root", "handle", handle,	"netem" };
 	int argc = 9;
-	for (char *save = NULL, *w = strtok_r(text, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+	for (char *save = NULL, *w = strtok_r(text, " ", &save); w;
+	     w = strtok_r(NULL, " ", &save)) {
 		if (argc == 95) {
 			snprintf(err, errlen, "netem spec has too many words for tc");
 			return -1;
@@ -264,7 +269,8 @@ int kernel_netem_probe(char *why, size_t whylen)
 	netem_spec_parse("delay 1ms", &probe, NULL);
 	char err[256];
 	if (apply_libnl_once("lo", KN_HANDLE_A, &probe, err, sizeof(err)) < 0) {
-		/* "libnl: netem on lo: Object not found" says little; tc's words are the known ones. */
+		/* "libnl: netem on lo: Object not found" says little; tc's words are the known
+		 * ones. */
 		if (apply_tc("lo", KN_HANDLE_A, &probe, err, sizeof(err)) < 0) {
 			const char *reason = strstr(err, ": Error: ");
 			snprintf(why, whylen, "%s", reason ? reason + 9 : err);
@@ -424,18 +430,21 @@ static void ifb_delete(struct nl_sock *sock, const char *name)
  * kernels built without cls_matchall (this host's is one). */
 static int redirect_ingress(const char *ifname, const char *ifb, char *err, size_t errlen)
 {
-	char *ingress[] = { "tc", "qdisc", "add", "dev", (char *)ifname, "handle", "ffff:", "ingress", NULL };
+	char *ingress[] = { "tc",     "qdisc", "add",	  "dev", (char *)ifname,
+			    "handle", "ffff:", "ingress", NULL };
 	if (run_tc(ingress, err, errlen) < 0)
 		return -1;
-	char *matchall[] = { "tc", "filter", "add", "dev", (char *)ifname, "parent", "ffff:",
-			     "protocol", "all", "matchall", "action", "mirred", "egress",
-			     "redirect", "dev", (char *)ifb, NULL };
+	char *matchall[] = { "tc",	  "filter", "add",	"dev",	    (char *)ifname,
+			     "parent",	  "ffff:",  "protocol", "all",	    "matchall",
+			     "action",	  "mirred", "egress",	"redirect", "dev",
+			     (char *)ifb, NULL };
 	char first[256];
 	if (run_tc(matchall, first, sizeof(first)) == 0)
 		return 0;
-	char *u32[] = { "tc", "filter", "add", "dev", (char *)ifname, "parent", "ffff:",
-			"protocol", "all", "u32", "match", "u32", "0", "0", "action", "mirred",
-			"egress", "redirect", "dev", (char *)ifb, NULL };
+	char *u32[] = { "tc",	 "filter",    "add",	"dev",	  (char *)ifname, "parent",
+			"ffff:", "protocol",  "all",	"u32",	  "match",	  "u32",
+			"0",	 "0",	      "action", "mirred", "egress",	  "redirect",
+			"dev",	 (char *)ifb, NULL };
 	if (run_tc(u32, err, errlen) == 0)
 		return 0;
 	size_t len = strlen(err);
@@ -457,7 +466,8 @@ struct kernel_netem *kernel_netem_attach(const char *ifname, const char *ifb_nam
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	struct kn_side *to = &kn->side[KERNEL_NETEM_TO_DEVICE], *from = &kn->side[KERNEL_NETEM_FROM_DEVICE];
+	struct kn_side *to = &kn->side[KERNEL_NETEM_TO_DEVICE],
+		       *from = &kn->side[KERNEL_NETEM_FROM_DEVICE];
 	snprintf(to->ifname, KN_IFNAME_SIZE, "%s", ifname);
 	snprintf(from->ifname, KN_IFNAME_SIZE, "%s", ifb_name);
 	kn->sock = route_socket(err, errlen);

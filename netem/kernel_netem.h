@@ -18,7 +18,7 @@ struct netem_spec;
 struct kernel_netem;
 
 enum kernel_netem_dir {
-	KERNEL_NETEM_TO_DEVICE,   /* root qdisc of the link itself */
+	KERNEL_NETEM_TO_DEVICE,	  /* root qdisc of the link itself */
 	KERNEL_NETEM_FROM_DEVICE, /* root qdisc of the link's IFB */
 };
 
@@ -51,7 +51,8 @@ int kernel_netem_set_spec(struct kernel_netem *kn, enum kernel_netem_dir dir,
 			  const struct netem_spec *spec, char *err, size_t errlen);
 
 /* The stored spec of a direction; NULL when none. */
-const struct netem_spec *kernel_netem_spec(const struct kernel_netem *kn, enum kernel_netem_dir dir);
+const struct netem_spec *kernel_netem_spec(const struct kernel_netem *kn,
+					   enum kernel_netem_dir dir);
 
 /* Blocked: both directions drop every frame (netem loss 100%) until unblocked,
  * which re-applies the stored specs. 0 or -1 with err. */

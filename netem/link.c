@@ -102,8 +102,9 @@ static int link_set_up(struct link_ctx *ctx, const char *name, int master_ifinde
 	if (master_ifindex > 0) {
 		rc = rtnl_link_get_kernel(ctx->sock, 0, name, &now);
 		if (rc < 0 || rtnl_link_get_master(now) != master_ifindex) {
-			snprintf(err, errlen, "cannot enslave %s to ifindex %d: the kernel ignored it",
-				 name, master_ifindex);
+			snprintf(err, errlen,
+				 "cannot enslave %s to ifindex %d: the kernel ignored it", name,
+				 master_ifindex);
 			goto out;
 		}
 	}

@@ -35,8 +35,8 @@ int link_bridge_create(struct link_ctx *ctx, const char *name, uint32_t addr_be,
  * persistent and unowned so QEMU can open it by name with -netdev tap,ifname=.
  * Fails if `name` exists. Returns its ifindex or -1 with err; on failure nothing
  * is left behind. */
-int link_tap_create(struct link_ctx *ctx, const char *name, int bridge_ifindex,
-		    char *err, size_t errlen);
+int link_tap_create(struct link_ctx *ctx, const char *name, int bridge_ifindex, char *err,
+		    size_t errlen);
 
 /* Attaches to the existing tap `name` (IFF_TAP|IFF_NO_PI, no vnet header) and
  * clears its offload flags (TUNSETOFFLOAD 0), so the kernel hands it only

@@ -36,7 +36,8 @@ int netem_dist_parse(const char *text, size_t len, struct netem_dist_table *out,
 				if (end == p)
 					break;
 				if (errno == ERANGE || x < INT16_MIN || x > INT16_MAX) {
-					snprintf(err, errlen, "line %u: value out of range", line_no);
+					snprintf(err, errlen, "line %u: value out of range",
+						 line_no);
 					return -1;
 				}
 				if (n >= NETEM_DIST_MAX_VALUES) {

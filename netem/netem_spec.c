@@ -40,15 +40,15 @@ enum kw {
 };
 
 static const char *const kw_names[KW_COUNT] = {
-	"limit", "latency", "delay", "loss",	     "drop", "ecn",  "reorder",
-	"corrupt", "gap",   "duplicate", "distribution", "rate", "slot", "seed",
+	"limit",   "latency", "delay",	   "loss",	   "drop", "ecn",  "reorder",
+	"corrupt", "gap",     "duplicate", "distribution", "rate", "slot", "seed",
 };
 
 /* The bit each keyword sets; aliases share their target's bit. */
 static const uint32_t kw_fields[KW_COUNT] = {
-	NETEM_HAS_LIMIT,   NETEM_HAS_DELAY,	NETEM_HAS_DELAY, NETEM_HAS_LOSS, NETEM_HAS_LOSS,
-	NETEM_HAS_ECN,	   NETEM_HAS_REORDER,	NETEM_HAS_CORRUPT, NETEM_HAS_GAP,
-	NETEM_HAS_DUPLICATE, NETEM_HAS_DIST,	NETEM_HAS_RATE,	 NETEM_HAS_SLOT, NETEM_HAS_SEED,
+	NETEM_HAS_LIMIT, NETEM_HAS_DELAY,   NETEM_HAS_DELAY,   NETEM_HAS_LOSS, NETEM_HAS_LOSS,
+	NETEM_HAS_ECN,	 NETEM_HAS_REORDER, NETEM_HAS_CORRUPT, NETEM_HAS_GAP,  NETEM_HAS_DUPLICATE,
+	NETEM_HAS_DIST,	 NETEM_HAS_RATE,    NETEM_HAS_SLOT,    NETEM_HAS_SEED,
 };
 
 static const char *const dist_names[] = {
@@ -163,8 +163,8 @@ static bool lexer_next_is_signed_number(const struct lexer *lx)
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-static int fail_at(struct netem_error *err, const char *token, size_t offset, const char *fmt,
-		   ...)
+static int
+fail_at(struct netem_error *err, const char *token, size_t offset, const char *fmt, ...)
 {
 	if (!err)
 		return -1;
@@ -217,9 +217,9 @@ static bool number_time_ns(const char *text, int64_t *out_ns)
 		const char *name;
 		double ns;
 	} units[] = {
-		{"s", 1e9},   {"sec", 1e9},	{"secs", 1e9},	{"ms", 1e6},  {"msec", 1e6},
-		{"msecs", 1e6}, {"us", 1e3},	{"usec", 1e3},	{"usecs", 1e3}, {"ns", 1.0},
-		{"nsec", 1.0},	{"nsecs", 1.0},
+		{ "s", 1e9 },	  { "sec", 1e9 },   { "secs", 1e9 }, { "ms", 1e6 },
+		{ "msec", 1e6 },  { "msecs", 1e6 }, { "us", 1e3 },   { "usec", 1e3 },
+		{ "usecs", 1e3 }, { "ns", 1.0 },    { "nsec", 1.0 }, { "nsecs", 1.0 },
 	};
 	char *end;
 	double v = strtod(text, &end);
@@ -250,24 +250,24 @@ static bool number_rate(const char *text, uint64_t *out_bytes_per_s)
 		const char *name;
 		double scale;
 	} suffixes[] = {
-		{"bit", 1.},
-		{"kibit", 1024.},
-		{"kbit", 1000.},
-		{"mibit", 1024. * 1024.},
-		{"mbit", 1000000.},
-		{"gibit", 1024. * 1024. * 1024.},
-		{"gbit", 1000000000.},
-		{"tibit", 1024. * 1024. * 1024. * 1024.},
-		{"tbit", 1000000000000.},
-		{"bps", 8.},
-		{"kibps", 8. * 1024.},
-		{"kbps", 8000.},
-		{"mibps", 8. * 1024. * 1024.},
-		{"mbps", 8000000.},
-		{"gibps", 8. * 1024. * 1024. * 1024.},
-		{"gbps", 8000000000.},
-		{"tibps", 8. * 1024. * 1024. * 1024. * 1024.},
-		{"tbps", 8000000000000.},
+		{ "bit", 1. },
+		{ "kibit", 1024. },
+		{ "kbit", 1000. },
+		{ "mibit", 1024. * 1024. },
+		{ "mbit", 1000000. },
+		{ "gibit", 1024. * 1024. * 1024. },
+		{ "gbit", 1000000000. },
+		{ "tibit", 1024. * 1024. * 1024. * 1024. },
+		{ "tbit", 1000000000000. },
+		{ "bps", 8. },
+		{ "kibps", 8. * 1024. },
+		{ "kbps", 8000. },
+		{ "mibps", 8. * 1024. * 1024. },
+		{ "mbps", 8000000. },
+		{ "gibps", 8. * 1024. * 1024. * 1024. },
+		{ "gbps", 8000000000. },
+		{ "tibps", 8. * 1024. * 1024. * 1024. * 1024. },
+		{ "tbps", 8000000000000. },
 	};
 	char *end;
 	double bps = strtod(text, &end);
@@ -511,9 +511,9 @@ static int parse_loss(struct parser *p, const struct tok *kwtok)
 		prob_set_fraction(&s->p23, 1.);
 		prob_set_fraction(&s->p14, 0.);
 		s->n_loss_args = 1;
-		struct netem_prob *const slots[] = {&s->p31, &s->p32, &s->p23, &s->p14};
-		const char *const names[] = {"loss state p31", "loss state p32", "loss state p23",
-					     "loss state p14"};
+		struct netem_prob *const slots[] = { &s->p31, &s->p32, &s->p23, &s->p14 };
+		const char *const names[] = { "loss state p31", "loss state p32", "loss state p23",
+					      "loss state p14" };
 		return parse_opt_percents(p, slots, names, 4, &s->n_loss_args);
 	}
 	if (strcmp(model->text, "gemodel") == 0) {
@@ -525,9 +525,9 @@ static int parse_loss(struct parser *p, const struct tok *kwtok)
 		prob_set_fraction(&s->ge_1h, 1.);
 		prob_set_fraction(&s->ge_1k, 0.);
 		s->n_loss_args = 1;
-		struct netem_prob *const slots[] = {&s->ge_r, &s->ge_1h, &s->ge_1k};
-		const char *const names[] = {"loss gemodel r", "loss gemodel 1-h",
-					     "loss gemodel 1-k"};
+		struct netem_prob *const slots[] = { &s->ge_r, &s->ge_1h, &s->ge_1k };
+		const char *const names[] = { "loss gemodel r", "loss gemodel 1-h",
+					      "loss gemodel 1-k" };
 		if (parse_opt_percents(p, slots, names, 3, &s->n_loss_args) < 0)
 			return -1;
 		/* The option is "1-h"; the kernel wants h. */
@@ -560,7 +560,8 @@ static int parse_rate(struct parser *p, const struct tok *kwtok)
 		return 0;
 	lexer_advance(&p->lx);
 	if (!number_u32(p->lx.cur.text, &s->rate_cell_size_bytes))
-		return fail_tok(p, &p->lx.cur, "%s", "rate cell size: expected an unsigned integer");
+		return fail_tok(p, &p->lx.cur, "%s",
+				"rate cell size: expected an unsigned integer");
 	s->n_rate_args = 3;
 	if (!lexer_next_is_signed_number(&p->lx))
 		return 0;
@@ -620,7 +621,8 @@ static int parse_slot(struct parser *p, const struct tok *kwtok)
 		if (need_value(p, &pk, "a number of packets") < 0)
 			return -1;
 		if (!number_s32(p->lx.cur.text, &s->slot_max_packets) || s->slot_max_packets <= 0)
-			return fail_tok(p, &p->lx.cur, "%s", "slot packets: expected a positive integer");
+			return fail_tok(p, &p->lx.cur, "%s",
+					"slot packets: expected a positive integer");
 		s->slot_packets_given = true;
 	}
 	if (p->lx.has_next && word_matches(p->lx.next.text, "bytes")) {
@@ -629,8 +631,9 @@ static int parse_slot(struct parser *p, const struct tok *kwtok)
 		if (need_value(p, &by, "a SIZE") < 0)
 			return -1;
 		if (!number_size_bytes(p->lx.cur.text, &s->slot_max_bytes))
-			return fail_tok(p, &p->lx.cur, "%s",
-					"slot bytes: expected a positive whole size (e.g. 1500, 64kb)");
+			return fail_tok(
+				p, &p->lx.cur, "%s",
+				"slot bytes: expected a positive whole size (e.g. 1500, 64kb)");
 		s->slot_bytes_given = true;
 	}
 	return 0;
@@ -673,9 +676,10 @@ static int parse_keyword(struct parser *p, enum kw k, const struct tok *kwtok)
 		if (need_value(p, kwtok, "a distribution NAME") < 0)
 			return -1;
 		if (!dist_lookup(p->lx.cur.text, &s->dist))
-			return fail_tok(p, &p->lx.cur, "%s",
-					"unknown distribution (uniform, normal, pareto, paretonormal, "
-					"experimental)");
+			return fail_tok(
+				p, &p->lx.cur, "%s",
+				"unknown distribution (uniform, normal, pareto, paretonormal, "
+				"experimental)");
 		return 0;
 	case KW_RATE:
 		return parse_rate(p, kwtok);
@@ -773,8 +777,8 @@ int netem_spec_parse(const char *text, struct netem_spec *out, struct netem_erro
 
 /* Canonical order of the joined string (the order netem_spec_format prints). */
 static const enum kw table_order[] = {
-	KW_LIMIT,   KW_DELAY,	 KW_DISTRIBUTION, KW_LOSS, KW_ECN,  KW_DUPLICATE, KW_CORRUPT,
-	KW_REORDER, KW_GAP, KW_RATE,	     KW_SLOT, KW_SEED,
+	KW_LIMIT,   KW_DELAY,	KW_DISTRIBUTION, KW_LOSS, KW_ECN,  KW_DUPLICATE,
+	KW_CORRUPT, KW_REORDER, KW_GAP,		 KW_RATE, KW_SLOT, KW_SEED,
 };
 
 int netem_spec_parse_table(const char *const *kv, size_t n_pairs, struct netem_spec *out,
@@ -822,7 +826,8 @@ struct out {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void out_printf(struct out *o, const char *fmt, ...)
+static void
+out_printf(struct out *o, const char *fmt, ...)
 {
 	char *dst = o->need < o->len ? o->buf + o->need : NULL;
 	size_t room = o->need < o->len ? o->len - o->need : 0;
@@ -896,7 +901,7 @@ static void out_rate(struct out *o, uint64_t bytes_per_s)
 
 size_t netem_spec_format(const struct netem_spec *s, char *buf, size_t len)
 {
-	struct out o = {buf, len, 0};
+	struct out o = { buf, len, 0 };
 	if (len)
 		buf[0] = '\0';
 	if (s->present & NETEM_HAS_LIMIT)
@@ -914,14 +919,16 @@ size_t netem_spec_format(const struct netem_spec *s, char *buf, size_t len)
 	if (s->present & NETEM_HAS_LOSS) {
 		out_word(&o, "loss");
 		if (s->loss_model == NETEM_LOSS_RANDOM) {
-			const struct netem_prob *ps[] = {&s->loss, &s->loss_corr};
+			const struct netem_prob *ps[] = { &s->loss, &s->loss_corr };
 			out_pcts(&o, ps, s->n_loss_args);
 		} else if (s->loss_model == NETEM_LOSS_STATE) {
-			const struct netem_prob *ps[] = {&s->p13, &s->p31, &s->p32, &s->p23, &s->p14};
+			const struct netem_prob *ps[] = { &s->p13, &s->p31, &s->p32, &s->p23,
+							  &s->p14 };
 			out_printf(&o, " state");
 			out_pcts(&o, ps, s->n_loss_args);
 		} else {
-			const struct netem_prob *ps[] = {&s->ge_p, &s->ge_r, &s->ge_1h, &s->ge_1k};
+			const struct netem_prob *ps[] = { &s->ge_p, &s->ge_r, &s->ge_1h,
+							  &s->ge_1k };
 			out_printf(&o, " gemodel");
 			out_pcts(&o, ps, s->n_loss_args);
 		}
@@ -929,17 +936,17 @@ size_t netem_spec_format(const struct netem_spec *s, char *buf, size_t len)
 	if (s->present & NETEM_HAS_ECN)
 		out_word(&o, "ecn");
 	if (s->present & NETEM_HAS_DUPLICATE) {
-		const struct netem_prob *ps[] = {&s->duplicate, &s->duplicate_corr};
+		const struct netem_prob *ps[] = { &s->duplicate, &s->duplicate_corr };
 		out_word(&o, "duplicate");
 		out_pcts(&o, ps, s->n_duplicate_args);
 	}
 	if (s->present & NETEM_HAS_CORRUPT) {
-		const struct netem_prob *ps[] = {&s->corrupt, &s->corrupt_corr};
+		const struct netem_prob *ps[] = { &s->corrupt, &s->corrupt_corr };
 		out_word(&o, "corrupt");
 		out_pcts(&o, ps, s->n_corrupt_args);
 	}
 	if (s->present & NETEM_HAS_REORDER) {
-		const struct netem_prob *ps[] = {&s->reorder, &s->reorder_corr};
+		const struct netem_prob *ps[] = { &s->reorder, &s->reorder_corr };
 		out_word(&o, "reorder");
 		out_pcts(&o, ps, s->n_reorder_args);
 	}
@@ -997,8 +1004,7 @@ bool netem_spec_equal(const struct netem_spec *a, const struct netem_spec *b)
 	       prob_equal(&a->ge_1h, &b->ge_1h) && prob_equal(&a->ge_1k, &b->ge_1k) &&
 	       a->ge_h_scaled == b->ge_h_scaled && prob_equal(&a->duplicate, &b->duplicate) &&
 	       prob_equal(&a->duplicate_corr, &b->duplicate_corr) &&
-	       a->n_duplicate_args == b->n_duplicate_args &&
-	       prob_equal(&a->corrupt, &b->corrupt) &&
+	       a->n_duplicate_args == b->n_duplicate_args && prob_equal(&a->corrupt, &b->corrupt) &&
 	       prob_equal(&a->corrupt_corr, &b->corrupt_corr) &&
 	       a->n_corrupt_args == b->n_corrupt_args && prob_equal(&a->reorder, &b->reorder) &&
 	       prob_equal(&a->reorder_corr, &b->reorder_corr) &&

@@ -67,9 +67,9 @@ struct netem_spec {
 	enum netem_dist_kind dist;
 
 	enum netem_loss_model loss_model;
-	struct netem_prob loss;      /* random: PERCENT */
+	struct netem_prob loss;	     /* random: PERCENT */
 	struct netem_prob loss_corr; /* random: CORR */
-	unsigned n_loss_args;        /* numbers given after loss [random|state|gemodel] */
+	unsigned n_loss_args;	     /* numbers given after loss [random|state|gemodel] */
 	/* loss state: a1..a5 of the kernel's clgstate; unset ones hold iproute2's
 	 * defaults p31 = 1 - p13, p32 = 0, p23 = 1, p14 = 0. */
 	struct netem_prob p13, p31, p32, p23, p14;
@@ -158,7 +158,7 @@ const char *netem_dist_kind_name(enum netem_dist_kind kind);
 /* What the user-facing edges (`vharness netem`, lan:impair) say about an
  * empty spec, which they refuse: the parser takes "" as "none", but a user
  * who passes nothing most often forgot to set a parameter. */
-#define NETEM_EMPTY_SPEC_MESSAGE                                                                 \
+#define NETEM_EMPTY_SPEC_MESSAGE                                                                   \
 	"netem: empty spec: say \"none\" for no impairment (or lan:clear(device))"
 
 #endif

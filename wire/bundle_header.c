@@ -49,11 +49,6 @@ bool bundle_bugs_valid(const char *s)
 	return true;
 }
 
-
-
-
-
-
 /* Applies one key=value line. Returns 0, or -EINVAL with err set. */
 static int bundle_header_field(struct bundle_header *h, const char *key, size_t key_len,
 			       const char *val, size_t val_len, unsigned *seen, char *err,

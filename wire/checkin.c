@@ -17,10 +17,6 @@ static bool checkin_unreserved(char c)
 	       c == '.' || c == '_' || c == '~' || c == '+' || c == '-';
 }
 
-
-
-
-
 /* Appends value to buf at *n, percent-encoded. */
 static int checkin_put_value(char *buf, size_t cap, size_t *n, const char *value)
 {
@@ -106,7 +102,6 @@ static int checkin_decode(const char *s, size_t len, char *out)
 	out[n] = '\0';
 	return 0;
 }
-
 
 int checkin_parse_path(const char *target, struct checkin_request *req, char *err, size_t errlen)
 {
@@ -237,7 +232,6 @@ static int checkin_word(struct checkin_msg *msg, const char *key, size_t key_len
 #undef KEY_IS
 	return ok ? 0 : -EINVAL;
 }
-
 
 int checkin_parse_line(const char *line, size_t len, struct checkin_msg *msg)
 {

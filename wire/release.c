@@ -19,8 +19,6 @@ int release_format(const struct release *r, char *buf, size_t cap)
 	return n >= 0 && (size_t)n < cap ? n : -ENOSPC;
 }
 
-
-
 /* Copies a value into a field of cap bytes and checks it with valid. */
 static bool release_str(char *out, size_t cap, const char *val, size_t len,
 			bool (*valid)(const char *))

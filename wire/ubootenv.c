@@ -1,6 +1,6 @@
 /* U-Boot environment codec: pure core first, fd shell at the end. */
-#include "errf.h"
 #include "ubootenv.h"
+#include "errf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,8 +31,8 @@ void ubootenv_free(struct ubootenv *env)
 	env->single_copy = single_copy;
 }
 
-static struct ubootenv_pair *ubootenv_find(const struct ubootenv *env,
-					   const char *key, size_t keylen)
+static struct ubootenv_pair *ubootenv_find(const struct ubootenv *env, const char *key,
+					   size_t keylen)
 {
 	for (size_t i = 0; i < env->count; i++) {
 		const char *k = env->pairs[i].key;
@@ -62,8 +62,8 @@ static char *ubootenv_strndup(const char *s, size_t len)
 
 /* Length-delimited set, so decode can point into the block without copying
  * the line first. */
-static int ubootenv_set_n(struct ubootenv *env, const char *key, size_t keylen,
-			  const char *value, size_t valuelen)
+static int ubootenv_set_n(struct ubootenv *env, const char *key, size_t keylen, const char *value,
+			  size_t valuelen)
 {
 	struct ubootenv_pair *p = ubootenv_find(env, key, keylen);
 
@@ -115,14 +115,12 @@ int ubootenv_set(struct ubootenv *env, const char *key, const char *value)
 	/* U-Boot cannot parse "=v" or "a=b=c" back as the intended key. */
 	if (!key || key[0] == '\0' || strchr(key, '='))
 		return -EINVAL;
-	return ubootenv_set_n(env, key, strlen(key), value,
-			      value ? strlen(value) : 0);
+	return ubootenv_set_n(env, key, strlen(key), value, value ? strlen(value) : 0);
 }
 
 static uint32_t ubootenv_get_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void ubootenv_put_le32(uint8_t *p, uint32_t v)
@@ -179,8 +177,7 @@ static int ubootenv_parse(const uint8_t *data, size_t len, struct ubootenv *env)
 	return 0;
 }
 
-int ubootenv_decode(const uint8_t *copy0, const uint8_t *copy1, size_t size,
-		    struct ubootenv *env)
+int ubootenv_decode(const uint8_t *copy0, const uint8_t *copy1, size_t size, struct ubootenv *env)
 {
 	ubootenv_free(env);
 	if (size <= UBOOTENV_HEADER_SIZE)
@@ -204,8 +201,7 @@ int ubootenv_decode(const uint8_t *copy0, const uint8_t *copy1, size_t size,
 	}
 
 	const uint8_t *copy = pick ? copy1 : copy0;
-	int rc = ubootenv_parse(copy + UBOOTENV_HEADER_SIZE,
-				size - UBOOTENV_HEADER_SIZE, env);
+	int rc = ubootenv_parse(copy + UBOOTENV_HEADER_SIZE, size - UBOOTENV_HEADER_SIZE, env);
 	if (rc < 0) {
 		ubootenv_free(env);
 		return rc;
@@ -268,16 +264,15 @@ static int ubootenv_encode_data(const struct ubootenv *env, uint8_t *out, size_t
 	return 0;
 }
 
-int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size,
-		    uint8_t *flags_out)
+int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size, uint8_t *flags_out)
 {
 	int rc = ubootenv_encode_data(env, out, size, UBOOTENV_HEADER_SIZE);
 	if (rc < 0)
 		return rc;
 	uint8_t flags = (uint8_t)(env->flags + 1u);
 	out[4] = flags;
-	ubootenv_put_le32(out, crc32_update(0, out + UBOOTENV_HEADER_SIZE,
-					    size - UBOOTENV_HEADER_SIZE));
+	ubootenv_put_le32(out,
+			  crc32_update(0, out + UBOOTENV_HEADER_SIZE, size - UBOOTENV_HEADER_SIZE));
 	if (flags_out)
 		*flags_out = flags;
 	return 0;
@@ -373,9 +368,9 @@ int ubootenv_file_load_layout(const char *path, const struct ubootenv_layout *l,
 		rc = ubootenv_pread_full(fd, buf + (size_t)i * copy_size, copy_size,
 					 (off_t)l->offset[i]);
 		if (rc < 0) {
-			errf(err, errlen, "%s: reading env copy %d at 0x%llx: %s",
-				     path, i, (unsigned long long)l->offset[i],
-				     rc == -EIO ? "file too short" : strerror(-rc));
+			errf(err, errlen, "%s: reading env copy %d at 0x%llx: %s", path, i,
+			     (unsigned long long)l->offset[i],
+			     rc == -EIO ? "file too short" : strerror(-rc));
 			close(fd);
 			free(buf);
 			return rc;
@@ -414,10 +409,10 @@ int ubootenv_file_store_layout(const char *path, const struct ubootenv_layout *l
 	rc = l->copies == 1 ? ubootenv_encode_single(env, buf, copy_size)
 			    : ubootenv_encode(env, buf, copy_size, &flags);
 	if (rc < 0) {
-		errf(err, errlen, "%s: env needs %zu bytes, copy holds %zu",
-			     path, ubootenv_data_size(env),
-			     copy_size - (l->copies == 1 ? UBOOTENV_SINGLE_HEADER_SIZE
-							: UBOOTENV_HEADER_SIZE));
+		errf(err, errlen, "%s: env needs %zu bytes, copy holds %zu", path,
+		     ubootenv_data_size(env),
+		     copy_size -
+			     (l->copies == 1 ? UBOOTENV_SINGLE_HEADER_SIZE : UBOOTENV_HEADER_SIZE));
 		free(buf);
 		return rc;
 	}
@@ -437,8 +432,7 @@ int ubootenv_file_store_layout(const char *path, const struct ubootenv_layout *l
 		rc = -errno;
 	free(buf);
 	if (rc < 0) {
-		errf(err, errlen, "%s: writing env copy %d: %s", path, copy,
-			     strerror(-rc));
+		errf(err, errlen, "%s: writing env copy %d: %s", path, copy, strerror(-rc));
 		return rc;
 	}
 	ubootenv_committed(env, copy, flags);

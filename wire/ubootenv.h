@@ -50,8 +50,8 @@ struct ubootenv_pair {
 struct ubootenv {
 	struct ubootenv_pair *pairs; /* in block order; new keys are appended */
 	size_t count, cap;
-	int active;        /* copy the pairs were read from (0, 1), -1 if none */
-	uint8_t flags;     /* flags byte of the active copy (see decode for -1) */
+	int active;    /* copy the pairs were read from (0, 1), -1 if none */
+	uint8_t flags; /* flags byte of the active copy (see decode for -1) */
 	/* Planted-bug mode: read and write copy 0 only, in place, so a torn write
 	 * destroys the only copy the reader looks at. Never set it in real use. */
 	bool single_copy;
@@ -86,8 +86,7 @@ int ubootenv_set(struct ubootenv *env, const char *key, const char *value);
  * byte (what libubootenv increments in that case); the caller decides the
  * defaults; also -1 when size does not exceed UBOOTENV_HEADER_SIZE, and
  * -ENOMEM (env empty) when the pairs cannot be allocated. */
-int ubootenv_decode(const uint8_t *copy0, const uint8_t *copy1, size_t size,
-		    struct ubootenv *env);
+int ubootenv_decode(const uint8_t *copy0, const uint8_t *copy1, size_t size, struct ubootenv *env);
 
 /* Loads a copy of an environment kept without redundancy (crc32, then
  * data: no flags byte). Returns 0, or -1 when its CRC does not match (env is
@@ -106,8 +105,7 @@ int ubootenv_target_copy(const struct ubootenv *env);
  * data area is padded with 0x00. env is not modified: call ubootenv_committed
  * once the copy is durably written. Returns 0, -ENOSPC when the pairs do not
  * fit (out is then untouched), -EINVAL when size is too small for a header. */
-int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size,
-		    uint8_t *flags_out);
+int ubootenv_encode(const struct ubootenv *env, uint8_t *out, size_t size, uint8_t *flags_out);
 
 /* Serialises env as a copy kept without redundancy (crc32, data). 0,
  * -ENOSPC, -EINVAL as ubootenv_encode. */
@@ -130,8 +128,7 @@ int ubootenv_file_store_layout(const char *path, const struct ubootenv_layout *l
  * single_copy mode). Returns the copy used, -ENODATA when neither copy is
  * valid (env empty and usable, as for decode), or another negative errno on
  * I/O failure (short file included). On failure a message goes to err. */
-int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
-		       size_t errlen);
+int ubootenv_file_load(const char *path, struct ubootenv *env, char *err, size_t errlen);
 
 /* Encodes env and writes it over the inactive copy of the file at path with
  * one pwrite, then fsyncs; only then does env record the new copy as active.
@@ -139,7 +136,6 @@ int ubootenv_file_load(const char *path, struct ubootenv *env, char *err,
  * environment (the old or the new one). env should come from
  * ubootenv_file_load of the same file, or be fresh from ubootenv_init. Returns
  * 0 or a negative errno (-ENOSPC: env too large) with a message in err. */
-int ubootenv_file_store(const char *path, struct ubootenv *env, char *err,
-			size_t errlen);
+int ubootenv_file_store(const char *path, struct ubootenv *env, char *err, size_t errlen);
 
 #endif

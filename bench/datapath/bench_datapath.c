@@ -85,9 +85,9 @@
 #define MIX_DUP_PCT 1
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define MIXED_SPEC                                                                         \
-	"delay " STR(MIX_DELAY_MS) "ms " STR(MIX_JITTER_MS) "ms loss " STR(MIX_LOSS_PCT)   \
-		"% duplicate " STR(MIX_DUP_PCT) "%"
+#define MIXED_SPEC                                                                                 \
+	"delay " STR(MIX_DELAY_MS) "ms " STR(MIX_JITTER_MS) "ms loss " STR(                        \
+		MIX_LOSS_PCT) "% duplicate " STR(MIX_DUP_PCT) "%"
 #define WF_DELAY STR(MIX_DELAY_MS) "+" STR(MIX_JITTER_MS) "U"
 #define WF_MIXED "-d " WF_DELAY " -l " STR(MIX_LOSS_PCT) " -D " STR(MIX_DUP_PCT) " -N"
 #define NETEM_LIMIT 1000
@@ -98,7 +98,7 @@ struct opts {
 	 * it with p99 near the spec's; at 40-60k they still deliver but their p99 grows
 	 * by up to ~1 ms, and 10 ms of queue nears netem's limit. */
 	unsigned rate;
-	double duration_s;     /* paced runs: seconds of traffic */
+	double duration_s; /* paced runs: seconds of traffic */
 	int reps;
 };
 
@@ -183,8 +183,12 @@ static pid_t start_datapath(const char *tap, int qemu_fd, const char *spec_text)
 	if (tap_fd < 0)
 		die("link_tap_open", err);
 	struct ev_loop *loop = ev_loop_new();
-	struct datapath_config cfg = { .loop = loop, .tap_fd = tap_fd, .qemu_fd = qemu_fd,
-				       .framing = DATAPATH_STREAM, .seed = 1, .link_id = 1 };
+	struct datapath_config cfg = { .loop = loop,
+				       .tap_fd = tap_fd,
+				       .qemu_fd = qemu_fd,
+				       .framing = DATAPATH_STREAM,
+				       .seed = 1,
+				       .link_id = 1 };
 	struct datapath *dp;
 	if (datapath_new(&cfg, &dp, err, sizeof err) < 0)
 		die("datapath_new", err);
@@ -334,9 +338,8 @@ static void wait_stragglers(int sink, struct rx *rx, unsigned expect)
 /* Writes n framed frames to w, gap_us apart (0 = as fast as w takes them). Returns
  * frames received at the sink and, via rate, frames/s from the first send to the
  * last arrival; via in_rate (when not NULL) frames/s the hop accepted. */
-static unsigned run_traffic(int w, int prefix, int sink, uint32_t tag, unsigned n,
-			    unsigned gap_us, double *rate, double *lat, unsigned *nlat,
-			    double *in_rate)
+static unsigned run_traffic(int w, int prefix, int sink, uint32_t tag, unsigned n, unsigned gap_us,
+			    double *rate, double *lat, unsigned *nlat, double *in_rate)
 {
 	enum { BATCH = 64 };
 	static uint8_t buf[BATCH * (4 + FRAME_LEN)];
@@ -510,9 +513,9 @@ static void hop_start(struct hop *h, enum path p, bool mixed)
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 			die("socketpair", strerror(errno));
-		h->pids[h->npids++] = p == P_DATAPATH
-					      ? start_datapath("vhbd0", sv[0], mixed ? MIXED_SPEC : NULL)
-					      : start_relay("vhbd0", sv[0]);
+		h->pids[h->npids++] =
+			p == P_DATAPATH ? start_datapath("vhbd0", sv[0], mixed ? MIXED_SPEC : NULL)
+					: start_relay("vhbd0", sv[0]);
 		close(sv[0]);
 		h->writer = sv[1];
 		h->prefix = 4;
@@ -530,8 +533,10 @@ static void hop_start(struct hop *h, enum path p, bool mixed)
 	snprintf(plugs, sizeof plugs, "%s:%s", s1, s2);
 	char *wf_plain[] = { "wirefilter", "-v", plugs, NULL };
 	/* WF_MIXED, split into words. */
-	char *wf_mixed[] = { "wirefilter", "-v", plugs, "-d", WF_DELAY, "-l", STR(MIX_LOSS_PCT),
-			     "-D", STR(MIX_DUP_PCT), "-N", NULL };
+	char *wf_mixed[] = {
+		"wirefilter",	  "-v", plugs, "-d", WF_DELAY, "-l", STR(MIX_LOSS_PCT), "-D",
+		STR(MIX_DUP_PCT), "-N", NULL
+	};
 	h->pids[h->npids++] = start_exec(mixed ? wf_mixed : wf_plain, -1, &h->holds[2]);
 	int pp[2];
 	if (pipe(pp) < 0)
@@ -573,9 +578,9 @@ static bool warm_up(struct hop *h, int sink, uint32_t tag)
 
 struct result {
 	bool ok;
-	double flood_fps, p50_us, p99_us;	  /* zero impairment */
+	double flood_fps, p50_us, p99_us;	   /* zero impairment */
 	double flood_in, flood_out, flood_out_pct; /* mixed, as fast as possible */
-	struct paced paced;			  /* mixed, paced */
+	struct paced paced;			   /* mixed, paced */
 };
 
 /* The median of each paced figure on its own, as for the other columns. */
@@ -760,7 +765,8 @@ int main(int argc, char **argv)
 	bool wf = have_wirefilter();
 	if (wf) {
 		snprintf(vde_dir, sizeof vde_dir, "/tmp/vh-bench-vde-XXXXXX");
-		if (!mkdtemp(vde_dir) || link_tap_create(ctx, "vhbw0", br_ifindex, err, sizeof err) < 0)
+		if (!mkdtemp(vde_dir) ||
+		    link_tap_create(ctx, "vhbw0", br_ifindex, err, sizeof err) < 0)
 			die("wirefilter setup", err);
 	}
 	int sink = open_sink();
@@ -831,7 +837,8 @@ int main(int argc, char **argv)
 		double q = e.deliv_pct / 100.0, sd2 = 200.0 * sqrt(q * (1 - q) / n);
 		char exp_deliv[32];
 		snprintf(exp_deliv, sizeof exp_deliv, "%.2f+-%.2f", e.deliv_pct, sd2);
-		printf("%-20s %9.0f %10.0f %7.2f%% %12s %6.2f%% %6.2f%% %8.2f %8.2f  %5.2f / %5.2f\n",
+		printf("%-20s %9.0f %10.0f %7.2f%% %12s %6.2f%% %6.2f%% %8.2f %8.2f  %5.2f / "
+		       "%5.2f\n",
 		       names[p], x->offered_fps, x->delivered_fps, x->deliv_pct, exp_deliv,
 		       x->dup_pct, e.dup_pct, x->p50_ms, x->p99_ms, e.p50_ms, e.p99_ms);
 	}

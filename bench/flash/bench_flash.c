@@ -29,8 +29,8 @@ struct workload {
 };
 
 static const struct workload workloads[] = {
-	{"seq-write", {"-d", "1", "-c", "1024", "-s", "64k", NULL}},
-	{"flush", {"-d", "1", "-c", "1000", "-s", "4k", "--flush-interval=1", NULL}},
+	{ "seq-write", { "-d", "1", "-c", "1024", "-s", "64k", NULL } },
+	{ "flush", { "-d", "1", "-c", "1000", "-s", "4k", "--flush-interval=1", NULL } },
 };
 
 static int make_image(const char *path)
@@ -69,7 +69,7 @@ static double run_file(const struct workload *w, const char *image)
 {
 	const char *argv[24];
 	build_argv(w, image, false, argv);
-	struct child_spec spec = {.argv = argv};
+	struct child_spec spec = { .argv = argv };
 	char out[512], err[256];
 	uint64_t t0 = ev_clock_ms();
 	int st = child_run(&spec, 120000, out, sizeof(out), NULL, err, sizeof(err));
@@ -98,7 +98,7 @@ static double run_nbd(const struct workload *w, const char *image, const char *s
 		 sock, FLASH_EXPORT);
 	const char *argv[24];
 	build_argv(w, opts, true, argv);
-	struct child_spec spec = {.argv = argv, .stderr_fd = 2};
+	struct child_spec spec = { .argv = argv, .stderr_fd = 2 };
 	struct child c;
 	uint64_t t0 = ev_clock_ms();
 	if (child_spawn(&spec, &c, err, sizeof(err)) < 0) {

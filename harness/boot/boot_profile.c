@@ -343,7 +343,7 @@ int boot_power_on(const struct boot_profile_cfg *cfg, struct ubootenv *env,
 
 int boot_decision_describe(const struct boot_decision *d, char *buf, size_t len)
 {
-	static const char *const actions[] = {"boot", "reset", "halt"};
+	static const char *const actions[] = { "boot", "reset", "halt" };
 	char vars[BOOT_VARS_MAX * (BOOT_VAR_NAME_MAX + 2 * BOOT_VAR_VALUE_MAX + 16)];
 	size_t used = 0;
 	vars[0] = '\0';

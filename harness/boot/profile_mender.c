@@ -35,11 +35,11 @@
 #include "errf.h"
 
 static const struct boot_option mender_options[] = {
-	{"part_a", BOOT_OPT_UINT, "2", "MENDER_ROOTFS_PART_A_NUMBER"},
-	{"part_b", BOOT_OPT_UINT, "3", "MENDER_ROOTFS_PART_B_NUMBER"},
-	{"root_base", BOOT_OPT_WORD, "/dev/mmcblk0p",
-	 "MENDER_STORAGE_DEVICE_BASE: root= is this followed by mender_boot_part"},
-	{NULL, 0, NULL, NULL},
+	{ "part_a", BOOT_OPT_UINT, "2", "MENDER_ROOTFS_PART_A_NUMBER" },
+	{ "part_b", BOOT_OPT_UINT, "3", "MENDER_ROOTFS_PART_B_NUMBER" },
+	{ "root_base", BOOT_OPT_WORD, "/dev/mmcblk0p",
+	  "MENDER_STORAGE_DEVICE_BASE: root= is this followed by mender_boot_part" },
+	{ NULL, 0, NULL, NULL },
 };
 
 static int mender_check(const struct boot_profile_cfg *cfg, char *err, size_t errlen)

@@ -29,10 +29,10 @@
 #include <string.h>
 
 static const struct boot_option nerves_options[] = {
-	{NULL, 0, NULL, NULL},
+	{ NULL, 0, NULL, NULL },
 };
 
-static const char *const nerves_slots[BOOT_SLOTS] = {"a", "b"};
+static const char *const nerves_slots[BOOT_SLOTS] = { "a", "b" };
 
 static void nerves_default_lba(struct boot_decision *d, const char *what)
 {

@@ -28,12 +28,13 @@
 #include "errf.h"
 
 static const struct boot_option rauc_options[] = {
-	{"slot_a", BOOT_OPT_WORD, "A", "the first slot's bootname (BOOT_<name>_LEFT, rauc.slot=)"},
-	{"slot_b", BOOT_OPT_WORD, "B", "the second slot's bootname"},
-	{"attempts", BOOT_OPT_WORD, "3", "what the script sets BOOT_x_LEFT to (read as hex)"},
-	{"root_a", BOOT_OPT_TEXT, "", "root= for slot A (uboot.sh: /dev/mmcblk0p1), empty: none"},
-	{"root_b", BOOT_OPT_TEXT, "", "root= for slot B (uboot.sh: /dev/mmcblk0p2), empty: none"},
-	{NULL, 0, NULL, NULL},
+	{ "slot_a", BOOT_OPT_WORD, "A",
+	  "the first slot's bootname (BOOT_<name>_LEFT, rauc.slot=)" },
+	{ "slot_b", BOOT_OPT_WORD, "B", "the second slot's bootname" },
+	{ "attempts", BOOT_OPT_WORD, "3", "what the script sets BOOT_x_LEFT to (read as hex)" },
+	{ "root_a", BOOT_OPT_TEXT, "", "root= for slot A (uboot.sh: /dev/mmcblk0p1), empty: none" },
+	{ "root_b", BOOT_OPT_TEXT, "", "root= for slot B (uboot.sh: /dev/mmcblk0p2), empty: none" },
+	{ NULL, 0, NULL, NULL },
 };
 
 static int rauc_check(const struct boot_profile_cfg *cfg, char *err, size_t errlen)
@@ -63,7 +64,8 @@ static void rauc_left_var(char *buf, size_t len, const char *slot)
 static int rauc_choose(const struct boot_profile_cfg *cfg, struct ubootenv *env,
 		       struct boot_decision *d)
 {
-	const char *names[BOOT_SLOTS] = {boot_cfg_get(cfg, "slot_a"), boot_cfg_get(cfg, "slot_b")};
+	const char *names[BOOT_SLOTS] = { boot_cfg_get(cfg, "slot_a"),
+					  boot_cfg_get(cfg, "slot_b") };
 	const char *attempts = boot_cfg_get(cfg, "attempts");
 	char left_var[BOOT_SLOTS][BOOT_VAR_NAME_MAX];
 	int rc;

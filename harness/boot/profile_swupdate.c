@@ -30,14 +30,14 @@
 #include "errf.h"
 
 static const struct boot_option swupdate_options[] = {
-	{"slot_var", BOOT_OPT_VAR, NULL,
-	 "the variable naming the copy to boot (the guide names none)"},
-	{"slot_a", BOOT_OPT_WORD, "a", "the first copy's value of slot_var"},
-	{"slot_b", BOOT_OPT_WORD, "b", "the second copy's value of slot_var"},
-	{"ustate_var", BOOT_OPT_VAR, "ustate", "CONFIG_UPDATE_STATE_BOOTLOADER"},
-	{"count_var", BOOT_OPT_VAR, "bootcount", "the boot counter"},
-	{"limit_var", BOOT_OPT_VAR, "bootlimit", "the counter's limit"},
-	{NULL, 0, NULL, NULL},
+	{ "slot_var", BOOT_OPT_VAR, NULL,
+	  "the variable naming the copy to boot (the guide names none)" },
+	{ "slot_a", BOOT_OPT_WORD, "a", "the first copy's value of slot_var" },
+	{ "slot_b", BOOT_OPT_WORD, "b", "the second copy's value of slot_var" },
+	{ "ustate_var", BOOT_OPT_VAR, "ustate", "CONFIG_UPDATE_STATE_BOOTLOADER" },
+	{ "count_var", BOOT_OPT_VAR, "bootcount", "the boot counter" },
+	{ "limit_var", BOOT_OPT_VAR, "bootlimit", "the counter's limit" },
+	{ NULL, 0, NULL, NULL },
 };
 
 static int swupdate_check(const struct boot_profile_cfg *cfg, char *err, size_t errlen)
@@ -47,7 +47,7 @@ static int swupdate_check(const struct boot_profile_cfg *cfg, char *err, size_t 
 		     boot_cfg_get(cfg, "slot_a"));
 		return -EINVAL;
 	}
-	const char *vars[] = {"slot_var", "ustate_var", "count_var", "limit_var"};
+	const char *vars[] = { "slot_var", "ustate_var", "count_var", "limit_var" };
 	for (size_t i = 0; i < 4; i++)
 		for (size_t j = i + 1; j < 4; j++)
 			if (strcmp(boot_cfg_get(cfg, vars[i]), boot_cfg_get(cfg, vars[j])) == 0) {
@@ -65,7 +65,8 @@ static int swupdate_choose(const struct boot_profile_cfg *cfg, struct ubootenv *
 	const char *ustate_var = boot_cfg_get(cfg, "ustate_var");
 	const char *count_var = boot_cfg_get(cfg, "count_var");
 	const char *limit_var = boot_cfg_get(cfg, "limit_var");
-	const char *names[BOOT_SLOTS] = {boot_cfg_get(cfg, "slot_a"), boot_cfg_get(cfg, "slot_b")};
+	const char *names[BOOT_SLOTS] = { boot_cfg_get(cfg, "slot_a"),
+					  boot_cfg_get(cfg, "slot_b") };
 	int rc;
 
 	if (env->count == 0) {

@@ -23,14 +23,14 @@
 #include "errf.h"
 
 static const struct boot_option uboot_options[] = {
-	{"slot_var", BOOT_OPT_VAR, "boot_slot", "the variable naming the slot to boot"},
-	{"upgrade_var", BOOT_OPT_VAR, "upgrade_available", "1 while an update is on trial"},
-	{"count_var", BOOT_OPT_VAR, "bootcount", "trial boots so far"},
-	{"limit_var", BOOT_OPT_VAR, "bootlimit", "trial boots allowed (0: no limit)"},
-	{"slot_a", BOOT_OPT_WORD, "a", "the first slot's value of slot_var"},
-	{"slot_b", BOOT_OPT_WORD, "b", "the second slot's value of slot_var"},
-	{"default_bootlimit", BOOT_OPT_UINT, "3", "bootlimit written when missing or garbled"},
-	{NULL, 0, NULL, NULL},
+	{ "slot_var", BOOT_OPT_VAR, "boot_slot", "the variable naming the slot to boot" },
+	{ "upgrade_var", BOOT_OPT_VAR, "upgrade_available", "1 while an update is on trial" },
+	{ "count_var", BOOT_OPT_VAR, "bootcount", "trial boots so far" },
+	{ "limit_var", BOOT_OPT_VAR, "bootlimit", "trial boots allowed (0: no limit)" },
+	{ "slot_a", BOOT_OPT_WORD, "a", "the first slot's value of slot_var" },
+	{ "slot_b", BOOT_OPT_WORD, "b", "the second slot's value of slot_var" },
+	{ "default_bootlimit", BOOT_OPT_UINT, "3", "bootlimit written when missing or garbled" },
+	{ NULL, 0, NULL, NULL },
 };
 
 /* Strict decimal: digits only, at most 9 of them, so every value fits and
@@ -56,7 +56,7 @@ static int uboot_check(const struct boot_profile_cfg *cfg, char *err, size_t err
 		     boot_cfg_get(cfg, "slot_a"));
 		return -EINVAL;
 	}
-	const char *vars[] = {"slot_var", "upgrade_var", "count_var", "limit_var"};
+	const char *vars[] = { "slot_var", "upgrade_var", "count_var", "limit_var" };
 	for (size_t i = 0; i < 4; i++)
 		for (size_t j = i + 1; j < 4; j++)
 			if (strcmp(boot_cfg_get(cfg, vars[i]), boot_cfg_get(cfg, vars[j])) == 0) {

@@ -68,8 +68,8 @@ static const struct {
 	const char *word;
 	enum cli_command command;
 } commands[] = {
-	{ "run", CLI_RUN },       { "check", CLI_CHECK }, { "doctor", CLI_DOCTOR },
-	{ "netem", CLI_NETEM },   { "image", CLI_IMAGE }, { "help", CLI_HELP },
+	{ "run", CLI_RUN },	    { "check", CLI_CHECK },   { "doctor", CLI_DOCTOR },
+	{ "netem", CLI_NETEM },	    { "image", CLI_IMAGE },   { "help", CLI_HELP },
 	{ "version", CLI_VERSION }, { "report", CLI_REPORT },
 };
 
@@ -99,7 +99,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		}
 	}
 	if (!found)
-		return usage_error(err, errlen, "unknown command '%s' (try `vharness --help`)", word);
+		return usage_error(err, errlen, "unknown command '%s' (try `vharness --help`)",
+				   word);
 
 	/* netem, image and report take their own words; they parse them
 	 * themselves. */
@@ -143,7 +144,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			else if (v && !strcmp(v, "kvm"))
 				o->accel = CLI_ACCEL_KVM;
 			else
-				return usage_error(err, errlen, "--accel takes auto, tcg or kvm, not '%s'",
+				return usage_error(err, errlen,
+						   "--accel takes auto, tcg or kvm, not '%s'",
 						   v ? v : "");
 		} else if (is_option(arg, "--backend")) {
 			v = option_value(argc, argv, &i, "--backend");
@@ -154,12 +156,14 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			else if (v && !strcmp(v, "user"))
 				o->backend = CLI_BACKEND_USER;
 			else
-				return usage_error(err, errlen, "--backend takes auto, kernel or user, not '%s'",
+				return usage_error(err, errlen,
+						   "--backend takes auto, kernel or user, not '%s'",
 						   v ? v : "");
 		} else if (is_option(arg, "--seed")) {
 			v = option_value(argc, argv, &i, "--seed");
 			if (parse_u64(v, &o->seed) < 0)
-				return usage_error(err, errlen, "--seed takes a non-negative integer, not '%s'",
+				return usage_error(err, errlen,
+						   "--seed takes a non-negative integer, not '%s'",
 						   v ? v : "");
 			o->seed_set = true;
 		} else if (is_option(arg, "--jobs") || !strcmp(arg, "-j")) {
@@ -170,27 +174,32 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 				continue;
 			}
 			if (parse_u64(v, &jobs) < 0 || jobs < 1 || jobs > 64)
-				return usage_error(err, errlen,
-						   "--jobs takes auto or a number from 1 to 64, not '%s'",
-						   v ? v : "");
+				return usage_error(
+					err, errlen,
+					"--jobs takes auto or a number from 1 to 64, not '%s'",
+					v ? v : "");
 			o->jobs = (int)jobs;
 			o->jobs_auto = false;
 		} else if (is_option(arg, "--repeat")) {
 			v = option_value(argc, argv, &i, "--repeat");
 			uint64_t n;
 			if (parse_u64(v, &n) < 0 || n < 1 || n > 1000)
-				return usage_error(err, errlen,
-						   "--repeat takes a number from 1 to 1000, not '%s'",
-						   v ? v : "");
+				return usage_error(
+					err, errlen,
+					"--repeat takes a number from 1 to 1000, not '%s'",
+					v ? v : "");
 			o->repeat = (int)n;
 		} else if (is_option(arg, "--matrix")) {
 			v = option_value(argc, argv, &i, "--matrix");
 			const char *eq = v ? strchr(v, '=') : NULL;
-			if (!eq || eq == v || !eq[1] || strstr(eq, ",,") || eq[strlen(eq) - 1] == ',')
+			if (!eq || eq == v || !eq[1] || strstr(eq, ",,") ||
+			    eq[strlen(eq) - 1] == ',')
 				return usage_error(err, errlen,
-						   "--matrix takes KEY=v1,v2,..., not '%s'", v ? v : "");
+						   "--matrix takes KEY=v1,v2,..., not '%s'",
+						   v ? v : "");
 			if (o->n_matrix == 8)
-				return usage_error(err, errlen, "too many --matrix keys (at most 8)");
+				return usage_error(err, errlen,
+						   "too many --matrix keys (at most 8)");
 			for (int k = 0; k < o->n_matrix; k++)
 				if (!strncmp(o->matrix[k], v, (size_t)(eq - v) + 1))
 					return usage_error(err, errlen, "--matrix %.*s given twice",
@@ -203,28 +212,35 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		} else if (is_option(arg, "--shard")) {
 			v = option_value(argc, argv, &i, "--shard");
 			if (!v || parse_shard(v, &o->shard_index, &o->shard_count) < 0)
-				return usage_error(err, errlen, "--shard takes I/N with 1 <= I <= N, not '%s'",
+				return usage_error(err, errlen,
+						   "--shard takes I/N with 1 <= I <= N, not '%s'",
 						   v ? v : "");
 		} else if (is_option(arg, "--timeout")) {
 			v = option_value(argc, argv, &i, "--timeout");
 			if (duration_parse_ms(v, &o->timeout_ms) < 0 || o->timeout_ms == 0)
-				return usage_error(err, errlen, "--timeout takes a duration such as 90s or 10m, not '%s'",
-						   v ? v : "");
+				return usage_error(
+					err, errlen,
+					"--timeout takes a duration such as 90s or 10m, not '%s'",
+					v ? v : "");
 		} else if (is_option(arg, "--define") || !strcmp(arg, "-D")) {
 			v = option_value(argc, argv, &i, arg[1] == 'D' ? "-D" : "--define");
 			const char *eq = v ? strchr(v, '=') : NULL;
 			if (!eq || eq == v)
-				return usage_error(err, errlen, "-D takes key=value, not '%s'", v ? v : "");
+				return usage_error(err, errlen, "-D takes key=value, not '%s'",
+						   v ? v : "");
 			if (o->n_defines == 64)
-				return usage_error(err, errlen, "too many -D parameters (at most 64)");
+				return usage_error(err, errlen,
+						   "too many -D parameters (at most 64)");
 			o->defines[o->n_defines++] = v;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
 			return usage_error(err, errlen, "unknown option '%s' for %s", arg, word);
 		} else {
 			if (o->command == CLI_DOCTOR)
-				return usage_error(err, errlen, "doctor takes no scenario ('%s')", arg);
+				return usage_error(err, errlen, "doctor takes no scenario ('%s')",
+						   arg);
 			if (o->n_scenarios == CLI_MAX_SCENARIOS)
-				return usage_error(err, errlen, "too many scenarios (at most %d)", CLI_MAX_SCENARIOS);
+				return usage_error(err, errlen, "too many scenarios (at most %d)",
+						   CLI_MAX_SCENARIOS);
 			o->scenarios[o->n_scenarios++] = arg;
 		}
 	}
@@ -247,7 +263,8 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  run SCENARIO.lua|DIR...\n"
-	      "                        boot the scenarios' guests and run them (a directory: every\n"
+	      "                        boot the scenarios' guests and run them (a directory: "
+	      "every\n"
 	      "                        *.lua under it); exit 0 pass, 1 a scenario failed,\n"
 	      "                        2 usage/configuration error, 3 harness fault,\n"
 	      "                        130/143 cancelled by Ctrl-C/SIGTERM\n"
@@ -261,7 +278,8 @@ void cli_usage(FILE *out)
 	      "                        directory from its events.jsonl and serial logs\n"
 	      "\n"
 	      "options for run and check:\n"
-	      "  --artifacts DIR       where serial logs, events.jsonl, junit.xml, report.html and\n"
+	      "  --artifacts DIR       where serial logs, events.jsonl, junit.xml, report.html "
+	      "and\n"
 	      "                        trace.json go (default vharness-out/<scenario>/); several\n"
 	      "                        runs: DIR/<run>/ each, and DIR/junit.xml, DIR/summary.md,\n"
 	      "                        DIR/index.html and DIR/timings.txt for the suite\n"
@@ -273,7 +291,8 @@ void cli_usage(FILE *out)
 	      "                        datapath (user); auto: kernel where sch_netem loads\n"
 	      "  --seed N              the run's seed (replays impairment decisions)\n"
 	      "  --jobs N|auto, -j     runs at once (default 1; auto: from cores and free memory)\n"
-	      "  --repeat N            every run N times with fresh seeds: a pass rate per scenario\n"
+	      "  --repeat N            every run N times with fresh seeds: a pass rate per "
+	      "scenario\n"
 	      "  --matrix KEY=v1,v2    every combination of these values, as -D KEY=...\n"
 	      "                        (repeatable)\n"
 	      "  --shard I/N           run only shard I of N of the runs\n"

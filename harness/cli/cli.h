@@ -29,7 +29,7 @@ struct cli_opts {
 	const char *scenarios[CLI_MAX_SCENARIOS];
 	int n_scenarios;
 	const char *artifacts_dir; /* NULL: vharness-out/<scenario>/ */
-	const char *image_dir;     /* NULL: the build's default */
+	const char *image_dir;	   /* NULL: the build's default */
 	/* --arch: the reference firmware's guest arch when a scenario names
 	 * none, and `image build`'s; NULL: the host's */
 	const char *arch;
@@ -37,16 +37,16 @@ struct cli_opts {
 	enum cli_backend backend;
 	bool seed_set;
 	uint64_t seed;
-	int jobs;        /* scenarios run at once, >= 1 */
-	bool jobs_auto;  /* --jobs auto: from cores and free memory */
-	int repeat;      /* --repeat N: each run N times with fresh seeds, >= 1 */
+	int jobs;	/* scenarios run at once, >= 1 */
+	bool jobs_auto; /* --jobs auto: from cores and free memory */
+	int repeat;	/* --repeat N: each run N times with fresh seeds, >= 1 */
 	/* --matrix KEY=v1,v2: every combination of the values as -D KEY=... */
 	const char *matrix[8];
 	int n_matrix;
 	const char *timings; /* --timings FILE: durations that balance --shard */
-	int shard_index; /* 1-based; 0 when not sharded */
+	int shard_index;     /* 1-based; 0 when not sharded */
 	int shard_count;
-	int verbose;     /* -v: echo serial output to stderr */
+	int verbose;	     /* -v: echo serial output to stderr */
 	uint64_t timeout_ms; /* whole-scenario limit */
 	/* -D key=value: scenario parameters, read with vh.param() */
 	const char *defines[64];

@@ -78,11 +78,13 @@ int cmd_doctor(const struct cli_opts *opts)
 	static const char *const qemu_x86[] = { "qemu-system-x86_64", "--version", NULL };
 	static const char *const qemu_arm[] = { "qemu-system-aarch64", "--version", NULL };
 	first_line_of(qemu_x86, line, sizeof(line));
-	printf("  qemu x86_64:      %s\n", line[0] ? line : "MISSING (apt-get install qemu-system-x86)");
+	printf("  qemu x86_64:      %s\n",
+	       line[0] ? line : "MISSING (apt-get install qemu-system-x86)");
 	if (!line[0])
 		result = 3;
 	first_line_of(qemu_arm, line, sizeof(line));
-	printf("  qemu aarch64:     %s\n", line[0] ? line : "missing (apt-get install qemu-system-arm)");
+	printf("  qemu aarch64:     %s\n",
+	       line[0] ? line : "missing (apt-get install qemu-system-arm)");
 
 	/* KVM runs the host's own architecture only: probe with that image. */
 	const char *host = qemu_host_arch() ? qemu_host_arch() : "x86_64";
@@ -119,7 +121,8 @@ int cmd_doctor(const struct cli_opts *opts)
 	printf("  accel auto picks: %s for %s guests, tcg for others\n", kvm ? "kvm" : "tcg", host);
 	uint32_t khz = hostinfo_tsc_khz();
 	if (khz)
-		printf("  host TSC:         %u kHz (passed to microvm guests as tsc_early_khz)\n", khz);
+		printf("  host TSC:         %u kHz (passed to microvm guests as tsc_early_khz)\n",
+		       khz);
 
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	printf("  tun:              %s\n", fd >= 0 ? "yes" : strerror(errno));
@@ -128,7 +131,8 @@ int cmd_doctor(const struct cli_opts *opts)
 	else
 		result = 3;
 	bool userns = sandbox_userns_available();
-	printf("  user namespaces:  %s\n", userns ? "yes (rootless runs work)" : "no (runs need root)");
+	printf("  user namespaces:  %s\n",
+	       userns ? "yes (rootless runs work)" : "no (runs need root)");
 	if (!userns && geteuid() != 0)
 		result = 3;
 

@@ -72,10 +72,15 @@ static void run_dir(const struct cli_opts *opts, const struct suite *s, const st
 static int check_one(const struct cli_opts *opts, const struct suite_run *r)
 {
 	struct run_config cfg = {
-		.scenario_path = r->scenario, .image_dir = cmd_run_image_dir(opts), .arch = opts->arch,
+		.scenario_path = r->scenario,
+		.image_dir = cmd_run_image_dir(opts),
+		.arch = opts->arch,
 		.accel = "tcg",
-		.backend = backend_names[opts->backend], .timeout_ms = opts->timeout_ms,
-		.dry_run = true, .defines = r->defines, .n_defines = r->n_defines,
+		.backend = backend_names[opts->backend],
+		.timeout_ms = opts->timeout_ms,
+		.dry_run = true,
+		.defines = r->defines,
+		.n_defines = r->n_defines,
 	};
 	if (access(r->scenario, R_OK) != 0) {
 		fprintf(stderr, "vharness: cannot read scenario %s: %s\n", r->scenario,
@@ -140,11 +145,16 @@ static int run_one(const struct cli_opts *opts, const struct suite_run *r, const
 		return VH_FAULT;
 	}
 	struct run_config cfg = {
-		.scenario_path = r->scenario, .artifacts_dir = dir,
-		.image_dir = cmd_run_image_dir(opts), .arch = opts->arch,
+		.scenario_path = r->scenario,
+		.artifacts_dir = dir,
+		.image_dir = cmd_run_image_dir(opts),
+		.arch = opts->arch,
 		.accel = accel_names[opts->accel],
-		.backend = backend_names[opts->backend], .seed = r->seed,
-		.timeout_ms = opts->timeout_ms, .verbose = opts->verbose, .defines = r->defines,
+		.backend = backend_names[opts->backend],
+		.seed = r->seed,
+		.timeout_ms = opts->timeout_ms,
+		.verbose = opts->verbose,
+		.defines = r->defines,
 		.n_defines = r->n_defines,
 	};
 	struct vh_run *run = run_new(&cfg);
@@ -204,8 +214,9 @@ static uint64_t random_seed(void)
 
 static enum vh_outcome cancelled_outcome(int sig)
 {
-	return sig == SIGTERM ? VH_CANCELLED_TERM : sig == SIGHUP ? VH_CANCELLED_HUP
-								  : VH_CANCELLED_INT;
+	return sig == SIGTERM  ? VH_CANCELLED_TERM
+	       : sig == SIGHUP ? VH_CANCELLED_HUP
+			       : VH_CANCELLED_INT;
 }
 
 static bool known_code(int code)
@@ -230,13 +241,14 @@ static void job_result(const struct cli_opts *opts, const struct suite_run *r, c
 	if (!j->killed && known_code(code)) {
 		/* Ended before it had a verdict to write: a bad file, no namespaces. */
 		v->outcome = code;
-		snprintf(msg, sizeof(msg), "the run ended before it started (exit %d): see its output",
-			 code);
-	} else if (j->killed) {
 		snprintf(msg, sizeof(msg),
-			 "the scenario's process did not end within --timeout %s and %d s more, and "
-			 "was killed",
-			 duration_format(opts->timeout_ms, d, sizeof(d)), OVERDUE_GRACE_MS / 1000);
+			 "the run ended before it started (exit %d): see its output", code);
+	} else if (j->killed) {
+		snprintf(
+			msg, sizeof(msg),
+			"the scenario's process did not end within --timeout %s and %d s more, and "
+			"was killed",
+			duration_format(opts->timeout_ms, d, sizeof(d)), OVERDUE_GRACE_MS / 1000);
 	} else if (WIFSIGNALED(status) &&
 		   (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM ||
 		    WTERMSIG(status) == SIGHUP)) {
@@ -248,11 +260,10 @@ static void job_result(const struct cli_opts *opts, const struct suite_run *r, c
 			 child_status_text(status, st, sizeof(st)));
 	}
 	v->message = strdup(msg);
-	if (access(dir, W_OK) == 0 &&
-	    (verdict_write_junit(dir, r->scenario, v->seconds, v->outcome, msg, NULL, err,
-				 sizeof(err)) < 0 ||
-	     verdict_write_file(dir, v->outcome, v->seconds, r->seed, msg, NULL, err,
-				sizeof(err)) < 0))
+	if (access(dir, W_OK) == 0 && (verdict_write_junit(dir, r->scenario, v->seconds, v->outcome,
+							   msg, NULL, err, sizeof(err)) < 0 ||
+				       verdict_write_file(dir, v->outcome, v->seconds, r->seed, msg,
+							  NULL, err, sizeof(err)) < 0))
 		fprintf(stderr, "vharness: %s\n", err);
 	/* The report, with this verdict, of whatever the run got to write. */
 	char events[1200];
@@ -405,14 +416,18 @@ int cmd_run(const struct cli_opts *opts)
 	bool tty = quiet && isatty(2);
 	struct suite_result *results = calloc((size_t)s.n + 1, sizeof(*results));
 	struct verdict_file *verdicts = calloc((size_t)s.n + 1, sizeof(*verdicts));
-	char (*dirs)[1100] = calloc((size_t)s.n + 1, sizeof(*dirs));
+	char(*dirs)[1100] = calloc((size_t)s.n + 1, sizeof(*dirs));
 	if (!results || !verdicts || !dirs)
 		abort();
 	for (int i = 0; i < s.n; i++) {
 		run_dir(opts, &s, &s.runs[i], dirs[i], sizeof(dirs[i]));
 		results[i] = (struct suite_result){
-			.id = s.runs[i].id, .scenario = s.runs[i].scenario, .params = s.runs[i].params,
-			.dir = dirs[i], .seed = s.runs[i].seed, .outcome = -1,
+			.id = s.runs[i].id,
+			.scenario = s.runs[i].scenario,
+			.params = s.runs[i].params,
+			.dir = dirs[i],
+			.seed = s.runs[i].seed,
+			.outcome = -1,
 			.message = "not run: the suite was interrupted",
 		};
 	}
@@ -434,8 +449,9 @@ int cmd_run(const struct cli_opts *opts)
 				break;
 			}
 			int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-			jobs[n_jobs++] = (struct job){ .pid = pid, .pidfd = pidfd, .index = i,
-						       .started_ms = ev_clock_ms() };
+			jobs[n_jobs++] = (struct job){
+				.pid = pid, .pidfd = pidfd, .index = i, .started_ms = ev_clock_ms()
+			};
 			sigprocmask(SIG_SETMASK, &unblocked, NULL);
 		}
 		if (n_jobs == 0)
@@ -452,7 +468,8 @@ int cmd_run(const struct cli_opts *opts)
 		results[i].details = verdicts[i].details;
 		if (quiet)
 			print_verdict(s.runs[i].id, (enum vh_outcome)results[i].outcome,
-				      results[i].message, results[i].seconds, s.runs[i].seed, dirs[i]);
+				      results[i].message, results[i].seconds, s.runs[i].seed,
+				      dirs[i]);
 		done++;
 		close(jobs[k].pidfd);
 		jobs[k] = jobs[--n_jobs];
@@ -479,9 +496,9 @@ int cmd_run(const struct cli_opts *opts)
 	/* The suite's files at the root, for CI pages, even for one run; its
 	 * junit.xml only where it is not the run's own. */
 	bool own_dir = opts->artifacts_dir && s.n == 1;
-	if (ran > 0 && (artifacts_mkdir_p(artifacts_root(opts)) < 0 ||
-			suite_report_write(artifacts_root(opts), shown, ran, !own_dir, err,
-					   sizeof(err)) < 0))
+	if (ran > 0 &&
+	    (artifacts_mkdir_p(artifacts_root(opts)) < 0 ||
+	     suite_report_write(artifacts_root(opts), shown, ran, !own_dir, err, sizeof(err)) < 0))
 		fprintf(stderr, "vharness: %s\n", err);
 	if (ran > 1) {
 		suite_report_print(stdout, shown, ran);

@@ -67,7 +67,8 @@ static int scan(const char *dir, struct names *out, char *err, size_t errlen)
 		if (known && S_ISDIR(st.st_mode)) {
 			r = scan(p, out, err, errlen);
 			free(p);
-		} else if (known && S_ISREG(st.st_mode) && len > 4 && !strcmp(p + len - 4, ".lua")) {
+		} else if (known && S_ISREG(st.st_mode) && len > 4 &&
+			   !strcmp(p + len - 4, ".lua")) {
 			names_add(out, p);
 		} else {
 			free(p);
@@ -83,8 +84,9 @@ static void id_append(char *id, size_t cap, const char *s, size_t n)
 	size_t len = strlen(id);
 	for (size_t i = 0; i < n && len + 1 < cap; i++) {
 		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-' || c == '=' || c == ',' || c == '+';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '=' ||
+			  c == ',' || c == '+';
 		id[len++] = ok ? c : '_';
 	}
 	id[len] = '\0';
@@ -158,7 +160,8 @@ static int load_timings(struct suite *s, const char *path, char *err, size_t err
 		char *end = NULL;
 		double secs = sp ? strtod(sp + 1, &end) : -1;
 		if (!sp || end == sp + 1 || *end || secs < 0) {
-			snprintf(err, errlen, "--timings %s:%d: expected \"RUN SECONDS\"", path, lineno);
+			snprintf(err, errlen, "--timings %s:%d: expected \"RUN SECONDS\"", path,
+				 lineno);
 			fclose(f);
 			return -1;
 		}
@@ -274,8 +277,9 @@ int suite_plan(const struct cli_opts *o, uint64_t (*random_seed)(void), struct s
 			}
 			for (int k = 0; k < o->n_matrix; k++) {
 				size_t pl = strlen(params);
-				snprintf(params + pl, sizeof(params) - pl, "%s%.*s=%.*s", k ? " " : "",
-					 (int)keys[k].key_len, keys[k].key, (int)lens[k], vals[k]);
+				snprintf(params + pl, sizeof(params) - pl, "%s%.*s=%.*s",
+					 k ? " " : "", (int)keys[k].key_len, keys[k].key,
+					 (int)lens[k], vals[k]);
 				id_append(suffix, sizeof(suffix), ".", 1);
 				id_append(suffix, sizeof(suffix), keys[k].key, keys[k].key_len);
 				id_append(suffix, sizeof(suffix), "=", 1);
@@ -293,7 +297,8 @@ int suite_plan(const struct cli_opts *o, uint64_t (*random_seed)(void), struct s
 				run->id = strdup(id);
 				run->params = strdup(params);
 				run->repeat = rep;
-				run->seed = o->seed_set ? o->seed + (uint64_t)(rep - 1) : random_seed();
+				run->seed =
+					o->seed_set ? o->seed + (uint64_t)(rep - 1) : random_seed();
 				run->n_defines = o->n_defines + o->n_matrix;
 				run->defines = calloc((size_t)run->n_defines + 1, sizeof(char *));
 				if (!run->defines)
@@ -315,9 +320,11 @@ int suite_plan(const struct cli_opts *o, uint64_t (*random_seed)(void), struct s
 		for (int j = i + 1; j < out->n; j++)
 			if (!strcmp(out->runs[i].id, out->runs[j].id)) {
 				snprintf(err, errlen,
-					 "%s and %s would share an artifacts directory (%s): rename one, "
+					 "%s and %s would share an artifacts directory (%s): "
+					 "rename one, "
 					 "or run them one at a time",
-					 out->runs[i].scenario, out->runs[j].scenario, out->runs[i].id);
+					 out->runs[i].scenario, out->runs[j].scenario,
+					 out->runs[i].id);
 				goto fail;
 			}
 	if (o->timings && load_timings(out, o->timings, err, errlen) < 0)

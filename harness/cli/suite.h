@@ -17,13 +17,13 @@
 
 struct suite_run {
 	char *scenario; /* the file */
-	char *id;       /* "flaky_ota", "flaky_ota.bugs=no-backoff", "boot.r2", ... */
-	char *params;   /* the --matrix values of this run, "k=v k=v" ("" without) */
+	char *id;	/* "flaky_ota", "flaky_ota.bugs=no-backoff", "boot.r2", ... */
+	char *params;	/* the --matrix values of this run, "k=v k=v" ("" without) */
 	/* -D values: the command line's, then this run's matrix values (which
 	 * win: vh.param reads the last one given) */
 	const char **defines;
 	int n_defines;
-	int repeat;        /* 1..--repeat */
+	int repeat; /* 1..--repeat */
 	uint64_t seed;
 	double expected_s; /* from --timings; negative when unknown */
 	bool in_shard;

@@ -45,15 +45,15 @@ struct console {
 	int echo_fd;
 	bool writable_watch;
 	struct serial_log *log;
-	struct expect_buf buf;  /* unconsumed text, for expects */
-	struct line_ring ring;  /* last lines, for failure reports */
-	char *line;             /* the line being assembled, for line watchers */
+	struct expect_buf buf; /* unconsumed text, for expects */
+	struct line_ring ring; /* last lines, for failure reports */
+	char *line;	       /* the line being assembled, for line watchers */
 	size_t line_len, line_cap;
-	bool quiet;             /* no bytes for CONSOLE_QUIET_MS */
+	bool quiet; /* no bytes for CONSOLE_QUIET_MS */
 	uint64_t quiet_timer;
 	uint64_t bytes;
 	struct console_wait *waits;
-	struct console_write *writes;   /* FIFO, head written first */
+	struct console_write *writes;	/* FIFO, head written first */
 	struct console_write *finished; /* completions due on the next turn */
 };
 
@@ -499,7 +499,8 @@ void console_fail_waits(struct console *c, bool expects, bool watches, const cha
 	struct console_wait *w = c->waits;
 	while (w) {
 		struct console_wait *next = w->next;
-		bool hit = w->kind == CONSOLE_EXPECT ? expects : w->kind == CONSOLE_WATCH && watches;
+		bool hit =
+			w->kind == CONSOLE_EXPECT ? expects : w->kind == CONSOLE_WATCH && watches;
 		if (hit) {
 			wake(w, false, why);
 			next = c->waits;

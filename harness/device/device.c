@@ -91,7 +91,7 @@ struct vh_device {
 	bool shutting_down;  /* end of run: SIGTERM sent */
 	int boots;
 	char shutdown_reason[32]; /* from QMP's SHUTDOWN event */
-	const char *accel_name;   /* of this power-on */
+	const char *accel_name;	  /* of this power-on */
 
 	struct console *console;
 	struct accel_request *accel_req;
@@ -106,7 +106,7 @@ struct vh_device {
 
 	struct op *power_waiters; /* power_on requests until ON */
 	struct op *ready_waiters; /* reset and link asked for while STARTING */
-	struct op *ops;           /* every other op not yet delivered */
+	struct op *ops;		  /* every other op not yet delivered */
 };
 
 static void begin_start(struct vh_device *dev);
@@ -260,10 +260,14 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	dev->image_dir = dup_or_null(cfg->image_dir);
 	const struct vh_firmware *fw = cfg->fw;
 	dev->fw = (struct vh_firmware){
-		.kernel = dup_or_null(fw->kernel), .initrd = dup_or_null(fw->initrd),
-		.bios = dup_or_null(fw->bios), .disk = dup_or_null(fw->disk),
-		.append = dup_or_null(fw->append), .arch = dup_or_null(fw->arch),
-		.version = dup_or_null(fw->version), .bugs = dup_or_null(fw->bugs),
+		.kernel = dup_or_null(fw->kernel),
+		.initrd = dup_or_null(fw->initrd),
+		.bios = dup_or_null(fw->bios),
+		.disk = dup_or_null(fw->disk),
+		.append = dup_or_null(fw->append),
+		.arch = dup_or_null(fw->arch),
+		.version = dup_or_null(fw->version),
+		.bugs = dup_or_null(fw->bugs),
 		.reference = fw->reference,
 	};
 	if (fw->user) {
@@ -280,7 +284,8 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	dev->hooks = cfg->hooks;
 	dev->start = cfg->start ? cfg->start : qemu_start;
 	dev->cancel = cfg->cancel ? cfg->cancel : qemu_start_cancel;
-	dev->start_timeout_ms = cfg->start_timeout_ms ? cfg->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
+	dev->start_timeout_ms =
+		cfg->start_timeout_ms ? cfg->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
 	dev->seed = cfg->seed;
 	mac_for(dev->name, dev->mac, sizeof(dev->mac));
 	if (!dev->artifacts_dir) {
@@ -318,8 +323,8 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	}
 	char log[1100];
 	snprintf(log, sizeof(log), "%s/serial-%s.log", dev->artifacts_dir, dev->name);
-	snprintf(dev->stderr_path, sizeof(dev->stderr_path), "%s/qemu-%s.stderr", dev->artifacts_dir,
-		 dev->name);
+	snprintf(dev->stderr_path, sizeof(dev->stderr_path), "%s/qemu-%s.stderr",
+		 dev->artifacts_dir, dev->name);
 	dev->console = console_new(dev->loop, log, cfg->echo_fd, err, errlen);
 	if (!dev->console) {
 		device_free(dev);
@@ -369,10 +374,29 @@ static void flash_power_cut(struct vh_device *dev, enum flash_cut_mode mode)
 	num(sw, sizeof(sw), rep.survived_writes), num(sb, sizeof(sb), rep.survived_bytes);
 	num(tb, sizeof(tb), rep.torn_bytes), num(wr, sizeof(wr), st.writes);
 	num(fl, sizeof(fl), st.flushes), num(cut, sizeof(cut), dev->flash_cuts);
-	const char *kv[] = { "device", dev->name, "mode", flash_cut_mode_name(mode), "cut", cut,
-			     "pending_writes", pw, "pending_bytes", pb, "survived_writes", sw,
-			     "survived_bytes", sb, "survived", rep.survived, "torn_bytes", tb,
-			     "writes", wr, "flushes", fl, NULL };
+	const char *kv[] = { "device",
+			     dev->name,
+			     "mode",
+			     flash_cut_mode_name(mode),
+			     "cut",
+			     cut,
+			     "pending_writes",
+			     pw,
+			     "pending_bytes",
+			     pb,
+			     "survived_writes",
+			     sw,
+			     "survived_bytes",
+			     sb,
+			     "survived",
+			     rep.survived,
+			     "torn_bytes",
+			     tb,
+			     "writes",
+			     wr,
+			     "flushes",
+			     fl,
+			     NULL };
 	event(dev, "flash_cut", kv);
 	if (r < 0) {
 		char why[400];
@@ -467,7 +491,8 @@ static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			char st[128], tail[800], why[1100];
 			child_file_tail(dev->stderr_path, tail, sizeof(tail), 5);
 			snprintf(why, sizeof(why), "QEMU for %s %s while starting%s%s", dev->name,
-				 child_status_text(status, st, sizeof(st)), tail[0] ? ": " : "", tail);
+				 child_status_text(status, st, sizeof(st)), tail[0] ? ": " : "",
+				 tail);
 			dev->has_proc = false;
 			start_failed(dev, VH_FAULT, why);
 			return;
@@ -496,8 +521,8 @@ static void on_cont(void *arg, bool ok, const char *text)
 	char boots[16], pid[16];
 	snprintf(boots, sizeof(boots), "\x01%d", dev->boots);
 	snprintf(pid, sizeof(pid), "\x01%d", (int)dev->proc.child.pid);
-	const char *kv[] = { "device", dev->name, "boot", boots, "pid", pid, "accel",
-			     dev->accel_name, NULL };
+	const char *kv[] = { "device", dev->name, "boot",	   boots, "pid",
+			     pid,      "accel",	  dev->accel_name, NULL };
 	event(dev, "power_on", kv);
 	complete_power_waiters(dev, VH_PASS, NULL);
 	while (dev->ready_waiters) {
@@ -554,12 +579,17 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 	snprintf(qmp, sizeof(qmp), "vharness/%d/%s/qmp", pid, dev->name);
 	snprintf(net, sizeof(net), "vharness/%d/%s/net", pid, dev->name);
 	struct qemu_launch l = {
-		.arch = arch, .accel = dev->accel_name, .memory_mib = dev->memory_mib,
+		.arch = arch,
+		.accel = dev->accel_name,
+		.memory_mib = dev->memory_mib,
 		.kernel = boot->kernel[0] ? boot->kernel : NULL,
 		.initrd = boot->initrd[0] ? boot->initrd : NULL,
 		.append = boot->has_append ? boot->append : NULL,
-		.bios = dev->fw.bios, .disk = dev->fw.disk,
-		.mac = dev->mac, .serial_socket = serial, .qmp_socket = qmp,
+		.bios = dev->fw.bios,
+		.disk = dev->fw.disk,
+		.mac = dev->mac,
+		.serial_socket = serial,
+		.qmp_socket = qmp,
 	};
 	char err[1200];
 	if (dev->fw.disk) {
@@ -576,8 +606,8 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 		if (!l.tap_ifname)
 			l.net_socket = net;
 	}
-	dev->starting = dev->start(dev->loop, &l, dev->stderr_path, dev->start_timeout_ms, on_started,
-				   dev, err, sizeof(err));
+	dev->starting = dev->start(dev->loop, &l, dev->stderr_path, dev->start_timeout_ms,
+				   on_started, dev, err, sizeof(err));
 	if (!dev->starting)
 		start_failed(dev, VH_FAULT, err);
 }
@@ -629,8 +659,12 @@ static void on_accel(void *arg, const char *accel)
 	p->dev = dev;
 	snprintf(p->accel, sizeof(p->accel), "%s", accel);
 	p->in = (struct device_boot_in){
-		.device = dev->name, .fw = &dev->fw, .artifacts_dir = dev->artifacts_dir,
-		.member = dev->member, .server = dev->server, .accel = p->accel,
+		.device = dev->name,
+		.fw = &dev->fw,
+		.artifacts_dir = dev->artifacts_dir,
+		.member = dev->member,
+		.server = dev->server,
+		.accel = p->accel,
 	};
 	p->work = work_start(dev->loop, prep_run, on_prep_done, p);
 	if (!p->work) {
@@ -658,8 +692,8 @@ static void begin_start(struct vh_device *dev)
 	} else {
 		snprintf(kernel, sizeof(kernel), "%s", dev->fw.kernel ? dev->fw.kernel : "");
 	}
-	dev->accel_req = accel_get(dev->accel, arch, qemu_binary_for_arch(arch), kernel[0] ? kernel : NULL,
-				   on_accel, dev);
+	dev->accel_req = accel_get(dev->accel, arch, qemu_binary_for_arch(arch),
+				   kernel[0] ? kernel : NULL, on_accel, dev);
 }
 
 static void start_failed(struct vh_device *dev, enum vh_outcome status, const char *err)
@@ -739,15 +773,19 @@ static void on_qmp_reply(void *arg, bool ok, const char *text)
 		if (!ok && strstr(text, "QMP closed")) {
 			/* QEMU is already going down (a guest reboot or a crash), and
 			 * its exit handler decides what comes next. Seen once in CI. */
-			const char *kv[] = { "device", dev->name, "note", "QEMU was already exiting",
-					     NULL };
+			const char *kv[] = { "device", dev->name, "note",
+					     "QEMU was already exiting", NULL };
 			event(dev, "reset", kv);
 			op_complete(op, VH_PASS, NULL);
 			return;
 		}
 	} else if (ok) {
 		const char *kv[] = { "device", dev->name, "up",
-				     op->link_up ? "\x01" "true" : "\x01" "false", NULL };
+				     op->link_up ? "\x01"
+						   "true"
+						 : "\x01"
+						   "false",
+				     NULL };
 		event(dev, "link", kv);
 	}
 	char err[1100];
@@ -825,7 +863,8 @@ static void on_sent(void *arg, bool ok, const char *err)
 {
 	struct op *op = arg;
 	char why[600];
-	snprintf(why, sizeof(why), "cannot write to %s's console: %s", op->dev->name, err ? err : "");
+	snprintf(why, sizeof(why), "cannot write to %s's console: %s", op->dev->name,
+		 err ? err : "");
 	op_complete(op, ok ? VH_PASS : VH_FAIL, ok ? NULL : why);
 }
 

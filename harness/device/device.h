@@ -67,10 +67,10 @@ struct device_hooks {
 
 /* Where QEMU comes from: qemu_start, or a stand-in in unit tests. */
 typedef struct qemu_start *(*device_start_fn)(struct ev_loop *loop, const struct qemu_launch *l,
-					       const char *stderr_path, uint64_t timeout_ms,
-					       void (*fn)(void *, const struct qemu_proc *,
-							  const char *),
-					       void *arg, char *err, size_t errlen);
+					      const char *stderr_path, uint64_t timeout_ms,
+					      void (*fn)(void *, const struct qemu_proc *,
+							 const char *),
+					      void *arg, char *err, size_t errlen);
 typedef void (*device_cancel_fn)(struct qemu_start *s);
 
 struct device_config {
@@ -84,7 +84,7 @@ struct device_config {
 	const struct vh_firmware *fw;
 	unsigned memory_mib;
 	struct network_member *member; /* NULL: no NIC */
-	const char *server;            /* "ip:port" of its update server, or NULL */
+	const char *server;	       /* "ip:port" of its update server, or NULL */
 	struct accel *accel;
 	int echo_fd; /* -v: the console is copied here; -1: not */
 	struct device_hooks hooks;
@@ -161,8 +161,8 @@ struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
 const char *device_name(const struct vh_device *dev);
 bool device_is_on(const struct vh_device *dev); /* STARTING or ON */
 int device_boots(const struct vh_device *dev);
-int device_pid(const struct vh_device *dev); /* 0 when no QEMU runs */
-const char *device_ip(const struct vh_device *dev);  /* NULL without a NIC */
+int device_pid(const struct vh_device *dev);	    /* 0 when no QEMU runs */
+const char *device_ip(const struct vh_device *dev); /* NULL without a NIC */
 const char *device_mac(const struct vh_device *dev);
 struct network_member *device_member(const struct vh_device *dev);
 const struct vh_firmware *device_firmware(const struct vh_device *dev);

@@ -38,7 +38,8 @@ static void build_append(const struct device_boot_in *in, const struct ab_boot *
 		if (in->member) {
 			char gw[16];
 			network_host_ip(in->member->net, gw, sizeof(gw));
-			APPEND(" vh.ip=%s/%d vh.gw=%s", in->member->ip, in->member->net->prefix, gw);
+			APPEND(" vh.ip=%s/%d vh.gw=%s", in->member->ip, in->member->net->prefix,
+			       gw);
 		}
 		if (in->server && in->server[0])
 			APPEND(" vh.server=%s", in->server);
@@ -102,11 +103,28 @@ static void report_user(const struct device_boot *b, const char *device,
 		bool last = i == b->ub.n_passes - 1;
 		if (last && d->action == BOOT_ACTION_BOOT)
 			snprintf(part, sizeof(part), "\x01%d", b->ub.partition);
-		const char *kv[] = { "device", device, "profile", d->profile, "pass", pass,
-				     "action", actions[d->action], "slot", d->slot_name,
-				     "trial", d->trial ? "\x01" "true" : "\x01" "false",
-				     "written", vars, "why", d->why,
-				     part[0] ? "partition" : NULL, part, NULL };
+		const char *kv[] = { "device",
+				     device,
+				     "profile",
+				     d->profile,
+				     "pass",
+				     pass,
+				     "action",
+				     actions[d->action],
+				     "slot",
+				     d->slot_name,
+				     "trial",
+				     d->trial ? "\x01"
+						"true"
+					      : "\x01"
+						"false",
+				     "written",
+				     vars,
+				     "why",
+				     d->why,
+				     part[0] ? "partition" : NULL,
+				     part,
+				     NULL };
 		event(ctx, "boot_choice", kv);
 	}
 }
@@ -124,9 +142,22 @@ void device_boot_report(const struct device_boot *b, const char *device,
 	const struct boot_choice *c = &b->ab.choice;
 	char slot[2] = { c->slot, 0 }, from[2] = { c->rollback_from, 0 }, count[16];
 	snprintf(count, sizeof(count), "\x01%u", c->bootcount);
-	const char *kv[] = { "device", device, "slot", slot, "version", b->ab.bundle.version,
-			     "bootcount", count, "trial", c->trial ? "\x01" "true" : "\x01" "false",
-			     c->rolled_back ? "rollback_from" : NULL, from, NULL };
+	const char *kv[] = { "device",
+			     device,
+			     "slot",
+			     slot,
+			     "version",
+			     b->ab.bundle.version,
+			     "bootcount",
+			     count,
+			     "trial",
+			     c->trial ? "\x01"
+					"true"
+				      : "\x01"
+					"false",
+			     c->rolled_back ? "rollback_from" : NULL,
+			     from,
+			     NULL };
 	event(ctx, "boot_choice", kv);
 }
 
@@ -144,8 +175,8 @@ int device_boot_prepare(const struct device_boot_in *in, struct device_boot *out
 			*status = VH_FAULT;
 			return -1;
 		}
-		if (user_fw_boot(in->fw->user, in->fw->disk, in->artifacts_dir, in->device, &out->ub,
-				 status, err, errlen) < 0)
+		if (user_fw_boot(in->fw->user, in->fw->disk, in->artifacts_dir, in->device,
+				 &out->ub, status, err, errlen) < 0)
 			return -1;
 		snprintf(out->kernel, sizeof(out->kernel), "%s", out->ub.kernel_path);
 		snprintf(out->initrd, sizeof(out->initrd), "%s", out->ub.initrd_path);
@@ -161,8 +192,10 @@ int device_boot_prepare(const struct device_boot_in *in, struct device_boot *out
 		snprintf(out->kernel, sizeof(out->kernel), "%s", ab->kernel_path);
 		snprintf(out->initrd, sizeof(out->initrd), "%s", ab->initrd_path);
 	} else {
-		snprintf(out->kernel, sizeof(out->kernel), "%s", in->fw->kernel ? in->fw->kernel : "");
-		snprintf(out->initrd, sizeof(out->initrd), "%s", in->fw->initrd ? in->fw->initrd : "");
+		snprintf(out->kernel, sizeof(out->kernel), "%s",
+			 in->fw->kernel ? in->fw->kernel : "");
+		snprintf(out->initrd, sizeof(out->initrd), "%s",
+			 in->fw->initrd ? in->fw->initrd : "");
 	}
 	/* Firmware that boots through its own bootloader gets no command line. */
 	out->has_append = in->fw->kernel != NULL;

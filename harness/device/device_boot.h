@@ -20,8 +20,8 @@ struct device_boot_in {
 	const struct vh_firmware *fw;
 	const char *artifacts_dir;
 	struct network_member *member; /* NULL: no NIC */
-	const char *server;            /* "ip:port" or NULL */
-	const char *accel;             /* "tcg" or "kvm" */
+	const char *server;	       /* "ip:port" or NULL */
+	const char *accel;	       /* "tcg" or "kvm" */
 };
 
 struct device_boot {

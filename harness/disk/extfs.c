@@ -25,8 +25,8 @@ static int open_fs(const char *disk, uint64_t offset, ext2_filsys *fs, char *err
 }
 
 /* Opens path for reading; -ENOENT when it is not there. */
-static int open_file(ext2_filsys fs, const char *path, ext2_file_t *file, uint64_t *size,
-		     char *err, size_t errlen)
+static int open_file(ext2_filsys fs, const char *path, ext2_file_t *file, uint64_t *size, char *err,
+		     size_t errlen)
 {
 	ext2_ino_t ino;
 	errcode_t rc = ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
@@ -72,8 +72,9 @@ int extfs_copy_file(const char *disk, uint64_t offset, const char *path, const c
 		unsigned int got = 0;
 		errcode_t rc = ext2fs_file_read(file, chunk, sizeof(chunk), &got);
 		if (rc || got == 0) {
-			snprintf(err, errlen, "%s: read failed after %" PRIu64 " of %" PRIu64 " bytes%s%s",
-				 path, done, size, rc ? ": " : "", rc ? error_message(rc) : "");
+			snprintf(err, errlen,
+				 "%s: read failed after %" PRIu64 " of %" PRIu64 " bytes%s%s", path,
+				 done, size, rc ? ": " : "", rc ? error_message(rc) : "");
 			r = -EIO;
 			break;
 		}

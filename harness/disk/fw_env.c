@@ -51,8 +51,8 @@ int fw_env_parse_config(const char *text, const struct partition_table *t,
 	for (const char *p = text; *p;) {
 		size_t len = strcspn(p, "\n");
 		char line[512];
-		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) - 1 ? len : sizeof(line) - 1),
-			 p);
+		snprintf(line, sizeof(line), "%.*s",
+			 (int)(len < sizeof(line) - 1 ? len : sizeof(line) - 1), p);
 		p += len + (p[len] == '\n');
 		lineno++;
 		char *hash = strchr(line, '#');
@@ -68,7 +68,8 @@ int fw_env_parse_config(const char *text, const struct partition_table *t,
 		if (nw < 3 || !parse_number(words[1], &offset) || !parse_number(words[2], &size) ||
 		    size == 0) {
 			snprintf(err, errlen,
-				 "fw_env.config line %d: expected \"DEVICE OFFSET SIZE\" (numbers in "
+				 "fw_env.config line %d: expected \"DEVICE OFFSET SIZE\" (numbers "
+				 "in "
 				 "hex or decimal)",
 				 lineno);
 			return -1;
@@ -82,7 +83,8 @@ int fw_env_parse_config(const char *text, const struct partition_table *t,
 			const struct partition *pt = t ? partition_find(t, part) : NULL;
 			if (!pt) {
 				snprintf(err, errlen,
-					 "fw_env.config line %d: %s names partition %d, which the disk "
+					 "fw_env.config line %d: %s names partition %d, which the "
+					 "disk "
 					 "does not have",
 					 lineno, words[0], part);
 				return -1;

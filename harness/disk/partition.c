@@ -32,13 +32,17 @@ static int add(struct partition_table *t, int number, uint64_t start, uint64_t s
 	}
 	if (start > disk_size || size > disk_size - start) {
 		snprintf(err, errlen,
-			 "partition %d (%llu bytes at %llu) runs past the end of the disk (%llu bytes)",
+			 "partition %d (%llu bytes at %llu) runs past the end of the disk (%llu "
+			 "bytes)",
 			 number, (unsigned long long)size, (unsigned long long)start,
 			 (unsigned long long)disk_size);
 		return -1;
 	}
 	t->parts[t->n++] = (struct partition){
-		.number = number, .start = start, .size = size, .mbr_type = type,
+		.number = number,
+		.start = start,
+		.size = size,
+		.mbr_type = type,
 		.extended = is_extended(type),
 	};
 	return 0;
@@ -73,7 +77,8 @@ static int parse_logicals(partition_read_fn read, void *ctx, uint64_t disk_size,
 		uint64_t next = base + (uint64_t)le32(e1 + 8) * PARTITION_SECTOR;
 		if (next <= ebr || next >= base + ext_size) {
 			/* Links only go forward inside the container: anything else loops. */
-			snprintf(err, errlen, "the chain of logical partitions loops or leaves the "
+			snprintf(err, errlen,
+				 "the chain of logical partitions loops or leaves the "
 				 "extended partition");
 			return -1;
 		}
@@ -115,8 +120,8 @@ static int parse_gpt(partition_read_fn read, void *ctx, uint64_t disk_size,
 			snprintf(err, errlen, "GPT entry %u ends before it starts", i + 1);
 			return -1;
 		}
-		if (add(t, (int)i + 1, first * PARTITION_SECTOR, (last - first + 1) * PARTITION_SECTOR,
-			0, disk_size, err, errlen) < 0)
+		if (add(t, (int)i + 1, first * PARTITION_SECTOR,
+			(last - first + 1) * PARTITION_SECTOR, 0, disk_size, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

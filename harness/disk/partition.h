@@ -15,11 +15,11 @@
 enum partition_scheme { PARTITION_NONE, PARTITION_MBR, PARTITION_GPT };
 
 struct partition {
-	int number;      /* Linux's: MBR 1-4 primary, 5+ logical; GPT entry index + 1 */
-	uint64_t start;  /* bytes from the start of the disk */
-	uint64_t size;   /* bytes */
+	int number;	  /* Linux's: MBR 1-4 primary, 5+ logical; GPT entry index + 1 */
+	uint64_t start;	  /* bytes from the start of the disk */
+	uint64_t size;	  /* bytes */
 	uint8_t mbr_type; /* 0 for GPT */
-	bool extended;   /* an MBR extended container (holds logicals; no filesystem) */
+	bool extended;	  /* an MBR extended container (holds logicals; no filesystem) */
 };
 
 struct partition_table {

@@ -32,7 +32,8 @@ static void profile_names(char *out, size_t len)
 	size_t n = 0;
 	out[0] = '\0';
 	for (int i = 0; boot_profiles[i] && n < len; i++)
-		n += (size_t)snprintf(out + n, len - n, "%s%s", i ? ", " : "", boot_profiles[i]->name);
+		n += (size_t)snprintf(out + n, len - n, "%s%s", i ? ", " : "",
+				      boot_profiles[i]->name);
 }
 
 static int resolve_profile(const struct user_fw_spec *spec, struct user_fw *out, char *err,
@@ -42,7 +43,8 @@ static int resolve_profile(const struct user_fw_spec *spec, struct user_fw *out,
 	if (!p) {
 		char names[256];
 		profile_names(names, sizeof(names));
-		snprintf(err, errlen, "profile: '%s' is not a bootloader profile vharness plays (%s)",
+		snprintf(err, errlen,
+			 "profile: '%s' is not a bootloader profile vharness plays (%s)",
 			 spec->profile ? spec->profile : "", names);
 		return -1;
 	}
@@ -81,8 +83,9 @@ static int resolve_slots(const struct user_fw_spec *spec, const struct partition
 			snprintf(err, errlen,
 				 "slots: partition %d is not a partition of %s (it has %s)%s",
 				 out->slot_part[i], spec->disk, have[0] ? have : "none",
-				 spec->slots_given ? "" : "; give slots = { A, B } with the two "
-							  "rootfs partitions");
+				 spec->slots_given ? ""
+						   : "; give slots = { A, B } with the two "
+						     "rootfs partitions");
 			return -1;
 		}
 	}
@@ -110,14 +113,16 @@ static int resolve_env(const struct user_fw_spec *spec, const struct partition_t
 		loc.copy[0] = (struct fw_env_copy){ spec->env_offset, spec->env_size };
 		loc.n = 1;
 		if (spec->env_has_redundant)
-			loc.copy[loc.n++] = (struct fw_env_copy){ spec->env_redundant, spec->env_size };
+			loc.copy[loc.n++] =
+				(struct fw_env_copy){ spec->env_redundant, spec->env_size };
 	} else {
 		const char *path = spec->env_config ? spec->env_config : "/etc/fw_env.config";
 		char text[4096], whys[2][400];
 		int got = -1;
 		for (int i = 0; i < 2 && got < 0; i++)
-			got = extfs_read_small(spec->disk, partition_find(t, out->slot_part[i])->start,
-					       path, text, sizeof(text), whys[i], sizeof(whys[i]));
+			got = extfs_read_small(spec->disk,
+					       partition_find(t, out->slot_part[i])->start, path,
+					       text, sizeof(text), whys[i], sizeof(whys[i]));
 		if (got < 0) {
 			snprintf(err, errlen,
 				 "env: no %s in either slot (%s; %s): give env = \"path\" or env = "
@@ -133,7 +138,8 @@ static int resolve_env(const struct user_fw_spec *spec, const struct partition_t
 	for (int i = 0; i < loc.n; i++) {
 		if (loc.copy[i].size < 8 || loc.copy[i].offset > disk_size ||
 		    loc.copy[i].size > disk_size - loc.copy[i].offset) {
-			snprintf(err, errlen, "env: copy %d (%" PRIu64 " bytes at 0x%" PRIx64
+			snprintf(err, errlen,
+				 "env: copy %d (%" PRIu64 " bytes at 0x%" PRIx64
 				 ") is not inside the disk",
 				 i, loc.copy[i].size, loc.copy[i].offset);
 			return -1;
@@ -154,7 +160,8 @@ static int resolve_env(const struct user_fw_spec *spec, const struct partition_t
 		ubootenv_free(&env);
 		if (boot_profile_choose(&out->boot, &env, &d) < 0 || d.action == BOOT_ACTION_HALT) {
 			snprintf(err, errlen,
-				 "env: no copy at 0x%" PRIx64 " has a valid CRC and %s cannot start "
+				 "env: no copy at 0x%" PRIx64
+				 " has a valid CRC and %s cannot start "
 				 "from a blank env (%s): check env's offset and size",
 				 out->env.offset[0], out->boot.profile->name, d.why);
 			ubootenv_free(&env);
@@ -175,8 +182,9 @@ static int check_kernel(const struct user_fw_spec *spec, const struct partition_
 			struct user_fw *out, char *err, size_t errlen)
 {
 	if (!spec->kernel || spec->kernel[0] != '/') {
-		snprintf(err, errlen, "kernel: the absolute path of the kernel in the slots' "
-				      "filesystem, like \"/boot/vmlinuz\"");
+		snprintf(err, errlen,
+			 "kernel: the absolute path of the kernel in the slots' "
+			 "filesystem, like \"/boot/vmlinuz\"");
 		return -1;
 	}
 	snprintf(out->kernel, sizeof(out->kernel), "%s", spec->kernel);
@@ -184,7 +192,8 @@ static int check_kernel(const struct user_fw_spec *spec, const struct partition_
 	char whys[2][400], small[2];
 	for (int i = 0; i < 2; i++) {
 		int r = extfs_read_small(spec->disk, partition_find(t, out->slot_part[i])->start,
-					 spec->kernel, small, sizeof(small), whys[i], sizeof(whys[i]));
+					 spec->kernel, small, sizeof(small), whys[i],
+					 sizeof(whys[i]));
 		if (r >= 0 || r == -EFBIG)
 			return 0;
 	}
@@ -193,8 +202,7 @@ static int check_kernel(const struct user_fw_spec *spec, const struct partition_
 	return -1;
 }
 
-int user_fw_resolve(const struct user_fw_spec *spec, struct user_fw *out, char *err,
-		    size_t errlen)
+int user_fw_resolve(const struct user_fw_spec *spec, struct user_fw *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (!spec->disk) {
@@ -216,8 +224,9 @@ int user_fw_resolve(const struct user_fw_spec *spec, struct user_fw *out, char *
 		return -1;
 	}
 	if (t.scheme == PARTITION_NONE) {
-		snprintf(err, errlen, "disk: %s has no partition table (MBR or GPT): the slots are "
-				      "partitions",
+		snprintf(err, errlen,
+			 "disk: %s has no partition table (MBR or GPT): the slots are "
+			 "partitions",
 			 spec->disk);
 		return -1;
 	}
@@ -254,8 +263,8 @@ static bool bootable(int slot, const char *slot_name, void *arg)
 	}
 	if (extfs_copy_file(c->disk, p->start, c->fw->kernel, c->out->kernel_path, why, whylen) < 0)
 		return false;
-	if (c->fw->initrd[0] && extfs_copy_file(c->disk, p->start, c->fw->initrd,
-						c->out->initrd_path, why, whylen) < 0)
+	if (c->fw->initrd[0] &&
+	    extfs_copy_file(c->disk, p->start, c->fw->initrd, c->out->initrd_path, why, whylen) < 0)
 		return false;
 	why[0] = '\0';
 	return true;

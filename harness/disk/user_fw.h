@@ -49,8 +49,7 @@ struct user_fw {
  * its options, the partitions of the slots, where the env lives, that the
  * env can be read or the profile can start from a blank one, and that the
  * kernel is in a slot. -1 with err naming the field and the fix. */
-int user_fw_resolve(const struct user_fw_spec *spec, struct user_fw *out, char *err,
-		    size_t errlen);
+int user_fw_resolve(const struct user_fw_spec *spec, struct user_fw *out, char *err, size_t errlen);
 
 #define USER_FW_PASSES_MAX 8
 
@@ -58,8 +57,8 @@ int user_fw_resolve(const struct user_fw_spec *spec, struct user_fw *out, char *
 struct user_fw_boot {
 	char kernel_path[1100];
 	char initrd_path[1100]; /* "" without an initrd */
-	char args[1024];        /* the profile's command line (+ root= when it has none) */
-	int partition;          /* the slot that boots */
+	char args[1024];	/* the profile's command line (+ root= when it has none) */
+	int partition;		/* the slot that boots */
 	struct boot_outcome outcome;
 	struct boot_decision passes[USER_FW_PASSES_MAX];
 	int n_passes;

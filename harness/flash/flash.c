@@ -130,8 +130,8 @@ struct flash *flash_open(struct ev_loop *loop, const char *image, const char *so
 		abort();
 	flash_model_init(&f->model);
 	f->fd = fd;
-	struct nbd_export ex = {.name = FLASH_EXPORT, .size = (uint64_t)st.st_size};
-	struct nbd_server_ops ops = {.request = on_request, .closed = on_closed};
+	struct nbd_export ex = { .name = FLASH_EXPORT, .size = (uint64_t)st.st_size };
+	struct nbd_server_ops ops = { .request = on_request, .closed = on_closed };
 	f->nbd = nbd_server_new(loop, socket_name, &ex, &ops, f, err, errlen);
 	if (!f->nbd) {
 		close(fd);

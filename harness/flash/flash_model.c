@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const mode_names[] = {"volatile", "torn", "ordered", "durable"};
+static const char *const mode_names[] = { "volatile", "torn", "ordered", "durable" };
 
 int flash_cut_mode_parse(const char *name)
 {
@@ -63,7 +63,7 @@ static void list_splice(struct flash_writes *dst, struct flash_writes *src)
 	dst->tail = src->tail;
 	dst->count += src->count;
 	dst->bytes += src->bytes;
-	*src = (struct flash_writes){0};
+	*src = (struct flash_writes){ 0 };
 }
 
 static void list_free(struct flash_writes *l)
@@ -75,7 +75,7 @@ static void list_free(struct flash_writes *l)
 		free(w);
 		w = next;
 	}
-	*l = (struct flash_writes){0};
+	*l = (struct flash_writes){ 0 };
 }
 
 void flash_model_init(struct flash_model *m)
@@ -95,7 +95,7 @@ void flash_model_write(struct flash_model *m, uint64_t offset, uint32_t len, uin
 	struct flash_write *w = calloc(1, sizeof(*w));
 	if (!w)
 		abort();
-	*w = (struct flash_write){.seq = ++m->seq, .offset = offset, .len = len, .data = data};
+	*w = (struct flash_write){ .seq = ++m->seq, .offset = offset, .len = len, .data = data };
 	list_append(&m->pending, w);
 	m->writes++;
 }
@@ -182,7 +182,7 @@ void flash_model_cut(struct flash_model *m, enum flash_cut_mode mode, uint64_t s
 	size_t prefix = n;
 	if (mode == FLASH_CUT_ORDERED)
 		prefix = (size_t)(flash_model_rand(&rng) % (n + 1));
-	struct flash_writes survivors = {0};
+	struct flash_writes survivors = { 0 };
 	struct flash_write *w = m->pending.head;
 	for (size_t i = 0; w; i++) {
 		struct flash_write *next = w->next;
@@ -227,7 +227,7 @@ void flash_model_cut(struct flash_model *m, enum flash_cut_mode mode, uint64_t s
 		}
 		w = next;
 	}
-	m->pending = (struct flash_writes){0};
+	m->pending = (struct flash_writes){ 0 };
 	list_splice(&m->durable, &survivors);
 	describe_survivors(kept, n, rep->survived, sizeof(rep->survived));
 	free(kept);

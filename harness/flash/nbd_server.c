@@ -113,7 +113,7 @@ static void buf_consume(struct buf *b, size_t n)
 static void buf_free(struct buf *b)
 {
 	free(b->data);
-	*b = (struct buf){0};
+	*b = (struct buf){ 0 };
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -133,13 +133,13 @@ static uint64_t get64(const uint8_t *p)
 
 static void put16(struct buf *b, uint16_t v)
 {
-	uint8_t p[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t p[2] = { (uint8_t)(v >> 8), (uint8_t)v };
 	buf_put(b, p, 2);
 }
 
 static void put32(struct buf *b, uint32_t v)
 {
-	uint8_t p[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t p[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 	buf_put(b, p, 4);
 }
 
@@ -278,7 +278,7 @@ static bool opt_info_go(struct nbd_server *s, uint32_t opt, const uint8_t *d, ui
 	info[10] = (uint8_t)(tf >> 8), info[11] = (uint8_t)tf;
 	opt_reply(s, opt, REP_INFO, info, 12);
 	/* NBD_INFO_BLOCK_SIZE: any alignment, 4 KiB preferred, the cap. */
-	struct buf b = {0};
+	struct buf b = { 0 };
 	put16(&b, INFO_BLOCK_SIZE);
 	put32(&b, 1);
 	put32(&b, 4096);
@@ -309,7 +309,7 @@ static bool handle_option(struct nbd_server *s, uint32_t opt, const uint8_t *d, 
 		opt_reply(s, opt, REP_ACK, NULL, 0);
 		return false;
 	case OPT_LIST: {
-		struct buf b = {0};
+		struct buf b = { 0 };
 		put32(&b, (uint32_t)strlen(s->name));
 		buf_put(&b, s->name, strlen(s->name));
 		opt_reply(s, opt, REP_SERVER, b.data + b.start, (uint32_t)b.len);
@@ -534,7 +534,7 @@ struct nbd_server *nbd_server_new(struct ev_loop *loop, const char *socket_name,
 				  const struct nbd_export *ex, const struct nbd_server_ops *ops,
 				  void *ctx, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	bool abstract = socket_name[0] == '@';
 	size_t n = strlen(socket_name);
 	if (n >= sizeof(a.sun_path)) {
@@ -561,7 +561,8 @@ struct nbd_server *nbd_server_new(struct ev_loop *loop, const char *socket_name,
 	if (!s)
 		abort();
 	*s = (struct nbd_server){
-		.loop = loop, .ex = *ex, .ops = *ops, .ctx = ctx, .listen_fd = fd, .fd = -1};
+		.loop = loop, .ex = *ex, .ops = *ops, .ctx = ctx, .listen_fd = fd, .fd = -1
+	};
 	s->name = strdup(ex->name ? ex->name : "");
 	if (!s->name)
 		abort();

@@ -247,8 +247,10 @@ static void expect_event(lua_State *L, struct vh_device *dev, const char *event,
 {
 	char secs[32];
 	snprintf(secs, sizeof(secs), "\x01%.3f", seconds);
-	const char *kv[] = { "device", device_name(dev), "pattern", pattern, "result", result,
-			     "seconds", secs, line ? "line" : NULL, line, NULL };
+	const char *kv[] = {
+		"device", device_name(dev),	"pattern", pattern, "result", result, "seconds",
+		secs,	  line ? "line" : NULL, line,	   NULL
+	};
 	device_event(L, event, kv);
 }
 
@@ -280,8 +282,8 @@ static int expect_failed(lua_State *L, struct vh_device *dev, int flags, const c
 	const char *pattern = lua_tostring(L, 2);
 	if (flags & EXPECT_TRY) {
 		lua_pushnil(L);
-		lua_pushfstring(L, "expect \"%s\" on %s: %s after %s", pattern, device_name(dev), why,
-				duration_format(timeout_ms, d, sizeof(d)));
+		lua_pushfstring(L, "expect \"%s\" on %s: %s after %s", pattern, device_name(dev),
+				why, duration_format(timeout_ms, d, sizeof(d)));
 		return 2;
 	}
 	/* The failure carries its own serial lines: a failure caught by pcall
@@ -292,8 +294,9 @@ static int expect_failed(lua_State *L, struct vh_device *dev, int flags, const c
 	const char *last_lines = lua_tostring(L, -1);
 	return script_raise(L, VH_FAIL, last_lines,
 			    "expect \"%s\" on %s: %s (timeout %s)\nlast serial lines of %s:\n%s",
-			    pattern, device_name(dev), why, duration_format(timeout_ms, d, sizeof(d)),
-			    device_name(dev), last_lines);
+			    pattern, device_name(dev), why,
+			    duration_format(timeout_ms, d, sizeof(d)), device_name(dev),
+			    last_lines);
 }
 
 /* Continuation after the wait: the stack holds the call's arguments, the
@@ -427,7 +430,7 @@ static enum flash_cut_mode check_flash_mode(lua_State *L, int idx)
 	enum flash_cut_mode mode = FLASH_CUT_VOLATILE;
 	if (!lua_isnil(L, -1)) {
 		int m = flash_cut_mode_parse(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-									      : NULL);
+									    : NULL);
 		if (m < 0)
 			return luaL_error(L,
 					  "power_cut{}: 'flash' must be \"volatile\", \"torn\", "
@@ -502,8 +505,10 @@ static const char *flash_env(lua_State *L, struct vh_device *dev, const char *wh
 		return access(fw->disk, F_OK) == 0 ? fw->disk : fw->user->disk;
 	}
 	if (!fw->reference)
-		luaL_error(L, "%s: %s() needs a disk with a U-Boot env: the reference firmware or "
-			      "vh.firmware{}", device_name(dev), what);
+		luaL_error(L,
+			   "%s: %s() needs a disk with a U-Boot env: the reference firmware or "
+			   "vh.firmware{}",
+			   device_name(dev), what);
 	*layout = &ubootenv_layout_v0;
 	return fw->disk;
 }
@@ -591,9 +596,11 @@ static int device_slot_l(lua_State *L)
 {
 	struct vh_device *dev = lua_device_check(L, 1);
 	if (device_firmware(dev)->user)
-		return luaL_error(L, "%s: slot() reads the reference firmware's boot_slot; with "
-				     "vh.firmware{} read your bootloader's variable, e.g. "
-				     "dut:env(\"mender_boot_part\")", device_name(dev));
+		return luaL_error(L,
+				  "%s: slot() reads the reference firmware's boot_slot; with "
+				  "vh.firmware{} read your bootloader's variable, e.g. "
+				  "dut:env(\"mender_boot_part\")",
+				  device_name(dev));
 	lua_settop(L, 1);
 	lua_pushliteral(L, "boot_slot");
 	device_env_l(L);

@@ -73,8 +73,8 @@ static int reraise(lua_State *L, const char *name)
 static int vh_fleet_l(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	static const char *const fields[] = {"n",	 "name",   "network", "server",
-					     "firmware", "memory", "stagger", NULL};
+	static const char *const fields[] = { "n",	  "name",   "network", "server",
+					      "firmware", "memory", "stagger", NULL };
 	lua_util_check_fields(L, 1, "vh.fleet{}", fields);
 	lua_getfield(L, 1, "n");
 	lua_Integer n = lua_tointeger(L, -1);
@@ -105,8 +105,8 @@ static int vh_fleet_l(lua_State *L)
 		lua_createtable(L, 0, 5);
 		lua_pushstring(L, dev_name);
 		lua_setfield(L, -2, "name");
-		static const char *const copied[] = {"network", "server", "firmware", "memory",
-						     NULL};
+		static const char *const copied[] = { "network", "server", "firmware", "memory",
+						      NULL };
 		for (const char *const *f = copied; *f; f++) {
 			lua_getfield(L, 1, *f);
 			lua_setfield(L, -2, *f);
@@ -124,7 +124,7 @@ static int vh_fleet_l(lua_State *L)
 	char count[16], stagger[24];
 	snprintf(count, sizeof(count), "\x01%d", (int)n);
 	snprintf(stagger, sizeof(stagger), "\x01%llu", (unsigned long long)stagger_ms);
-	const char *kv[] = {"n", count, "name", name, "stagger_ms", stagger, NULL};
+	const char *kv[] = { "n", count, "name", name, "stagger_ms", stagger, NULL };
 	run_event(script_run(script_of(L)), "fleet", kv);
 	return 1;
 }
@@ -215,7 +215,7 @@ static int fleet_power_on_l(lua_State *L)
 		lua_geti(L, 1, i + 1);
 		fp->devs[i] = lua_device_check(L, -1);
 		lua_pop(L, 1);
-		fp->slots[i] = (struct power_slot){fp, i};
+		fp->slots[i] = (struct power_slot){ fp, i };
 		/* The first at once; each next one a stagger later, so QEMU's
 		 * start-up costs do not all land on the same instant. */
 		if (i == 0)
@@ -227,8 +227,8 @@ static int fleet_power_on_l(lua_State *L)
 }
 
 static const luaL_Reg fleet_methods[] = {
-	{"power_on", fleet_power_on_l},
-	{NULL, NULL},
+	{ "power_on", fleet_power_on_l },
+	{ NULL, NULL },
 };
 
 void lua_fleet_register(lua_State *L)

@@ -120,21 +120,21 @@ static void group_event(lua_State *L, const char *what, const char *result, int 
 	snprintf(n, sizeof(n), "\x01%d", need);
 	snprintf(secs, sizeof(secs), "\x01%.3f",
 		 run_now(script_run(script_of(L))) - lua_tonumber(L, ARG_STARTED));
-	const char *kv[] = {"call",
-			    what,
-			    "pattern",
-			    lua_tostring(L, ARG_PATTERN),
-			    "result",
-			    result,
-			    "matched",
-			    m,
-			    "need",
-			    n,
-			    "seconds",
-			    secs,
-			    missing ? "missing" : NULL,
-			    missing,
-			    NULL};
+	const char *kv[] = { "call",
+			     what,
+			     "pattern",
+			     lua_tostring(L, ARG_PATTERN),
+			     "result",
+			     result,
+			     "matched",
+			     m,
+			     "need",
+			     n,
+			     "seconds",
+			     secs,
+			     missing ? "missing" : NULL,
+			     missing,
+			     NULL };
 	run_event(script_run(script_of(L)), "expect_group", kv);
 }
 
@@ -203,7 +203,7 @@ static int group_wait(lua_State *L, bool all)
 	bool regex = false;
 	if (!lua_isnoneornil(L, ARG_OPTIONS)) {
 		luaL_checktype(L, ARG_OPTIONS, LUA_TTABLE);
-		static const char *const fields[] = {"regex", NULL};
+		static const char *const fields[] = { "regex", NULL };
 		lua_util_check_fields(L, ARG_OPTIONS, "expect options", fields);
 		lua_getfield(L, ARG_OPTIONS, "regex");
 		regex = lua_toboolean(L, -1);

@@ -41,8 +41,9 @@ static struct network_member *check_member(lua_State *L, struct vh_network *net,
 	struct vh_device *dev = lua_device_check(L, arg);
 	struct network_member *m = device_member(dev);
 	if (!m || m->net != net)
-		luaL_argerror(L, arg, lua_pushfstring(L, "%s is not on network %s", device_name(dev),
-						     net->name));
+		luaL_argerror(
+			L, arg,
+			lua_pushfstring(L, "%s is not on network %s", device_name(dev), net->name));
 	return m;
 }
 
@@ -65,7 +66,9 @@ static void check_spec(lua_State *L, int arg, struct netem_spec *spec)
 		lua_pushnil(L);
 		while (lua_next(L, arg)) {
 			if (lua_type(L, -2) != LUA_TSTRING || n == 64)
-				luaL_argerror(L, arg, "netem table keys are keywords such as delay or loss");
+				luaL_argerror(
+					L, arg,
+					"netem table keys are keywords such as delay or loss");
 			kv[n++] = lua_tostring(L, -2);
 			if (lua_type(L, -1) == LUA_TBOOLEAN) {
 				kv[n++] = ""; /* ecn = true */
@@ -106,7 +109,8 @@ static void impair_event(struct vh_run *run, const char *event, struct vh_networ
 	run_event(run, event, kv);
 }
 
-/* lan:impair(dut, "delay 200ms loss 2%" | {delay="200ms"}, {direction="both"|"to_device"|"from_device"}) */
+/* lan:impair(dut, "delay 200ms loss 2%" | {delay="200ms"},
+ * {direction="both"|"to_device"|"from_device"}) */
 static int network_impair_l(lua_State *L)
 {
 	struct vh_network *net = check_network(L, 1);
@@ -269,9 +273,17 @@ static int network_partition_l(lua_State *L)
 				return script_raise(L, VH_FAULT, NULL, "partition %s: bad MAC %s",
 						    m->device, device_mac(dev));
 			islands = true;
-			const char *kv[] = { "network", net->name, "device", m->device, "island", id,
-					     "island_devices", members, "backend",
-					     impairment_backend_name(run_backend(run)), NULL };
+			const char *kv[] = { "network",
+					     net->name,
+					     "device",
+					     m->device,
+					     "island",
+					     id,
+					     "island_devices",
+					     members,
+					     "backend",
+					     impairment_backend_name(run_backend(run)),
+					     NULL };
 			run_event(run, "partition", kv);
 		}
 		lua_pop(L, 2);
@@ -310,8 +322,10 @@ static int network_index_l(lua_State *L)
 	struct vh_network *net = check_network(L, 1);
 	const char *key = luaL_checkstring(L, 2);
 	static const luaL_Reg methods[] = {
-		{ "impair", network_impair_l }, { "clear", network_clear_l },
-		{ "partition", network_partition_l }, { "heal", network_heal_l },
+		{ "impair", network_impair_l },
+		{ "clear", network_clear_l },
+		{ "partition", network_partition_l },
+		{ "heal", network_heal_l },
 		{ NULL, NULL },
 	};
 	for (const luaL_Reg *m = methods; m->name; m++) {

@@ -172,7 +172,8 @@ static int server_publish_l(lua_State *L)
 	snprintf(j->bugs, sizeof(j->bugs), "%s", bugs ? bugs : "");
 	snprintf(j->arch, sizeof(j->arch), "%s", arch ? arch : "");
 	if (!run_work(s->run, publish_build, publish_built, j))
-		return script_raise(L, VH_FAULT, NULL, "publish %s: cannot start a thread", j->version);
+		return script_raise(L, VH_FAULT, NULL, "publish %s: cannot start a thread",
+				    j->version);
 	return script_wait(L, "publish", 0, publish_k);
 }
 
@@ -189,7 +190,8 @@ static int server_serve_l(lua_State *L)
 				    url_path, host_path, strerror(errno));
 	if (s->server && update_server_serve(s->server, url_path, host_path, err, sizeof(err)) < 0)
 		return script_raise(L, VH_CONFIG, NULL, "ota:serve(\"%s\"): %s", url_path, err);
-	const char *kv[] = { "server", s->name, "path", url_path, "file", host_path ? host_path : "",
+	const char *kv[] = { "server", s->name, "path",
+			     url_path, "file",	host_path ? host_path : "",
 			     NULL };
 	run_event(s->run, "serve", kv);
 	return 0;
@@ -248,12 +250,9 @@ static int server_index_l(lua_State *L)
 void lua_update_server_register(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{ "publish", server_publish_l },
-		{ "unpublish", server_unpublish_l },
-		{ "serve", server_serve_l },
-		{ "down", server_down_l },
-		{ "up", server_up_l },
-		{ NULL, NULL },
+		{ "publish", server_publish_l }, { "unpublish", server_unpublish_l },
+		{ "serve", server_serve_l },	 { "down", server_down_l },
+		{ "up", server_up_l },		 { NULL, NULL },
 	};
 	luaL_newmetatable(L, SERVER_MT);
 	lua_pushcfunction(L, server_index_l);

@@ -21,8 +21,10 @@ uint64_t lua_util_check_duration(lua_State *L, int arg, const char *def)
 	}
 	const char *text = lua_tostring(L, arg);
 	if (lua_type(L, arg) != LUA_TSTRING || duration_parse_ms(text, &ms) < 0)
-		luaL_argerror(L, arg, lua_pushfstring(L, "expected a duration such as \"30s\" or \"500ms\", got %s",
-						     text ? text : luaL_typename(L, arg)));
+		luaL_argerror(L, arg,
+			      lua_pushfstring(
+				      L, "expected a duration such as \"30s\" or \"500ms\", got %s",
+				      text ? text : luaL_typename(L, arg)));
 	return ms;
 }
 
@@ -50,7 +52,8 @@ const char *lua_util_opt_string_field(lua_State *L, int idx, const char *field, 
 	if (t == LUA_TSTRING)
 		s = lua_tostring(L, -1);
 	else if (t != LUA_TNIL)
-		luaL_error(L, "%s: field '%s' must be a string, not %s", what, field, lua_typename(L, t));
+		luaL_error(L, "%s: field '%s' must be a string, not %s", what, field,
+			   lua_typename(L, t));
 	lua_pop(L, 1); /* the table still holds the string, so s stays valid */
 	return s;
 }

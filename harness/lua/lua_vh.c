@@ -58,8 +58,9 @@ static unsigned check_memory(lua_State *L, int idx)
 		const char *s = lua_tostring(L, idx);
 		char *end;
 		unsigned long v = strtoul(s, &end, 10);
-		unsigned long mib = !strcmp(end, "M") || !strcmp(end, "MiB") ? v
-				    : !strcmp(end, "G") || !strcmp(end, "GiB") ? v * 1024 : 0;
+		unsigned long mib = !strcmp(end, "M") || !strcmp(end, "MiB")   ? v
+				    : !strcmp(end, "G") || !strcmp(end, "GiB") ? v * 1024
+									       : 0;
 		if (end != s && mib >= 16 && mib <= 65536)
 			return (unsigned)mib;
 	}
@@ -87,7 +88,9 @@ static uint64_t env_number(lua_State *L, int idx, const char *field, bool *prese
 static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 {
 	struct user_fw_spec spec = {
-		.disk = fw->disk, .kernel = fw->kernel, .initrd = fw->initrd,
+		.disk = fw->disk,
+		.kernel = fw->kernel,
+		.initrd = fw->initrd,
 		.profile = lua_util_opt_string_field(L, idx, "profile", "firmware"),
 	};
 	const char *options[32];
@@ -97,7 +100,8 @@ static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 		lua_pushnil(L);
 		while (lua_next(L, -2)) {
 			if (lua_type(L, -2) != LUA_TSTRING || spec.n_options == 32)
-				luaL_error(L, "firmware: boot = { option = value, ... } (at most 32)");
+				luaL_error(L,
+					   "firmware: boot = { option = value, ... } (at most 32)");
 			snprintf(opt_text[spec.n_options], sizeof(opt_text[0]), "%s=%s",
 				 lua_tostring(L, -2), luaL_tolstring(L, -1, NULL));
 			lua_pop(L, 2);
@@ -132,8 +136,9 @@ static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 		for (int i = 0; i < 2; i++) {
 			lua_geti(L, -1, i + 1);
 			if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
-				luaL_error(L, "firmware: slots = { A, B }, the two slots' partition "
-					      "numbers, like { 2, 3 }");
+				luaL_error(L,
+					   "firmware: slots = { A, B }, the two slots' partition "
+					   "numbers, like { 2, 3 }");
 			spec.slots[i] = (int)lua_tointeger(L, -1);
 			lua_pop(L, 1);
 		}
@@ -150,9 +155,9 @@ static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 
 static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 {
-	static const char *const fields[] = { "kernel", "initrd", "bios", "disk", "append", "arch",
-					      "version", "bugs", "reference", "profile", "boot",
-					      "env", "slots", NULL };
+	static const char *const fields[] = { "kernel", "initrd",  "bios",  "disk",	 "append",
+					      "arch",	"version", "bugs",  "reference", "profile",
+					      "boot",	"env",	   "slots", NULL };
 	const char *what = "firmware";
 	idx = lua_absindex(L, idx);
 	luaL_checktype(L, idx, LUA_TTABLE);
@@ -169,9 +174,12 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 	fw->reference = lua_toboolean(L, -1);
 	lua_pop(L, 1);
 	if (!fw->kernel && !fw->bios)
-		luaL_error(L, "firmware needs 'kernel' (or 'bios' for firmware with its own bootloader)");
+		luaL_error(
+			L,
+			"firmware needs 'kernel' (or 'bios' for firmware with its own bootloader)");
 	if (fw->arch && !qemu_arch_known(fw->arch))
-		luaL_error(L, "firmware: arch must be \"x86_64\" or \"aarch64\", not \"%s\"", fw->arch);
+		luaL_error(L, "firmware: arch must be \"x86_64\" or \"aarch64\", not \"%s\"",
+			   fw->arch);
 	lua_getfield(L, idx, "profile");
 	bool user = !lua_isnil(L, -1);
 	lua_pop(L, 1);
@@ -190,9 +198,10 @@ static int vh_firmware_l(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_getfield(L, 1, "profile");
 	if (lua_isnil(L, -1))
-		return luaL_error(L, "vh.firmware{}: 'profile' is required (the bootloader's rules: "
-				     "uboot-bootcount, mender, rauc, nerves or swupdate); for a bare "
-				     "kernel give firmware = { kernel = ..., initrd = ... }");
+		return luaL_error(L,
+				  "vh.firmware{}: 'profile' is required (the bootloader's rules: "
+				  "uboot-bootcount, mender, rauc, nerves or swupdate); for a bare "
+				  "kernel give firmware = { kernel = ..., initrd = ... }");
 	lua_pop(L, 1);
 	read_firmware(L, 1, &fw);
 	lua_settop(L, 1);
@@ -210,11 +219,13 @@ static int vh_device_l(lua_State *L)
 {
 	struct vh_run *run = check_run(L);
 	luaL_checktype(L, 1, LUA_TTABLE);
-	static const char *const fields[] = { "name", "network", "server", "memory", "firmware", NULL };
+	static const char *const fields[] = { "name",	"network",  "server",
+					      "memory", "firmware", NULL };
 	lua_util_check_fields(L, 1, "vh.device{}", fields);
 	const char *name = lua_util_opt_string_field(L, 1, "name", "vh.device{}");
 	if (!name || !*name || strlen(name) > 24 || strpbrk(name, "/ \t\n"))
-		return luaL_error(L, "vh.device{}: 'name' is required (1-24 characters, no '/' or spaces)");
+		return luaL_error(
+			L, "vh.device{}: 'name' is required (1-24 characters, no '/' or spaces)");
 	if (run_find_device(run, name))
 		return luaL_error(L, "vh.device{}: a device named '%s' already exists", name);
 
@@ -231,13 +242,17 @@ static int vh_device_l(lua_State *L)
 		memory = check_memory(L, -1);
 	lua_pop(L, 1);
 	if (lua_getfield(L, 1, "firmware") == LUA_TNIL)
-		return luaL_error(L, "vh.device{}: 'firmware' is required (e.g. vh.reference_firmware{})");
+		return luaL_error(
+			L, "vh.device{}: 'firmware' is required (e.g. vh.reference_firmware{})");
 	struct vh_firmware fw = { 0 };
 	read_firmware(L, lua_gettop(L), &fw); /* pushes the user image's description */
 	bool x86 = !strcmp(device_firmware_arch(&fw), "x86_64");
 	if (fw.reference && x86 && memory < REFERENCE_MIN_MEMORY_MIB)
-		return luaL_error(L, "vh.device{}: the reference firmware needs memory >= %dM on x86_64 "
-				  "(its kernel unpacks 51.5 MiB at 16 MiB)", REFERENCE_MIN_MEMORY_MIB);
+		return luaL_error(
+			L,
+			"vh.device{}: the reference firmware needs memory >= %dM on x86_64 "
+			"(its kernel unpacks 51.5 MiB at 16 MiB)",
+			REFERENCE_MIN_MEMORY_MIB);
 	if (!fw.user) { /* a user image's kernel and initrd are inside its slots */
 		check_file(L, run, "kernel", fw.kernel);
 		check_file(L, run, "initrd", fw.initrd);
@@ -247,7 +262,10 @@ static int vh_device_l(lua_State *L)
 
 	char err[512];
 	struct run_device_spec spec = {
-		.name = name, .network = net, .memory_mib = memory, .fw = &fw,
+		.name = name,
+		.network = net,
+		.memory_mib = memory,
+		.fw = &fw,
 		.server = server ? lua_update_server_address(server) : NULL,
 	};
 	enum vh_outcome status;
@@ -261,8 +279,14 @@ static int vh_device_l(lua_State *L)
 
 /* The defects the reference agent can be booted with (docs/ota-protocol.md). */
 static const char *const planted_bugs[] = {
-	"flip-env-before-image-complete", "commit-before-healthy", "no-fsync-before-flip",
-	"no-range-resume", "no-backoff", "single-env-copy", "never-healthy", NULL,
+	"flip-env-before-image-complete",
+	"commit-before-healthy",
+	"no-fsync-before-flip",
+	"no-range-resume",
+	"no-backoff",
+	"single-env-copy",
+	"never-healthy",
+	NULL,
 };
 
 /* bugs = { "no-backoff", ... } -> "no-backoff,..." on the stack's top. */
@@ -310,9 +334,10 @@ static int vh_reference_firmware_l(lua_State *L)
 		arch = qemu_host_arch() ? qemu_host_arch() : "x86_64";
 	if (!lua_isnoneornil(L, 1)) {
 		luaL_checktype(L, 1, LUA_TTABLE);
-		static const char *const fields[] = {"version", "bugs", "arch", NULL};
+		static const char *const fields[] = { "version", "bugs", "arch", NULL };
 		lua_util_check_fields(L, 1, "vh.reference_firmware{}", fields);
-		const char *v = lua_util_opt_string_field(L, 1, "version", "vh.reference_firmware{}");
+		const char *v =
+			lua_util_opt_string_field(L, 1, "version", "vh.reference_firmware{}");
 		if (v)
 			version = v;
 		const char *a = lua_util_opt_string_field(L, 1, "arch", "vh.reference_firmware{}");
@@ -341,19 +366,21 @@ static int vh_reference_firmware_l(lua_State *L)
 			bugs = check_bugs(L, lua_gettop(L)); /* stays on the stack */
 	}
 	if (!bundle_version_valid(version))
-		return luaL_error(L, "vh.reference_firmware{}: version must be 1-63 of [A-Za-z0-9._+-], like \"1.0.0\"");
+		return luaL_error(L, "vh.reference_firmware{}: version must be 1-63 of "
+				     "[A-Za-z0-9._+-], like \"1.0.0\"");
 	char dir[1024], kernel[1100], initrd[1100];
 	ab_boot_image_dir(run_config(run)->image_dir, arch, dir, sizeof(dir));
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
 	if (!run_config(run)->dry_run && (access(kernel, R_OK) != 0 || access(initrd, R_OK) != 0))
-		return script_raise(L, VH_CONFIG, NULL,
-				    "reference firmware image not found: %s: %s\n"
-				    "  build the %s image with `cmake --build build --target image-%s` "
-				    "or `vharness image build --arch %s`,\n"
-				    "  or point --image-dir / VH_IMAGE_DIR at a built image",
-				    access(kernel, R_OK) != 0 ? kernel : initrd, strerror(errno),
-				    arch, arch, arch);
+		return script_raise(
+			L, VH_CONFIG, NULL,
+			"reference firmware image not found: %s: %s\n"
+			"  build the %s image with `cmake --build build --target image-%s` "
+			"or `vharness image build --arch %s`,\n"
+			"  or point --image-dir / VH_IMAGE_DIR at a built image",
+			access(kernel, R_OK) != 0 ? kernel : initrd, strerror(errno), arch, arch,
+			arch);
 	lua_createtable(L, 0, 6);
 	lua_pushstring(L, kernel);
 	lua_setfield(L, -2, "kernel");

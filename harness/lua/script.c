@@ -138,7 +138,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 static int os_exit_refused(lua_State *L)
 {
 	return luaL_error(L, "os.exit() would end vharness without a verdict: a scenario passes "
-			  "by returning and fails with error() or vh.check()");
+			     "by returning and fails with error() or vh.check()");
 }
 
 struct script *script_new(struct vh_run *run)
@@ -239,7 +239,7 @@ static lua_State *new_coroutine(struct script *s, lua_State *L)
 	lua_pushvalue(L, -2);
 	lua_pushboolean(L, 1);
 	lua_rawset(L, -3); /* fn co threads */
-	lua_pop(L, 1);     /* fn co */
+	lua_pop(L, 1);	   /* fn co */
 	lua_insert(L, -2); /* co fn */
 	lua_xmove(L, co, 1);
 	lua_pop(L, 1);
@@ -275,8 +275,10 @@ static void coroutine_failed(struct script *s, lua_State *co)
 	if (!text) {
 		/* error({...}) carries no position: the innermost Lua frame has it. */
 		lua_where(co, where, sizeof(where));
-		snprintf(msg, sizeof(msg), "%s%serror object is a %s, not a message: use error(\"text\")"
-			 " or vh.check()", where, where[0] ? ": " : "", luaL_typename(co, -1));
+		snprintf(msg, sizeof(msg),
+			 "%s%serror object is a %s, not a message: use error(\"text\")"
+			 " or vh.check()",
+			 where, where[0] ? ": " : "", luaL_typename(co, -1));
 		text = msg;
 	}
 	/* A Lua error: the traceback shows the scenario's path to it. */

@@ -147,7 +147,7 @@ static void on_probe_output(struct ev_loop *loop, int fd, uint32_t events, void 
 	ssize_t n = read(fd, buf, sizeof(buf));
 	if (n <= 0) {
 		if (n < 0)
-			return; /* EAGAIN: spurious */
+			return;	     /* EAGAIN: spurious */
 		ev_del_fd(loop, fd); /* EOF: the exit handler says what happened */
 		return;
 	}
@@ -211,7 +211,8 @@ static bool probe_start(struct accel_binary *b, char *why, size_t whylen)
 	if (!p)
 		abort();
 	p->out_fd = out[0];
-	struct child_spec spec = { .argv = (const char *const *)qa.argv, .stdout_fd = out[1],
+	struct child_spec spec = { .argv = (const char *const *)qa.argv,
+				   .stdout_fd = out[1],
 				   .stderr_fd = out[1] };
 	int r = child_spawn(&spec, &p->child, err, sizeof(err));
 	qemu_argv_free(&qa);

@@ -131,8 +131,8 @@ size_t expect_buf_line_start(const struct expect_buf *b, size_t offset)
 	return nl ? (size_t)(nl - b->data) + 1 : 0;
 }
 
-bool expect_buf_search_from(struct expect_buf *b, uint64_t from, expect_match_fn match,
-			    void *ctx, char *line, size_t line_cap)
+bool expect_buf_search_from(struct expect_buf *b, uint64_t from, expect_match_fn match, void *ctx,
+			    char *line, size_t line_cap)
 {
 	size_t off;
 
@@ -173,8 +173,8 @@ bool expect_buf_search_from(struct expect_buf *b, uint64_t from, expect_match_fn
 	return false;
 }
 
-bool expect_buf_search(struct expect_buf *b, expect_match_fn match, void *ctx,
-		       char *line, size_t line_cap)
+bool expect_buf_search(struct expect_buf *b, expect_match_fn match, void *ctx, char *line,
+		       size_t line_cap)
 {
 	return expect_buf_search_from(b, b->pos, match, ctx, line, line_cap);
 }
@@ -206,7 +206,7 @@ bool expect_match_literal(void *needle_cstr, const char *s, size_t len, size_t *
 
 struct expect_regex {
 	regex_t re;
-	char *scratch;  /* NUL-terminated copy where REG_STARTEND is missing */
+	char *scratch; /* NUL-terminated copy where REG_STARTEND is missing */
 	size_t scratch_cap;
 };
 

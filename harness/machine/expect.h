@@ -26,12 +26,12 @@
 typedef bool (*expect_match_fn)(void *ctx, const char *s, size_t len, size_t *end);
 
 struct expect_buf {
-	char *data;        /* unconsumed text, NUL-terminated for convenience */
+	char *data; /* unconsumed text, NUL-terminated for convenience */
 	size_t len;
 	size_t cap;
-	size_t max_bytes;  /* oldest complete lines are dropped beyond this */
-	uint64_t pos;      /* stream position of data[0]; grows, never resets */
-	size_t tail;       /* offset in data of the unterminated last line */
+	size_t max_bytes; /* oldest complete lines are dropped beyond this */
+	uint64_t pos;	  /* stream position of data[0]; grows, never resets */
+	size_t tail;	  /* offset in data of the unterminated last line */
 };
 
 /* Initialises an empty buffer that keeps at most max_bytes of unconsumed
@@ -60,8 +60,8 @@ uint64_t expect_buf_end_pos(const struct expect_buf *b);
  * newline too, so the next expect starts on the next line; a match that ends
  * mid-line leaves the rest of that line to be offered (and there, ^ matches
  * at the start of the rest). An empty tail is not offered. */
-bool expect_buf_search(struct expect_buf *b, expect_match_fn match, void *ctx,
-		       char *line, size_t line_cap);
+bool expect_buf_search(struct expect_buf *b, expect_match_fn match, void *ctx, char *line,
+		       size_t line_cap);
 
 /* Like expect_buf_search, but offers only the line containing stream
  * position from (starting at that line's beginning, or at the oldest
@@ -79,8 +79,8 @@ bool expect_buf_search(struct expect_buf *b, expect_match_fn match, void *ctx,
  *
  * The unterminated line is offered again after every append (it may have
  * become a match), so the cost per append is the length of the current line. */
-bool expect_buf_search_from(struct expect_buf *b, uint64_t from, expect_match_fn match,
-			    void *ctx, char *line, size_t line_cap);
+bool expect_buf_search_from(struct expect_buf *b, uint64_t from, expect_match_fn match, void *ctx,
+			    char *line, size_t line_cap);
 
 /* Offset in b->data of the start of the line containing offset (clamped to
  * b->len); the tail's start for offset == b->len. */
@@ -115,7 +115,7 @@ bool expect_match_regex(void *re, const char *s, size_t len, size_t *end);
 struct line_ring {
 	char **lines;
 	size_t n, head, count;
-	char *partial;       /* bytes of the line being assembled */
+	char *partial; /* bytes of the line being assembled */
 	size_t partial_len, partial_cap;
 };
 /* Initialises an empty ring keeping the last n lines (n == 0 keeps none). */

@@ -90,7 +90,8 @@ static void cache_key(const char *qemu, const char *kernel, char *out, size_t le
 	struct stat q = { 0 };
 	if (path) {
 		char *copy = strdup(path), *save = NULL;
-		for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		for (char *dir = strtok_r(copy, ":", &save); dir;
+		     dir = strtok_r(NULL, ":", &save)) {
 			snprintf(qpath, sizeof(qpath), "%s/%s", dir, qemu);
 			if (stat(qpath, &q) == 0)
 				break;
@@ -98,7 +99,8 @@ static void cache_key(const char *qemu, const char *kernel, char *out, size_t le
 		free(copy);
 	}
 	snprintf(out, len, "%s:%lld:%lld %s:%lld:%lld %s", qemu, (long long)q.st_size,
-		 (long long)q.st_mtime, kernel, (long long)k.st_size, (long long)k.st_mtime, u.release);
+		 (long long)q.st_mtime, kernel, (long long)k.st_size, (long long)k.st_mtime,
+		 u.release);
 }
 
 static int cache_lookup(const char *key, char *why, size_t whylen)
@@ -145,8 +147,7 @@ static void cache_store(const char *key, bool ok, const char *why)
 	fclose(f);
 }
 
-int hostinfo_kvm_cache_lookup(const char *qemu_binary, const char *kernel, char *why,
-			      size_t whylen)
+int hostinfo_kvm_cache_lookup(const char *qemu_binary, const char *kernel, char *why, size_t whylen)
 {
 	char key[1024];
 	cache_key(qemu_binary, kernel, key, sizeof(key));

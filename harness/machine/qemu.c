@@ -21,7 +21,7 @@ struct qemu_start {
 	struct ev_loop *loop;
 	struct qemu_proc proc;
 	int listen_fd[N_SOCKS]; /* -1 once accepted (or not wanted) */
-	int *conn_fd[N_SOCKS];  /* where each accepted socket goes in proc */
+	int *conn_fd[N_SOCKS];	/* where each accepted socket goes in proc */
 	uint64_t timeout_ms;
 	uint64_t timer;
 	uint64_t defer;
@@ -216,7 +216,8 @@ struct qemu_start *qemu_start(struct ev_loop *loop, const struct qemu_launch *l,
 			continue;
 		s->listen_fd[i] = listen_abstract(names[i]);
 		if (s->listen_fd[i] < 0) {
-			snprintf(err, errlen, "cannot listen on socket @%s: %s", names[i], strerror(errno));
+			snprintf(err, errlen, "cannot listen on socket @%s: %s", names[i],
+				 strerror(errno));
 			close_listeners(s);
 			qemu_argv_free(&a);
 			free(s);
@@ -224,7 +225,9 @@ struct qemu_start *qemu_start(struct ev_loop *loop, const struct qemu_launch *l,
 		}
 	}
 	struct child_spec spec = {
-		.argv = (const char *const *)a.argv, .stdout_fd = -1, .stderr_fd = -1,
+		.argv = (const char *const *)a.argv,
+		.stdout_fd = -1,
+		.stderr_fd = -1,
 		.stderr_path = stderr_path,
 		/* Ctrl-C reaches the harness, which stops its guests in order,
 		 * instead of reaching QEMU directly. */

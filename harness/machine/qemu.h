@@ -19,10 +19,10 @@ struct qemu_start;
 
 /* A started QEMU. */
 struct qemu_proc {
-	struct child child;  /* pid and pidfd */
-	int serial_fd;       /* connected console, non-blocking */
-	int qmp_fd;          /* connected monitor, non-blocking: hand it to qmp_new */
-	int net_fd;          /* connected -netdev stream socket, or -1 */
+	struct child child; /* pid and pidfd */
+	int serial_fd;	    /* connected console, non-blocking */
+	int qmp_fd;	    /* connected monitor, non-blocking: hand it to qmp_new */
+	int net_fd;	    /* connected -netdev stream socket, or -1 */
 	char stderr_path[512];
 };
 

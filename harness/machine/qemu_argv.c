@@ -152,8 +152,9 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 		 * cache.direct/no-flush stay at their defaults, so the guest sees
 		 * a write cache and sends its flushes on. */
 		push(a, "-blockdev");
-		push(a, "driver=nbd,node-name=disk0,server.type=unix,server.path=%s,"
-			"server.abstract=on,export=flash",
+		push(a,
+		     "driver=nbd,node-name=disk0,server.type=unix,server.path=%s,"
+		     "server.abstract=on,export=flash",
 		     l->disk_nbd_socket);
 		push(a, "-device");
 		push(a, "virtio-blk-device,drive=disk0");
@@ -166,7 +167,9 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 	if (l->net_socket || l->tap_ifname) {
 		push(a, "-netdev");
 		if (l->net_socket)
-			push(a, "stream,id=net0,server=off,addr.type=unix,addr.path=%s,addr.abstract=on",
+			push(a,
+			     "stream,id=net0,server=off,addr.type=unix,addr.path=%s,addr.abstract="
+			     "on",
 			     l->net_socket);
 		else
 			push(a, "tap,id=net0,ifname=%s,script=no,downscript=no", l->tap_ifname);

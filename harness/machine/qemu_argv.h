@@ -7,25 +7,25 @@
 #include <stddef.h>
 
 struct qemu_launch {
-	const char *binary;      /* NULL: qemu-system-<arch> */
-	const char *arch;        /* "x86_64" or "aarch64" */
-	const char *accel;       /* "tcg" or "kvm" */
+	const char *binary; /* NULL: qemu-system-<arch> */
+	const char *arch;   /* "x86_64" or "aarch64" */
+	const char *accel;  /* "tcg" or "kvm" */
 	unsigned memory_mib;
 	const char *kernel;
-	const char *initrd;      /* may be NULL */
-	const char *append;      /* whole kernel command line, may be NULL */
-	const char *bios;        /* firmware with its own bootloader; NULL: -kernel boot */
-	const char *disk;        /* raw image on virtio-blk, may be NULL */
+	const char *initrd; /* may be NULL */
+	const char *append; /* whole kernel command line, may be NULL */
+	const char *bios;   /* firmware with its own bootloader; NULL: -kernel boot */
+	const char *disk;   /* raw image on virtio-blk, may be NULL */
 	/* The disk served by the harness over NBD on this abstract socket
 	 * (export "flash", harness/flash): wins over disk. */
 	const char *disk_nbd_socket;
-	const char *tap_ifname;  /* NIC on this tap (QEMU's tap backend) */
+	const char *tap_ifname; /* NIC on this tap (QEMU's tap backend) */
 	/* NIC on -netdev stream to this abstract socket the harness listens on
 	 * (the user-space impairment datapath); wins over tap_ifname. */
 	const char *net_socket;
-	const char *mac;         /* "52:54:00:xx:xx:xx", used with tap_ifname */
+	const char *mac;	   /* "52:54:00:xx:xx:xx", used with tap_ifname */
 	const char *serial_socket; /* abstract unix socket name the harness listens on */
-	const char *qmp_socket;    /* abstract unix socket name the harness listens on */
+	const char *qmp_socket;	   /* abstract unix socket name the harness listens on */
 };
 
 struct qemu_argv {

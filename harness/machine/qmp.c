@@ -18,7 +18,7 @@ struct qmp_pending {
 	struct qmp_pending *next;
 	struct qmp *q;
 	uint64_t id;
-	char *text;  /* the command line, until it is queued for writing */
+	char *text; /* the command line, until it is queued for writing */
 	uint64_t timer;
 	uint64_t defer; /* fail_later, for a request made after the close */
 	uint64_t timeout_ms;
@@ -41,7 +41,7 @@ struct qmp {
 	uint64_t next_id;
 	struct qmp_pending *pending; /* sent (or queued), awaiting their replies */
 	struct qmp_pending *queued;  /* made before negotiation finished */
-	int busy;                    /* callbacks running: qmp_free waits for them */
+	int busy;		     /* callbacks running: qmp_free waits for them */
 	bool free_requested;
 };
 

@@ -216,7 +216,8 @@ static int apply_bridge_rules(struct vh_network *net, char *err, size_t errlen)
 			if (net->members[i]->island == id)
 				ports[used++] = net->members[i]->tap;
 		if (used > first)
-			islands[n_islands++] = (struct bridge_island){ ports + first, used - first };
+			islands[n_islands++] =
+				(struct bridge_island){ ports + first, used - first };
 	}
 	int rc = bridge_partition_apply(net->bridge, islands, n_islands, err, errlen);
 	free(islands);

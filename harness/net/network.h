@@ -38,7 +38,7 @@ struct network_member {
 	char device[32];
 	char ip[16];
 	char tap[16];
-	char ifb[16];    /* kernel backend's IFB (named on every backend) */
+	char ifb[16];	 /* kernel backend's IFB (named on every backend) */
 	struct nic *nic; /* NULL on paper */
 	bool partitioned;
 	/* Group partition: the island it is in (0: none, with the host), and

@@ -31,7 +31,7 @@ struct nic {
 	struct link_ctx *links;
 	char tap[LINK_NAME_SIZE];
 	bool tap_made;
-	struct datapath *dp;     /* user */
+	struct datapath *dp;	 /* user */
 	struct kernel_netem *kn; /* kernel */
 };
 
@@ -238,8 +238,8 @@ int nic_qemu_connected(struct nic *nic, int fd, char *err, size_t errlen)
 	return nic->ops->qemu_connected(nic, fd, err, errlen);
 }
 
-int nic_set_spec(struct nic *nic, enum impairment_dir dir, const struct netem_spec *spec,
-		 char *err, size_t errlen)
+int nic_set_spec(struct nic *nic, enum impairment_dir dir, const struct netem_spec *spec, char *err,
+		 size_t errlen)
 {
 	return nic->ops->set_spec(nic, dir, spec, err, errlen);
 }

@@ -28,10 +28,10 @@ struct nic_config {
 	struct link_ctx *links;
 	enum impairment_backend backend;
 	int bridge_ifindex;
-	const char *tap;         /* the tap's name */
-	const char *ifb;         /* kernel backend: the IFB's name */
-	uint64_t seed;           /* user backend: the run's seed */
-	uint32_t link_id;        /* user backend: unique per NIC in a run */
+	const char *tap;	 /* the tap's name */
+	const char *ifb;	 /* kernel backend: the IFB's name */
+	uint64_t seed;		 /* user backend: the run's seed */
+	uint32_t link_id;	 /* user backend: unique per NIC in a run */
 	struct capture *capture; /* user backend: the network's pcap (borrowed) */
 };
 
@@ -57,8 +57,8 @@ int nic_qemu_connected(struct nic *nic, int fd, char *err, size_t errlen);
 /* Replaces the impairment of one direction (spec NULL clears it). While the
  * NIC is blocked the spec is kept and applies on unblock. 0, or -1 with the
  * backend's reason in err. */
-int nic_set_spec(struct nic *nic, enum impairment_dir dir, const struct netem_spec *spec,
-		 char *err, size_t errlen);
+int nic_set_spec(struct nic *nic, enum impairment_dir dir, const struct netem_spec *spec, char *err,
+		 size_t errlen);
 
 /* Partition (blocked) or heal: every frame dropped both ways, then the
  * stored specs again. 0 or -1 with err. */

@@ -103,8 +103,8 @@ static ssize_t ab_boot_release_archive(const char *version, const char *bugs, ui
 		return n;
 	}
 	const struct cpio_entry entries[] = {
-		{.name = "etc", .mode = 040755},
-		{.name = "etc/vh-release", .mode = 0100644, .data = text, .size = (size_t)n},
+		{ .name = "etc", .mode = 040755 },
+		{ .name = "etc/vh-release", .mode = 0100644, .data = text, .size = (size_t)n },
 	};
 	ssize_t len = cpio_newc_write(entries, 2, out, cap);
 	if (len < 0)
@@ -193,7 +193,7 @@ int ab_boot_env_copies_layout(const char *disk_path, const struct ubootenv_layou
 			      struct ab_env_copy copies[2], int *active, char *err, size_t errlen)
 {
 	const size_t size = l->size;
-	uint8_t *raw[2] = {calloc(1, size), calloc(1, size)};
+	uint8_t *raw[2] = { calloc(1, size), calloc(1, size) };
 	int r = 0;
 	for (int i = 0; i < 2; i++)
 		ubootenv_init(&copies[i].env);
@@ -207,8 +207,8 @@ int ab_boot_env_copies_layout(const char *disk_path, const struct ubootenv_layou
 	for (int i = 0; i < l->copies; i++) {
 		if (pread(fd, raw[i], size, (off_t)l->offset[i]) != (ssize_t)size) {
 			r = -EIO;
-			snprintf(err, errlen, "%s: short read of env copy %d at 0x%llx", disk_path, i,
-				 (unsigned long long)l->offset[i]);
+			snprintf(err, errlen, "%s: short read of env copy %d at 0x%llx", disk_path,
+				 i, (unsigned long long)l->offset[i]);
 			goto out;
 		}
 	}

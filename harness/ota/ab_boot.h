@@ -36,8 +36,8 @@ int ab_boot_env_get(const char *disk_path, const char *key, char *out, size_t ou
 
 /* One U-Boot env copy as it is on the disk, decoded on its own. */
 struct ab_env_copy {
-	bool valid;        /* its CRC matches */
-	unsigned flags;    /* its flags byte (redundancy counter) */
+	bool valid;	     /* its CRC matches */
+	unsigned flags;	     /* its flags byte (redundancy counter) */
 	struct ubootenv env; /* its pairs (empty when invalid); ubootenv_free it */
 };
 

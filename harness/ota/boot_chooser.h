@@ -25,13 +25,13 @@
 #define BOOT_CHOOSER_DEFAULT_BOOTLIMIT 3u
 
 struct boot_choice {
-	char slot;           /* 'a' or 'b': the slot to boot */
-	uint32_t bootcount;  /* vh.bootcount=: env bootcount after the rules */
-	uint32_t bootlimit;  /* the limit applied (0 = none) */
-	bool trial;          /* vh.upgrade=1: upgrade_available is still 1 */
-	bool rolled_back;    /* this boot rolled back (vh.rollback_from=) */
-	char rollback_from;  /* slot rolled back from when rolled_back, else 0 */
-	bool env_changed;    /* env was edited: store it before booting */
+	char slot;	    /* 'a' or 'b': the slot to boot */
+	uint32_t bootcount; /* vh.bootcount=: env bootcount after the rules */
+	uint32_t bootlimit; /* the limit applied (0 = none) */
+	bool trial;	    /* vh.upgrade=1: upgrade_available is still 1 */
+	bool rolled_back;   /* this boot rolled back (vh.rollback_from=) */
+	char rollback_from; /* slot rolled back from when rolled_back, else 0 */
+	bool env_changed;   /* env was edited: store it before booting */
 };
 
 /* Applies the bootcount rules to env for one power-on and fills *out. env

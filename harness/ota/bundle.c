@@ -1,6 +1,6 @@
 /* Firmware bundle builder, header reader and extractor (docs/ota-protocol.md). */
-#include "errf.h"
 #include "bundle.h"
+#include "errf.h"
 
 #include "sha256.h"
 
@@ -55,8 +55,7 @@ static ssize_t bundle_pread_full(int fd, void *buf, size_t len, uint64_t offset)
 /* Copies exactly len bytes from in_fd at in_off to out_fd's current position
  * (out_fd < 0: read only), feeding sha if non-NULL. A short source fails
  * with -EIO: the header promised those bytes. */
-static int bundle_copy(int in_fd, uint64_t in_off, uint64_t len, int out_fd,
-		       struct sha256_ctx *sha)
+static int bundle_copy(int in_fd, uint64_t in_off, uint64_t len, int out_fd, struct sha256_ctx *sha)
 {
 	uint8_t *buf = malloc(BUNDLE_COPY_CHUNK);
 	if (!buf)
@@ -84,9 +83,8 @@ static int bundle_copy(int in_fd, uint64_t in_off, uint64_t len, int out_fd,
 	return rc;
 }
 
-int bundle_write(const char *path, const char *version, const char *bugs,
-		 const char *kernel_path, const char *initrd_path, struct bundle_header *h_out,
-		 char *err, size_t errlen)
+int bundle_write(const char *path, const char *version, const char *bugs, const char *kernel_path,
+		 const char *initrd_path, struct bundle_header *h_out, char *err, size_t errlen)
 {
 	struct bundle_header h;
 	memset(&h, 0, sizeof(h));
@@ -159,7 +157,7 @@ int bundle_write(const char *path, const char *version, const char *bugs,
 	    (rc = bundle_copy(kfd, 0, h.kernel_size, ofd, &sha)) < 0 ||
 	    (rc = bundle_copy(ifd, 0, h.initrd_size, ofd, &sha)) < 0) {
 		errf(err, errlen, "writing %s: %s", path,
-			   rc == -EIO ? "input file shrank while copying" : strerror(-rc));
+		     rc == -EIO ? "input file shrank while copying" : strerror(-rc));
 		goto out;
 	}
 	uint8_t digest[SHA256_DIGEST_SIZE];
@@ -224,9 +222,9 @@ static int bundle_read_header_fd(int fd, const char *path, uint64_t offset, uint
 	}
 	if (bundle_total_size(h) > max_size) {
 		errf(err, errlen,
-			   "%s at offset %" PRIu64 ": bundle of %" PRIu64
-			   " bytes exceeds its %" PRIu64 "-byte slot",
-			   path, offset, bundle_total_size(h), max_size);
+		     "%s at offset %" PRIu64 ": bundle of %" PRIu64 " bytes exceeds its %" PRIu64
+		     "-byte slot",
+		     path, offset, bundle_total_size(h), max_size);
 		return -EINVAL;
 	}
 	return 0;
@@ -286,12 +284,12 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 	/* A slot read back whole (both parts) even when only hashing: the agent
 	 * and the chooser must agree on what "a valid slot" means. */
 	bool need_kernel = kfd >= 0 || verify_sha, need_initrd = ifd >= 0 || verify_sha;
-	if ((need_kernel &&
-	     (rc = bundle_copy(fd, kernel_off, h.kernel_size, kfd, verify_sha ? &sha : NULL)) < 0) ||
+	if ((need_kernel && (rc = bundle_copy(fd, kernel_off, h.kernel_size, kfd,
+					      verify_sha ? &sha : NULL)) < 0) ||
 	    (need_initrd && (rc = bundle_copy(fd, kernel_off + h.kernel_size, h.initrd_size, ifd,
 					      verify_sha ? &sha : NULL)) < 0)) {
 		errf(err, errlen, "%s at offset %" PRIu64 ": %s", disk_path, offset,
-			   rc == -EIO ? "bundle payload truncated" : strerror(-rc));
+		     rc == -EIO ? "bundle payload truncated" : strerror(-rc));
 		if (rc == -EIO)
 			rc = -EINVAL;
 		goto out;
@@ -303,8 +301,8 @@ int bundle_extract(const char *disk_path, uint64_t offset, uint64_t max_size,
 		sha256_to_hex(digest, hex);
 		if (strcmp(hex, h.sha256) != 0) {
 			errf(err, errlen,
-				   "%s at offset %" PRIu64 ": payload sha256 %s, header says %s",
-				   disk_path, offset, hex, h.sha256);
+			     "%s at offset %" PRIu64 ": payload sha256 %s, header says %s",
+			     disk_path, offset, hex, h.sha256);
 			rc = -EBADMSG;
 			goto out;
 		}

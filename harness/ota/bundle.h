@@ -23,9 +23,8 @@
  * to path and renamed over it, so a reader never sees half a bundle. If h is
  * non-NULL it receives the header written. Returns 0 or a negative errno
  * with a message in err. */
-int bundle_write(const char *path, const char *version, const char *bugs,
-		 const char *kernel_path, const char *initrd_path, struct bundle_header *h,
-		 char *err, size_t errlen);
+int bundle_write(const char *path, const char *version, const char *bugs, const char *kernel_path,
+		 const char *initrd_path, struct bundle_header *h, char *err, size_t errlen);
 
 /* Reads and parses the header of the bundle at offset of the file (or block
  * device) at path, rejecting bundles larger than max_size bytes (the slot

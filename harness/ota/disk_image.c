@@ -1,6 +1,6 @@
 /* Disk image creation for the reference firmware (docs/ota-protocol.md). */
-#include "errf.h"
 #include "disk_image.h"
+#include "errf.h"
 
 #include "bundle.h"
 #include "ubootenv.h"
@@ -52,9 +52,9 @@ static void disk_image_chs(uint8_t out[3], uint32_t lba)
 void disk_image_mbr(uint8_t mbr[DISK_IMAGE_SECTOR])
 {
 	static const uint64_t parts[3][2] = {
-		{DISK_IMAGE_SLOT_A_OFFSET, DISK_IMAGE_SLOT_SIZE},
-		{DISK_IMAGE_SLOT_B_OFFSET, DISK_IMAGE_SLOT_SIZE},
-		{DISK_IMAGE_DATA_OFFSET, DISK_IMAGE_DATA_SIZE},
+		{ DISK_IMAGE_SLOT_A_OFFSET, DISK_IMAGE_SLOT_SIZE },
+		{ DISK_IMAGE_SLOT_B_OFFSET, DISK_IMAGE_SLOT_SIZE },
+		{ DISK_IMAGE_DATA_OFFSET, DISK_IMAGE_DATA_SIZE },
 	};
 	memset(mbr, 0, DISK_IMAGE_SECTOR);
 	disk_image_put_le32(mbr + 440, DISK_IMAGE_DISK_ID);
@@ -117,7 +117,7 @@ static int disk_image_copy_bundle(int img_fd, uint64_t slot_off, const char *bun
 		if (n <= 0) {
 			rc = n < 0 ? -errno : -EINVAL;
 			errf(err, errlen, "%s: %s", bundle_path,
-				       n < 0 ? strerror(errno) : "bundle shorter than its header says");
+			     n < 0 ? strerror(errno) : "bundle shorter than its header says");
 			break;
 		}
 		if ((rc = disk_image_pwrite_full(img_fd, buf, (size_t)n, slot_off + off)) < 0) {
@@ -132,8 +132,8 @@ static int disk_image_copy_bundle(int img_fd, uint64_t slot_off, const char *bun
 	return rc;
 }
 
-int disk_image_create(const char *path, const char *bundle_path_for_slot_a,
-		      const char *version_a, char *err, size_t errlen)
+int disk_image_create(const char *path, const char *bundle_path_for_slot_a, const char *version_a,
+		      char *err, size_t errlen)
 {
 	if (version_a && !bundle_version_valid(version_a)) {
 		errf(err, errlen, "bad version '%s'", version_a);
@@ -160,8 +160,8 @@ int disk_image_create(const char *path, const char *bundle_path_for_slot_a,
 	}
 	struct bundle_header h;
 	if (bundle_path_for_slot_a) {
-		rc = disk_image_copy_bundle(fd, DISK_IMAGE_SLOT_A_OFFSET, bundle_path_for_slot_a, &h,
-					    err, errlen);
+		rc = disk_image_copy_bundle(fd, DISK_IMAGE_SLOT_A_OFFSET, bundle_path_for_slot_a,
+					    &h, err, errlen);
 		if (rc < 0)
 			goto fail;
 		if (!version_a)

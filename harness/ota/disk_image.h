@@ -36,8 +36,8 @@ void disk_image_mbr(uint8_t mbr[DISK_IMAGE_SECTOR]);
  * left empty. The file is fsynced. On failure the partial image is removed.
  * Returns 0 or a negative errno (-EINVAL: not a bundle or too big for a
  * slot) with a message in err. */
-int disk_image_create(const char *path, const char *bundle_path_for_slot_a,
-		      const char *version_a, char *err, size_t errlen);
+int disk_image_create(const char *path, const char *bundle_path_for_slot_a, const char *version_a,
+		      char *err, size_t errlen);
 
 /* Copies the bundle file at bundle_path into slot 'a' or 'b' of the existing
  * image at path after checking that it parses and fits the slot, then

@@ -7,8 +7,8 @@
  * suspends the connection when it has no line to send; queueing a line
  * resumes it, and MHD's inter-thread channel (in its epoll set) makes the fd
  * readable so the loop runs MHD again. */
-#include "errf.h"
 #include "update_server.h"
+#include "errf.h"
 
 #include "bundle.h"
 #include "checkin.h"
@@ -83,8 +83,8 @@ struct update_server {
 	struct in_addr addr;
 	uint16_t port;
 	bool down;
-	bool stopping; /* inside us_stop: closes are the server's doing */
-	unsigned in_mhd;        /* > 0 while inside MHD_run / MHD_stop_daemon */
+	bool stopping;		/* inside us_stop: closes are the server's doing */
+	unsigned in_mhd;	/* > 0 while inside MHD_run / MHD_stop_daemon */
 	uint64_t deferred_down; /* timer for a set_down(true) from a callback */
 	update_server_event_fn on_event;
 	void *ctx;
@@ -130,8 +130,7 @@ static bool us_parse_u64(const char **pp, uint64_t *out)
 	return true;
 }
 
-int update_server_parse_range(const char *value, uint64_t size, uint64_t *first,
-			      uint64_t *last)
+int update_server_parse_range(const char *value, uint64_t size, uint64_t *first, uint64_t *last)
 {
 	if (!value)
 		return 0;
@@ -301,14 +300,15 @@ static void us_checkin_offer(struct us_req *r)
 		return;
 	char line[CHECKIN_LINE_MAX], size[24], id[24];
 	/* publish checked the header by the same rules, so this fits */
-	int n = checkin_format_offer(line, sizeof(line), s->pub_version, s->pub_size, s->pub_sha256);
+	int n = checkin_format_offer(line, sizeof(line), s->pub_version, s->pub_size,
+				     s->pub_sha256);
 	if (n < 0)
 		return;
 	us_checkin_queue(r, line);
 	snprintf(size, sizeof(size), "%" PRIu64, s->pub_size);
 	snprintf(id, sizeof(id), "%" PRIu64, r->c ? r->c->id : 0);
-	const char *kv[] = {"conn", id, "device", r->who.device, "version", s->pub_version,
-			    "size", size, NULL};
+	const char *kv[] = { "conn",	     id,     "device", r->who.device, "version",
+			     s->pub_version, "size", size,     NULL };
 	us_emit(s, "offer", kv);
 }
 
@@ -413,9 +413,8 @@ static enum MHD_Result us_handle_checkin(struct us_req *r)
 	}
 	r->kind = US_CHECKIN;
 
-	struct MHD_Response *resp =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, us_checkin_reader, r,
-						  us_response_free);
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, 1024, us_checkin_reader, r, us_response_free);
 	if (!resp)
 		return MHD_NO;
 	r->refs++;
@@ -433,8 +432,8 @@ static enum MHD_Result us_handle_checkin(struct us_req *r)
 	s->checkins = r;
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRIu64, r->c ? r->c->id : 0);
-	const char *kv[] = {"conn", id, "device", r->who.device, "version", r->who.version,
-			    "slot", r->who.slot, NULL};
+	const char *kv[] = { "conn",	     id,     "device",	  r->who.device, "version",
+			     r->who.version, "slot", r->who.slot, NULL };
 	us_emit(s, "checkin", kv);
 	/* a first line at once tells the device the channel is live */
 	us_heartbeat_line(r);
@@ -451,14 +450,14 @@ static enum MHD_Result us_send_file(struct us_req *r, const char *path, uint64_t
 	if (r->fd < 0)
 		return us_queue_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "file unreadable\n");
 	uint64_t first = 0, last = size ? size - 1 : 0;
-	const char *range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_RANGE);
+	const char *range =
+		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
 	snprintf(r->range, sizeof(r->range), "%s", range ? range : "");
 	int pr = update_server_parse_range(range, size, &first, &last);
 	char cr[80];
 	if (pr < 0) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(
-			0, NULL, MHD_RESPMEM_PERSISTENT);
+		struct MHD_Response *resp =
+			MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 		if (!resp)
 			return MHD_NO;
 		snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
@@ -553,9 +552,8 @@ static void *us_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 static enum MHD_Result us_access(void *cls, struct MHD_Connection *conn, const char *url,
-				 const char *method, const char *version,
-				 const char *upload_data, size_t *upload_data_size,
-				 void **req_cls)
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **req_cls)
 {
 	(void)version;
 	(void)upload_data;
@@ -610,24 +608,24 @@ static void us_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			r->next->prev = r->prev;
 		r->prev = r->next = NULL;
 	}
-	const char *result = s->stopping				     ? "server_down" :
-			     r->peer_gone				     ? "client_gone" :
-			     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK	     ? "ok" :
-			     toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED   ? "timeout" :
-			     toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN   ? "server_down" :
-			     toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ||
-					     toe == MHD_REQUEST_TERMINATED_READ_ERROR ?
-									       "client_gone" :
-									       "error";
+	const char *result = s->stopping				     ? "server_down"
+			     : r->peer_gone				     ? "client_gone"
+			     : toe == MHD_REQUEST_TERMINATED_COMPLETED_OK    ? "ok"
+			     : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
+			     : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "server_down"
+			     : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ||
+					     toe == MHD_REQUEST_TERMINATED_READ_ERROR
+				     ? "client_gone"
+				     : "error";
 	char id[24], status[8], bytes[24];
 	snprintf(id, sizeof(id), "%" PRIu64, r->c ? r->c->id : 0);
 	snprintf(status, sizeof(status), "%u", r->status);
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, r->bytes);
-	const char *kv[] = {"conn",   id,	   "peer",  r->c ? r->c->peer : "",
-			    "method", r->method, "path",  r->path,
-			    "range",  r->range,  "status", status,
-			    "bytes",  bytes,	   "result", result,
-			    NULL};
+	const char *kv[] = { "conn",   id,	  "peer",   r->c ? r->c->peer : "",
+			     "method", r->method, "path",   r->path,
+			     "range",  r->range,  "status", status,
+			     "bytes",  bytes,	  "result", result,
+			     NULL };
 	us_emit(s, "http_request", kv);
 	us_req_release(r);
 }
@@ -652,7 +650,7 @@ static void us_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		}
 		*socket_context = c;
 		snprintf(id, sizeof(id), "%" PRIu64, c->id);
-		const char *kv[] = {"conn", id, "peer", c->peer, NULL};
+		const char *kv[] = { "conn", id, "peer", c->peer, NULL };
 		us_emit(s, "http_connect", kv);
 		return;
 	}
@@ -661,7 +659,7 @@ static void us_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		return;
 	*socket_context = NULL;
 	snprintf(id, sizeof(id), "%" PRIu64, c->id);
-	const char *kv[] = {"conn", id, "peer", c->peer, NULL};
+	const char *kv[] = { "conn", id, "peer", c->peer, NULL };
 	us_emit(s, "http_disconnect", kv);
 	free(c);
 }
@@ -679,8 +677,9 @@ static int us_listen_socket(struct update_server *s, char *err, size_t errlen)
 	int one = 1;
 	/* restart after set_down while old connections sit in TIME_WAIT */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s->port),
-				 .sin_addr = s->addr};
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(s->port),
+				  .sin_addr = s->addr };
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &s->addr, ip, sizeof(ip));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
@@ -701,10 +700,9 @@ static int us_start(struct update_server *s, char *err, size_t errlen)
 	if (lfd < 0)
 		return lfd;
 	/* MHD owns lfd from here and closes it in MHD_stop_daemon */
-	s->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-				us_access, s, MHD_OPTION_LISTEN_SOCKET, lfd,
-				MHD_OPTION_NOTIFY_COMPLETED, us_completed, s,
-				MHD_OPTION_NOTIFY_CONNECTION, us_connection, s,
+	s->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, us_access,
+				s, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED,
+				us_completed, s, MHD_OPTION_NOTIFY_CONNECTION, us_connection, s,
 				MHD_OPTION_URI_LOG_CALLBACK, us_uri_log, s,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)US_CONNECTION_TIMEOUT_S,
 				MHD_OPTION_END);
@@ -793,8 +791,8 @@ uint16_t update_server_port(const struct update_server *s)
 	return s->port;
 }
 
-int update_server_publish(struct update_server *s, const char *version,
-			  const char *bundle_path, char *err, size_t errlen)
+int update_server_publish(struct update_server *s, const char *version, const char *bundle_path,
+			  char *err, size_t errlen)
 {
 	struct bundle_header h;
 	int rc = bundle_read_header(bundle_path, 0, UINT64_MAX, &h, err, errlen);
@@ -812,7 +810,7 @@ int update_server_publish(struct update_server *s, const char *version,
 	}
 	if ((uint64_t)st.st_size < bundle_total_size(&h)) {
 		errf(err, errlen, "%s: truncated bundle (%" PRIu64 " of %" PRIu64 " bytes)",
-		       bundle_path, (uint64_t)st.st_size, bundle_total_size(&h));
+		     bundle_path, (uint64_t)st.st_size, bundle_total_size(&h));
 		return -EINVAL;
 	}
 	char *path = strdup(bundle_path);

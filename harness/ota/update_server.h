@@ -60,8 +60,8 @@ uint16_t update_server_port(const struct update_server *s);
  * while published. Offers go out at once to every open check-in whose
  * device runs another version. Returns 0 or a negative errno with a
  * message in err. */
-int update_server_publish(struct update_server *s, const char *version,
-			  const char *bundle_path, char *err, size_t errlen);
+int update_server_publish(struct update_server *s, const char *version, const char *bundle_path,
+			  char *err, size_t errlen);
 
 /* Serves the host file host_path at url_path (which starts with '/'; not
  * /checkin) to GET and HEAD, with Range, replacing what that path served;
@@ -87,8 +87,7 @@ bool update_server_is_down(const struct update_server *s);
  * send the whole body (no header, or a form we may ignore: other units,
  * several ranges), 1 for one satisfiable range [*first, *last], -1 for an
  * unsatisfiable or malformed byte range (416). Pure. */
-int update_server_parse_range(const char *value, uint64_t size, uint64_t *first,
-			      uint64_t *last);
+int update_server_parse_range(const char *value, uint64_t size, uint64_t *first, uint64_t *last);
 
 /* Closes all connections (each reported as usual) and frees the server.
  * NULL is ignored. Must not be called from on_event. */

@@ -2,9 +2,9 @@
 #include "artifacts.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -150,13 +150,27 @@ static void artifacts_json_escape_to(struct artifacts_sink *k, const char *str)
 			continue;
 		}
 		switch (*s) {
-		case '"': artifacts_sink_puts(k, "\\\""); break;
-		case '\\': artifacts_sink_puts(k, "\\\\"); break;
-		case '\b': artifacts_sink_puts(k, "\\b"); break;
-		case '\f': artifacts_sink_puts(k, "\\f"); break;
-		case '\n': artifacts_sink_puts(k, "\\n"); break;
-		case '\r': artifacts_sink_puts(k, "\\r"); break;
-		case '\t': artifacts_sink_puts(k, "\\t"); break;
+		case '"':
+			artifacts_sink_puts(k, "\\\"");
+			break;
+		case '\\':
+			artifacts_sink_puts(k, "\\\\");
+			break;
+		case '\b':
+			artifacts_sink_puts(k, "\\b");
+			break;
+		case '\f':
+			artifacts_sink_puts(k, "\\f");
+			break;
+		case '\n':
+			artifacts_sink_puts(k, "\\n");
+			break;
+		case '\r':
+			artifacts_sink_puts(k, "\\r");
+			break;
+		case '\t':
+			artifacts_sink_puts(k, "\\t");
+			break;
 		default:
 			if (*s < 0x20 || *s == 0x7F) {
 				snprintf(u, sizeof(u), "\\u%04x", *s);
@@ -201,14 +215,30 @@ static void artifacts_xml_escape_to(struct artifacts_sink *k, const char *str, b
 			continue;
 		}
 		switch (*s) {
-		case '&': artifacts_sink_puts(k, "&amp;"); break;
-		case '<': artifacts_sink_puts(k, "&lt;"); break;
-		case '>': artifacts_sink_puts(k, "&gt;"); break;
-		case '"': artifacts_sink_puts(k, "&quot;"); break;
-		case '\'': artifacts_sink_puts(k, "&apos;"); break;
-		case '\r': artifacts_sink_puts(k, "&#13;"); break;
-		case '\t': artifacts_sink_puts(k, attr ? "&#9;" : "\t"); break;
-		case '\n': artifacts_sink_puts(k, attr ? "&#10;" : "\n"); break;
+		case '&':
+			artifacts_sink_puts(k, "&amp;");
+			break;
+		case '<':
+			artifacts_sink_puts(k, "&lt;");
+			break;
+		case '>':
+			artifacts_sink_puts(k, "&gt;");
+			break;
+		case '"':
+			artifacts_sink_puts(k, "&quot;");
+			break;
+		case '\'':
+			artifacts_sink_puts(k, "&apos;");
+			break;
+		case '\r':
+			artifacts_sink_puts(k, "&#13;");
+			break;
+		case '\t':
+			artifacts_sink_puts(k, attr ? "&#9;" : "\t");
+			break;
+		case '\n':
+			artifacts_sink_puts(k, attr ? "&#10;" : "\n");
+			break;
 		default:
 			if (*s >= 0x20)
 				artifacts_sink_put(k, (const char *)s, 1);
@@ -338,10 +368,14 @@ void event_log_write(struct event_log *log, double t, const char *event, const c
 static const char *junit_default_message(int status)
 {
 	switch (status) {
-	case 1: return "scenario failed";
-	case 2: return "configuration error";
-	case 3: return "harness fault";
-	default: return status >= 128 ? "cancelled" : "harness fault";
+	case 1:
+		return "scenario failed";
+	case 2:
+		return "configuration error";
+	case 3:
+		return "harness fault";
+	default:
+		return status >= 128 ? "cancelled" : "harness fault";
 	}
 }
 
@@ -380,12 +414,13 @@ static void junit_write_case(struct artifacts_sink *k, const struct junit_case *
 	artifacts_sink_puts(k, ">\n      <");
 	artifacts_sink_puts(k, elem);
 	artifacts_sink_puts(k, " message=\"");
-	artifacts_xml_escape_to(k, c->message ? c->message : junit_default_message(c->status), true);
+	artifacts_xml_escape_to(k, c->message ? c->message : junit_default_message(c->status),
+				true);
 	artifacts_sink_puts(k, "\" type=\"");
-	artifacts_sink_puts(k, c->status == 1   ? "failure"
-			       : c->status == 2 ? "config"
+	artifacts_sink_puts(k, c->status == 1	  ? "failure"
+			       : c->status == 2	  ? "config"
 			       : c->status >= 128 ? "cancelled"
-						 : "harness");
+						  : "harness");
 	artifacts_sink_puts(k, "\">");
 	if (c->details)
 		artifacts_xml_escape_to(k, c->details, false);
@@ -396,7 +431,8 @@ static void junit_write_case(struct artifacts_sink *k, const struct junit_case *
 
 /* Written to a temporary name and renamed, so a CI job that reads junit.xml
  * after a harness crash sees either the old report or a complete new one. */
-int junit_write(const char *path, const struct junit_case *cases, size_t n, char *err, size_t errlen)
+int junit_write(const char *path, const struct junit_case *cases, size_t n, char *err,
+		size_t errlen)
 {
 	size_t i, failures = 0, errors = 0, skipped = 0;
 	double total = 0.0;
@@ -524,7 +560,8 @@ int artifacts_write_whole(const char *path, int (*put)(FILE *f, const void *arg)
 	int rc = put(f, arg);
 	bool bad = rc < 0 || ferror(f) != 0;
 	if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, errno ? strerror(errno) : "write failed");
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			 errno ? strerror(errno) : "write failed");
 		unlink(tmp);
 		return -1;
 	}

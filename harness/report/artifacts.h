@@ -5,8 +5,8 @@
 #ifndef VH_ARTIFACTS_H
 #define VH_ARTIFACTS_H
 
-#include <stdio.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Creates dir and its parents (mode 0755). Returns 0 (also when dir already
  * exists), -ENOTDIR if dir exists but is not a directory, or -errno. */
@@ -43,13 +43,13 @@ size_t json_escape(const char *s, char *out, size_t outlen);
 
 /* junit.xml for one or more scenarios (testsuite = vharness, one testcase each). */
 struct junit_case {
-	const char *name;       /* scenario file name */
-	const char *classname;  /* "vharness" */
+	const char *name;      /* scenario file name */
+	const char *classname; /* "vharness" */
 	double seconds;
-	int status;             /* 0 pass, 1 failure, 2 error (config), 3 error (harness),
-				 * 128 + signal: error (cancelled), -1 skipped (not run) */
-	const char *message;    /* short reason, may be NULL when passed */
-	const char *details;    /* long text (last serial lines), may be NULL */
+	int status;	     /* 0 pass, 1 failure, 2 error (config), 3 error (harness),
+			      * 128 + signal: error (cancelled), -1 skipped (not run) */
+	const char *message; /* short reason, may be NULL when passed */
+	const char *details; /* long text (last serial lines), may be NULL */
 };
 /* Writes the report to path.tmp and renames it over path, so readers see
  * either the old or the complete new file. Status 1 gives <failure>, 2, 3
@@ -58,7 +58,8 @@ struct junit_case {
  * firmware's failure, and never a skip that a CI page would show green. With
  * details as element text; a passed case with details gets <system-out>.
  * Returns 0 or -errno with a message in err. */
-int junit_write(const char *path, const struct junit_case *cases, size_t n, char *err, size_t errlen);
+int junit_write(const char *path, const struct junit_case *cases, size_t n, char *err,
+		size_t errlen);
 /* XML-escapes s into out (always NUL-terminated when outlen > 0) for element
  * text or attribute values; returns the length needed, excluding the NUL.
  * Characters XML 1.0 forbids (C0 controls other than tab, newline and

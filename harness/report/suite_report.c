@@ -36,8 +36,12 @@ static int write_junit(const char *root, const struct suite_result *r, int n, ch
 	}
 	for (int i = 0; i < n; i++)
 		cases[i] = (struct junit_case){
-			.name = r[i].id, .classname = r[i].scenario, .seconds = r[i].seconds,
-			.status = r[i].outcome, .message = r[i].message, .details = r[i].details,
+			.name = r[i].id,
+			.classname = r[i].scenario,
+			.seconds = r[i].seconds,
+			.status = r[i].outcome,
+			.message = r[i].message,
+			.details = r[i].details,
 		};
 	char path[1100];
 	snprintf(path, sizeof(path), "%s/junit.xml", root);
@@ -102,14 +106,15 @@ static int write_file(const char *root, const char *name, const struct suite_res
 
 static void timings(FILE *out, const struct suite_result *r, int n)
 {
-	fputs("# run seconds (vharness run --timings this-file --shard I/N balances by them)\n", out);
+	fputs("# run seconds (vharness run --timings this-file --shard I/N balances by them)\n",
+	      out);
 	for (int i = 0; i < n; i++)
 		if (r[i].outcome >= 0)
 			fprintf(out, "%s %.1f\n", r[i].id, r[i].seconds);
 }
 
-int suite_report_write(const char *root, const struct suite_result *r, int n, bool junit,
-		       char *err, size_t errlen)
+int suite_report_write(const char *root, const struct suite_result *r, int n, bool junit, char *err,
+		       size_t errlen)
 {
 	if ((junit && write_junit(root, r, n, err, errlen) < 0) ||
 	    write_file(root, "summary.md", r, n, suite_report_markdown, err, errlen) < 0 ||
@@ -138,14 +143,15 @@ void suite_report_print(FILE *out, const struct suite_result *r, int n)
 	for (int i = 0; i < n; i++) {
 		bool first = true;
 		for (int j = 0; j < i; j++)
-			if (!strcmp(r[j].scenario, r[i].scenario) && !strcmp(r[j].params, r[i].params))
+			if (!strcmp(r[j].scenario, r[i].scenario) &&
+			    !strcmp(r[j].params, r[i].params))
 				first = false;
 		if (!first)
 			continue;
 		int runs = 0, passed = 0;
 		for (int j = i; j < n; j++) {
-			if (strcmp(r[j].scenario, r[i].scenario) || strcmp(r[j].params, r[i].params) ||
-			    r[j].outcome < 0)
+			if (strcmp(r[j].scenario, r[i].scenario) ||
+			    strcmp(r[j].params, r[i].params) || r[j].outcome < 0)
 				continue;
 			runs++;
 			passed += r[j].outcome == 0;

@@ -12,23 +12,23 @@
 #include <stdio.h>
 
 struct suite_result {
-	const char *id;       /* the run: names its directory and testcase */
+	const char *id;	      /* the run: names its directory and testcase */
 	const char *scenario; /* the file */
 	const char *params;   /* "k=v k=v" or "" */
 	const char *dir;      /* its artifacts, relative to the root where possible */
 	uint64_t seed;
-	int outcome;          /* exit code: 0..3, 129/130/143 cancelled, -1 not run */
+	int outcome; /* exit code: 0..3, 129/130/143 cancelled, -1 not run */
 	double seconds;
-	const char *message;  /* NULL when it passed */
-	const char *details;  /* NULL when none */
+	const char *message; /* NULL when it passed */
+	const char *details; /* NULL when none */
 };
 
 /* Writes root/summary.md, root/timings.txt, root/index.html and, when
  * junit, root/junit.xml.
  * Runs not run (outcome -1) are skipped testcases and absent from the
  * timings. 0 or -1 with err. */
-int suite_report_write(const char *root, const struct suite_result *r, int n, bool junit,
-		       char *err, size_t errlen);
+int suite_report_write(const char *root, const struct suite_result *r, int n, bool junit, char *err,
+		       size_t errlen);
 
 /* The table (run, params, verdict, seconds, seed) and, for scenarios run
  * more than once, the pass rate. */

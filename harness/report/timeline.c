@@ -79,8 +79,9 @@ static int lane(struct timeline *tl, enum timeline_lane_kind kind, const char *n
 	if (i >= 0)
 		return i;
 	tl->lanes = must(realloc(tl->lanes, (size_t)(tl->n_lanes + 1) * sizeof(*tl->lanes)));
-	tl->lanes[tl->n_lanes] =
-		(struct timeline_lane){.kind = kind, .name = must(strdup(name)), .open_power = -1};
+	tl->lanes[tl->n_lanes] = (struct timeline_lane){ .kind = kind,
+							 .name = must(strdup(name)),
+							 .open_power = -1 };
 	return tl->n_lanes++;
 }
 
@@ -93,14 +94,14 @@ static struct timeline_marker *add_marker(struct timeline *tl, int lane_index, d
 		tl->markers = must(realloc(tl->markers, tl->cap_markers * sizeof(*tl->markers)));
 	}
 	struct timeline_marker *m = &tl->markers[tl->n_markers++];
-	*m = (struct timeline_marker){.lane = lane_index,
-				      .t = t,
-				      .t_end = t,
-				      .kind = kind,
-				      .label = label,
-				      .device_lane = -1,
-				      .serial_line = -1,
-				      .seq = tl->n_markers - 1};
+	*m = (struct timeline_marker){ .lane = lane_index,
+				       .t = t,
+				       .t_end = t,
+				       .kind = kind,
+				       .label = label,
+				       .device_lane = -1,
+				       .serial_line = -1,
+				       .seq = tl->n_markers - 1 };
 	if (tl->lanes[lane_index].kind == TIMELINE_DEVICE)
 		m->device_lane = lane_index;
 	if (t > tl->t_end)
@@ -311,15 +312,17 @@ static bool is_one_of(const char *s, const char *const *words)
 
 int timeline_add_event(struct timeline *tl, const char *line)
 {
-	static const char *const device_events[] = {
-		"device", "power_on", "power_off", "power_cut", "reboot",     "boot_choice",
-		"reset",  "link",     "send",	   "expect",	"expect_not", NULL};
-	static const char *const network_events[] = {"network",	  "impair", "clear",
-						     "partition", "heal",   NULL};
+	static const char *const device_events[] = { "device",	  "power_on",	"power_off",
+						     "power_cut", "reboot",	"boot_choice",
+						     "reset",	  "link",	"send",
+						     "expect",	  "expect_not", NULL };
+	static const char *const network_events[] = { "network",   "impair", "clear",
+						      "partition", "heal",   NULL };
 	static const char *const server_events[] = {
 		"update_server", "server_down",	    "server_up", "checkin",
 		"offer",	 "publish",	    "unpublish", "http_request",
-		"http_connect",	 "http_disconnect", NULL};
+		"http_connect",	 "http_disconnect", NULL
+	};
 	struct json_flat ev;
 	char err[128];
 	const char *event, *ts;
@@ -402,7 +405,7 @@ void timeline_add_serial_line(struct timeline *tl, const char *device, double t,
 		L->cap_lines = L->cap_lines ? L->cap_lines * 2 : 256;
 		L->lines = must(realloc(L->lines, L->cap_lines * sizeof(*L->lines)));
 	}
-	L->lines[L->n_lines++] = (struct timeline_line){.t = t, .text = must(strdup(text))};
+	L->lines[L->n_lines++] = (struct timeline_line){ .t = t, .text = must(strdup(text)) };
 	const char *agent = strstr(text, "vh-agent: ");
 	if (agent)
 		add_marker(tl, d, t, "agent", must(strdup(agent + strlen("vh-agent: "))));

@@ -28,7 +28,7 @@ static int thread_of(const struct timeline_marker *m)
 
 int trace_json_write(FILE *out, const struct timeline *tl)
 {
-	static const char *const kinds[] = {"scenario", "device", "network", "update server"};
+	static const char *const kinds[] = { "scenario", "device", "network", "update server" };
 	fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[", out);
 	for (int i = 0; i < tl->n_lanes; i++) {
 		fprintf(out,

@@ -176,11 +176,15 @@ static void expire(struct vh_run *run)
 static void cancel(struct vh_run *run, int sig)
 {
 	char msg[96];
-	snprintf(msg, sizeof(msg), "cancelled by %s%s", sig == SIGINT ? "SIGINT" :
-		 sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal",
+	snprintf(msg, sizeof(msg), "cancelled by %s%s",
+		 sig == SIGINT	  ? "SIGINT"
+		 : sig == SIGTERM ? "SIGTERM"
+		 : sig == SIGHUP  ? "SIGHUP"
+				  : "a signal",
 		 sig == SIGINT ? " (Ctrl-C)" : "");
-	enum vh_outcome o = sig == SIGTERM ? VH_CANCELLED_TERM
-			    : sig == SIGHUP ? VH_CANCELLED_HUP : VH_CANCELLED_INT;
+	enum vh_outcome o = sig == SIGTERM  ? VH_CANCELLED_TERM
+			    : sig == SIGHUP ? VH_CANCELLED_HUP
+					    : VH_CANCELLED_INT;
 	run_finish(run, o, msg, NULL);
 }
 
@@ -242,8 +246,8 @@ static void on_accel_decided(void *ctx, const char *binary, const char *requeste
 	struct vh_run *run = ctx;
 	if (!strcmp(requested, "auto") && strcmp(accel, "kvm"))
 		fprintf(stderr, "vharness: using TCG: %s\n", why);
-	const char *kv[] = { "accel", accel, "requested", requested, "qemu", binary, "why", why,
-			     NULL };
+	const char *kv[] = { "accel", accel, "requested", requested, "qemu",
+			     binary,  "why", why,	  NULL };
 	run_event(run, "accel", kv);
 }
 
@@ -268,7 +272,8 @@ int run_start(struct vh_run *run)
 	char err[512];
 	if (run->cfg.timeout_ms) {
 		run->deadline_ms = ev_clock_ms() + run->cfg.timeout_ms;
-		run->deadline_timer = ev_add_timer(run->loop, run->cfg.timeout_ms, on_deadline, run);
+		run->deadline_timer =
+			ev_add_timer(run->loop, run->cfg.timeout_ms, on_deadline, run);
 	}
 	if (run->cfg.dry_run) {
 		run->backend = run->cfg.backend && !strcmp(run->cfg.backend, "kernel")
@@ -307,10 +312,19 @@ int run_start(struct vh_run *run)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	snprintf(unix_time, sizeof(unix_time), "\x01%lld.%06ld", (long long)wall.tv_sec,
 		 wall.tv_nsec / 1000);
-	const char *kv[] = { "scenario", run->cfg.scenario_path, "seed", seed, "pid", pid,
-			     "unix_time", unix_time,
-			     "impairment_backend", impairment_backend_name(run->backend),
-			     "impairment_backend_why", run->backend_why, NULL };
+	const char *kv[] = { "scenario",
+			     run->cfg.scenario_path,
+			     "seed",
+			     seed,
+			     "pid",
+			     pid,
+			     "unix_time",
+			     unix_time,
+			     "impairment_backend",
+			     impairment_backend_name(run->backend),
+			     "impairment_backend_why",
+			     run->backend_why,
+			     NULL };
 	run_event(run, "run_start", kv);
 	return 0;
 }
@@ -359,7 +373,8 @@ struct vh_network *run_add_network(struct vh_run *run, const char *name, const c
 		struct vh_network *other = run->networks[i];
 		if (network_overlaps(paper, other)) {
 			snprintf(err, errlen,
-				 "network '%s' (%s) overlaps network '%s' (%s): devices on both would "
+				 "network '%s' (%s) overlaps network '%s' (%s): devices on both "
+				 "would "
 				 "get the same addresses; give each network its own subnet",
 				 name, paper->subnet, other->name, other->subnet);
 			network_free(paper);
@@ -380,8 +395,8 @@ struct vh_network *run_add_network(struct vh_run *run, const char *name, const c
 	}
 	run->networks = grown;
 	run->networks[run->n_networks++] = net;
-	const char *kv[] = { "network", net->name, "subnet", net->subnet, "bridge", net->bridge,
-			     NULL };
+	const char *kv[] = { "network", net->name,   "subnet", net->subnet,
+			     "bridge",	net->bridge, NULL };
 	run_event(run, "network", kv);
 	return net;
 }
@@ -436,8 +451,10 @@ struct vh_device *run_add_device(struct vh_run *run, const struct run_device_spe
 	if (!dev)
 		return NULL;
 	run->devices[run->n_devices++] = dev;
-	const char *kv[] = { "device", spec->name, "ip", member ? member->ip : NULL, "tap",
-			     member ? member->tap : NULL, "ifb", member ? member->ifb : NULL,
+	const char *kv[] = { "device", spec->name,
+			     "ip",     member ? member->ip : NULL,
+			     "tap",    member ? member->tap : NULL,
+			     "ifb",    member ? member->ifb : NULL,
 			     NULL };
 	if (!member)
 		kv[2] = NULL;
@@ -504,7 +521,9 @@ bool run_work(struct vh_run *run, void (*fn)(void *arg), void (*done)(void *arg)
 	struct run_job *job = calloc(1, sizeof(*job));
 	if (!job)
 		return false;
-	*job = (struct run_job){ .next = run->jobs, .run = run, .fn = fn, .done = done, .arg = arg };
+	*job = (struct run_job){
+		.next = run->jobs, .run = run, .fn = fn, .done = done, .arg = arg
+	};
 	job->work = work_start(run->loop, job_run, job_done, job);
 	if (!job->work) {
 		free(job);

@@ -23,12 +23,12 @@ struct vh_run;
 struct run_config {
 	const char *scenario_path;
 	const char *artifacts_dir; /* must exist; unused in a dry run */
-	const char *image_dir;     /* reference firmware: the root (ab_boot_image_dir) */
+	const char *image_dir;	   /* reference firmware: the root (ab_boot_image_dir) */
 	/* The reference firmware's guest arch when a scenario names none
 	 * ("x86_64", "aarch64"); NULL: the host's. */
 	const char *arch;
-	const char *accel;         /* "auto", "tcg" or "kvm" */
-	const char *backend;       /* impairments: "auto", "kernel" or "user"; NULL: auto */
+	const char *accel;   /* "auto", "tcg" or "kvm" */
+	const char *backend; /* impairments: "auto", "kernel" or "user"; NULL: auto */
 	uint64_t seed;
 	uint64_t timeout_ms;
 	int verbose;
@@ -93,7 +93,7 @@ struct vh_network *run_add_network(struct vh_run *run, const char *name, const c
 struct run_device_spec {
 	const char *name;
 	struct vh_network *network; /* NULL: no NIC */
-	const char *server;         /* "ip:port" or NULL */
+	const char *server;	    /* "ip:port" or NULL */
 	unsigned memory_mib;
 	const struct vh_firmware *fw;
 };

@@ -40,8 +40,12 @@ int verdict_write_junit(const char *dir, const char *scenario, double seconds,
 	char path[1100];
 	snprintf(path, sizeof(path), "%s/junit.xml", dir);
 	struct junit_case jc = {
-		.name = scenario, .classname = "vharness", .seconds = seconds, .status = outcome,
-		.message = message, .details = details,
+		.name = scenario,
+		.classname = "vharness",
+		.seconds = seconds,
+		.status = outcome,
+		.message = message,
+		.details = details,
 	};
 	return junit_write(path, &jc, 1, err, errlen) < 0 ? -1 : 0;
 }
@@ -59,9 +63,17 @@ void verdict_record(struct vh_run *run, double seconds)
 		 (double)ev_busiest_turn_us(run_loop(run)) / 1000.0);
 	snprintf(busiest_cpu, sizeof(busiest_cpu), "\x01%.1f",
 		 (double)ev_busiest_turn_cpu_us(run_loop(run)) / 1000.0);
-	const char *kv[] = { "verdict", verdict_name(outcome), "seconds", secs,
-			     "loop_busiest_turn_ms", busiest, "loop_busiest_turn_cpu_ms", busiest_cpu,
-			     message ? "message" : NULL, message, NULL };
+	const char *kv[] = { "verdict",
+			     verdict_name(outcome),
+			     "seconds",
+			     secs,
+			     "loop_busiest_turn_ms",
+			     busiest,
+			     "loop_busiest_turn_cpu_ms",
+			     busiest_cpu,
+			     message ? "message" : NULL,
+			     message,
+			     NULL };
 	run_event(run, "verdict", kv);
 	char err[600];
 	if (verdict_write_junit(cfg->artifacts_dir, cfg->scenario_path, seconds, outcome, message,

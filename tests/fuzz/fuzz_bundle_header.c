@@ -23,7 +23,7 @@
 
 enum verdict { VERDICT_OK, VERDICT_MORE, VERDICT_BAD };
 
-static const char *const verdict_names[] = {"ok", "need more", "malformed"};
+static const char *const verdict_names[] = { "ok", "need more", "malformed" };
 
 /* One parser's answer, in one shape for both sides. */
 struct side {

@@ -34,7 +34,7 @@
 #define FUZZ_EXPECT_PATTERN_MAX 48
 #define FUZZ_EXPECT_LINE_CAP 40 /* smaller than many lines: truncation is checked too */
 
-static const size_t limits[8] = {0, 16, 32, 64, 100, 256, 1000, 4096};
+static const size_t limits[8] = { 0, 16, 32, 64, 100, 256, 1000, 4096 };
 
 /* Wraps the real matcher: checks what it is offered and remembers the match. */
 struct probe {
@@ -229,7 +229,7 @@ static bool run_patterns(struct run *r, const char *line, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct run r;
-	struct stream st = {0};
+	struct stream st = { 0 };
 	struct fuzz_rng rng;
 	const char *text, *nl;
 	size_t text_len;

@@ -108,7 +108,7 @@ static int run(char *const argv[], char *out, size_t outlen)
 static const char *fw_get(const char *key)
 {
 	static char out[4096];
-	char *argv[] = {"fw_printenv", "-c", config, "-n", (char *)key, NULL};
+	char *argv[] = { "fw_printenv", "-c", config, "-n", (char *)key, NULL };
 	if (run(argv, out, sizeof(out)) != 0)
 		return NULL;
 	out[strcspn(out, "\n")] = '\0';
@@ -117,7 +117,7 @@ static const char *fw_get(const char *key)
 
 static int fw_set(const char *key, const char *value)
 {
-	char *argv[] = {"fw_setenv", "-c", config, (char *)key, (char *)value, NULL};
+	char *argv[] = { "fw_setenv", "-c", config, (char *)key, (char *)value, NULL };
 	return run(argv, NULL, 0);
 }
 
@@ -136,10 +136,10 @@ static int fw_set_many(const char *pairs, bool factory)
 	fclose(f);
 	if (factory) {
 		/* the factory env is the default; fw_setenv needs something to set */
-		char *argv[] = {"fw_setenv", "-c", config, "-f", script, "vh_factory", "1", NULL};
+		char *argv[] = { "fw_setenv", "-c", config, "-f", script, "vh_factory", "1", NULL };
 		return run(argv, NULL, 0);
 	}
-	char *argv[] = {"fw_setenv", "-c", config, "-s", script, NULL};
+	char *argv[] = { "fw_setenv", "-c", config, "-s", script, NULL };
 	return run(argv, NULL, 0);
 }
 
@@ -153,7 +153,7 @@ static int cmp_pair(const void *a, const void *b)
 static bool fw_printenv_agrees(const struct ubootenv *env)
 {
 	static char out[64 * 1024], want[64 * 1024];
-	char *argv[] = {"fw_printenv", "-c", config, NULL};
+	char *argv[] = { "fw_printenv", "-c", config, NULL };
 	struct ubootenv_pair *sorted = malloc(env->count * sizeof(*sorted) + 1);
 	memcpy(sorted, env->pairs, env->count * sizeof(*sorted));
 	qsort(sorted, env->count, sizeof(*sorted), cmp_pair);
@@ -197,7 +197,7 @@ static int power_on_ex(const struct boot_profile_cfg *cfg, bool bad_a, bool bad_
 		       struct boot_outcome *out)
 {
 	struct ubootenv env;
-	struct bootable b = {{bad_a, bad_b}};
+	struct bootable b = { { bad_a, bad_b } };
 	char err[256], line[2048];
 	ubootenv_init(&env);
 	int rc = ubootenv_file_load(image, &env, err, sizeof(err));

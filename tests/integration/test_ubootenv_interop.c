@@ -23,15 +23,15 @@ static char dir[] = "/tmp/vh_ubootenv_interop_XXXXXX";
 static char image[128], config[128];
 static int failures;
 
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			failures++;                                            \
-			return;                                                \
-		}                                                              \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			failures++;                                                                \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static bool in_path(const char *prog)
@@ -162,7 +162,8 @@ static uint8_t image_flags(int copy)
 	uint8_t b = 0;
 	int fd = open(image, O_RDONLY);
 	if (fd >= 0) {
-		if (pread(fd, &b, 1, (copy ? UBOOTENV_COPY1_OFFSET : UBOOTENV_COPY0_OFFSET) + 4) != 1)
+		if (pread(fd, &b, 1, (copy ? UBOOTENV_COPY1_OFFSET : UBOOTENV_COPY0_OFFSET) + 4) !=
+		    1)
 			b = 0;
 		close(fd);
 	}
@@ -210,7 +211,8 @@ static void test_fw_printenv_reads_what_ubootenv_writes(void)
 		int rc = fw_printenv_all(out, sizeof(out));
 		bool same = rc == 0 && strcmp(out, want) == 0;
 		if (!same)
-			fprintf(stderr, "fw_printenv (rc %d):\n%s---\nwant:\n%s---\n", rc, out, want);
+			fprintf(stderr, "fw_printenv (rc %d):\n%s---\nwant:\n%s---\n", rc, out,
+				want);
 		free(want);
 		CHECK(same, "round %d: fw_printenv disagrees", round);
 	}
@@ -241,7 +243,7 @@ static void test_ubootenv_reads_what_fw_setenv_writes(void)
 	CHECK(strcmp(ubootenv_get(&env, "bootcount"), "1") == 0, "bootcount");
 	CHECK(strcmp(ubootenv_get(&env, "boot_slot"), "a") == 0, "boot_slot");
 	CHECK(ubootenv_get(&env, "bootargs") &&
-	      strcmp(ubootenv_get(&env, "bootargs"), "console=ttyS0 root=/dev/vda2") == 0,
+		      strcmp(ubootenv_get(&env, "bootargs"), "console=ttyS0 root=/dev/vda2") == 0,
 	      "bootargs");
 	CHECK(ubootenv_get(&env, "doomed") == NULL, "doomed still there");
 	CHECK(env.count == 3, "count %zu", env.count);
@@ -338,7 +340,8 @@ static void test_both_agree_through_flag_wrap(uint8_t start_flags, int wrapping_
 		CHECK(copy >= 0 && strcmp(ubootenv_get(&env, "n"), val) == 0,
 		      "step %d: we read n=%s", i, copy >= 0 ? ubootenv_get(&env, "n") : "-");
 		/* the first store plus i + 1 more */
-		CHECK(env.flags == (uint8_t)(start_flags + i + 2), "step %d: flags %u", i, env.flags);
+		CHECK(env.flags == (uint8_t)(start_flags + i + 2), "step %d: flags %u", i,
+		      env.flags);
 		if (env.flags == 0) {
 			CHECK(copy == wrapping_copy, "wrapped in copy %d", copy);
 			saw_wrap = true;
@@ -355,10 +358,10 @@ static void test_both_pick_the_same_copy_for_any_flags(void)
 	static const struct {
 		int flags0, flags1; /* negative: that copy's CRC is broken */
 	} cases[] = {
-		{ 0, 0 }, { 5, 5 }, { 255, 255 }, { 1, 2 }, { 2, 1 }, { 255, 0 },
-		{ 0, 255 }, { 254, 255 }, { 255, 254 }, { 255, 1 }, { 1, 255 },
-		{ 0, 254 }, { 254, 0 }, { 200, 3 }, { 3, 200 }, { 0, 128 },
-		{ 128, 0 }, { -5, 3 }, { 3, -5 }, { -255, 0 }, { 0, -255 },
+		{ 0, 0 },   { 5, 5 },	  { 255, 255 }, { 1, 2 },   { 2, 1 },	{ 255, 0 },
+		{ 0, 255 }, { 254, 255 }, { 255, 254 }, { 255, 1 }, { 1, 255 }, { 0, 254 },
+		{ 254, 0 }, { 200, 3 },	  { 3, 200 },	{ 0, 128 }, { 128, 0 }, { -5, 3 },
+		{ 3, -5 },  { -255, 0 },  { 0, -255 },
 	};
 	uint8_t *copy = malloc(UBOOTENV_COPY_SIZE);
 
@@ -377,7 +380,8 @@ static void test_both_pick_the_same_copy_for_any_flags(void)
 				copy[0] ^= 0x01;
 			CHECK(pwrite(fd, copy, UBOOTENV_COPY_SIZE,
 				     c ? UBOOTENV_COPY1_OFFSET : UBOOTENV_COPY0_OFFSET) ==
-				      UBOOTENV_COPY_SIZE, "pwrite");
+				      UBOOTENV_COPY_SIZE,
+			      "pwrite");
 			ubootenv_free(&env);
 		}
 		close(fd);
@@ -385,9 +389,8 @@ static void test_both_pick_the_same_copy_for_any_flags(void)
 		ubootenv_init(&env);
 		int ours = load(&env);
 		const char *theirs = fw_get("who");
-		CHECK(theirs && ours >= 0 &&
-		      strcmp(theirs, ours ? "copy1" : "copy0") == 0 &&
-		      strcmp(ubootenv_get(&env, "who"), theirs) == 0,
+		CHECK(theirs && ours >= 0 && strcmp(theirs, ours ? "copy1" : "copy0") == 0 &&
+			      strcmp(ubootenv_get(&env, "who"), theirs) == 0,
 		      "flags %d/%d: we pick copy %d, fw_printenv %s", cases[i].flags0,
 		      cases[i].flags1, ours, theirs ? theirs : "(failed)");
 		ubootenv_free(&env);
@@ -422,9 +425,11 @@ static void test_single_copy_layout_both_ways(void)
 	CHECK(run(set, out, sizeof(out)) == 0, "fw_setenv on one copy");
 	CHECK(ubootenv_file_load_layout(image, &l, &env, err, sizeof(err)) == 0, "load: %s", err);
 	CHECK(ubootenv_get(&env, "upgrade_available") &&
-	      !strcmp(ubootenv_get(&env, "upgrade_available"), "1"), "upgrade_available");
+		      !strcmp(ubootenv_get(&env, "upgrade_available"), "1"),
+	      "upgrade_available");
 	CHECK(ubootenv_get(&env, "mender_boot_part") &&
-	      !strcmp(ubootenv_get(&env, "mender_boot_part"), "2"), "mender_boot_part");
+		      !strcmp(ubootenv_get(&env, "mender_boot_part"), "2"),
+	      "mender_boot_part");
 	ubootenv_free(&env);
 	unlink(single);
 }
@@ -454,8 +459,8 @@ int main(void)
 		perror(config);
 		return 1;
 	}
-	fprintf(f, "%s 0x%x 0x%x\n%s 0x%x 0x%x\n", image, UBOOTENV_COPY0_OFFSET,
-		UBOOTENV_COPY_SIZE, image, UBOOTENV_COPY1_OFFSET, UBOOTENV_COPY_SIZE);
+	fprintf(f, "%s 0x%x 0x%x\n%s 0x%x 0x%x\n", image, UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY_SIZE,
+		image, UBOOTENV_COPY1_OFFSET, UBOOTENV_COPY_SIZE);
 	fclose(f);
 
 	test_fw_printenv_reads_what_ubootenv_writes();

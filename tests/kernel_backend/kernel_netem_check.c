@@ -144,7 +144,8 @@ static void set(struct kernel_netem *kn, enum kernel_netem_dir dir, const char *
 	if (text)
 		s = spec_of(text);
 	if (kernel_netem_set_spec(kn, dir, text ? &s : NULL, err, sizeof(err)) < 0)
-		die("set %s \"%s\": %s", dir == KERNEL_NETEM_TO_DEVICE ? "to_device" : "from_device",
+		die("set %s \"%s\": %s",
+		    dir == KERNEL_NETEM_TO_DEVICE ? "to_device" : "from_device",
 		    text ? text : "(clear)", err);
 }
 
@@ -158,8 +159,8 @@ static void expect_rtt(const char *what, double want_ms)
 	 * cores are busy stretches the others (measured: an average of 255.9 ms
 	 * for 200 ms at load 10). */
 	check(got == 5 && min >= want_ms && min < want_ms * 1.1 + 5,
-	      "%s: rtt min %.1f avg %.1f ms (%d/5 replies), want %.0f ms +10%%", what, min, avg, got,
-	      want_ms);
+	      "%s: rtt min %.1f avg %.1f ms (%d/5 replies), want %.0f ms +10%%", what, min, avg,
+	      got, want_ms);
 }
 
 static void expect_dump(const char *ifname, const char *want, int present)
@@ -167,7 +168,8 @@ static void expect_dump(const char *ifname, const char *want, int present)
 	char dump[1024];
 	qdisc_dump(ifname, dump, sizeof(dump));
 	int has = strstr(dump, want) != NULL;
-	check(has == present, "%s dump %s \"%s\": %s", ifname, present ? "has" : "lacks", want, dump);
+	check(has == present, "%s dump %s \"%s\": %s", ifname, present ? "has" : "lacks", want,
+	      dump);
 }
 
 /* A namespace for the device side: a child that unshares its network and waits. */
@@ -203,8 +205,9 @@ static void topology(pid_t device)
 		die("veth " TAP "/" PEER ": %s", nl_geterror(rc));
 	nl_socket_free(sock);
 	if (sh("ip addr add 10.99.0.1/24 dev " TAP " && ip link set " TAP " up") != 0 ||
-	    sh("nsenter -t %d -n sh -c 'ip link set lo up && ip addr add " DEVICE_IP
-	       "/24 dev " PEER " && ip link set " PEER " up'", (int)device) != 0)
+	    sh("nsenter -t %d -n sh -c 'ip link set lo up && ip addr add " DEVICE_IP "/24 dev " PEER
+	       " && ip link set " PEER " up'",
+	       (int)device) != 0)
 		die("addresses on the veth pair");
 }
 
@@ -235,7 +238,8 @@ static int apply_one(char **argv)
 {
 	char err[512];
 	struct netem_spec s = spec_of(argv[3]);
-	enum kernel_netem_path path = !strcmp(argv[1], "libnl") ? KERNEL_NETEM_LIBNL : KERNEL_NETEM_TC;
+	enum kernel_netem_path path =
+		!strcmp(argv[1], "libnl") ? KERNEL_NETEM_LIBNL : KERNEL_NETEM_TC;
 	if (kernel_netem_apply(argv[2], 0x30, &s, path, err, sizeof(err)) < 0) {
 		printf("kn-apply: %s\n", err);
 		return 1;
@@ -260,7 +264,8 @@ int main(int argc, char **argv)
 	enum impairment_backend backend;
 	int resolved = impairment_resolve("auto", &backend, why, sizeof(why), err, sizeof(err));
 	check(resolved == 0 && backend == IMPAIRMENT_KERNEL, "--backend auto picks %s (%s)",
-	      resolved == 0 ? impairment_backend_name(backend) : "nothing", resolved == 0 ? why : err);
+	      resolved == 0 ? impairment_backend_name(backend) : "nothing",
+	      resolved == 0 ? why : err);
 	pid_t device = device_namespace();
 	topology(device);
 
@@ -269,7 +274,8 @@ int main(int argc, char **argv)
 		die("attach: %s", err);
 	char filters[2048];
 	capture(filters, sizeof(filters), "/usr/sbin/tc filter show dev " TAP " ingress");
-	check(strstr(filters, "mirred") && strstr(filters, IFB), "ingress of " TAP " redirected to " IFB);
+	check(strstr(filters, "mirred") && strstr(filters, IFB),
+	      "ingress of " TAP " redirected to " IFB);
 
 	int got;
 	double base = ping_avg(5, &got);
@@ -277,7 +283,8 @@ int main(int argc, char **argv)
 
 	set(kn, KERNEL_NETEM_TO_DEVICE, "delay 100ms");
 	set(kn, KERNEL_NETEM_FROM_DEVICE, "delay 100ms");
-	check(kernel_netem_last_path(kn, KERNEL_NETEM_TO_DEVICE) == KERNEL_NETEM_LIBNL, "delay 100ms went through libnl");
+	check(kernel_netem_last_path(kn, KERNEL_NETEM_TO_DEVICE) == KERNEL_NETEM_LIBNL,
+	      "delay 100ms went through libnl");
 	expect_dump(TAP, "delay 100ms", 1);
 	expect_dump(IFB, "delay 100ms", 1);
 	expect_rtt("delay 100ms both ways", 200);
@@ -301,15 +308,18 @@ int main(int argc, char **argv)
 	/* Fields libnl cannot express go through tc, and a later spec without
 	 * them must not inherit them (the qdisc is replaced, not changed). */
 	set(kn, KERNEL_NETEM_FROM_DEVICE, "delay 10ms rate 1mbit slot 1ms 2ms");
-	check(kernel_netem_last_path(kn, KERNEL_NETEM_FROM_DEVICE) == KERNEL_NETEM_TC, "rate and slot went through tc");
+	check(kernel_netem_last_path(kn, KERNEL_NETEM_FROM_DEVICE) == KERNEL_NETEM_TC,
+	      "rate and slot went through tc");
 	expect_dump(IFB, "rate 1Mbit", 1);
 	expect_dump(IFB, "slot", 1);
 	set(kn, KERNEL_NETEM_FROM_DEVICE, "delay 20ms");
 	expect_dump(IFB, "delay 20ms", 1);
 	expect_dump(IFB, "rate", 0);
 	expect_dump(IFB, "slot", 0);
-	set(kn, KERNEL_NETEM_FROM_DEVICE, "delay 30ms 10ms distribution normal loss gemodel 1% 10% ecn");
-	check(kernel_netem_last_path(kn, KERNEL_NETEM_FROM_DEVICE) == KERNEL_NETEM_TC, "distribution, gemodel, ecn went through tc");
+	set(kn, KERNEL_NETEM_FROM_DEVICE,
+	    "delay 30ms 10ms distribution normal loss gemodel 1% 10% ecn");
+	check(kernel_netem_last_path(kn, KERNEL_NETEM_FROM_DEVICE) == KERNEL_NETEM_TC,
+	      "distribution, gemodel, ecn went through tc");
 	expect_dump(IFB, "loss gemodel", 1);
 	expect_dump(IFB, "ecn", 1);
 
@@ -327,7 +337,8 @@ int main(int argc, char **argv)
 	check(got == 5 && cleared < 50, "clear: rtt %.1f ms", cleared);
 
 	same_through_both_paths("delay 100ms");
-	same_through_both_paths("limit 500 delay 20ms 5ms 25% loss 2% 30% duplicate 1% 10% corrupt 0.5% 5% reorder 10% 20% gap 3");
+	same_through_both_paths("limit 500 delay 20ms 5ms 25% loss 2% 30% duplicate 1% 10% corrupt "
+				"0.5% 5% reorder 10% 20% gap 3");
 	sh("/usr/sbin/tc qdisc del dev " TAP " root");
 
 	kernel_netem_detach(kn);
@@ -337,6 +348,7 @@ int main(int argc, char **argv)
 
 	kill(device, SIGKILL);
 	waitpid(device, NULL, 0);
-	printf("kn-check: %s (%d checks, %d failed)\n", failures ? "FAIL" : "PASS", checks, failures);
+	printf("kn-check: %s (%d checks, %d failed)\n", failures ? "FAIL" : "PASS", checks,
+	       failures);
 	return failures ? 1 : 0;
 }

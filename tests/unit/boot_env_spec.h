@@ -66,7 +66,7 @@ static inline int boot_spec_cmp(const char *key, const char *want, void *arg)
 static inline bool boot_env_matches(const struct ubootenv *env, const char *spec, char *msg,
 				    size_t len)
 {
-	struct boot_spec_check c = {env, msg, len};
+	struct boot_spec_check c = { env, msg, len };
 	msg[0] = '\0';
 	return boot_spec_each(spec, boot_spec_cmp, &c) == 0;
 }

@@ -7,20 +7,20 @@
 
 #include <stdio.h>
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1;                                                                \
-		}                                                                                \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_OK(call)                                                                           \
-	do {                                                                                     \
-		if ((call) < 0) {                                                                \
+#define CHECK_OK(call)                                                                             \
+	do {                                                                                       \
+		if ((call) < 0) {                                                                  \
 			fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, err); \
-			return 1;                                                                \
-		}                                                                                \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 #endif

@@ -78,8 +78,11 @@ static void test_each_build_appends_its_release_to_the_image_initramfs(void **st
 	uint8_t want[1024];
 	const char text[] = "VERSION=2.0.0\nBUGS=no-backoff,never-healthy\n";
 	const struct cpio_entry entries[] = {
-		{.name = "etc", .mode = 040755},
-		{.name = "etc/vh-release", .mode = 0100644, .data = text, .size = sizeof(text) - 1},
+		{ .name = "etc", .mode = 040755 },
+		{ .name = "etc/vh-release",
+		  .mode = 0100644,
+		  .data = text,
+		  .size = sizeof(text) - 1 },
 	};
 	ssize_t want_len = cpio_newc_write(entries, 2, want, sizeof(want));
 

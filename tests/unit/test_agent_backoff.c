@@ -1,7 +1,7 @@
 /* Unit tests for agent_backoff: the reconnect schedule and its jitter. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <cmocka.h>
 
 #include "agent_backoff.h"

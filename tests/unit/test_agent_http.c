@@ -1,8 +1,8 @@
 /* Unit tests for agent_http: request text, response heads, Content-Range and
  * the body decoder fed at every split point. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <cmocka.h>
 
 #include <string.h>
@@ -17,8 +17,9 @@ static void test_get_request_carries_host_and_range(void **state)
 	(void)state;
 	assert_true(agent_http_format_get(buf, sizeof(buf), "10.0.0.1:8080", "/firmware/2.bundle",
 					  4096, false) > 0);
-	assert_string_equal(buf, "GET /firmware/2.bundle HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n"
-				 "User-Agent: vh-agent\r\nRange: bytes=4096-\r\nConnection: close\r\n\r\n");
+	assert_string_equal(
+		buf, "GET /firmware/2.bundle HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n"
+		     "User-Agent: vh-agent\r\nRange: bytes=4096-\r\nConnection: close\r\n\r\n");
 	assert_true(agent_http_format_get(buf, sizeof(buf), "h", "/checkin?a=b", 0, true) > 0);
 	assert_null(strstr(buf, "Range"));
 	assert_null(strstr(buf, "Connection"));
@@ -42,7 +43,8 @@ static void test_head_parses_status_and_known_headers(void **state)
 	struct agent_http_head h;
 
 	(void)state;
-	assert_int_equal(agent_http_head_parse(resp, sizeof(resp) - 1, &h), (int)(sizeof(resp) - 5));
+	assert_int_equal(agent_http_head_parse(resp, sizeof(resp) - 1, &h),
+			 (int)(sizeof(resp) - 5));
 	assert_int_equal(h.status, 206);
 	assert_int_equal(h.content_length, 100);
 	assert_false(h.chunked);
@@ -58,7 +60,8 @@ static void test_head_accepts_bare_lf_and_empty_reason_and_chunked(void **state)
 	struct agent_http_head h;
 
 	(void)state;
-	assert_int_equal(agent_http_head_parse(resp, sizeof(resp) - 1, &h), (int)(sizeof(resp) - 1));
+	assert_int_equal(agent_http_head_parse(resp, sizeof(resp) - 1, &h),
+			 (int)(sizeof(resp) - 1));
 	assert_int_equal(h.status, 200);
 	assert_true(h.chunked);
 	assert_int_equal(h.content_length, -1);
@@ -73,15 +76,21 @@ static void test_head_incomplete_then_complete_at_every_split(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(resp) - 1; i++)
 		assert_int_equal(agent_http_head_parse(resp, i, &h), 0);
-	assert_int_equal(agent_http_head_parse(resp, sizeof(resp) - 1, &h), (int)(sizeof(resp) - 1));
+	assert_int_equal(agent_http_head_parse(resp, sizeof(resp) - 1, &h),
+			 (int)(sizeof(resp) - 1));
 }
 
 static void test_head_rejects_malformed(void **state)
 {
 	static const char *bad[] = {
-		"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n",
-		"HTTP/1.1 099 x\r\n\r\n", "ICY 200 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
-		"HTTP/1.1 200 OK\r\n: v\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+		"HTTP/2 200 OK\r\n\r\n",
+		"HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 200OK\r\n\r\n",
+		"HTTP/1.1 099 x\r\n\r\n",
+		"ICY 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n: v\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
 		"HTTP/1.1 206 OK\r\nContent-Range: bytes 5-4/10\r\n\r\n",
 	};
 	struct agent_http_head h;
@@ -109,17 +118,25 @@ static void test_content_range_forms(void **state)
 	assert_int_equal(agent_http_parse_content_range("bytes */1000", &f, &l, &t), 0);
 	assert_int_equal(f, -1);
 	assert_int_equal(t, 1000);
-	static const char *bad[] = { "bytes", "items 0-1/2", "bytes 0-1", "bytes 0-1/", "bytes */*",
-		"bytes 1-0/5", "bytes 0-5/5", "bytes -1/5", "bytes 0-/5", "bytes a-1/5",
-		"bytes 0-1/99999999999999999999" };
+	static const char *bad[] = { "bytes",
+				     "items 0-1/2",
+				     "bytes 0-1",
+				     "bytes 0-1/",
+				     "bytes */*",
+				     "bytes 1-0/5",
+				     "bytes 0-5/5",
+				     "bytes -1/5",
+				     "bytes 0-/5",
+				     "bytes a-1/5",
+				     "bytes 0-1/99999999999999999999" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(agent_http_parse_content_range(bad[i], &f, &l, &t), -1);
 }
 
 /* Feeds wire[] to a fresh decoder in pieces of `step` bytes and collects the
  * body. Returns the last decode result. */
-static int decode_in_steps(const struct agent_http_head *h, const char *wire, size_t len, size_t step,
-			   char *out, size_t *out_len)
+static int decode_in_steps(const struct agent_http_head *h, const char *wire, size_t len,
+			   size_t step, char *out, size_t *out_len)
 {
 	struct agent_http_body b;
 	uint8_t buf[512];
@@ -179,8 +196,13 @@ static void test_chunked_body_tolerates_bare_lf_and_reports_eof(void **state)
 
 static void test_chunked_body_rejects_bad_framing(void **state)
 {
-	static const char *bad[] = { "x\r\n", "\r\n", "3\rX", "3\r\nabcX", "3\r\nabc\rX",
-				     "1234567890abcdef0\r\n", "3 \r\nabc\r\n0\r\n\r\n!" };
+	static const char *bad[] = { "x\r\n",
+				     "\r\n",
+				     "3\rX",
+				     "3\r\nabcX",
+				     "3\r\nabc\rX",
+				     "1234567890abcdef0\r\n",
+				     "3 \r\nabc\r\n0\r\n\r\n!" };
 	struct agent_http_head h = { .status = 200, .chunked = true, .content_length = -1 };
 	char out[64];
 	size_t n;

@@ -1,7 +1,7 @@
 /* Unit tests for agent_update: the update path's decisions. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <cmocka.h>
 
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Unit tests for run artifacts (harness/report/artifacts.c). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -90,12 +90,26 @@ static bool json_parse_string(const char **pp, char *out, size_t cap)
 		}
 		p++;
 		switch (*p) {
-		case '"': case '\\': case '/': cp = (unsigned char)*p; break;
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
+		case '"':
+		case '\\':
+		case '/':
+			cp = (unsigned char)*p;
+			break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
 		case 'u': {
 			char hex[5];
 			char *end;
@@ -108,7 +122,8 @@ static bool json_parse_string(const char **pp, char *out, size_t cap)
 			p += 4;
 			break;
 		}
-		default: return false;
+		default:
+			return false;
 		}
 		p++;
 		if (n + 4 >= cap)
@@ -155,8 +170,8 @@ static int json_parse_object(const char *line, struct json_pair *pairs, int max)
 			pairs[n].val[p - v] = '\0';
 			pairs[n].is_string = false;
 			if (strcmp(pairs[n].val, "true") && strcmp(pairs[n].val, "false") &&
-			    strcmp(pairs[n].val, "null") && strspn(pairs[n].val, "-0123456789.eE+") !=
-			    strlen(pairs[n].val))
+			    strcmp(pairs[n].val, "null") &&
+			    strspn(pairs[n].val, "-0123456789.eE+") != strlen(pairs[n].val))
 				return -1;
 		}
 		n++;
@@ -232,10 +247,16 @@ static void test_event_log_writes_one_parseable_object_per_line(void **state)
 	const char *path = path_in_tmp("events.jsonl");
 	char err[256] = "";
 	struct event_log *log = event_log_open(path, err, sizeof(err));
-	const char *kv1[] = { "device", "dut", "pattern", "boot \"slot\"=a\\\n\x01\x02\xff",
-			      "timeout_s", "\x01" "30", NULL };
-	const char *kv2[] = { "ok", "\x01true", "bad_raw", "\x01not json", "n", "\x01-1.5e3",
-			      "missing", NULL, NULL };
+	const char *kv1[] = { "device",
+			      "dut",
+			      "pattern",
+			      "boot \"slot\"=a\\\n\x01\x02\xff",
+			      "timeout_s",
+			      "\x01"
+			      "30",
+			      NULL };
+	const char *kv2[] = { "ok",	 "\x01true", "bad_raw", "\x01not json", "n", "\x01-1.5e3",
+			      "missing", NULL,	     NULL };
 	struct json_pair pairs[8];
 	char *text, *line, *save = NULL;
 	int lines = 0;
@@ -261,7 +282,8 @@ static void test_event_log_writes_one_parseable_object_per_line(void **state)
 			assert_string_equal(pairs[1].val, "expect");
 			assert_string_equal(pairs[2].val, "dut");
 			assert_string_equal(pairs[3].key, "pattern");
-			assert_string_equal(pairs[3].val, "boot \"slot\"=a\\\n\x01\x02\xef\xbf\xbd");
+			assert_string_equal(pairs[3].val,
+					    "boot \"slot\"=a\\\n\x01\x02\xef\xbf\xbd");
 			assert_false(pairs[4].is_string);
 			assert_string_equal(pairs[4].val, "30");
 		} else if (lines == 1) {
@@ -344,15 +366,23 @@ static void test_junit_counts_failures_and_errors_and_escapes(void **state)
 	(void)state;
 	assert_int_equal(junit_write(path, junit_cases, 4, err, sizeof(err)), 0);
 	text = read_all(path);
-	assert_non_null(strstr(text, "<testsuites tests=\"4\" failures=\"1\" errors=\"2\" skipped=\"0\" time=\"16.750\">"));
-	assert_non_null(strstr(text, "<testsuite name=\"vharness\" tests=\"4\" failures=\"1\" errors=\"2\""));
-	assert_non_null(strstr(text, "<testcase name=\"ok.lua\" classname=\"vharness\" time=\"1.500\"/>"));
-	assert_non_null(strstr(text, "<failure message=\"expect &quot;slot=b&quot; timed out after 30s "
-				     "&lt;&amp;&gt;\" type=\"failure\">[ 1.0] boot[31m red&#13;\n"
-				     "]]&gt; &quot;quoted&quot; &amp; done\n</failure>"));
-	assert_non_null(strstr(text, "<testcase name=\"bad.lua\" classname=\"vharness\" time=\"0.000\">"));
-	assert_non_null(strstr(text, "<error message=\"unknown option &apos;foo&apos;\" type=\"config\"></error>"));
-	assert_non_null(strstr(text, "<error message=\"harness fault\" type=\"harness\">qemu died\tsignal 11\n</error>"));
+	assert_non_null(strstr(text, "<testsuites tests=\"4\" failures=\"1\" errors=\"2\" "
+				     "skipped=\"0\" time=\"16.750\">"));
+	assert_non_null(strstr(
+		text, "<testsuite name=\"vharness\" tests=\"4\" failures=\"1\" errors=\"2\""));
+	assert_non_null(
+		strstr(text, "<testcase name=\"ok.lua\" classname=\"vharness\" time=\"1.500\"/>"));
+	assert_non_null(strstr(text,
+			       "<failure message=\"expect &quot;slot=b&quot; timed out after 30s "
+			       "&lt;&amp;&gt;\" type=\"failure\">[ 1.0] boot[31m red&#13;\n"
+			       "]]&gt; &quot;quoted&quot; &amp; done\n</failure>"));
+	assert_non_null(
+		strstr(text, "<testcase name=\"bad.lua\" classname=\"vharness\" time=\"0.000\">"));
+	assert_non_null(strstr(
+		text,
+		"<error message=\"unknown option &apos;foo&apos;\" type=\"config\"></error>"));
+	assert_non_null(strstr(text, "<error message=\"harness fault\" type=\"harness\">qemu "
+				     "died\tsignal 11\n</error>"));
 	for (p = text; *p; p++)
 		assert_true((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\t');
 	/* No temporary file is left behind. */
@@ -382,8 +412,9 @@ static void test_junit_write_reports_unwritable_path(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(junit_write(path_in_tmp("missing/junit.xml"), junit_cases, 1, err,
-				     sizeof(err)), -ENOENT);
+	assert_int_equal(
+		junit_write(path_in_tmp("missing/junit.xml"), junit_cases, 1, err, sizeof(err)),
+		-ENOENT);
 	assert_non_null(strstr(err, "missing/junit.xml"));
 }
 
@@ -439,7 +470,8 @@ static void test_write_whole_replaces_only_a_complete_file(void **state)
 	assert_string_equal(text, "first\n");
 	free(text);
 	/* A writer that fails half way leaves the old file and no .tmp behind. */
-	assert_int_equal(artifacts_write_whole(path, put_half_then_fail, "sec", err, sizeof(err)), -1);
+	assert_int_equal(artifacts_write_whole(path, put_half_then_fail, "sec", err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "whole.txt"));
 	text = read_all(path);
 	assert_string_equal(text, "first\n");
@@ -448,8 +480,9 @@ static void test_write_whole_replaces_only_a_complete_file(void **state)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	assert_int_equal(access(tmp, F_OK), -1);
 	/* An unwritable place is named. */
-	assert_int_equal(artifacts_write_whole("/nonexistent/dir/x.txt", put_text, "x", err, sizeof(err)),
-			 -1);
+	assert_int_equal(
+		artifacts_write_whole("/nonexistent/dir/x.txt", put_text, "x", err, sizeof(err)),
+		-1);
 	assert_non_null(strstr(err, "/nonexistent/dir/x.txt"));
 }
 

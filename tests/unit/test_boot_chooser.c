@@ -49,57 +49,58 @@ struct transition {
 
 static const struct transition table[] = {
 	/* committed slots: nothing counts, nothing changes */
-	{"boot_slot=a upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, false,
-	 "a", "0", "0"},
-	{"boot_slot=b upgrade_available=0 bootcount=0 bootlimit=3", 'b', 0, false, false, 0, false,
-	 "b", "0", "0"},
+	{ "boot_slot=a upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, false,
+	  "a", "0", "0" },
+	{ "boot_slot=b upgrade_available=0 bootcount=0 bootlimit=3", 'b', 0, false, false, 0, false,
+	  "b", "0", "0" },
 	/* U-Boot ignores a stale bootcount while upgrade_available=0 */
-	{"boot_slot=b upgrade_available=0 bootcount=7 bootlimit=3", 'b', 0, false, false, 0, false,
-	 "b", "0", "7"},
+	{ "boot_slot=b upgrade_available=0 bootcount=7 bootlimit=3", 'b', 0, false, false, 0, false,
+	  "b", "0", "7" },
 	/* trial boots count up to the limit... */
-	{"boot_slot=b upgrade_available=1 bootcount=0 bootlimit=3", 'b', 1, true, false, 0, true,
-	 "b", "1", "1"},
-	{"boot_slot=b upgrade_available=1 bootcount=1 bootlimit=3", 'b', 2, true, false, 0, true,
-	 "b", "1", "2"},
+	{ "boot_slot=b upgrade_available=1 bootcount=0 bootlimit=3", 'b', 1, true, false, 0, true,
+	  "b", "1", "1" },
+	{ "boot_slot=b upgrade_available=1 bootcount=1 bootlimit=3", 'b', 2, true, false, 0, true,
+	  "b", "1", "2" },
 	/* bootcount == bootlimit after the increment still boots the trial */
-	{"boot_slot=b upgrade_available=1 bootcount=2 bootlimit=3", 'b', 3, true, false, 0, true,
-	 "b", "1", "3"},
+	{ "boot_slot=b upgrade_available=1 bootcount=2 bootlimit=3", 'b', 3, true, false, 0, true,
+	  "b", "1", "3" },
 	/* ...and bootcount > bootlimit runs altbootcmd: back to the other slot */
-	{"boot_slot=b upgrade_available=1 bootcount=3 bootlimit=3", 'a', 0, false, true, 'b', true,
-	 "a", "0", "0"},
-	{"boot_slot=a upgrade_available=1 bootcount=3 bootlimit=3", 'b', 0, false, true, 'a', true,
-	 "b", "0", "0"},
+	{ "boot_slot=b upgrade_available=1 bootcount=3 bootlimit=3", 'a', 0, false, true, 'b', true,
+	  "a", "0", "0" },
+	{ "boot_slot=a upgrade_available=1 bootcount=3 bootlimit=3", 'b', 0, false, true, 'a', true,
+	  "b", "0", "0" },
 	/* a count already far past the limit rolls back too */
-	{"boot_slot=b upgrade_available=1 bootcount=50 bootlimit=3", 'a', 0, false, true, 'b', true,
-	 "a", "0", "0"},
+	{ "boot_slot=b upgrade_available=1 bootcount=50 bootlimit=3", 'a', 0, false, true, 'b',
+	  true, "a", "0", "0" },
 	/* bootlimit=1: one trial boot, the second rolls back */
-	{"boot_slot=b upgrade_available=1 bootcount=0 bootlimit=1", 'b', 1, true, false, 0, true,
-	 "b", "1", "1"},
-	{"boot_slot=b upgrade_available=1 bootcount=1 bootlimit=1", 'a', 0, false, true, 'b', true,
-	 "a", "0", "0"},
+	{ "boot_slot=b upgrade_available=1 bootcount=0 bootlimit=1", 'b', 1, true, false, 0, true,
+	  "b", "1", "1" },
+	{ "boot_slot=b upgrade_available=1 bootcount=1 bootlimit=1", 'a', 0, false, true, 'b', true,
+	  "a", "0", "0" },
 	/* bootlimit=0 disables the limit, as in U-Boot */
-	{"boot_slot=b upgrade_available=1 bootcount=99 bootlimit=0", 'b', 100, true, false, 0, true,
-	 "b", "1", "100"},
+	{ "boot_slot=b upgrade_available=1 bootcount=99 bootlimit=0", 'b', 100, true, false, 0,
+	  true, "b", "1", "100" },
 	/* garbled values: safe defaults */
-	{"", 'a', 0, false, false, 0, true, "a", "0", "0"},
-	{"boot_slot=c upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, true,
-	 "a", "0", "0"},
-	{"boot_slot=B upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, true,
-	 "a", "0", "0"},
-	{"boot_slot=ab upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, true,
-	 "a", "0", "0"},
-	{"boot_slot=b upgrade_available=yes bootcount=2 bootlimit=3", 'b', 0, false, false, 0, true,
-	 "b", "0", "2"},
-	{"boot_slot=b upgrade_available=1 bootcount=x bootlimit=3", 'b', 1, true, false, 0, true,
-	 "b", "1", "1"},
-	{"boot_slot=b upgrade_available=1 bootcount=-1 bootlimit=3", 'b', 1, true, false, 0, true,
-	 "b", "1", "1"},
-	{"boot_slot=b upgrade_available=1 bootcount=3 bootlimit=x", 'a', 0, false, true, 'b', true,
-	 "a", "0", "0"},
-	{"boot_slot=b upgrade_available=1 bootcount=2", 'b', 3, true, false, 0, true, "b", "1", "3"},
+	{ "", 'a', 0, false, false, 0, true, "a", "0", "0" },
+	{ "boot_slot=c upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, true,
+	  "a", "0", "0" },
+	{ "boot_slot=B upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, true,
+	  "a", "0", "0" },
+	{ "boot_slot=ab upgrade_available=0 bootcount=0 bootlimit=3", 'a', 0, false, false, 0, true,
+	  "a", "0", "0" },
+	{ "boot_slot=b upgrade_available=yes bootcount=2 bootlimit=3", 'b', 0, false, false, 0,
+	  true, "b", "0", "2" },
+	{ "boot_slot=b upgrade_available=1 bootcount=x bootlimit=3", 'b', 1, true, false, 0, true,
+	  "b", "1", "1" },
+	{ "boot_slot=b upgrade_available=1 bootcount=-1 bootlimit=3", 'b', 1, true, false, 0, true,
+	  "b", "1", "1" },
+	{ "boot_slot=b upgrade_available=1 bootcount=3 bootlimit=x", 'a', 0, false, true, 'b', true,
+	  "a", "0", "0" },
+	{ "boot_slot=b upgrade_available=1 bootcount=2", 'b', 3, true, false, 0, true, "b", "1",
+	  "3" },
 	/* an out-of-range count is garbled too: counting restarts at 1 */
-	{"boot_slot=b upgrade_available=1 bootcount=99999999999 bootlimit=3", 'b', 1, true, false,
-	 0, true, "b", "1", "1"},
+	{ "boot_slot=b upgrade_available=1 bootcount=99999999999 bootlimit=3", 'b', 1, true, false,
+	  0, true, "b", "1", "1" },
 };
 
 static void test_boot_choose_transition_table(void **state)
@@ -114,9 +115,10 @@ static void test_boot_choose_transition_table(void **state)
 		if (c.slot != t->slot || c.bootcount != t->bootcount || c.trial != t->trial ||
 		    c.rolled_back != t->rolled_back || c.rollback_from != t->from ||
 		    c.env_changed != t->changed)
-			fail_msg("case %zu '%s': slot %c count %u trial %d rb %d from %c changed %d",
-				 i, t->before, c.slot, c.bootcount, c.trial, c.rolled_back,
-				 c.rollback_from ? c.rollback_from : '-', c.env_changed);
+			fail_msg(
+				"case %zu '%s': slot %c count %u trial %d rb %d from %c changed %d",
+				i, t->before, c.slot, c.bootcount, c.trial, c.rolled_back,
+				c.rollback_from ? c.rollback_from : '-', c.env_changed);
 		assert_env(&env, "boot_slot", t->after_slot);
 		assert_env(&env, "upgrade_available", t->after_upgrade);
 		assert_env(&env, "bootcount", t->after_count);

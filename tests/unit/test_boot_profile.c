@@ -15,8 +15,8 @@
 #include "boot_env_spec.h"
 #include "boot_profile.h"
 #include "boot_rules.h"
-#include "uboot_shell.h"
 #include "test_skip.h"
+#include "uboot_shell.h"
 
 static void test_boot_profile_find_knows_each_profile_by_name(void **state)
 {
@@ -189,7 +189,7 @@ static int fake_fallback(const struct boot_profile_cfg *cfg, struct ubootenv *en
 	return 0;
 }
 
-static const struct boot_option fake_options[] = {{NULL, 0, NULL, NULL}};
+static const struct boot_option fake_options[] = { { NULL, 0, NULL, NULL } };
 static const struct boot_profile fake_profile = {
 	.name = "fake",
 	.options = fake_options,
@@ -224,7 +224,7 @@ static void test_boot_power_on_boots_a_bootable_slot_in_one_pass(void **state)
 	struct boot_profile_cfg cfg;
 	struct ubootenv env;
 	struct boot_outcome out;
-	struct driver_ctx ctx = {{true, true}, {0}, 0};
+	struct driver_ctx ctx = { { true, true }, { 0 }, 0 };
 	boot_cfg_init(&cfg, &fake_profile);
 	ubootenv_init(&env);
 	fake_choose_action = BOOT_ACTION_BOOT;
@@ -244,7 +244,7 @@ static void test_boot_power_on_reports_both_slots_unbootable(void **state)
 	struct boot_profile_cfg cfg;
 	struct ubootenv env;
 	struct boot_outcome out;
-	struct driver_ctx ctx = {{false, false}, {0}, 0};
+	struct driver_ctx ctx = { { false, false }, { 0 }, 0 };
 	boot_cfg_init(&cfg, &fake_profile);
 	ubootenv_init(&env);
 	fake_choose_action = BOOT_ACTION_BOOT;
@@ -265,7 +265,7 @@ static void test_boot_power_on_runs_the_bootloader_again_after_a_reset(void **st
 	struct boot_profile_cfg cfg;
 	struct ubootenv env;
 	struct boot_outcome out;
-	struct driver_ctx ctx = {{false, true}, {0}, 0};
+	struct driver_ctx ctx = { { false, true }, { 0 }, 0 };
 	boot_cfg_init(&cfg, &fake_profile);
 	ubootenv_init(&env);
 	/* slot a fails and the fallback resets: every pass fails the same way */
@@ -296,7 +296,7 @@ static void test_boot_power_on_halt_is_final(void **state)
 	struct boot_profile_cfg cfg;
 	struct ubootenv env;
 	struct boot_outcome out;
-	struct driver_ctx ctx = {{true, true}, {0}, 0};
+	struct driver_ctx ctx = { { true, true }, { 0 }, 0 };
 	boot_cfg_init(&cfg, &fake_profile);
 	ubootenv_init(&env);
 	fake_choose_action = BOOT_ACTION_HALT;
@@ -317,27 +317,27 @@ static void test_uboot_strtoul_reads_numbers_as_uboot_does(void **state)
 		uint64_t want;
 	} cases[] = {
 		/* lib/strto.c:65-68: digits until the first one not below the base */
-		{"12", 10, 12},
-		{"12abc", 10, 12},
-		{"abc", 10, 0},
-		{"", 10, 0},
+		{ "12", 10, 12 },
+		{ "12abc", 10, 12 },
+		{ "abc", 10, 0 },
+		{ "", 10, 0 },
 		/* no sign and no leading space in simple_strtoul */
-		{"-1", 10, 0},
-		{" 1", 10, 0},
-		{"+1", 10, 0},
+		{ "-1", 10, 0 },
+		{ " 1", 10, 0 },
+		{ "+1", 10, 0 },
 		/* lib/strto.c:21-26: "0x" switches to hex whatever the base */
-		{"0x10", 10, 16},
-		{"0X1f", 10, 31},
-		{"0x", 16, 0},
+		{ "0x10", 10, 16 },
+		{ "0X1f", 10, 31 },
+		{ "0x", 16, 0 },
 		/* lib/strto.c:27-29: a leading 0 is octal only for base 0 */
-		{"010", 0, 8},
-		{"010", 10, 10},
-		{"019", 0, 1},
+		{ "010", 0, 8 },
+		{ "010", 10, 10 },
+		{ "019", 0, 1 },
 		/* lib/strto.c:50-55: hex digits either case */
-		{"fF", 16, 255},
-		{"ffffffffffffffff", 16, UINT64_MAX},
+		{ "fF", 16, 255 },
+		{ "ffffffffffffffff", 16, UINT64_MAX },
 		/* ulong arithmetic wraps */
-		{"18446744073709551616", 10, 0},
+		{ "18446744073709551616", 10, 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (uboot_strtoul(cases[i].s, cases[i].base) != cases[i].want)
@@ -383,7 +383,7 @@ static void test_uboot_hush_plain_refuses_what_hush_would_reparse(void **state)
 	assert_true(uboot_hush_plain("0x1f"));
 	assert_true(uboot_hush_plain("/dev/mmcblk0p2"));
 	/* common/cli_hush.c:3615 make_string re-parses the substituted text */
-	const char *bad[] = {"2 3", "2\t", "2;reset", "'2'", "\"2\"", "$x", "a\\b", "a|b", "a#b"};
+	const char *bad[] = { "2 3", "2\t", "2;reset", "'2'", "\"2\"", "$x", "a\\b", "a|b", "a#b" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (uboot_hush_plain(bad[i]))
 			fail_msg("'%s' counted as plain", bad[i]);

@@ -19,60 +19,60 @@
 
 static const struct boot_case cases[] = {
 	/* the guide gives no defaults: a blank env cannot start */
-	{CASE, "", .action = BOOT_ACTION_HALT, .why = "blank env"},
+	{ CASE, "", .action = BOOT_ACTION_HALT, .why = "blank env" },
 	/* dot:83-84 bootcounter++ at every start; dot:85-86 bootcounter <
 	 * bootlimit: normal boot; rst:62-63 ustate 0: the configured copy */
-	{CASE, AT_REST, .slot = 0, .after = "boot_slot=a|ustate=0|bootcount=1", .changed = true},
+	{ CASE, AT_REST, .slot = 0, .after = "boot_slot=a|ustate=0|bootcount=1", .changed = true },
 	/* rst:62 "not set" is the same as 0 */
-	{CASE, "boot_slot=a|bootcount=0|bootlimit=3", .slot = 0, .after = "bootcount=1|ustate",
-	 .changed = true},
+	{ CASE, "boot_slot=a|bootcount=0|bootlimit=3", .slot = 0, .after = "bootcount=1|ustate",
+	  .changed = true },
 	/* rst:64-65 ustate 1: the new software is under test */
-	{CASE, INSTALLED, .slot = 1, .trial = true, .after = "boot_slot=b|ustate=1|bootcount=1",
-	 .changed = true},
-	{CASE, "boot_slot=b|ustate=1|bootcount=1|bootlimit=3", .slot = 1, .trial = true,
-	 .after = "bootcount=2", .changed = true},
+	{ CASE, INSTALLED, .slot = 1, .trial = true, .after = "boot_slot=b|ustate=1|bootcount=1",
+	  .changed = true },
+	{ CASE, "boot_slot=b|ustate=1|bootcount=1|bootlimit=3", .slot = 1, .trial = true,
+	  .after = "bootcount=2", .changed = true },
 	/* dot:85 the limit is reached at bootcounter == bootlimit; dot:87-89
 	 * ustate == 1: ustate = 3 (FAILED), toggle, normal boot (rst:51-54) */
-	{CASE, "boot_slot=b|ustate=1|bootcount=2|bootlimit=3", .slot = 0, .rolled_back = true,
-	 .after = "boot_slot=a|ustate=3|bootcount=3", .changed = true,
-	 .why = "ustate=3 (FAILED), toggle"},
-	{CASE, "boot_slot=a|ustate=1|bootcount=2|bootlimit=3", .slot = 1, .rolled_back = true,
-	 .after = "boot_slot=b|ustate=3", .changed = true},
+	{ CASE, "boot_slot=b|ustate=1|bootcount=2|bootlimit=3", .slot = 0, .rolled_back = true,
+	  .after = "boot_slot=a|ustate=3|bootcount=3", .changed = true,
+	  .why = "ustate=3 (FAILED), toggle" },
+	{ CASE, "boot_slot=a|ustate=1|bootcount=2|bootlimit=3", .slot = 1, .rolled_back = true,
+	  .after = "boot_slot=b|ustate=3", .changed = true },
 	/* dot:97 ustate not 1 at the limit: the rescue system (rst:62-63) */
-	{CASE, "boot_slot=a|ustate=0|bootcount=2|bootlimit=3", .action = BOOT_ACTION_HALT,
-	 .after = "bootcount=3", .changed = true, .why = "rescue system"},
+	{ CASE, "boot_slot=a|ustate=0|bootcount=2|bootlimit=3", .action = BOOT_ACTION_HALT,
+	  .after = "bootcount=3", .changed = true, .why = "rescue system" },
 	/* dot:103-105 only user space resets the counter: after a fallback
 	 * that nobody acknowledged, the next start is the rescue system */
-	{CASE, "boot_slot=a|ustate=3|bootcount=3|bootlimit=3", .action = BOOT_ACTION_HALT,
-	 .after = "boot_slot=a|ustate=3|bootcount=4", .changed = true, .why = "rescue system"},
+	{ CASE, "boot_slot=a|ustate=3|bootcount=3|bootlimit=3", .action = BOOT_ACTION_HALT,
+	  .after = "boot_slot=a|ustate=3|bootcount=4", .changed = true, .why = "rescue system" },
 	/* state.h: ustate is one character; "01" is not INSTALLED */
-	{CASE, "boot_slot=b|ustate=01|bootcount=2|bootlimit=3", .action = BOOT_ACTION_HALT,
-	 .after = "bootcount=3", .changed = true},
+	{ CASE, "boot_slot=b|ustate=01|bootcount=2|bootlimit=3", .action = BOOT_ACTION_HALT,
+	  .after = "bootcount=3", .changed = true },
 	/* the counters read as U-Boot reads numbers: garbled counts from 0 */
-	{CASE, "boot_slot=a|ustate=0|bootcount=x|bootlimit=3", .slot = 0, .after = "bootcount=1",
-	 .changed = true},
+	{ CASE, "boot_slot=a|ustate=0|bootcount=x|bootlimit=3", .slot = 0, .after = "bootcount=1",
+	  .changed = true },
 	/* no bootlimit reads as 0: every start is at the limit (dot:85), so
 	 * an installed update falls back at once */
-	{CASE, "boot_slot=b|ustate=1|bootcount=0", .slot = 0, .rolled_back = true,
-	 .after = "boot_slot=a|ustate=3|bootcount=1", .changed = true},
+	{ CASE, "boot_slot=b|ustate=1|bootcount=0", .slot = 0, .rolled_back = true,
+	  .after = "boot_slot=a|ustate=3|bootcount=1", .changed = true },
 	/* the configured copy names neither copy: nothing to run normally... */
-	{CASE, "boot_slot=x|ustate=0|bootcount=0|bootlimit=3", .action = BOOT_ACTION_HALT,
-	 .after = "boot_slot=x|bootcount=1", .changed = true, .why = "names neither copy"},
+	{ CASE, "boot_slot=x|ustate=0|bootcount=0|bootlimit=3", .action = BOOT_ACTION_HALT,
+	  .after = "boot_slot=x|bootcount=1", .changed = true, .why = "names neither copy" },
 	/* ...and a toggle from it goes to the first copy */
-	{CASE, "boot_slot=x|ustate=1|bootcount=2|bootlimit=3", .slot = 0, .rolled_back = true,
-	 .after = "boot_slot=a|ustate=3", .changed = true},
+	{ CASE, "boot_slot=x|ustate=1|bootcount=2|bootlimit=3", .slot = 0, .rolled_back = true,
+	  .after = "boot_slot=a|ustate=3", .changed = true },
 	/* dot:90-93 a kernel that does not come up: reset and start again;
 	 * each start counts (dot:83-84) until the limit toggles (dot:87-89) */
-	{CASE, INSTALLED, .unbootable = {false, true}, .slot = 0, .rolled_back = true,
-	 .after = "boot_slot=a|ustate=3|bootcount=3", .changed = true, .passes = 3},
+	{ CASE, INSTALLED, .unbootable = { false, true }, .slot = 0, .rolled_back = true,
+	  .after = "boot_slot=a|ustate=3|bootcount=3", .changed = true, .passes = 3 },
 	/* the same with ustate 0 ends in the rescue system */
-	{CASE, AT_REST, .unbootable = {true, false}, .action = BOOT_ACTION_HALT,
-	 .after = "boot_slot=a|ustate=0|bootcount=3", .changed = true, .passes = 3,
-	 .why = "rescue system"},
+	{ CASE, AT_REST, .unbootable = { true, false }, .action = BOOT_ACTION_HALT,
+	  .after = "boot_slot=a|ustate=0|bootcount=3", .changed = true, .passes = 3,
+	  .why = "rescue system" },
 	/* neither copy comes up: toggle, then the rescue system */
-	{CASE, INSTALLED, .unbootable = {true, true}, .action = BOOT_ACTION_HALT,
-	 .rolled_back = false, .after = "boot_slot=a|ustate=3|bootcount=4", .changed = true,
-	 .passes = 4, .why = "rescue system"},
+	{ CASE, INSTALLED, .unbootable = { true, true }, .action = BOOT_ACTION_HALT,
+	  .rolled_back = false, .after = "boot_slot=a|ustate=3|bootcount=4", .changed = true,
+	  .passes = 4, .why = "rescue system" },
 };
 
 static void test_swupdate_reproduces_the_guides_state_machine(void **state)
@@ -114,9 +114,9 @@ static void test_swupdate_uses_configured_names(void **state)
 	assert_int_equal(boot_cfg_set(&cfg, "ustate_var", "upgrade_state", err, sizeof(err)), 0);
 	assert_int_equal(boot_cfg_check(&cfg, err, sizeof(err)), 0);
 	static const struct boot_case named[] = {
-		{CASE, "rootpart=3|upgrade_state=1|bootcount=1|bootlimit=2", .slot = 0,
-		 .rolled_back = true, .after = "rootpart=2|upgrade_state=3|bootcount=2",
-		 .changed = true},
+		{ CASE, "rootpart=3|upgrade_state=1|bootcount=1|bootlimit=2", .slot = 0,
+		  .rolled_back = true, .after = "rootpart=2|upgrade_state=3|bootcount=2",
+		  .changed = true },
 	};
 	boot_cases_run(&cfg, named, 1);
 }

@@ -38,79 +38,79 @@ struct uboot_case {
 
 static const struct uboot_case cases[] = {
 	/* blank env: the reference defaults, written back (boot_chooser.h) */
-	{"", OK, BOOT_ACTION_BOOT, 0, false, false, 0,
-	 "boot_slot=a|upgrade_available=0|bootcount=0|bootlimit=3", true},
+	{ "", OK, BOOT_ACTION_BOOT, 0, false, false, 0,
+	  "boot_slot=a|upgrade_available=0|bootcount=0|bootlimit=3", true },
 	/* bootcount_env.c:19-28 bootcount_load: 0 while upgrade_available=0, and
 	 * :9-17 bootcount_store saves nothing then: a committed slot boots as is */
-	{COMMITTED_A, OK, BOOT_ACTION_BOOT, 0, false, false, 0, COMMITTED_A, false},
-	{"boot_slot=b|upgrade_available=0|bootcount=7|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, false,
-	 false, 0, "boot_slot=b|bootcount=7", false},
+	{ COMMITTED_A, OK, BOOT_ACTION_BOOT, 0, false, false, 0, COMMITTED_A, false },
+	{ "boot_slot=b|upgrade_available=0|bootcount=7|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, false,
+	  false, 0, "boot_slot=b|bootcount=7", false },
 	/* bootcount.h:119-135 bootcount_inc: a trial boot counts and is stored
 	 * (ota:57 "if upgrade_available=1: bootcount += 1") */
-	{"boot_slot=b|upgrade_available=1|bootcount=0|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, true,
-	 false, 1, "boot_slot=b|upgrade_available=1|bootcount=1", true},
+	{ "boot_slot=b|upgrade_available=1|bootcount=0|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, true,
+	  false, 1, "boot_slot=b|upgrade_available=1|bootcount=1", true },
 	/* bootcount.h:107 "bootlimit && bootcount > bootlimit": equal still boots */
-	{"boot_slot=b|upgrade_available=1|bootcount=2|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, true,
-	 false, 3, "boot_slot=b|bootcount=3", true},
+	{ "boot_slot=b|upgrade_available=1|bootcount=2|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, true,
+	  false, 3, "boot_slot=b|bootcount=3", true },
 	/* bootcount.h:107 exceeded: altbootcmd; ota:57-58 "roll back (boot_slot =
 	 * other slot, upgrade_available=0, bootcount=0)" */
-	{"boot_slot=b|upgrade_available=1|bootcount=3|bootlimit=3", OK, BOOT_ACTION_BOOT, 0, false,
-	 true, 0, "boot_slot=a|upgrade_available=0|bootcount=0", true},
-	{"boot_slot=a|upgrade_available=1|bootcount=1|bootlimit=1", OK, BOOT_ACTION_BOOT, 1, false,
-	 true, 0, "boot_slot=b|upgrade_available=0|bootcount=0", true},
+	{ "boot_slot=b|upgrade_available=1|bootcount=3|bootlimit=3", OK, BOOT_ACTION_BOOT, 0, false,
+	  true, 0, "boot_slot=a|upgrade_available=0|bootcount=0", true },
+	{ "boot_slot=a|upgrade_available=1|bootcount=1|bootlimit=1", OK, BOOT_ACTION_BOOT, 1, false,
+	  true, 0, "boot_slot=b|upgrade_available=0|bootcount=0", true },
 	/* bootcount.h:107 "bootlimit &&": 0 disables the limit */
-	{"boot_slot=b|upgrade_available=1|bootcount=99|bootlimit=0", OK, BOOT_ACTION_BOOT, 1, true,
-	 false, 100, "bootcount=100", true},
+	{ "boot_slot=b|upgrade_available=1|bootcount=99|bootlimit=0", OK, BOOT_ACTION_BOOT, 1, true,
+	  false, 100, "bootcount=100", true },
 	/* ota:66 "A bundle that fails to parse = that slot is unbootable: roll
 	 * back the same way" */
-	{"boot_slot=b|upgrade_available=1|bootcount=0|bootlimit=3",
-	 {true, false},
-	 BOOT_ACTION_BOOT,
-	 0,
-	 false,
-	 true,
-	 0,
-	 "boot_slot=a|upgrade_available=0|bootcount=0",
-	 true},
-	{COMMITTED_A,
-	 {false, true},
-	 BOOT_ACTION_BOOT,
-	 1,
-	 false,
-	 true,
-	 0,
-	 "boot_slot=b|upgrade_available=0|bootcount=0",
-	 true},
+	{ "boot_slot=b|upgrade_available=1|bootcount=0|bootlimit=3",
+	  { true, false },
+	  BOOT_ACTION_BOOT,
+	  0,
+	  false,
+	  true,
+	  0,
+	  "boot_slot=a|upgrade_available=0|bootcount=0",
+	  true },
+	{ COMMITTED_A,
+	  { false, true },
+	  BOOT_ACTION_BOOT,
+	  1,
+	  false,
+	  true,
+	  0,
+	  "boot_slot=b|upgrade_available=0|bootcount=0",
+	  true },
 	/* ...once per power-on: the other slot unbootable too means nothing
 	 * boots (the env keeps the rollback, as U-Boot would have saved it) */
-	{"boot_slot=b|upgrade_available=1|bootcount=0|bootlimit=3",
-	 {false, false},
-	 BOOT_ACTION_HALT,
-	 -1,
-	 false,
-	 true,
-	 0,
-	 "boot_slot=a|upgrade_available=0|bootcount=0",
-	 true},
+	{ "boot_slot=b|upgrade_available=1|bootcount=0|bootlimit=3",
+	  { false, false },
+	  BOOT_ACTION_HALT,
+	  -1,
+	  false,
+	  true,
+	  0,
+	  "boot_slot=a|upgrade_available=0|bootcount=0",
+	  true },
 	/* a rollback by the limit whose target is unbootable goes back once */
-	{"boot_slot=b|upgrade_available=1|bootcount=3|bootlimit=3",
-	 {false, true},
-	 BOOT_ACTION_BOOT,
-	 1,
-	 false,
-	 true,
-	 0,
-	 "boot_slot=b|upgrade_available=0|bootcount=0",
-	 true},
+	{ "boot_slot=b|upgrade_available=1|bootcount=3|bootlimit=3",
+	  { false, true },
+	  BOOT_ACTION_BOOT,
+	  1,
+	  false,
+	  true,
+	  0,
+	  "boot_slot=b|upgrade_available=0|bootcount=0",
+	  true },
 	/* garbled values: the safe defaults, normalised (boot_chooser.h) */
-	{"boot_slot=c|upgrade_available=0|bootcount=0|bootlimit=3", OK, BOOT_ACTION_BOOT, 0, false,
-	 false, 0, "boot_slot=a", true},
-	{"boot_slot=b|upgrade_available=yes|bootcount=2|bootlimit=3", OK, BOOT_ACTION_BOOT, 1,
-	 false, false, 0, "upgrade_available=0|bootcount=2", true},
-	{"boot_slot=b|upgrade_available=1|bootcount=x|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, true,
-	 false, 1, "bootcount=1", true},
-	{"boot_slot=b|upgrade_available=1|bootcount=3|bootlimit=x", OK, BOOT_ACTION_BOOT, 0, false,
-	 true, 0, "boot_slot=a|bootlimit=3", true},
+	{ "boot_slot=c|upgrade_available=0|bootcount=0|bootlimit=3", OK, BOOT_ACTION_BOOT, 0, false,
+	  false, 0, "boot_slot=a", true },
+	{ "boot_slot=b|upgrade_available=yes|bootcount=2|bootlimit=3", OK, BOOT_ACTION_BOOT, 1,
+	  false, false, 0, "upgrade_available=0|bootcount=2", true },
+	{ "boot_slot=b|upgrade_available=1|bootcount=x|bootlimit=3", OK, BOOT_ACTION_BOOT, 1, true,
+	  false, 1, "bootcount=1", true },
+	{ "boot_slot=b|upgrade_available=1|bootcount=3|bootlimit=x", OK, BOOT_ACTION_BOOT, 0, false,
+	  true, 0, "boot_slot=a|bootlimit=3", true },
 };
 
 struct bootable_ctx {
@@ -132,7 +132,7 @@ static void run_cases(const struct boot_profile_cfg *cfg, const char *(*rename)(
 		snprintf(after, sizeof(after), "%s", rename(t->after));
 		struct ubootenv env;
 		struct boot_outcome out;
-		struct bootable_ctx ctx = {t->bootable};
+		struct bootable_ctx ctx = { t->bootable };
 		assert_int_equal(boot_env_from(&env, before), 0);
 		assert_int_equal(boot_power_on(cfg, &env, case_bootable, NULL, &ctx, &out), 0);
 		const struct boot_decision *d = &out.decision;
@@ -164,9 +164,10 @@ static void test_uboot_bootcount_applies_the_bootcount_rules(void **state)
 static const char *renamed(const char *s)
 {
 	static char buf[512];
-	static const char *const from[] = {
-		"boot_slot", "upgrade_available", "bootcount", "bootlimit", "=a", "=b"};
-	static const char *const to[] = {"active", "trying", "tries", "max_tries", "=A", "=B"};
+	static const char *const from[] = { "boot_slot", "upgrade_available",
+					    "bootcount", "bootlimit",
+					    "=a",	 "=b" };
+	static const char *const to[] = { "active", "trying", "tries", "max_tries", "=A", "=B" };
 	char tmp[512];
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (size_t k = 0; k < 6; k++) {

@@ -16,9 +16,9 @@
 #include "child_check.h"
 #include "sandboxed.h"
 
-static const char *const ab[] = {"vht0-a", "vht1-b"};
-static const char *const cd[] = {"vht2-c", "vht3-d"};
-static const struct bridge_island two[] = {{ab, 2}, {cd, 2}};
+static const char *const ab[] = { "vht0-a", "vht1-b" };
+static const char *const cd[] = { "vht2-c", "vht3-d" };
+static const struct bridge_island two[] = { { ab, 2 }, { cd, 2 } };
 
 static void test_bridge_partition_script_cuts_between_islands_and_from_the_host(void **state)
 {
@@ -52,11 +52,11 @@ static void test_bridge_partition_script_refuses_unsafe_names_and_overflow(void 
 {
 	(void)state;
 	char s[4096];
-	static const char *const bad[] = {"vht0\"; flush"};
-	static const struct bridge_island inj[] = {{bad, 1}};
+	static const char *const bad[] = { "vht0\"; flush" };
+	static const struct bridge_island inj[] = { { bad, 1 } };
 	assert_int_equal(bridge_partition_script("vhb0-lan", inj, 1, s, sizeof(s)), -1);
 	assert_int_equal(bridge_partition_script("vhb0 lan", NULL, 0, s, sizeof(s)), -1);
-	static const struct bridge_island empty[] = {{ab, 0}};
+	static const struct bridge_island empty[] = { { ab, 0 } };
 	assert_int_equal(bridge_partition_script("vhb0-lan", empty, 1, s, sizeof(s)), -1);
 	assert_int_equal(bridge_partition_script("vhb0-lan", two, 2, s, 100), -1);
 }
@@ -64,9 +64,9 @@ static void test_bridge_partition_script_refuses_unsafe_names_and_overflow(void 
 /* nft's view of the table, into out. */
 static int list_table(char *out, size_t len)
 {
-	const char *args[] = {getenv("VH_NFT") ? getenv("VH_NFT") : "/usr/sbin/nft", "list",
-			      "ruleset", NULL};
-	struct child_spec spec = {.argv = args};
+	const char *args[] = { getenv("VH_NFT") ? getenv("VH_NFT") : "/usr/sbin/nft", "list",
+			       "ruleset", NULL };
+	struct child_spec spec = { .argv = args };
 	char err[256];
 	bool timed_out;
 	int status = child_run(&spec, 10000, out, len, &timed_out, err, sizeof(err));

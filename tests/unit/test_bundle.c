@@ -50,12 +50,14 @@ static void test_sha256_known_vectors(void **state)
 	(void)state;
 	char hex[SHA256_HEX_SIZE];
 	sha256_hex("", 0, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	sha256_hex("abc", 3, hex);
 	assert_string_equal(hex, HEX_A);
 	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	sha256_hex(two, strlen(two), hex);
-	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	assert_string_equal(hex,
+			    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void test_sha256_any_split_gives_same_digest(void **state)
@@ -79,7 +81,8 @@ static void test_sha256_any_split_gives_same_digest(void **state)
 	}
 	sha256_final(&ctx, d);
 	sha256_to_hex(d, hex);
-	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	assert_string_equal(hex,
+			    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	/* 55, 56 and 64 bytes: the padding boundaries */
 	uint8_t buf[64];
 	memset(buf, 'x', sizeof(buf));
@@ -137,7 +140,8 @@ static void test_write_then_extract_gives_back_the_inputs(void **state)
 	assert_string_equal(parsed.bugs, "no-backoff");
 
 	struct bundle_header ex;
-	assert_int_equal(bundle_extract(bpath, 0, blen, kout, iout, &ex, true, err, sizeof(err)), 0);
+	assert_int_equal(bundle_extract(bpath, 0, blen, kout, iout, &ex, true, err, sizeof(err)),
+			 0);
 	size_t n;
 	uint8_t *kk = read_file(kout, &n);
 	assert_int_equal(n, klen);
@@ -149,8 +153,9 @@ static void test_write_then_extract_gives_back_the_inputs(void **state)
 
 	/* one byte short of the slot: rejected before anything is copied */
 	unlink(kout);
-	assert_int_equal(bundle_extract(bpath, 0, blen - 1, kout, iout, NULL, false, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		bundle_extract(bpath, 0, blen - 1, kout, iout, NULL, false, err, sizeof(err)),
+		-EINVAL);
 	assert_int_equal(access(kout, F_OK), -1);
 
 	/* a flipped payload byte: -EBADMSG, and no half-trusted outputs left */
@@ -162,7 +167,8 @@ static void test_write_then_extract_gives_back_the_inputs(void **state)
 	assert_int_equal(access(kout, F_OK), -1);
 	assert_int_equal(access(iout, F_OK), -1);
 	/* without verification it extracts (the chooser's fast path) */
-	assert_int_equal(bundle_extract(bpath, 0, blen, kout, iout, NULL, false, err, sizeof(err)), 0);
+	assert_int_equal(bundle_extract(bpath, 0, blen, kout, iout, NULL, false, err, sizeof(err)),
+			 0);
 
 	/* truncated payload: the file ends before the header's sizes */
 	write_file(bpath, b, blen - 10);
@@ -198,7 +204,8 @@ static void test_extract_at_offset_and_bad_inputs(void **state)
 	uint8_t *d = calloc(1, 4096 + blen + 4096);
 	memcpy(d + 4096, b, blen);
 	write_file(disk, d, 4096 + blen + 4096);
-	assert_int_equal(bundle_extract(disk, 4096, 8192, kout, NULL, &h, true, err, sizeof(err)), 0);
+	assert_int_equal(bundle_extract(disk, 4096, 8192, kout, NULL, &h, true, err, sizeof(err)),
+			 0);
 	size_t n;
 	uint8_t *kk = read_file(kout, &n);
 	assert_int_equal(n, 6);
@@ -207,17 +214,19 @@ static void test_extract_at_offset_and_bad_inputs(void **state)
 	/* zeros are not a bundle: the slot is unbootable */
 	assert_int_equal(bundle_read_header(disk, 0, 4096, &h, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "magic"));
-	assert_int_equal(bundle_extract(disk, 8192 + blen, 4096, NULL, NULL, NULL, true, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		bundle_extract(disk, 8192 + blen, 4096, NULL, NULL, NULL, true, err, sizeof(err)),
+		-EINVAL);
 	/* missing inputs and bad names */
 	assert_int_equal(bundle_extract("/nonexistent/disk", 0, 4096, NULL, NULL, NULL, false, err,
 					sizeof(err)),
 			 -ENOENT);
-	assert_int_equal(bundle_write(bpath, "1.0.0", NULL, "/nonexistent/k", ipath, NULL, err,
-				      sizeof(err)),
-			 -ENOENT);
-	assert_int_equal(bundle_write(bpath, "bad version", NULL, kpath, ipath, NULL, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		bundle_write(bpath, "1.0.0", NULL, "/nonexistent/k", ipath, NULL, err, sizeof(err)),
+		-ENOENT);
+	assert_int_equal(
+		bundle_write(bpath, "bad version", NULL, kpath, ipath, NULL, err, sizeof(err)),
+		-EINVAL);
 	assert_int_equal(bundle_write(bpath, "1", "Bad Bugs", kpath, ipath, NULL, err, sizeof(err)),
 			 -EINVAL);
 	/* the failed writes left the earlier bundle in place */

@@ -46,7 +46,7 @@ static uint64_t mono_ms(void)
 /* A broadcast test frame from a made-up guest MAC, numbered seq. */
 static size_t test_frame(uint8_t *f, uint32_t seq)
 {
-	static const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x02};
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 	memset(f, 0xff, 6);
 	memcpy(f + 6, src, 6);
 	f[12] = ETH_TEST >> 8, f[13] = ETH_TEST & 0xff;

@@ -1,7 +1,7 @@
 /* Unit tests for child processes (base/child.c): real programs, real signals. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -137,8 +137,9 @@ static void test_child_can_lead_its_own_process_group(void **state)
 {
 	(void)state;
 	const char *argv[] = { "sleep", "5", NULL };
-	struct child_spec spec = { .argv = argv, .stdout_fd = -1, .stderr_fd = -1,
-				   .own_process_group = true };
+	struct child_spec spec = {
+		.argv = argv, .stdout_fd = -1, .stderr_fd = -1, .own_process_group = true
+	};
 	struct child c;
 	char err[256];
 	assert_int_equal(child_spawn(&spec, &c, err, sizeof(err)), 0);
@@ -200,8 +201,9 @@ static void test_child_stderr_goes_to_its_file_and_the_tail_reads_back(void **st
 	assert_true(fd >= 0);
 	close(fd);
 	const char *argv[] = { "sh", "-c", "for i in 1 2 3 4 5 6; do echo line$i >&2; done", NULL };
-	struct child_spec spec = { .argv = argv, .stdout_fd = -1, .stderr_fd = -1,
-				   .stderr_path = path };
+	struct child_spec spec = {
+		.argv = argv, .stdout_fd = -1, .stderr_fd = -1, .stderr_path = path
+	};
 	struct child c;
 	char err[256], tail[256];
 	assert_int_equal(child_spawn(&spec, &c, err, sizeof(err)), 0);

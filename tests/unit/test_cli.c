@@ -1,8 +1,8 @@
 /* Unit tests for command-line parsing (harness/cli/cli.c): cli_parse and
  * cli_in_shard. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -62,9 +62,9 @@ static void test_cli_recognises_every_command_word(void **state)
 		enum cli_command command;
 		bool needs_scenario;
 	} cases[] = {
-		{ "run", CLI_RUN, true },       { "check", CLI_CHECK, true },
-		{ "doctor", CLI_DOCTOR, false }, { "netem", CLI_NETEM, false },
-		{ "image", CLI_IMAGE, false },   { "help", CLI_HELP, false },
+		{ "run", CLI_RUN, true },	   { "check", CLI_CHECK, true },
+		{ "doctor", CLI_DOCTOR, false },   { "netem", CLI_NETEM, false },
+		{ "image", CLI_IMAGE, false },	   { "help", CLI_HELP, false },
 		{ "version", CLI_VERSION, false }, { "report", CLI_REPORT, false },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -142,8 +142,9 @@ static void test_cli_artifacts_takes_next_word_or_equals_value(void **state)
 static void test_cli_suite_options_are_parsed_and_checked(void **state)
 {
 	(void)state;
-	char *ok[] = { "vharness", "run", "scenarios/", "--jobs", "auto", "--repeat", "3",
-		       "--matrix", "bugs=a,b", "--matrix=backend=user", "--timings", "t.txt" };
+	char *ok[] = { "vharness",  "run",  "scenarios/", "--jobs",   "auto",
+		       "--repeat",  "3",    "--matrix",	  "bugs=a,b", "--matrix=backend=user",
+		       "--timings", "t.txt" };
 	assert_int_equal(parse(ARGC(ok), ok), 0);
 	assert_true(opts.jobs_auto);
 	assert_int_equal(opts.repeat, 3);
@@ -187,7 +188,9 @@ static void test_cli_accel_accepts_auto_tcg_kvm(void **state)
 	static const struct {
 		const char *word;
 		enum cli_accel accel;
-	} cases[] = { { "tcg", CLI_ACCEL_TCG }, { "kvm", CLI_ACCEL_KVM }, { "auto", CLI_ACCEL_AUTO } };
+	} cases[] = { { "tcg", CLI_ACCEL_TCG },
+		      { "kvm", CLI_ACCEL_KVM },
+		      { "auto", CLI_ACCEL_AUTO } };
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char *argv[] = { "vharness", "run", "a.lua", "--accel", (char *)cases[k].word };
 		assert_int_equal(parse(ARGC(argv), argv), 0);
@@ -237,7 +240,8 @@ static void test_cli_backend_accepts_auto_kernel_user(void **state)
 	static const struct {
 		const char *word;
 		enum cli_backend backend;
-	} cases[] = { { "kernel", CLI_BACKEND_KERNEL }, { "user", CLI_BACKEND_USER },
+	} cases[] = { { "kernel", CLI_BACKEND_KERNEL },
+		      { "user", CLI_BACKEND_USER },
 		      { "auto", CLI_BACKEND_AUTO } };
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char *argv[] = { "vharness", "run", "a.lua", "--backend", (char *)cases[k].word };
@@ -486,8 +490,8 @@ static void test_cli_shards_deal_every_scenario_exactly_once_round_robin(void **
 			}
 			for (int i = 0; i < scenarios; i++)
 				if (owners[i] != 1)
-					fail_msg("%d/%d scenarios: #%d is in %d shards", scenarios, n, i,
-						 owners[i]);
+					fail_msg("%d/%d scenarios: #%d is in %d shards", scenarios,
+						 n, i, owners[i]);
 			/* Round-robin: shard sizes differ by at most one. */
 			for (int a = 1; a <= n; a++)
 				for (int b = 1; b <= n; b++)

@@ -21,8 +21,8 @@
 
 static const char release[] = "VERSION=2.0.0\nBUGS=no-backoff\n";
 static const struct cpio_entry release_entries[] = {
-	{.name = "etc", .mode = 040755},
-	{.name = "etc/vh-release", .mode = 0100644, .data = release, .size = sizeof(release) - 1},
+	{ .name = "etc", .mode = 040755 },
+	{ .name = "etc/vh-release", .mode = 0100644, .data = release, .size = sizeof(release) - 1 },
 };
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -119,11 +119,11 @@ static void test_invalid_entries_and_small_buffers_are_refused(void **state)
 {
 	(void)state;
 	uint8_t buf[512];
-	const struct cpio_entry absolute = {.name = "/etc", .mode = 040755};
-	const struct cpio_entry empty = {.name = "", .mode = 0100644};
-	const struct cpio_entry dir_data = {.name = "d", .mode = 040755, .data = "x", .size = 1};
-	const struct cpio_entry symlink = {.name = "l", .mode = 0120777, .data = "x", .size = 1};
-	const struct cpio_entry no_data = {.name = "f", .mode = 0100644, .size = 3};
+	const struct cpio_entry absolute = { .name = "/etc", .mode = 040755 };
+	const struct cpio_entry empty = { .name = "", .mode = 0100644 };
+	const struct cpio_entry dir_data = { .name = "d", .mode = 040755, .data = "x", .size = 1 };
+	const struct cpio_entry symlink = { .name = "l", .mode = 0120777, .data = "x", .size = 1 };
+	const struct cpio_entry no_data = { .name = "f", .mode = 0100644, .size = 3 };
 
 	assert_int_equal(cpio_newc_write(&absolute, 1, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(cpio_newc_write(&empty, 1, buf, sizeof(buf)), -EINVAL);

@@ -38,7 +38,6 @@
 #include "child_check.h"
 #include "sandboxed.h"
 
-
 #define ETH_TEST 0x88b5 /* IEEE local experimental ethertype */
 #define MAGIC "VHDP"
 
@@ -50,8 +49,8 @@ struct fx {
 	struct link_ctx *ctx;
 	struct ev_loop *loop;
 	struct datapath *dp;
-	int fake;   /* QEMU's end of the socketpair */
-	int pkt;    /* AF_PACKET on the bridge */
+	int fake; /* QEMU's end of the socketpair */
+	int pkt;  /* AF_PACKET on the bridge */
 	int br_ifindex;
 	uint8_t rbuf[1 << 17]; /* framed bytes read from the datapath, not yet taken */
 	size_t rlen;
@@ -316,10 +315,12 @@ static int fake_recv(struct fx *f, uint8_t *out, size_t *len, int timeout_ms, bo
 			}
 		} else {
 			if (f->rlen >= 4) {
-				uint32_t l = (uint32_t)f->rbuf[0] << 24 | (uint32_t)f->rbuf[1] << 16 |
+				uint32_t l = (uint32_t)f->rbuf[0] << 24 |
+					     (uint32_t)f->rbuf[1] << 16 |
 					     (uint32_t)f->rbuf[2] << 8 | f->rbuf[3];
 				if (l < 14 || l > 2048) {
-					fprintf(stderr, "bad frame length %u from the datapath\n", l);
+					fprintf(stderr, "bad frame length %u from the datapath\n",
+						l);
 					return -1;
 				}
 				if (f->rlen >= 4 + l) {
@@ -344,8 +345,8 @@ static int fake_recv(struct fx *f, uint8_t *out, size_t *len, int timeout_ms, bo
 }
 
 /* The next test frame QEMU receives (other frames skipped): 1, or 0 on timeout. */
-static int fake_recv_test(struct fx *f, uint8_t *out, size_t *len, uint32_t *seq,
-			  int timeout_ms, bool stream)
+static int fake_recv_test(struct fx *f, uint8_t *out, size_t *len, uint32_t *seq, int timeout_ms,
+			  bool stream)
 {
 	uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000u;
 	for (;;) {
@@ -360,7 +361,8 @@ static int fake_recv_test(struct fx *f, uint8_t *out, size_t *len, uint32_t *seq
 
 static int bridge_send(struct fx *f, const uint8_t *frame, size_t len)
 {
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = f->br_ifindex,
+	struct sockaddr_ll to = { .sll_family = AF_PACKET,
+				  .sll_ifindex = f->br_ifindex,
 				  .sll_halen = 6 };
 	memcpy(to.sll_addr, frame, 6);
 	CHECK(sendto(f->pkt, frame, len, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)len);
@@ -375,7 +377,8 @@ static int bridge_recv(struct fx *f, uint8_t *out, size_t *len, size_t want_len,
 	for (;;) {
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof from;
-		ssize_t n = recvfrom(f->pkt, out, 2048, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t n =
+			recvfrom(f->pkt, out, 2048, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		uint32_t seq;
 		if (n > 0 && from.sll_pkttype != PACKET_OUTGOING &&
 		    (want_len ? (size_t)n == want_len : is_test_frame(out, (size_t)n, &seq))) {
@@ -570,8 +573,7 @@ static bool held_within(const char *what, const struct held *h, uint64_t lo, uin
 }
 
 /* Frame i from the device to the bridge, then 100+i back. */
-static int one_frame_each_way(struct fx *f, uint32_t i, struct held *from_dev,
-			      struct held *to_dev)
+static int one_frame_each_way(struct fx *f, uint32_t i, struct held *from_dev, struct held *to_dev)
 {
 	CHECK(frame_from_device(f, i, from_dev) == 0);
 	CHECK(frame_to_device(f, 100 + i, to_dev) == 0);
@@ -863,8 +865,12 @@ static int loss_pattern(struct fx *f, uint64_t seed, bool through[200])
 	fcntl(f->fake, F_SETFL, O_NONBLOCK);
 	int tap = link_tap_open("vht0", err, sizeof err);
 	CHECK_OK(tap);
-	struct datapath_config cfg = { .loop = f->loop, .tap_fd = tap, .qemu_fd = sv[0],
-				       .framing = DATAPATH_STREAM, .seed = seed, .link_id = 7 };
+	struct datapath_config cfg = { .loop = f->loop,
+				       .tap_fd = tap,
+				       .qemu_fd = sv[0],
+				       .framing = DATAPATH_STREAM,
+				       .seed = seed,
+				       .link_id = 7 };
 	CHECK_OK(datapath_new(&cfg, &f->dp, err, sizeof err));
 	/* Closing the tap's only fd took its carrier down, and reopening brought it back
 	 * up; when linkwatch ran in between, the bridge disabled the port, and it drops
@@ -916,8 +922,9 @@ static int child_same_seed_same_drop_pattern(void)
 	/* And it is exactly the engine's decision sequence for this link and direction. */
 	struct netem_spec spec;
 	CHECK(netem_spec_parse("loss 30%", &spec, NULL) == 0);
-	struct impair_engine_config ec = { .spec = &spec, .seed = 42, .link_id = 7,
-					   .direction = IMPAIR_FROM_DEVICE };
+	struct impair_engine_config ec = {
+		.spec = &spec, .seed = 42, .link_id = 7, .direction = IMPAIR_FROM_DEVICE
+	};
 	struct impair_engine *e;
 	char err[128];
 	CHECK_OK(impair_engine_new(&ec, &e, err, sizeof err));
@@ -1037,8 +1044,9 @@ static int child_slow_qemu_gets_whole_frames_in_order(void)
 			struct datapath_stats st;
 			datapath_stats(f->dp, DATAPATH_TO_DEVICE, &st);
 			fprintf(stderr, "got %u want %u; in %lu out %lu overflow %lu queued %u\n",
-				seq, next, (unsigned long)st.frames_in, (unsigned long)st.frames_out,
-				(unsigned long)st.dropped_overflow, st.queued);
+				seq, next, (unsigned long)st.frames_in,
+				(unsigned long)st.frames_out, (unsigned long)st.dropped_overflow,
+				st.queued);
 		}
 		CHECK(seq == next && glen == 1000 + seq % 7);
 		test_frame(buf, glen, mac_host, seq);
@@ -1080,11 +1088,11 @@ static void run_sandboxed(int (*fn)(void))
 	sandboxed_run(fn);
 }
 
-#define SANDBOXED(name)                         \
-	static void test_datapath_##name(void **state) \
-	{                                       \
-		(void)state;                    \
-		run_sandboxed(child_##name);    \
+#define SANDBOXED(name)                                                                            \
+	static void test_datapath_##name(void **state)                                             \
+	{                                                                                          \
+		(void)state;                                                                       \
+		run_sandboxed(child_##name);                                                       \
 	}
 
 SANDBOXED(frames_flow_both_ways)

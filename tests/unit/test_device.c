@@ -4,9 +4,9 @@
  * the integration tests' job; these reach the paths real guests produce
  * rarely or only by accident (a crash, a reset racing an exit, a start that
  * dies, a cut in the middle of a chunk). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -33,9 +33,9 @@
 /* --- the stand-in for QEMU --- */
 
 enum fake_mode {
-	FAKE_NORMAL,         /* boots when resumed, answers QMP, echoes the console */
-	FAKE_DIES_AT_START,  /* exits 1 before connecting, after a word on stderr */
-	FAKE_CHUNKY,         /* prints three step lines in one write when resumed */
+	FAKE_NORMAL,	    /* boots when resumed, answers QMP, echoes the console */
+	FAKE_DIES_AT_START, /* exits 1 before connecting, after a word on stderr */
+	FAKE_CHUNKY,	    /* prints three step lines in one write when resumed */
 };
 
 static enum fake_mode mode;
@@ -94,7 +94,8 @@ static void fake_qemu(int serial, int qmp)
 						say(serial, "fake: booted\n");
 				} else if (strstr(line, "\"system_reset\"")) {
 					reply(qmp, line);
-					say(qmp, "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+					say(qmp, "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": "
+						 "false, "
 						 "\"reason\": \"host-qmp-system-reset\"}}\n");
 					_exit(0);
 				} else {
@@ -115,8 +116,9 @@ static void fake_qemu(int serial, int qmp)
 			while ((nl = strchr(sbuf, '\n'))) {
 				*nl = '\0';
 				if (!strcmp(sbuf, "reboot")) {
-					say(qmp, "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
-						 "\"reason\": \"guest-reset\"}}\n");
+					say(qmp,
+					    "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, "
+					    "\"reason\": \"guest-reset\"}}\n");
 					_exit(0);
 				}
 				if (!strcmp(sbuf, "crash")) {
@@ -159,8 +161,8 @@ static void deliver(struct ev_loop *loop, void *arg)
 		qemu_proc_close_sockets(&s->proc);
 		char tail[256], why[400];
 		child_file_tail(s->proc.stderr_path, tail, sizeof(tail), 3);
-		snprintf(why, sizeof(why), "QEMU exited with status 1 before connecting its console: %s",
-			 tail);
+		snprintf(why, sizeof(why),
+			 "QEMU exited with status 1 before connecting its console: %s", tail);
 		free(s);
 		fn(fn_arg, NULL, why);
 		return;
@@ -276,10 +278,18 @@ static int setup(void **state)
 	 * device has a cable to pull. */
 	static struct network_member member = { .device = "dut", .ip = "10.77.0.2" };
 	struct device_config cfg = {
-		.name = "dut", .loop = f.loop, .artifacts_dir = f.dir, .image_dir = "/nonexistent",
-		.fw = &fw, .memory_mib = 96, .member = &member, .accel = f.accel, .echo_fd = -1,
+		.name = "dut",
+		.loop = f.loop,
+		.artifacts_dir = f.dir,
+		.image_dir = "/nonexistent",
+		.fw = &fw,
+		.memory_mib = 96,
+		.member = &member,
+		.accel = f.accel,
+		.echo_fd = -1,
 		.hooks = { .event = on_event, .fault = on_fault, .ctx = &f },
-		.start = fake_start, .cancel = fake_cancel,
+		.start = fake_start,
+		.cancel = fake_cancel,
 	};
 	char err[256];
 	f.dev = device_new(&cfg, err, sizeof(err));
@@ -532,9 +542,15 @@ static void test_device_link_sets_the_cable_over_qmp(void **state)
 	/* Without a network there is no cable: a bad request. */
 	struct vh_firmware fw = { .kernel = "/fake/vmlinuz" };
 	struct device_config cfg = {
-		.name = "lonely", .loop = f->loop, .artifacts_dir = f->dir, .fw = &fw,
-		.memory_mib = 96, .accel = f->accel, .echo_fd = -1,
-		.start = fake_start, .cancel = fake_cancel,
+		.name = "lonely",
+		.loop = f->loop,
+		.artifacts_dir = f->dir,
+		.fw = &fw,
+		.memory_mib = 96,
+		.accel = f->accel,
+		.echo_fd = -1,
+		.start = fake_start,
+		.cancel = fake_cancel,
 	};
 	char err[256];
 	struct vh_device *lonely = device_new(&cfg, err, sizeof(err));

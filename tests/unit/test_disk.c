@@ -2,9 +2,9 @@
  * made by the real sfdisk (MBR with an extended partition, GPT) and broken
  * ones made by hand, files read out of real ext4 filesystems that mke2fs
  * put at an offset in an image, and fw_env.config lines. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -124,7 +124,8 @@ static int read_mem(void *ctx, uint64_t offset, void *buf, size_t len)
 
 static void put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16),
+	p[3] = (uint8_t)(v >> 24);
 }
 
 static void mbr_entry(uint64_t sector_at, int i, uint8_t type, uint32_t lba, uint32_t n)
@@ -155,8 +156,8 @@ static void test_logical_chain_that_loops_is_an_error(void **state)
 	(void)state;
 	memset(disk, 0, sizeof(disk));
 	mbr_entry(0, 0, 0x05, 10, 100); /* extended: sectors 10..109 */
-	mbr_entry(10, 0, 0x83, 2, 4);    /* logical 5 */
-	mbr_entry(10, 1, 0x05, 0, 20);   /* next EBR: itself */
+	mbr_entry(10, 0, 0x83, 2, 4);	/* logical 5 */
+	mbr_entry(10, 1, 0x05, 0, 20);	/* next EBR: itself */
 	struct partition_table t;
 	char err[256];
 	assert_int_equal(partition_table_parse(read_mem, NULL, sizeof(disk), &t, err, sizeof(err)),
@@ -170,7 +171,8 @@ static void test_disk_without_a_table_has_no_partitions(void **state)
 	memset(disk, 0, sizeof(disk));
 	struct partition_table t;
 	char err[256];
-	assert_int_equal(partition_table_parse(read_mem, NULL, sizeof(disk), &t, err, sizeof(err)), 0);
+	assert_int_equal(partition_table_parse(read_mem, NULL, sizeof(disk), &t, err, sizeof(err)),
+			 0);
 	assert_int_equal(t.scheme, PARTITION_NONE);
 	assert_int_equal(t.n, 0);
 	/* A protective MBR without a GPT behind it is broken, not empty. */
@@ -186,15 +188,15 @@ static void make_ext4_at(const char *img, uint64_t offset)
 {
 	char root[128];
 	snprintf(root, sizeof(root), "%s/root", dir);
-	assert_int_equal(sh("rm -rf %s && mkdir -p %s/boot %s/etc && "
-			    "head -c 300000 /dev/urandom > %s/boot/vmlinuz-6.1 && "
-			    "ln -s vmlinuz-6.1 %s/boot/vmlinuz && "
-			    "printf '/dev/mmcblk0 0x400000 0x4000\\n/dev/mmcblk0 0x800000 0x4000\\n' "
-			    "> %s/etc/fw_env.config && truncate -s 64M %s && "
-			    "mke2fs -q -F -t ext4 -E offset=%llu -d %s %s 16M",
-			    root, root, root, root, root, root, img, (unsigned long long)offset,
-			    root, img),
-			 0);
+	assert_int_equal(
+		sh("rm -rf %s && mkdir -p %s/boot %s/etc && "
+		   "head -c 300000 /dev/urandom > %s/boot/vmlinuz-6.1 && "
+		   "ln -s vmlinuz-6.1 %s/boot/vmlinuz && "
+		   "printf '/dev/mmcblk0 0x400000 0x4000\\n/dev/mmcblk0 0x800000 0x4000\\n' "
+		   "> %s/etc/fw_env.config && truncate -s 64M %s && "
+		   "mke2fs -q -F -t ext4 -E offset=%llu -d %s %s 16M",
+		   root, root, root, root, root, root, img, (unsigned long long)offset, root, img),
+		0);
 }
 
 static void test_kernel_is_copied_out_of_an_ext4_slot_following_symlinks(void **state)
@@ -265,15 +267,15 @@ static void test_fw_env_config_offsets_in_a_partition_become_disk_offsets(void *
 	t.parts[0] = (struct partition){ .number = 1, .start = 1 << 20, .size = 8 << 20 };
 	struct fw_env_location loc;
 	char err[256];
-	assert_int_equal(fw_env_parse_config("/dev/mmcblk0p1 0x2000 0x2000\n", &t, &loc, err,
-					     sizeof(err)),
-			 0);
+	assert_int_equal(
+		fw_env_parse_config("/dev/mmcblk0p1 0x2000 0x2000\n", &t, &loc, err, sizeof(err)),
+		0);
 	assert_int_equal(loc.copy[0].offset, (1 << 20) + 0x2000);
-	assert_int_equal(fw_env_parse_config("/dev/vda3 0 0x2000\n", &t, &loc, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "names partition 3, which the disk does not have"));
-	assert_int_equal(fw_env_parse_config("/dev/vda1 0x7ff000 0x2000\n", &t, &loc, err,
-					     sizeof(err)),
+	assert_int_equal(fw_env_parse_config("/dev/vda3 0 0x2000\n", &t, &loc, err, sizeof(err)),
 			 -1);
+	assert_non_null(strstr(err, "names partition 3, which the disk does not have"));
+	assert_int_equal(
+		fw_env_parse_config("/dev/vda1 0x7ff000 0x2000\n", &t, &loc, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "runs past the end of /dev/vda1"));
 }
 
@@ -288,8 +290,8 @@ static void test_fw_env_config_errors_name_the_line(void **state)
 	assert_non_null(strstr(err, "line 2"));
 	assert_int_equal(fw_env_parse_config("# nothing\n", NULL, &loc, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "names no env"));
-	assert_int_equal(fw_env_parse_config("/dev/vda 0 8192\n/dev/vda 8192 4096\n", NULL, &loc, err,
-					     sizeof(err)),
+	assert_int_equal(fw_env_parse_config("/dev/vda 0 8192\n/dev/vda 8192 4096\n", NULL, &loc,
+					     err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "differ in size"));
 }

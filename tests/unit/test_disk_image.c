@@ -17,9 +17,9 @@
 
 #include "bundle.h"
 #include "disk_image.h"
-#include "ubootenv.h"
 #include "test_files.h"
 #include "test_skip.h"
+#include "ubootenv.h"
 
 static void read_at(const char *path, uint64_t off, void *buf, size_t len)
 {
@@ -65,8 +65,8 @@ static void test_mbr_bytes(void **state)
 	assert_int_equal(mbr[510], 0x55);
 	assert_int_equal(mbr[511], 0xaa);
 	assert_int_equal(le32(mbr + 440), DISK_IMAGE_DISK_ID);
-	const uint32_t starts[3] = {2048, 41 * 2048, 81 * 2048};
-	const uint32_t counts[3] = {40 * 2048, 40 * 2048, 8 * 2048};
+	const uint32_t starts[3] = { 2048, 41 * 2048, 81 * 2048 };
+	const uint32_t counts[3] = { 40 * 2048, 40 * 2048, 8 * 2048 };
 	for (int p = 0; p < 3; p++) {
 		const uint8_t *e = mbr + 446 + 16 * p;
 		assert_int_equal(e[0], 0x00);
@@ -151,7 +151,8 @@ static void test_create_writes_mbr_env_and_slot_a(void **state)
 	assert_int_equal(stat(kout, &kst), 0);
 	assert_int_equal(kst.st_size, 3000);
 	assert_int_equal(bundle_extract(disk, (uint64_t)disk_image_slot_offset('b'),
-					DISK_IMAGE_SLOT_SIZE, NULL, NULL, NULL, true, err, sizeof(err)),
+					DISK_IMAGE_SLOT_SIZE, NULL, NULL, NULL, true, err,
+					sizeof(err)),
 			 -EINVAL);
 
 	/* write_slot puts a second version into b */
@@ -160,7 +161,8 @@ static void test_create_writes_mbr_env_and_slot_a(void **state)
 	make_bundle(b2, "2.0.0");
 	assert_int_equal(disk_image_write_slot(disk, 'b', b2, err, sizeof(err)), 0);
 	assert_int_equal(bundle_extract(disk, (uint64_t)disk_image_slot_offset('b'),
-					DISK_IMAGE_SLOT_SIZE, NULL, NULL, &h, true, err, sizeof(err)),
+					DISK_IMAGE_SLOT_SIZE, NULL, NULL, &h, true, err,
+					sizeof(err)),
 			 0);
 	assert_string_equal(h.version, "2.0.0");
 	assert_int_equal(disk_image_write_slot(disk, 'c', b2, err, sizeof(err)), -EINVAL);
@@ -191,8 +193,9 @@ static void test_create_takes_version_from_bundle_and_rejects_bad_bundles(void *
 	/* a header claiming more than a slot holds; and a non-bundle */
 	char big[128];
 	path_in(big, sizeof(big), "big.bundle");
-	const char *hdr = "VHFW1\nversion=9\nbugs=\nkernel_size=50000000\ninitrd_size=0\n"
-			  "sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n\n";
+	const char *hdr =
+		"VHFW1\nversion=9\nbugs=\nkernel_size=50000000\ninitrd_size=0\n"
+		"sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n\n";
 	write_file(big, hdr, strlen(hdr));
 	assert_int_equal(disk_image_create(disk, big, NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "slot"));
@@ -223,7 +226,7 @@ static void test_sfdisk_lists_three_partitions_at_contract_offsets(void **state)
 	assert_non_null(strstr(out, "label: dos"));
 	assert_non_null(strstr(out, "label-id: 0x57464856"));
 	/* "<dev>N : start= S, size= Z, type=83" (padding varies by version) */
-	const unsigned starts[3] = {2048, 83968, 165888}, sizes[3] = {81920, 81920, 16384};
+	const unsigned starts[3] = { 2048, 83968, 165888 }, sizes[3] = { 81920, 81920, 16384 };
 	int found = 0;
 	for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

@@ -1,7 +1,7 @@
 /* Unit tests for human durations (base/duration.c). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -157,8 +157,9 @@ static void test_duration_format_picks_shortest_unit(void **state)
 static void test_duration_format_round_trips_typical_values(void **state)
 {
 	(void)state;
-	static const uint64_t values[] = { 1, 250, 500, 999, 1000, 1500, 2500, 10000,
-					   30000, 45500, 60000, 90000, 120000, 1800000, 3600000 };
+	static const uint64_t values[] = { 1,	  250,	 500,	 999,	  1000,
+					   1500,  2500,	 10000,	 30000,	  45500,
+					   60000, 90000, 120000, 1800000, 3600000 };
 	char buf[32];
 	for (size_t k = 0; k < sizeof(values) / sizeof(values[0]); k++) {
 		duration_format(values[k], buf, (int)sizeof(buf));

@@ -1,7 +1,7 @@
 /* Unit tests for the event loop (base/ev.c): fd events, timers, stop. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -156,7 +156,8 @@ static void test_ev_fd_removed_by_earlier_callback_in_same_turn_does_not_run(voi
 	int calls = 0;
 	assert_int_equal(pipe(q), 0);
 	struct remover ra = { q[0], &calls }, rb = { f->pipe_fd[0], &calls };
-	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable_removes_other, &ra), 0);
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable_removes_other, &ra),
+			 0);
 	assert_int_equal(ev_add_fd(f->loop, q[0], EPOLLIN, on_readable_removes_other, &rb), 0);
 	assert_int_equal(write(f->pipe_fd[1], "1", 1), 1);
 	assert_int_equal(write(q[1], "2", 1), 1);
@@ -295,8 +296,8 @@ static void test_ev_timer_never_fires_before_its_whole_delay(void **state)
 		assert_true(run_until(f->loop, fired_enough, &log, 2000));
 		uint64_t elapsed = test_clock_us() - start;
 		if (elapsed < after_ms * 1000u)
-			fail_msg("a %llu ms timer fired after %llu us", (unsigned long long)after_ms,
-				 (unsigned long long)elapsed);
+			fail_msg("a %llu ms timer fired after %llu us",
+				 (unsigned long long)after_ms, (unsigned long long)elapsed);
 	}
 	ev_del_fd(f->loop, f->pipe_fd[0]);
 }
@@ -517,7 +518,6 @@ struct reuse {
 	int new_fd;
 	int new_calls;
 };
-
 
 static void on_reused(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {

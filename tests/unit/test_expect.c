@@ -1,7 +1,7 @@
 /* Unit tests for the serial expect matcher (harness/machine/expect.c). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -47,8 +47,7 @@ static void test_expect_finds_literal_within_one_chunk(void **state)
 	(void)state;
 	expect_buf_init(&b, 0);
 	expect_buf_append(&b, "booting\nvh-agent: boot slot=a\nok\n", 34);
-	assert_true(expect_buf_search(&b, expect_match_literal, "slot=a", line,
-				      sizeof(line)));
+	assert_true(expect_buf_search(&b, expect_match_literal, "slot=a", line, sizeof(line)));
 	assert_string_equal(line, "vh-agent: boot slot=a");
 	/* The match ended the line, so its newline went with it. */
 	assert_string_equal(b.data, "ok\n");
@@ -64,12 +63,12 @@ static void test_expect_finds_pattern_straddling_two_reads(void **state)
 	(void)state;
 	expect_buf_init(&b, 0);
 	expect_buf_append(&b, "vh-agent: bo", 12);
-	assert_false(expect_buf_search(&b, expect_match_literal, "boot slot=a",
-				       line, sizeof(line)));
+	assert_false(
+		expect_buf_search(&b, expect_match_literal, "boot slot=a", line, sizeof(line)));
 	seen = expect_buf_end_pos(&b);
 	expect_buf_append(&b, "ot slot=a\n", 10);
-	assert_true(expect_buf_search_from(&b, seen, expect_match_literal,
-					   "boot slot=a", line, sizeof(line)));
+	assert_true(expect_buf_search_from(&b, seen, expect_match_literal, "boot slot=a", line,
+					   sizeof(line)));
 	assert_string_equal(line, "vh-agent: boot slot=a");
 	expect_buf_free(&b);
 }
@@ -83,8 +82,8 @@ static void test_expect_finds_pattern_fed_one_byte_at_a_time(void **state)
 
 	(void)state;
 	expect_buf_init(&b, 0);
-	assert_true(feed_and_expect(&b, text, 1, expect_match_literal,
-				    "boot slot=b", line, sizeof(line)));
+	assert_true(feed_and_expect(&b, text, 1, expect_match_literal, "boot slot=b", line,
+				    sizeof(line)));
 	assert_string_equal(line, "vh-agent: boot slot=b");
 	expect_buf_free(&b);
 
@@ -106,15 +105,14 @@ static void test_expect_finds_literal_after_partial_mismatch(void **state)
 
 	(void)state;
 	expect_buf_init(&b, 0);
-	assert_true(feed_and_expect(&b, "SST", 1, expect_match_literal, "ST",
-				    line, sizeof(line)));
+	assert_true(feed_and_expect(&b, "SST", 1, expect_match_literal, "ST", line, sizeof(line)));
 	assert_string_equal(line, "SST");
 	assert_int_equal(b.len, 0);
 	expect_buf_free(&b);
 
 	expect_buf_init(&b, 0);
-	assert_true(feed_and_expect(&b, "SST\n", 4, expect_match_literal, "ST",
-				    line, sizeof(line)));
+	assert_true(
+		feed_and_expect(&b, "SST\n", 4, expect_match_literal, "ST", line, sizeof(line)));
 	expect_buf_free(&b);
 }
 
@@ -168,13 +166,10 @@ static void test_expect_second_expect_sees_text_after_first_match(void **state)
 	(void)state;
 	expect_buf_init(&b, 0);
 	expect_buf_append(&b, "a: one\nb: two\nc: three\n", 23);
-	assert_true(expect_buf_search(&b, expect_match_literal, "two", line,
-				      sizeof(line)));
+	assert_true(expect_buf_search(&b, expect_match_literal, "two", line, sizeof(line)));
 	/* Text before the first match is gone; text after it is all there. */
-	assert_false(expect_buf_search(&b, expect_match_literal, "one", line,
-				       sizeof(line)));
-	assert_true(expect_buf_search(&b, expect_match_literal, "three", line,
-				      sizeof(line)));
+	assert_false(expect_buf_search(&b, expect_match_literal, "one", line, sizeof(line)));
+	assert_true(expect_buf_search(&b, expect_match_literal, "three", line, sizeof(line)));
 	assert_string_equal(line, "c: three");
 	expect_buf_free(&b);
 }
@@ -188,11 +183,9 @@ static void test_expect_new_pattern_sees_all_unconsumed_lines(void **state)
 
 	(void)state;
 	expect_buf_init(&b, 0);
-	assert_false(feed_and_expect(&b, "eth0: link up\nnet ready\n", 1,
-				     expect_match_literal, "never", line,
-				     sizeof(line)));
-	assert_true(expect_buf_search(&b, expect_match_literal, "link up", line,
-				      sizeof(line)));
+	assert_false(feed_and_expect(&b, "eth0: link up\nnet ready\n", 1, expect_match_literal,
+				     "never", line, sizeof(line)));
+	assert_true(expect_buf_search(&b, expect_match_literal, "link up", line, sizeof(line)));
 	assert_string_equal(line, "eth0: link up");
 	expect_buf_free(&b);
 }
@@ -210,8 +203,7 @@ static void test_expect_matches_prompt_without_newline(void **state)
 	assert_int_equal(b.len, 0);
 	/* Output continuing on the prompt's line is offered afterwards. */
 	expect_buf_append(&b, "root\n", 5);
-	assert_true(expect_buf_search(&b, expect_match_literal, "root", line,
-				      sizeof(line)));
+	assert_true(expect_buf_search(&b, expect_match_literal, "root", line, sizeof(line)));
 	expect_buf_free(&b);
 }
 
@@ -460,12 +452,11 @@ static void test_expect_search_from_survives_trimming_and_consumption(void **sta
 	for (i = 0; i < 20; i++)
 		expect_buf_append(&b, "filler line\n", 12);
 	expect_buf_append(&b, "tar", 3);
-	assert_false(expect_buf_search_from(&b, seen, expect_match_literal,
-					    "target", NULL, 0));
+	assert_false(expect_buf_search_from(&b, seen, expect_match_literal, "target", NULL, 0));
 	seen = expect_buf_end_pos(&b);
 	expect_buf_append(&b, "get\n", 4);
-	assert_true(expect_buf_search_from(&b, seen, expect_match_literal,
-					   "target", line, sizeof(line)));
+	assert_true(expect_buf_search_from(&b, seen, expect_match_literal, "target", line,
+					   sizeof(line)));
 	assert_string_equal(line, "target");
 	/* A position from before clear() still works after it. */
 	expect_buf_append(&b, "junk", 4);
@@ -474,8 +465,7 @@ static void test_expect_search_from_survives_trimming_and_consumption(void **sta
 	assert_int_equal(b.len, 0);
 	assert_int_equal(expect_buf_end_pos(&b), seen);
 	expect_buf_append(&b, "ok\n", 3);
-	assert_true(expect_buf_search_from(&b, seen, expect_match_literal, "ok",
-					   NULL, 0));
+	assert_true(expect_buf_search_from(&b, seen, expect_match_literal, "ok", NULL, 0));
 	expect_buf_free(&b);
 }
 
@@ -487,7 +477,7 @@ static void test_expect_line_start_finds_beginning_of_line(void **state)
 	expect_buf_init(&b, 0);
 	expect_buf_append(&b, "ab\ncd\nef", 8);
 	assert_int_equal(expect_buf_line_start(&b, 0), 0);
-	assert_int_equal(expect_buf_line_start(&b, 2), 0);  /* the newline itself */
+	assert_int_equal(expect_buf_line_start(&b, 2), 0); /* the newline itself */
 	assert_int_equal(expect_buf_line_start(&b, 3), 3);
 	assert_int_equal(expect_buf_line_start(&b, 4), 3);
 	assert_int_equal(expect_buf_line_start(&b, 7), 6);
@@ -504,8 +494,7 @@ static void test_expect_truncates_copied_line_to_capacity(void **state)
 	(void)state;
 	expect_buf_init(&b, 0);
 	expect_buf_append(&b, "abcdefgh\n", 9);
-	assert_true(expect_buf_search(&b, expect_match_literal, "gh", line,
-				      sizeof(line)));
+	assert_true(expect_buf_search(&b, expect_match_literal, "gh", line, sizeof(line)));
 	assert_string_equal(line, "abcd");
 	expect_buf_free(&b);
 }

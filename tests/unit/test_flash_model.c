@@ -69,7 +69,7 @@ static void rig_cut(struct rig *r, enum flash_cut_mode mode, uint64_t seed,
 static void test_flash_mode_names_round_trip_and_reject_others(void **state)
 {
 	(void)state;
-	const char *names[] = {"volatile", "torn", "ordered", "durable"};
+	const char *names[] = { "volatile", "torn", "ordered", "durable" };
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(flash_cut_mode_parse(names[i]), i);
 		assert_string_equal(flash_cut_mode_name((enum flash_cut_mode)i), names[i]);
@@ -197,7 +197,7 @@ static void write_ten(struct rig *r)
 static void test_flash_ordered_cut_keeps_a_prefix_and_seeds_vary_it(void **state)
 {
 	(void)state;
-	bool seen_len[11] = {false};
+	bool seen_len[11] = { false };
 	for (uint64_t seed = 0; seed < 200; seed++) {
 		struct rig r;
 		rig_init(&r);

@@ -86,7 +86,7 @@ static void start_qemu_io(struct rig *r, const char *const *cmds)
 	snprintf(uri, sizeof(uri), "nbd+unix:///%s?socket=%s", FLASH_EXPORT, r->sock);
 	/* writeback, as a guest's disk: qemu-io's default (writethrough)
 	 * sends every write with FUA. */
-	const char *argv[32] = {"qemu-io", "-t", "writeback", "-f", "raw"};
+	const char *argv[32] = { "qemu-io", "-t", "writeback", "-f", "raw" };
 	int n = 5;
 	for (int i = 0; cmds[i]; i++) {
 		argv[n++] = "-c";
@@ -96,7 +96,7 @@ static void start_qemu_io(struct rig *r, const char *const *cmds)
 	argv[n] = NULL;
 	int fd = open(r->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
-	struct child_spec spec = {.argv = argv, .stdout_fd = fd, .stderr_fd = fd};
+	struct child_spec spec = { .argv = argv, .stdout_fd = fd, .stderr_fd = fd };
 	char err[256];
 	int rc = child_spawn(&spec, &r->qemu_io, err, sizeof(err));
 	close(fd);
@@ -173,8 +173,8 @@ static void cut(struct rig *r, enum flash_cut_mode mode, struct flash_cut_report
 static void test_nbd_flushed_write_reaches_the_file_unflushed_is_lost_at_volatile_cut(void **state)
 {
 	struct rig *r = *state;
-	const char *cmds[] = {"write -P 0xab 0 64k", "flush", "write -P 0xcd 64k 4k", "sleep 20000",
-			      NULL};
+	const char *cmds[] = { "write -P 0xab 0 64k", "flush", "write -P 0xcd 64k 4k",
+			       "sleep 20000", NULL };
 	start_qemu_io(r, cmds);
 	serve_until(r, 2);
 	assert_true(file_holds(r, 0, 65536, 0xab));
@@ -194,7 +194,7 @@ static void test_nbd_flushed_write_reaches_the_file_unflushed_is_lost_at_volatil
 static void test_nbd_durable_cut_keeps_the_unflushed_write(void **state)
 {
 	struct rig *r = *state;
-	const char *cmds[] = {"write -P 0xcd 4096 8k", "sleep 20000", NULL};
+	const char *cmds[] = { "write -P 0xcd 4096 8k", "sleep 20000", NULL };
 	start_qemu_io(r, cmds);
 	serve_until(r, 1);
 	assert_true(file_holds(r, 4096, 8192, 0));
@@ -208,8 +208,8 @@ static void test_nbd_durable_cut_keeps_the_unflushed_write(void **state)
 static void test_nbd_fua_write_is_in_the_file_before_any_flush(void **state)
 {
 	struct rig *r = *state;
-	const char *cmds[] = {"write -P 0x11 0 4k", "write -f -P 0x22 8192 4k",
-			      "write -P 0x33 16384 4k", "sleep 20000", NULL};
+	const char *cmds[] = { "write -P 0x11 0 4k", "write -f -P 0x22 8192 4k",
+			       "write -P 0x33 16384 4k", "sleep 20000", NULL };
 	start_qemu_io(r, cmds);
 	serve_until(r, 3);
 	struct flash_cut_report rep;
@@ -227,7 +227,7 @@ static void test_nbd_client_that_exits_leaves_everything_in_the_file(void **stat
 	struct rig *r = *state;
 	/* 1 MiB each way in one request: more than a socket buffer, so reads and
 	 * replies are partial and must be resumed. */
-	const char *cmds[] = {"write -P 0x5a 0 1m", "read -P 0x5a 0 1m", NULL};
+	const char *cmds[] = { "write -P 0x5a 0 1m", "read -P 0x5a 0 1m", NULL };
 	start_qemu_io(r, cmds);
 	serve_until(r, -1);
 	assert_false(output_has(r, "Pattern verification failed"));
@@ -243,8 +243,8 @@ static void test_nbd_read_sees_the_unflushed_write(void **state)
 	struct rig *r = *state;
 	/* The read comes before qemu-io's flush at exit, while the file still
 	 * holds zeroes: only the model's pending write can give 0xcd. */
-	const char *cmds[] = {"write -P 0xcd 512 3k", "read -P 0xcd 512 3k", "read -P 0 0 512",
-			      NULL};
+	const char *cmds[] = { "write -P 0xcd 512 3k", "read -P 0xcd 512 3k", "read -P 0 0 512",
+			       NULL };
 	start_qemu_io(r, cmds);
 	serve_until(r, -1);
 	assert_true(output_has(r, "read 3072/3072"));
@@ -258,7 +258,7 @@ static void test_nbd_read_sees_the_unflushed_write(void **state)
 static void test_nbd_out_of_bounds_write_is_refused(void **state)
 {
 	struct rig *r = *state;
-	const char *cmds[] = {"write -P 0x77 1020k 8k", NULL};
+	const char *cmds[] = { "write -P 0x77 1020k 8k", NULL };
 	start_qemu_io(r, cmds);
 	for (int turn = 0; turn < 2000; turn++) {
 		ev_run_once(r->loop, 10);

@@ -26,8 +26,13 @@ static struct impair_engine *engine_tables(const char *text, uint64_t seed,
 	if (netem_spec_parse(text, &spec, &perr) != 0)
 		fail_msg("spec \"%s\": %s", text, perr.message);
 	struct impair_engine_config cfg = {
-		.spec = &spec, .seed = seed, .link_id = 3, .direction = IMPAIR_TO_DEVICE,
-		.corr_mode = mode, .dist = dist, .slot_dist = slot_dist,
+		.spec = &spec,
+		.seed = seed,
+		.link_id = 3,
+		.direction = IMPAIR_TO_DEVICE,
+		.corr_mode = mode,
+		.dist = dist,
+		.slot_dist = slot_dist,
 	};
 	struct impair_engine *e;
 	char err[128];
@@ -118,7 +123,7 @@ static void test_bernoulli_duplicate_and_corrupt_rates_match_percent(void **stat
 static void test_corrupt_spreads_over_bytes_and_bits(void **state)
 {
 	(void)state;
-	size_t byte_hits[10] = {0}, bit_hits[8] = {0};
+	size_t byte_hits[10] = { 0 }, bit_hits[8] = { 0 };
 	struct impair_engine *e = engine("corrupt 100%", 11);
 	struct impair_decision d[IMPAIR_MAX_COPIES];
 	for (size_t i = 0; i < 8000; i++) {
@@ -187,14 +192,14 @@ static void test_four_state_loss_matches_stationary_distribution(void **state)
 	 * is 3 or 4. Transition matrix from p13, p31, p32, p23, p14. */
 	double p13 = 0.02, p31 = 0.30, p32 = 0.20, p23 = 0.40, p14 = 0.01;
 	double m[4][4] = {
-		{1 - p13 - p14, 0, p13, p14},
-		{0, 1 - p23, p23, 0},
-		{p31, p32, 1 - p31 - p32, 0},
-		{1, 0, 0, 0},
+		{ 1 - p13 - p14, 0, p13, p14 },
+		{ 0, 1 - p23, p23, 0 },
+		{ p31, p32, 1 - p31 - p32, 0 },
+		{ 1, 0, 0, 0 },
 	};
-	double pi[4] = {1, 0, 0, 0};
+	double pi[4] = { 1, 0, 0, 0 };
 	for (int it = 0; it < 5000; it++) {
-		double nx[4] = {0};
+		double nx[4] = { 0 };
 		for (int i = 0; i < 4; i++)
 			for (int j = 0; j < 4; j++)
 				nx[j] += pi[i] * m[i][j];
@@ -319,8 +324,8 @@ static void test_table_jitter_follows_the_distribution(void **state)
 	char err[256];
 	if (netem_dist_load(NULL, "normal", &table, err, sizeof err) != 0)
 		vh_skip(err);
-	struct impair_engine *e = engine_mode("delay 100ms 10ms distribution normal", 5,
-					      IMPAIR_CORR_MARKOV, &table);
+	struct impair_engine *e =
+		engine_mode("delay 100ms 10ms distribution normal", 5, IMPAIR_CORR_MARKOV, &table);
 	struct impair_decision d[IMPAIR_MAX_COPIES];
 	size_t n = 100000;
 	double sum = 0, sum2 = 0;
@@ -490,8 +495,9 @@ static uint64_t decision_log_digest(const char *spec, uint64_t seed, uint32_t li
 {
 	struct netem_spec s;
 	assert_int_equal(netem_spec_parse(spec, &s, NULL), 0);
-	struct impair_engine_config cfg = {.spec = &s, .seed = seed, .link_id = link,
-					   .direction = dir};
+	struct impair_engine_config cfg = {
+		.spec = &s, .seed = seed, .link_id = link, .direction = dir
+	};
 	struct impair_engine *e;
 	char err[128];
 	assert_int_equal(impair_engine_new(&cfg, &e, err, sizeof err), 0);
@@ -500,9 +506,9 @@ static uint64_t decision_log_digest(const char *spec, uint64_t seed, uint32_t li
 	for (uint64_t i = 0; i < 20000; i++) {
 		size_t n = impair_engine_frame(e, 60 + (uint32_t)(i % 1400), i * 250000, d);
 		for (size_t k = 0; k < n; k++) {
-			uint64_t f[] = {d[k].frame_index, d[k].copy,	      d[k].verdict,
-					d[k].corrupt,	  d[k].corrupt_byte, d[k].corrupt_bit,
-					d[k].reorder_now, d[k].delay_ns,      d[k].depart_ns};
+			uint64_t f[] = { d[k].frame_index, d[k].copy,	      d[k].verdict,
+					 d[k].corrupt,	   d[k].corrupt_byte, d[k].corrupt_bit,
+					 d[k].reorder_now, d[k].delay_ns,     d[k].depart_ns };
 			for (size_t j = 0; j < sizeof f / sizeof f[0]; j++)
 				h = impair_hash(h, 0, 0, f[j], 0);
 		}
@@ -671,8 +677,8 @@ static void test_slot_budget_holds_in_every_slot(void **state)
 			fail_msg("backlogged slots %" PRIu64 " ns apart", dep[j] - dep[i]);
 		/* sch_netem sends while bytes_left > 0: the last frame may cross 5000. */
 		if (frames > 7 || bytes - lens[j - 1] >= 5000)
-			fail_msg("slot at %" PRIu64 ": %zu frames, %" PRIu64 " bytes", dep[i], frames,
-				 bytes);
+			fail_msg("slot at %" PRIu64 ": %zu frames, %" PRIu64 " bytes", dep[i],
+				 frames, bytes);
 		if (j < n && frames < 7 && bytes < 5000)
 			fail_msg("slot at %" PRIu64 " left budget with frames waiting", dep[i]);
 		max_frames = frames > max_frames ? frames : max_frames;
@@ -680,8 +686,7 @@ static void test_slot_budget_holds_in_every_slot(void **state)
 		slots++;
 		i = j;
 	}
-	print_message("packets 7 bytes 5000: %zu slots, at most %zu frames, %" PRIu64
-		      " bytes\n",
+	print_message("packets 7 bytes 5000: %zu slots, at most %zu frames, %" PRIu64 " bytes\n",
 		      slots, max_frames, max_bytes);
 	free(dep);
 	free(lens);
@@ -718,8 +723,8 @@ static void slot_intervals(const uint64_t *dep, size_t n, double *mean_ms, doubl
 	free(starts);
 }
 
-static void check_mean_interval(const char *what, const uint64_t *dep, size_t n,
-				double want_ms, double want_sd_ms)
+static void check_mean_interval(const char *what, const uint64_t *dep, size_t n, double want_ms,
+				double want_sd_ms)
 {
 	double mean, sd;
 	size_t k;
@@ -792,8 +797,8 @@ static void slot_twins(const char *base, const char *slot, size_t n, uint64_t ga
 static void test_slot_holds_frames_after_delay_and_rate_without_reordering(void **state)
 {
 	(void)state;
-	const char *bases[] = {"delay 10ms limit 100000",
-			       "delay 10ms 2ms rate 10mbit limit 100000"};
+	const char *bases[] = { "delay 10ms limit 100000",
+				"delay 10ms 2ms rate 10mbit limit 100000" };
 	size_t n = 100000;
 	for (size_t b = 0; b < 2; b++) {
 		uint64_t *plain, *slotted;
@@ -830,7 +835,7 @@ static void test_engine_refuses_what_it_cannot_model(void **state)
 	struct netem_spec s;
 	struct impair_engine *e = (struct impair_engine *)&s;
 	char err[128];
-	struct impair_engine_config cfg = {.spec = &s};
+	struct impair_engine_config cfg = { .spec = &s };
 	assert_int_equal(netem_spec_parse("slot distribution normal 1ms 1ms", &s, NULL), 0);
 	assert_int_equal(impair_engine_new(&cfg, &e, err, sizeof err), -1);
 	assert_null(e);

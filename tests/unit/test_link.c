@@ -41,7 +41,6 @@
 #define NOBODY 65534
 #define CHILD_SKIP 77
 
-
 static int drop_to_nobody(void)
 {
 	if (geteuid() != 0)
@@ -257,8 +256,8 @@ static int child_bridge_bad_name(void)
 	char err[256] = "";
 	struct link_ctx *ctx = link_ctx_new(err, sizeof err);
 	CHECK(ctx);
-	CHECK(link_bridge_create(ctx, "vh-0123456789abc", ip4("10.77.0.1"), 24, err,
-				 sizeof err) == -1);
+	CHECK(link_bridge_create(ctx, "vh-0123456789abc", ip4("10.77.0.1"), 24, err, sizeof err) ==
+	      -1);
 	CHECK(strstr(err, "bad link name") != NULL);
 	CHECK(link_bridge_create(ctx, "vh-lan", ip4("10.77.0.1"), 33, err, sizeof err) == -1);
 	CHECK(!link_exists("vh-lan"));
@@ -528,13 +527,28 @@ static void test_parse_cidr_rejects_host_bits_bad_prefix_and_junk(void **state)
 {
 	(void)state;
 	const char *bad[] = {
-		"10.77.0.1/24",	 /* host bits: probably a mistyped subnet */
-		"10.77.0.0/31",	 /* no room for .1 plus a device */
-		"10.77.0.0/32",	 "10.0.0.0/7",	  "0.0.0.0/0",	     "10.77.0.0",
-		"10.77.0.0/",	 "/24",		  "10.77.0.0/024",   "10.077.0.0/24",
-		"10.77.0/24",	 "10.77.0.0/24x", "10.77.0.0/ 24",   "10.77.0.0/+24",
-		"10.77.0.0/-24", "256.0.0.0/8",	  " 10.77.0.0/24",   "10.77.0.0/24/24",
-		"",		 "10.77.0.0.0/24", "0x0a.0.0.0/8",   "10.77.0.0/100",
+		"10.77.0.1/24", /* host bits: probably a mistyped subnet */
+		"10.77.0.0/31", /* no room for .1 plus a device */
+		"10.77.0.0/32",
+		"10.0.0.0/7",
+		"0.0.0.0/0",
+		"10.77.0.0",
+		"10.77.0.0/",
+		"/24",
+		"10.77.0.0/024",
+		"10.077.0.0/24",
+		"10.77.0/24",
+		"10.77.0.0/24x",
+		"10.77.0.0/ 24",
+		"10.77.0.0/+24",
+		"10.77.0.0/-24",
+		"256.0.0.0/8",
+		" 10.77.0.0/24",
+		"10.77.0.0/24/24",
+		"",
+		"10.77.0.0.0/24",
+		"0x0a.0.0.0/8",
+		"10.77.0.0/100",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		uint32_t net = 0xdeadbeef;

@@ -2,9 +2,9 @@
  * dry-run mode, as `vharness check` runs it: constructors validate, nothing
  * boots, waits return at once. Each scenario is a real file in a temporary
  * directory so error messages carry its name and line. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -90,13 +90,15 @@ static void assert_passes(const char *name, const char *source)
 
 /* Asserts a configuration error (exit 2) whose message names name:line: and
  * contains needle. */
-static void assert_config_error_at(const char *name, const char *source, int line, const char *needle)
+static void assert_config_error_at(const char *name, const char *source, int line,
+				   const char *needle)
 {
 	struct result r = run_scenario(name, source);
 	char where[128];
 	snprintf(where, sizeof(where), "%s:%d:", name, line);
 	if (r.outcome != VH_CONFIG)
-		fail_msg("%s: outcome %d, want VH_CONFIG (2); message:\n%s", name, r.outcome, r.message);
+		fail_msg("%s: outcome %d, want VH_CONFIG (2); message:\n%s", name, r.outcome,
+			 r.message);
 	if (!strstr(r.message, where))
 		fail_msg("%s: message does not name '%s':\n%s", name, where, r.message);
 	if (needle && !strstr(r.message, needle))
@@ -110,9 +112,8 @@ static void test_lua_syntax_error_is_config_error_naming_file_and_line(void **st
 {
 	(void)state;
 	assert_config_error_at("syntax.lua",
-			       PRELUDE
-			       "local x = 1\n"
-			       "local y = = 2\n",
+			       PRELUDE "local x = 1\n"
+				       "local y = = 2\n",
 			       3, NULL);
 }
 
@@ -141,10 +142,9 @@ static void test_lua_calling_nil_is_config_error_naming_file_and_line(void **sta
 {
 	(void)state;
 	assert_config_error_at("callnil.lua",
-			       PRELUDE
-			       "local t = {}\n"
-			       "\n"
-			       "t.missing()\n",
+			       PRELUDE "local t = {}\n"
+				       "\n"
+				       "t.missing()\n",
 			       4, "attempt to call a nil value");
 }
 
@@ -152,10 +152,9 @@ static void test_lua_error_in_spawned_function_names_its_line(void **state)
 {
 	(void)state;
 	assert_config_error_at("spawnerr.lua",
-			       PRELUDE
-			       "vh.spawn(function()\n"
-			       "  error(\"boom\")\n"
-			       "end)\n",
+			       PRELUDE "vh.spawn(function()\n"
+				       "  error(\"boom\")\n"
+				       "end)\n",
 			       3, "boom");
 }
 
@@ -163,9 +162,8 @@ static void test_lua_device_without_name_is_config_error_at_call_line(void **sta
 {
 	(void)state;
 	assert_config_error_at("noname.lua",
-			       PRELUDE
-			       "local fw = " FW "\n"
-			       "local d = vh.device { firmware = fw }\n",
+			       PRELUDE "local fw = " FW "\n"
+				       "local d = vh.device { firmware = fw }\n",
 			       3, "'name' is required");
 }
 
@@ -173,9 +171,8 @@ static void test_lua_device_with_duplicate_name_is_config_error(void **state)
 {
 	(void)state;
 	assert_config_error_at("dupdev.lua",
-			       PRELUDE
-			       "vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "vh.device { name = \"dut\", firmware = " FW " }\n",
+			       PRELUDE "vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "vh.device { name = \"dut\", firmware = " FW " }\n",
 			       3, "already exists");
 }
 
@@ -185,7 +182,8 @@ static void test_lua_device_unknown_field_is_config_error_naming_field(void **st
 	assert_config_error_at("typo.lua",
 			       PRELUDE
 			       "local lan = vh.network { name = \"lan\" }\n"
-			       "local d = vh.device { name = \"dut\", netwrok = lan, firmware = " FW " }\n",
+			       "local d = vh.device { name = \"dut\", netwrok = lan, firmware = " FW
+			       " }\n",
 			       3, "unknown field 'netwrok'");
 }
 
@@ -193,41 +191,42 @@ static void test_lua_error_in_multiline_constructor_names_its_first_line(void **
 {
 	(void)state;
 	assert_config_error_at("multiline.lua",
-			       PRELUDE
-			       "local d = vh.device {\n"
-			       "  name = \"dut\",\n"
-			       "  memroy = \"96M\",\n"
-			       "  firmware = " FW ",\n"
-			       "}\n",
+			       PRELUDE "local d = vh.device {\n"
+				       "  name = \"dut\",\n"
+				       "  memroy = \"96M\",\n"
+				       "  firmware = " FW ",\n"
+				       "}\n",
 			       2, "unknown field 'memroy'");
 }
 
 static void test_lua_device_memory_with_unknown_unit_is_config_error(void **state)
 {
 	(void)state;
-	assert_config_error_at("mem.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", memory = \"64K\", firmware = " FW " }\n",
-			       2, "memory must be like");
+	assert_config_error_at(
+		"mem.lua",
+		PRELUDE "local d = vh.device { name = \"dut\", memory = \"64K\", firmware = " FW
+			" }\n",
+		2, "memory must be like");
 }
 
 static void test_lua_device_memory_in_mib_or_gib_is_accepted(void **state)
 {
 	(void)state;
-	assert_passes("memok.lua", PRELUDE
-		      "vh.device { name = \"a\", memory = \"96M\", firmware = " FW " }\n"
-		      "vh.device { name = \"b\", memory = \"1G\", firmware = " FW " }\n"
-		      "vh.device { name = \"c\", memory = 64, firmware = " FW " }\n");
+	assert_passes("memok.lua",
+		      PRELUDE "vh.device { name = \"a\", memory = \"96M\", firmware = " FW " }\n"
+			      "vh.device { name = \"b\", memory = \"1G\", firmware = " FW " }\n"
+			      "vh.device { name = \"c\", memory = 64, firmware = " FW " }\n");
 }
 
 static void test_lua_reference_firmware_with_64M_on_x86_is_config_error(void **state)
 {
 	(void)state;
-	assert_config_error_at("refmem.lua",
-			       PRELUDE
-			       "local fw = vh.reference_firmware { version = \"1.0.0\", arch = \"x86_64\" }\n"
-			       "local d = vh.device { name = \"dut\", memory = \"64M\", firmware = fw }\n",
-			       3, "needs memory >= 80M");
+	assert_config_error_at(
+		"refmem.lua",
+		PRELUDE
+		"local fw = vh.reference_firmware { version = \"1.0.0\", arch = \"x86_64\" }\n"
+		"local d = vh.device { name = \"dut\", memory = \"64M\", firmware = fw }\n",
+		3, "needs memory >= 80M");
 }
 
 static void test_lua_device_without_firmware_is_config_error(void **state)
@@ -241,9 +240,8 @@ static void test_lua_firmware_without_kernel_or_bios_is_config_error(void **stat
 {
 	(void)state;
 	assert_config_error_at("nokernel.lua",
-			       PRELUDE
-			       "local fw = { initrd = \"/i\", append = \"quiet\" }\n"
-			       "local d = vh.device { name = \"dut\", firmware = fw }\n",
+			       PRELUDE "local fw = { initrd = \"/i\", append = \"quiet\" }\n"
+				       "local d = vh.device { name = \"dut\", firmware = fw }\n",
 			       3, "firmware needs 'kernel'");
 }
 
@@ -251,9 +249,8 @@ static void test_lua_firmware_with_unknown_arch_is_config_error(void **state)
 {
 	(void)state;
 	assert_config_error_at("arch.lua",
-			       PRELUDE
-			       "local fw = { kernel = \"/k\", arch = \"mips\" }\n"
-			       "local d = vh.device { name = \"dut\", firmware = fw }\n",
+			       PRELUDE "local fw = { kernel = \"/k\", arch = \"mips\" }\n"
+				       "local d = vh.device { name = \"dut\", firmware = fw }\n",
 			       3, "\"mips\"");
 }
 
@@ -287,7 +284,8 @@ static void test_lua_user_firmware_with_unknown_profile_lists_the_known_ones(voi
 	char src[512];
 	snprintf(src, sizeof(src),
 		 PRELUDE "local fw = vh.firmware { disk = \"%s\", profile = \"grub\", "
-			 "kernel = \"/boot/vmlinuz\" }\n", disk);
+			 "kernel = \"/boot/vmlinuz\" }\n",
+		 disk);
 	assert_config_error_at("profile.lua", src, 2, "uboot-bootcount");
 }
 
@@ -304,10 +302,10 @@ static void test_lua_user_firmware_slots_must_be_two_partition_numbers(void **st
 static void test_lua_network_with_prefix_33_is_config_error(void **state)
 {
 	(void)state;
-	assert_config_error_at("net33.lua",
-			       PRELUDE
-			       "local lan = vh.network { name = \"lan\", subnet = \"10.77.0.0/33\" }\n",
-			       2, "10.77.0.0/33");
+	assert_config_error_at(
+		"net33.lua",
+		PRELUDE "local lan = vh.network { name = \"lan\", subnet = \"10.77.0.0/33\" }\n", 2,
+		"10.77.0.0/33");
 }
 
 static void test_lua_network_with_non_cidr_subnet_is_config_error(void **state)
@@ -323,9 +321,8 @@ static void test_lua_network_with_duplicate_name_is_config_error(void **state)
 {
 	(void)state;
 	assert_config_error_at("dupnet.lua",
-			       PRELUDE
-			       "local a = vh.network { name = \"lan\" }\n"
-			       "local b = vh.network { name = \"lan\" }\n",
+			       PRELUDE "local a = vh.network { name = \"lan\" }\n"
+				       "local b = vh.network { name = \"lan\" }\n",
 			       3, "a network named 'lan' already exists");
 }
 
@@ -336,9 +333,8 @@ static void test_lua_expect_rejects_unclosed_capture_pattern_at_call_line(void *
 	 * capture" on any line with a digit, so expect must refuse it up front
 	 * rather than time out in a real run. */
 	assert_config_error_at("badpat.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "d:expect(\"(%d\", \"1s\")\n",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:expect(\"(%d\", \"1s\")\n",
 			       3, "expect");
 }
 
@@ -348,9 +344,8 @@ static void test_lua_expect_rejects_pattern_ending_in_percent_at_call_line(void 
 	/* The '%' is only reached once "100" has matched, so trying the pattern
 	 * on an empty line does not find it. */
 	assert_config_error_at("badpct.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "d:expect(\"100%\", \"1s\")\n",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:expect(\"100%\", \"1s\")\n",
 			       3, "expect");
 }
 
@@ -358,9 +353,8 @@ static void test_lua_expect_rejects_malformed_pattern_first_item_at_call_line(vo
 {
 	(void)state;
 	assert_config_error_at("badset.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "d:try_expect(\"[abc\", \"1s\")\n",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:try_expect(\"[abc\", \"1s\")\n",
 			       3, "missing ']'");
 }
 
@@ -368,10 +362,9 @@ static void test_lua_expect_rejects_invalid_regex_at_call_line(void **state)
 {
 	(void)state;
 	assert_config_error_at("badre.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "\n"
-			       "d:expect(\"a(\", \"1s\", { regex = true })\n",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "\n"
+				       "d:expect(\"a(\", \"1s\", { regex = true })\n",
 			       4, "invalid regex");
 }
 
@@ -379,9 +372,8 @@ static void test_lua_expect_rejects_unknown_option(void **state)
 {
 	(void)state;
 	assert_config_error_at("badopt.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "d:expect(\"x\", \"1s\", { regexp = true })\n",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:expect(\"x\", \"1s\", { regexp = true })\n",
 			       3, "unknown field 'regexp'");
 }
 
@@ -389,9 +381,8 @@ static void test_lua_expect_rejects_bad_duration_at_call_line(void **state)
 {
 	(void)state;
 	assert_config_error_at("baddur.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "d:expect(\"x\", \"5 parsecs\")\n",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:expect(\"x\", \"5 parsecs\")\n",
 			       3, "5 parsecs");
 }
 
@@ -399,9 +390,8 @@ static void test_lua_expect_not_without_duration_is_config_error(void **state)
 {
 	(void)state;
 	assert_config_error_at("expnot.lua",
-			       PRELUDE
-			       "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
-			       "d:expect_not(\"Kernel panic\")\n",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:expect_not(\"Kernel panic\")\n",
 			       3, "needs a duration");
 }
 
@@ -415,20 +405,20 @@ static void test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_a
 {
 	(void)state;
 	assert_passes("check.lua", PRELUDE "vh.device { name = \"dut\", firmware = " FW " }\n"
-				   "vh.check(false, \"why\")\n"
-				   "vh.check(1 == 2)\n");
+					   "vh.check(false, \"why\")\n"
+					   "vh.check(1 == 2)\n");
 }
 
 static void test_lua_two_device_scenario_using_every_wait_passes_dry_run(void **state)
 {
 	(void)state;
-	assert_passes("full.lua",
-		      PRELUDE
+	assert_passes("full.lua", PRELUDE
 		      "local lan = vh.network { name = \"lan\", subnet = \"10.77.0.0/24\" }\n"
 		      "local a = vh.device { name = \"a\", network = lan, memory = \"96M\",\n"
 		      "  firmware = vh.reference_firmware { version = \"1.0.0\" } }\n"
 		      "local b = vh.device { name = \"b\", network = lan, memory = 128,\n"
-		      "  firmware = { kernel = \"/k/vmlinuz\", initrd = \"/k/initrd\", append = \"quiet\" } }\n"
+		      "  firmware = { kernel = \"/k/vmlinuz\", initrd = \"/k/initrd\", append = "
+		      "\"quiet\" } }\n"
 		      "a:power_on()\n"
 		      "b:power_on()\n"
 		      "local spawned = false\n"
@@ -460,8 +450,9 @@ static void test_lua_power_cut_with_unknown_flash_mode_is_config_error(void **st
 	const char *dev = "local d = vh.device { name = \"dut\", firmware = " FW " }\n";
 	char src[1024];
 	snprintf(src, sizeof(src), PRELUDE "%sd:power_cut { flash = \"lazy\" }\n", dev);
-	assert_config_error_at("flash_mode.lua", src, 3,
-			       "'flash' must be \"volatile\", \"torn\", \"ordered\" or \"durable\", not lazy");
+	assert_config_error_at(
+		"flash_mode.lua", src, 3,
+		"'flash' must be \"volatile\", \"torn\", \"ordered\" or \"durable\", not lazy");
 	snprintf(src, sizeof(src), PRELUDE "%sd:power_cut { on = \"x\", flash = 1 }\n", dev);
 	assert_config_error_at("flash_number.lua", src, 3, "not 1");
 	snprintf(src, sizeof(src), PRELUDE "%sd:power_cut { flash = \"torn\" }\n", dev);
@@ -471,8 +462,9 @@ static void test_lua_power_cut_with_unknown_flash_mode_is_config_error(void **st
 static void test_lua_impair_with_an_empty_spec_is_config_error(void **state)
 {
 	(void)state;
-	const char *net = "local lan = vh.network { name = \"lan\" }\n"
-			  "local d = vh.device { name = \"dut\", network = lan, firmware = " FW " }\n";
+	const char *net =
+		"local lan = vh.network { name = \"lan\" }\n"
+		"local d = vh.device { name = \"dut\", network = lan, firmware = " FW " }\n";
 	char src[1024];
 	snprintf(src, sizeof(src), PRELUDE "%slan:impair(d, \"\")\n", net);
 	assert_config_error_at("empty_spec.lua", src, 4, "empty spec: say \"none\"");
@@ -482,9 +474,9 @@ static void test_lua_impair_with_an_empty_spec_is_config_error(void **state)
 	assert_passes("none_spec.lua", src);
 }
 
-static const char seed_scenario[] = PRELUDE
-	"vh.device { name = \"dut\", firmware = " FW " }\n"
-	"if vh.seed() ~= 42 then error(\"seed is \" .. tostring(vh.seed())) end\n";
+static const char seed_scenario[] =
+	PRELUDE "vh.device { name = \"dut\", firmware = " FW " }\n"
+		"if vh.seed() ~= 42 then error(\"seed is \" .. tostring(vh.seed())) end\n";
 
 static void test_lua_seed_returns_configured_seed(void **state)
 {
@@ -503,10 +495,10 @@ static void test_lua_seed_returns_configured_seed(void **state)
 static void test_lua_fleet_makes_n_ordinary_devices_named_by_the_format(void **state)
 {
 	(void)state;
-	assert_passes("fleet.lua",
-		      PRELUDE
+	assert_passes("fleet.lua", PRELUDE
 		      "local lan = vh.network { name = \"lan\" }\n"
-		      "local f = vh.fleet { n = 12, name = \"x%02d\", network = lan, firmware = " FW ",\n"
+		      "local f = vh.fleet { n = 12, name = \"x%02d\", network = lan, firmware = " FW
+		      ",\n"
 		      "  stagger = \"10ms\", memory = \"96M\" }\n"
 		      "assert(#f == 12, \"12 devices\")\n"
 		      "assert(f[1].name == \"x01\" and f[12].name == \"x12\", f[12].name)\n"
@@ -518,41 +510,37 @@ static void test_lua_fleet_makes_n_ordinary_devices_named_by_the_format(void **s
 static void test_lua_fleet_default_name_is_d_and_three_digits(void **state)
 {
 	(void)state;
-	assert_passes("fleetname.lua",
-		      PRELUDE
-		      "local f = vh.fleet { n = 2, firmware = " FW " }\n"
-		      "assert(f[2].name == \"d002\", f[2].name)\n");
+	assert_passes("fleetname.lua", PRELUDE "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+					       "assert(f[2].name == \"d002\", f[2].name)\n");
 }
 
 static void test_lua_fleet_without_n_is_config_error_at_call_line(void **state)
 {
 	(void)state;
 	assert_config_error_at("fleetn.lua",
-			       PRELUDE
-			       "local x = 1\n"
-			       "local f = vh.fleet { firmware = " FW " }\n",
+			       PRELUDE "local x = 1\n"
+				       "local f = vh.fleet { firmware = " FW " }\n",
 			       3, "'n' must be a whole number");
 	assert_config_error_at("fleetzero.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 0, firmware = " FW " }\n",
-			       2, "'n' must be a whole number of devices from 1 to");
+			       PRELUDE "local f = vh.fleet { n = 0, firmware = " FW " }\n", 2,
+			       "'n' must be a whole number of devices from 1 to");
 	assert_config_error_at("fleethalf.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 2.5, firmware = " FW " }\n",
-			       2, "'n' must be a whole number of devices from 1 to");
+			       PRELUDE "local f = vh.fleet { n = 2.5, firmware = " FW " }\n", 2,
+			       "'n' must be a whole number of devices from 1 to");
 }
 
 static void test_lua_fleet_name_without_one_integer_conversion_is_config_error(void **state)
 {
 	(void)state;
-	assert_config_error_at("fleetfmt.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 3, name = \"dev%s\", firmware = " FW " }\n",
-			       2, "'name' must hold one %d");
-	assert_config_error_at("fleetfmt2.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 3, name = \"dev\", firmware = " FW " }\n",
-			       2, "'name' must hold one %d (like \"d%03d\") to give each device its own name, not \"dev\"");
+	assert_config_error_at(
+		"fleetfmt.lua",
+		PRELUDE "local f = vh.fleet { n = 3, name = \"dev%s\", firmware = " FW " }\n", 2,
+		"'name' must hold one %d");
+	assert_config_error_at(
+		"fleetfmt2.lua",
+		PRELUDE "local f = vh.fleet { n = 3, name = \"dev\", firmware = " FW " }\n", 2,
+		"'name' must hold one %d (like \"d%03d\") to give each device its own name, not "
+		"\"dev\"");
 }
 
 static void test_lua_fleet_error_of_one_device_names_the_line_and_the_device(void **state)
@@ -560,49 +548,46 @@ static void test_lua_fleet_error_of_one_device_names_the_line_and_the_device(voi
 	(void)state;
 	/* The second fleet's d002 collides with the first's. */
 	assert_config_error_at("fleetdup.lua",
-			       PRELUDE
-			       "vh.device { name = \"d002\", firmware = " FW " }\n"
-			       "local f = vh.fleet { n = 3, firmware = " FW " }\n",
+			       PRELUDE "vh.device { name = \"d002\", firmware = " FW " }\n"
+				       "local f = vh.fleet { n = 3, firmware = " FW " }\n",
 			       3, "vh.fleet{}: d002: ");
 	assert_config_error_at("fleetmem.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 3, firmware = " FW ", memory = \"9X\" }\n",
+			       PRELUDE "local f = vh.fleet { n = 3, firmware = " FW
+				       ", memory = \"9X\" }\n",
 			       2, "memory must be like");
 }
 
 static void test_lua_fleet_unknown_field_and_bad_stagger_are_config_errors(void **state)
 {
 	(void)state;
-	assert_config_error_at("fleetfield.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 3, firmware = " FW ", count = 3 }\n",
-			       2, "count");
+	assert_config_error_at(
+		"fleetfield.lua",
+		PRELUDE "local f = vh.fleet { n = 3, firmware = " FW ", count = 3 }\n", 2, "count");
 	assert_config_error_at("fleetstagger.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 3, firmware = " FW ", stagger = \"soon\" }\n",
+			       PRELUDE "local f = vh.fleet { n = 3, firmware = " FW
+				       ", stagger = \"soon\" }\n",
 			       2, NULL);
 }
 
 static void test_lua_all_and_count_return_the_devices_in_dry_run(void **state)
 {
 	(void)state;
-	assert_passes("all.lua",
-		      PRELUDE
-		      "local f = vh.fleet { n = 5, firmware = " FW " }\n"
-		      "local got = vh.all(f, \"net up\", \"30s\")\n"
-		      "assert(#got == 5, \"all five\")\n"
-		      "local some = vh.count(f, \"commit slot=(%a)\", 3, \"1m\", { regex = false })\n"
-		      "assert(#some == 3 and some[1] == f[1], \"three\")\n"
-		      "vh.all({ f[1] }, \"^a\", 1, { regex = true })\n");
+	assert_passes(
+		"all.lua", PRELUDE
+		"local f = vh.fleet { n = 5, firmware = " FW " }\n"
+		"local got = vh.all(f, \"net up\", \"30s\")\n"
+		"assert(#got == 5, \"all five\")\n"
+		"local some = vh.count(f, \"commit slot=(%a)\", 3, \"1m\", { regex = false })\n"
+		"assert(#some == 3 and some[1] == f[1], \"three\")\n"
+		"vh.all({ f[1] }, \"^a\", 1, { regex = true })\n");
 }
 
 static void test_lua_all_rejects_a_bad_pattern_at_call_line(void **state)
 {
 	(void)state;
 	assert_config_error_at("allpat.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
-			       "vh.all(f, \"(%d\", \"1s\")\n",
+			       PRELUDE "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+				       "vh.all(f, \"(%d\", \"1s\")\n",
 			       3, "bad argument #2 to 'all' (unfinished capture)");
 }
 
@@ -610,14 +595,12 @@ static void test_lua_all_rejects_a_list_holding_something_else_than_devices(void
 {
 	(void)state;
 	assert_config_error_at("alllist.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
-			       "vh.all({ f[1], \"d002\" }, \"x\", \"1s\")\n",
+			       PRELUDE "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+				       "vh.all({ f[1], \"d002\" }, \"x\", \"1s\")\n",
 			       3, "devices[2] is a string, not a device");
 	assert_config_error_at("allempty.lua",
-			       PRELUDE
-			       "vh.device { name = \"a\", firmware = " FW " }\n"
-			       "vh.all({}, \"x\", \"1s\")\n",
+			       PRELUDE "vh.device { name = \"a\", firmware = " FW " }\n"
+				       "vh.all({}, \"x\", \"1s\")\n",
 			       3, "at least one device");
 }
 
@@ -625,14 +608,12 @@ static void test_lua_count_needs_a_number_within_the_list(void **state)
 {
 	(void)state;
 	assert_config_error_at("countn.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
-			       "vh.count(f, \"x\", 3, \"1s\")\n",
+			       PRELUDE "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+				       "vh.count(f, \"x\", 3, \"1s\")\n",
 			       3, "1 to 2");
 	assert_config_error_at("countt.lua",
-			       PRELUDE
-			       "local f = vh.fleet { n = 2, firmware = " FW " }\n"
-			       "vh.count(f, \"x\", \"1s\")\n",
+			       PRELUDE "local f = vh.fleet { n = 2, firmware = " FW " }\n"
+				       "vh.count(f, \"x\", \"1s\")\n",
 			       3, "how many devices");
 }
 
@@ -640,48 +621,47 @@ static void test_lua_group_partition_and_heal_pass_dry_run(void **state)
 {
 	(void)state;
 	assert_passes("groups.lua",
-		      PRELUDE
-		      "local lan = vh.network { name = \"lan\" }\n"
-		      "local f = vh.fleet { n = 5, network = lan, firmware = " FW " }\n"
-		      "lan:partition { { f[1], f[2] }, { f[3], f[4] } }\n"
-		      "lan:heal()\n"
-		      "lan:partition { f[5], { f[1], f[2] }, { f[3] } }\n"
-		      "lan:heal()\n");
+		      PRELUDE "local lan = vh.network { name = \"lan\" }\n"
+			      "local f = vh.fleet { n = 5, network = lan, firmware = " FW " }\n"
+			      "lan:partition { { f[1], f[2] }, { f[3], f[4] } }\n"
+			      "lan:heal()\n"
+			      "lan:partition { f[5], { f[1], f[2] }, { f[3] } }\n"
+			      "lan:heal()\n");
 }
 
 static void test_lua_group_partition_with_an_empty_island_is_config_error(void **state)
 {
 	(void)state;
 	assert_config_error_at("emptyisland.lua",
-			       PRELUDE
-			       "local lan = vh.network { name = \"lan\" }\n"
-			       "local f = vh.fleet { n = 2, network = lan, firmware = " FW " }\n"
-			       "lan:partition { { f[1] }, {} }\n",
+			       PRELUDE "local lan = vh.network { name = \"lan\" }\n"
+				       "local f = vh.fleet { n = 2, network = lan, firmware = " FW
+				       " }\n"
+				       "lan:partition { { f[1] }, {} }\n",
 			       4, "an island needs at least one device");
 }
 
 static void test_lua_group_partition_of_a_device_elsewhere_is_config_error(void **state)
 {
 	(void)state;
-	assert_config_error_at("islandnet.lua",
-			       PRELUDE
-			       "local lan = vh.network { name = \"lan\" }\n"
-			       "local wan = vh.network { name = \"wan\" }\n"
-			       "local a = vh.device { name = \"a\", network = lan, firmware = " FW " }\n"
-			       "local b = vh.device { name = \"b\", network = wan, firmware = " FW " }\n"
-			       "lan:partition { { a, b } }\n",
-			       6, "b is not on network lan");
-	assert_config_error_at("islandelem.lua",
-			       PRELUDE
-			       "local lan = vh.network { name = \"lan\" }\n"
-			       "local a = vh.device { name = \"a\", network = lan, firmware = " FW " }\n"
-			       "lan:partition { { a, 7 } }\n",
-			       4, "island element 2 is a number, not a device");
+	assert_config_error_at(
+		"islandnet.lua",
+		PRELUDE "local lan = vh.network { name = \"lan\" }\n"
+			"local wan = vh.network { name = \"wan\" }\n"
+			"local a = vh.device { name = \"a\", network = lan, firmware = " FW " }\n"
+			"local b = vh.device { name = \"b\", network = wan, firmware = " FW " }\n"
+			"lan:partition { { a, b } }\n",
+		6, "b is not on network lan");
+	assert_config_error_at(
+		"islandelem.lua",
+		PRELUDE "local lan = vh.network { name = \"lan\" }\n"
+			"local a = vh.device { name = \"a\", network = lan, firmware = " FW " }\n"
+			"lan:partition { { a, 7 } }\n",
+		4, "island element 2 is a number, not a device");
 	assert_config_error_at("islandtwice.lua",
-			       PRELUDE
-			       "local lan = vh.network { name = \"lan\" }\n"
-			       "local f = vh.fleet { n = 3, network = lan, firmware = " FW " }\n"
-			       "lan:partition { { f[1], f[2] }, { f[3], f[1] } }\n",
+			       PRELUDE "local lan = vh.network { name = \"lan\" }\n"
+				       "local f = vh.fleet { n = 3, network = lan, firmware = " FW
+				       " }\n"
+				       "lan:partition { { f[1], f[2] }, { f[3], f[1] } }\n",
 			       4, "partition: d001 is named more than once");
 }
 

@@ -55,7 +55,7 @@ static struct captured run(int argc, char **argv)
 static void test_cmd_prints_normalised_spec(void **state)
 {
 	(void)state;
-	char *argv[] = {"netem", "loss 2% lat 0.2s 50ms"};
+	char *argv[] = { "netem", "loss 2% lat 0.2s 50ms" };
 	struct captured c = run(2, argv);
 	assert_int_equal(c.rc, 0);
 	assert_string_equal(c.out, "delay 200ms 50ms loss 2%\n");
@@ -65,7 +65,7 @@ static void test_cmd_prints_normalised_spec(void **state)
 static void test_cmd_joins_several_words(void **state)
 {
 	(void)state;
-	char *argv[] = {"netem", "delay", "10ms", "reorder 25%", "gap", "5"};
+	char *argv[] = { "netem", "delay", "10ms", "reorder 25%", "gap", "5" };
 	struct captured c = run(6, argv);
 	assert_int_equal(c.rc, 0);
 	assert_string_equal(c.out, "delay 10ms reorder 25% gap 5\n");
@@ -74,15 +74,15 @@ static void test_cmd_joins_several_words(void **state)
 static void test_cmd_empty_spec_is_refused_and_none_is_no_impairment(void **state)
 {
 	(void)state;
-	char *argv[] = {"netem"};
+	char *argv[] = { "netem" };
 	struct captured c = run(1, argv);
 	assert_int_equal(c.rc, 2);
 	assert_string_equal(c.out, "");
 	assert_non_null(strstr(c.err, "empty spec: say \"none\" for no impairment"));
-	char *blank[] = {"netem", " ", "\t"};
+	char *blank[] = { "netem", " ", "\t" };
 	c = run(3, blank);
 	assert_int_equal(c.rc, 2);
-	char *none[] = {"netem", "none"};
+	char *none[] = { "netem", "none" };
 	c = run(2, none);
 	assert_int_equal(c.rc, 0);
 	assert_string_equal(c.out, "none\n");
@@ -91,7 +91,7 @@ static void test_cmd_empty_spec_is_refused_and_none_is_no_impairment(void **stat
 static void test_cmd_bad_spec_exits_2_with_error_on_stderr(void **state)
 {
 	(void)state;
-	char *argv[] = {"netem", "delay 200ms", "lossy 2%"};
+	char *argv[] = { "netem", "delay 200ms", "lossy 2%" };
 	struct captured c = run(3, argv);
 	assert_int_equal(c.rc, 2);
 	assert_string_equal(c.out, "");
@@ -101,12 +101,12 @@ static void test_cmd_bad_spec_exits_2_with_error_on_stderr(void **state)
 static void test_cmd_help_prints_usage(void **state)
 {
 	(void)state;
-	char *argv[] = {"netem", "delay", "--help"};
+	char *argv[] = { "netem", "delay", "--help" };
 	struct captured c = run(3, argv);
 	assert_int_equal(c.rc, 0);
 	assert_non_null(strstr(c.out, "usage: vharness netem SPEC"));
 	assert_non_null(strstr(c.out, "loss gemodel"));
-	char *argv2[] = {"netem", "-h"};
+	char *argv2[] = { "netem", "-h" };
 	assert_int_equal(run(2, argv2).rc, 0);
 }
 

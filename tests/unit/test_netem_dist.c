@@ -58,7 +58,7 @@ static void test_load_reads_iproute2_tables(void **state)
 	char err[256];
 	if (access(NETEM_DIST_DIR_DEFAULT "/normal.dist", R_OK) != 0)
 		vh_skip("no " NETEM_DIST_DIR_DEFAULT "/normal.dist (iproute2)");
-	const char *names[] = {"normal", "pareto", "paretonormal"};
+	const char *names[] = { "normal", "pareto", "paretonormal" };
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(netem_dist_load(NULL, names[i], &table, err, sizeof err), 0);
 		assert_int_equal(table.size, 4096);

@@ -62,14 +62,14 @@ static void test_time_units_follow_iproute2(void **state)
 		const char *text;
 		int64_t ns;
 	} cases[] = {
-		{"delay 1s", 1000000000},   {"delay 2sec", 2000000000},
-		{"delay 1secs", 1000000000}, {"delay 200ms", 200000000},
-		{"delay 3msec", 3000000},   {"delay 3MSECS", 3000000},
-		{"delay 7us", 7000},	    {"delay 7usec", 7000},
-		{"delay 7usecs", 7000},	    {"delay 9ns", 9},
-		{"delay 9nsec", 9},	    {"delay 9nsecs", 9},
-		{"delay 1.5ms", 1500000},   {"delay 250", 250000},
-		{"delay 0.5", 500},	    {"delay 1e3us", 1000000},
+		{ "delay 1s", 1000000000 },    { "delay 2sec", 2000000000 },
+		{ "delay 1secs", 1000000000 }, { "delay 200ms", 200000000 },
+		{ "delay 3msec", 3000000 },    { "delay 3MSECS", 3000000 },
+		{ "delay 7us", 7000 },	       { "delay 7usec", 7000 },
+		{ "delay 7usecs", 7000 },      { "delay 9ns", 9 },
+		{ "delay 9nsec", 9 },	       { "delay 9nsecs", 9 },
+		{ "delay 1.5ms", 1500000 },    { "delay 250", 250000 },
+		{ "delay 0.5", 500 },	       { "delay 1e3us", 1000000 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct netem_spec s = parse_ok(cases[i].text);
@@ -129,21 +129,21 @@ static void test_abbreviations_follow_iproute2_match_order(void **state)
 		const char *text;
 		uint32_t field;
 	} cases[] = {
-		{"d 1ms", NETEM_HAS_DELAY},
-		{"de 1ms", NETEM_HAS_DELAY},
-		{"la 1ms", NETEM_HAS_DELAY},
-		{"l 5", NETEM_HAS_LIMIT},
-		{"lo 1%", NETEM_HAS_LOSS},
-		{"dr 1%", NETEM_HAS_LOSS},
-		{"du 1%", NETEM_HAS_DUPLICATE},
-		{"c 1%", NETEM_HAS_CORRUPT},
-		{"r 0%", NETEM_HAS_REORDER},
-		{"ra 1mbit", NETEM_HAS_RATE},
-		{"s 1ms", NETEM_HAS_SLOT},
-		{"se 1", NETEM_HAS_SEED},
-		{"delay 1ms 1ms di normal", NETEM_HAS_DELAY | NETEM_HAS_DIST},
-		{"lo 1% e", NETEM_HAS_LOSS | NETEM_HAS_ECN},
-		{"d 1ms re 5% g 3", NETEM_HAS_DELAY | NETEM_HAS_REORDER | NETEM_HAS_GAP},
+		{ "d 1ms", NETEM_HAS_DELAY },
+		{ "de 1ms", NETEM_HAS_DELAY },
+		{ "la 1ms", NETEM_HAS_DELAY },
+		{ "l 5", NETEM_HAS_LIMIT },
+		{ "lo 1%", NETEM_HAS_LOSS },
+		{ "dr 1%", NETEM_HAS_LOSS },
+		{ "du 1%", NETEM_HAS_DUPLICATE },
+		{ "c 1%", NETEM_HAS_CORRUPT },
+		{ "r 0%", NETEM_HAS_REORDER },
+		{ "ra 1mbit", NETEM_HAS_RATE },
+		{ "s 1ms", NETEM_HAS_SLOT },
+		{ "se 1", NETEM_HAS_SEED },
+		{ "delay 1ms 1ms di normal", NETEM_HAS_DELAY | NETEM_HAS_DIST },
+		{ "lo 1% e", NETEM_HAS_LOSS | NETEM_HAS_ECN },
+		{ "d 1ms re 5% g 3", NETEM_HAS_DELAY | NETEM_HAS_REORDER | NETEM_HAS_GAP },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct netem_spec s = parse_ok(cases[i].text);
@@ -225,7 +225,7 @@ static void test_overlong_word_is_rejected(void **state)
 static void test_empty_and_none_give_an_empty_spec(void **state)
 {
 	(void)state;
-	const char *texts[] = {"", "   \t\n", "none"};
+	const char *texts[] = { "", "   \t\n", "none" };
 	for (size_t i = 0; i < 3; i++) {
 		struct netem_spec s = parse_ok(texts[i]);
 		assert_int_equal(s.present, 0);
@@ -383,9 +383,11 @@ static void test_distribution_names(void **state)
 	static const struct {
 		const char *name;
 		enum netem_dist_kind kind;
-	} cases[] = {{"uniform", NETEM_DIST_UNIFORM},	{"normal", NETEM_DIST_NORMAL},
-		     {"pareto", NETEM_DIST_PARETO},	{"paretonormal", NETEM_DIST_PARETONORMAL},
-		     {"experimental", NETEM_DIST_EXPERIMENTAL}};
+	} cases[] = { { "uniform", NETEM_DIST_UNIFORM },
+		      { "normal", NETEM_DIST_NORMAL },
+		      { "pareto", NETEM_DIST_PARETO },
+		      { "paretonormal", NETEM_DIST_PARETONORMAL },
+		      { "experimental", NETEM_DIST_EXPERIMENTAL } };
 	for (size_t i = 0; i < 5; i++) {
 		char text[80];
 		snprintf(text, sizeof text, "delay 10ms 1ms distribution %s", cases[i].name);
@@ -407,17 +409,28 @@ static void test_rate_units_follow_tc(void **state)
 		const char *text;
 		uint64_t bytes_per_s;
 	} cases[] = {
-		{"rate 1mbit", 125000},	     {"rate 1Mbit", 125000},
-		{"rate 1.5mbit", 187500},    {"rate 8kbit", 1000},
-		{"rate 1gbit", 125000000},   {"rate 1tbit", 125000000000},
-		{"rate 1kibit", 128},	     {"rate 1mibit", 131072},
-		{"rate 1gibit", 134217728},  {"rate 1tibit", 137438953472},
-		{"rate 100bit", 12},	     {"rate 100", 12},
-		{"rate 1bps", 1},	     {"rate 8kbps", 8000}, /* tc: kbps = kilobytes/s */
-		{"rate 1KBps", 1000},	     {"rate 1mbps", 1000000},
-		{"rate 1gbps", 1000000000},  {"rate 1tbps", 1000000000000},
-		{"rate 1kibps", 1024},	     {"rate 1mibps", 1048576},
-		{"rate 1gibps", 1073741824}, {"rate 1tibps", 1099511627776},
+		{ "rate 1mbit", 125000 },
+		{ "rate 1Mbit", 125000 },
+		{ "rate 1.5mbit", 187500 },
+		{ "rate 8kbit", 1000 },
+		{ "rate 1gbit", 125000000 },
+		{ "rate 1tbit", 125000000000 },
+		{ "rate 1kibit", 128 },
+		{ "rate 1mibit", 131072 },
+		{ "rate 1gibit", 134217728 },
+		{ "rate 1tibit", 137438953472 },
+		{ "rate 100bit", 12 },
+		{ "rate 100", 12 },
+		{ "rate 1bps", 1 },
+		{ "rate 8kbps", 8000 }, /* tc: kbps = kilobytes/s */
+		{ "rate 1KBps", 1000 },
+		{ "rate 1mbps", 1000000 },
+		{ "rate 1gbps", 1000000000 },
+		{ "rate 1tbps", 1000000000000 },
+		{ "rate 1kibps", 1024 },
+		{ "rate 1mibps", 1048576 },
+		{ "rate 1gibps", 1073741824 },
+		{ "rate 1tibps", 1099511627776 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct netem_spec s = parse_ok(cases[i].text);
@@ -509,11 +522,11 @@ static void test_slot_size_units(void **state)
 		const char *text;
 		uint32_t bytes;
 	} cases[] = {
-		{"slot 1ms bytes 10b", 10},	 {"slot 1ms bytes 1k", 1024},
-		{"slot 1ms bytes 1KB", 1024},	 {"slot 1ms bytes 1m", 1048576},
-		{"slot 1ms bytes 1mb", 1048576}, {"slot 1ms bytes 1g", 1073741824},
-		{"slot 1ms bytes 1gb", 1073741824}, {"slot 1ms bytes 8kbit", 1024},
-		{"slot 1ms bytes 8mbit", 1048576}, {"slot 1ms bytes 8gbit", 1073741824},
+		{ "slot 1ms bytes 10b", 10 },	      { "slot 1ms bytes 1k", 1024 },
+		{ "slot 1ms bytes 1KB", 1024 },	      { "slot 1ms bytes 1m", 1048576 },
+		{ "slot 1ms bytes 1mb", 1048576 },    { "slot 1ms bytes 1g", 1073741824 },
+		{ "slot 1ms bytes 1gb", 1073741824 }, { "slot 1ms bytes 8kbit", 1024 },
+		{ "slot 1ms bytes 8mbit", 1048576 },  { "slot 1ms bytes 8gbit", 1073741824 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		if (parse_ok(cases[i].text).slot_max_bytes != cases[i].bytes)
@@ -611,16 +624,16 @@ static void test_equal_sees_each_difference(void **state)
 {
 	(void)state;
 	static const char *const pairs[][2] = {
-		{"delay 1ms", "delay 2ms"},
-		{"delay 1ms 1ms", "delay 1ms 2ms"},
-		{"delay 1ms 1ms 0", "delay 1ms 1ms"},
-		{"loss 1", "loss 1 0"},
-		{"loss state 1", "loss state 1 99"},
-		{"loss gemodel 1 2", "loss gemodel 1 3"},
-		{"rate 1mbit", "rate 2mbit"},
-		{"slot 1ms", "slot 1ms 1ms"},
-		{"seed 1", "seed 2"},
-		{"", "limit 1000"},
+		{ "delay 1ms", "delay 2ms" },
+		{ "delay 1ms 1ms", "delay 1ms 2ms" },
+		{ "delay 1ms 1ms 0", "delay 1ms 1ms" },
+		{ "loss 1", "loss 1 0" },
+		{ "loss state 1", "loss state 1 99" },
+		{ "loss gemodel 1 2", "loss gemodel 1 3" },
+		{ "rate 1mbit", "rate 2mbit" },
+		{ "slot 1ms", "slot 1ms 1ms" },
+		{ "seed 1", "seed 2" },
+		{ "", "limit 1000" },
 	};
 	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 		struct netem_spec a = parse_ok(pairs[i][0]), b = parse_ok(pairs[i][1]);
@@ -634,7 +647,7 @@ static void test_equal_sees_each_difference(void **state)
 static void test_table_form_matches_string_form(void **state)
 {
 	(void)state;
-	const char *kv[] = {"loss", "2%", "delay", "200ms 50ms"};
+	const char *kv[] = { "loss", "2%", "delay", "200ms 50ms" };
 	struct netem_spec t, s = parse_ok("delay 200ms 50ms loss 2%");
 	struct netem_error e;
 	assert_int_equal(netem_spec_parse_table(kv, 2, &t, &e), 0);
@@ -647,8 +660,8 @@ static void test_table_form_matches_string_form(void **state)
 static void test_table_form_takes_aliases_and_bare_keywords(void **state)
 {
 	(void)state;
-	const char *kv[] = {"ecn", "", "drop", "gemodel 1%", "latency", "10ms", "seed", "3",
-			    "reo", "5%", "gap", "2", "limit", NULL};
+	const char *kv[] = { "ecn", "",	   "drop", "gemodel 1%", "latency", "10ms",  "seed",
+			     "3",   "reo", "5%",   "gap",	 "2",	    "limit", NULL };
 	struct netem_spec t;
 	struct netem_error e;
 	/* "limit" with no value: the spec reports the missing number. */
@@ -663,14 +676,14 @@ static void test_table_form_rules_are_the_string_rules(void **state)
 	(void)state;
 	struct netem_spec t;
 	struct netem_error e;
-	const char *reorder_only[] = {"reorder", "25%"};
+	const char *reorder_only[] = { "reorder", "25%" };
 	assert_int_equal(netem_spec_parse_table(reorder_only, 1, &t, &e), -1);
 	assert_string_equal(e.token, "reorder");
-	const char *twice[] = {"delay", "1ms", "latency", "2ms"};
+	const char *twice[] = { "delay", "1ms", "latency", "2ms" };
 	assert_int_equal(netem_spec_parse_table(twice, 2, &t, &e), -1);
 	assert_string_equal(e.message, "given twice");
 	/* Offsets refer to the joined canonical text "delay 1ms loss 2x". */
-	const char *bad_value[] = {"loss", "2x", "delay", "1ms"};
+	const char *bad_value[] = { "loss", "2x", "delay", "1ms" };
 	assert_int_equal(netem_spec_parse_table(bad_value, 2, &t, &e), -1);
 	assert_string_equal(e.token, "2x");
 	assert_int_equal(e.offset, 15);
@@ -681,12 +694,12 @@ static void test_table_form_unknown_key_is_named(void **state)
 	(void)state;
 	struct netem_spec t;
 	struct netem_error e;
-	const char *kv[] = {"delay", "1ms", "lossy", "2%"};
+	const char *kv[] = { "delay", "1ms", "lossy", "2%" };
 	assert_int_equal(netem_spec_parse_table(kv, 2, &t, &e), -1);
 	assert_string_equal(e.token, "lossy");
 	assert_int_equal(e.offset, 0);
 	assert_string_equal(e.message, "unknown keyword");
-	const char *null_key[] = {NULL, "2%"};
+	const char *null_key[] = { NULL, "2%" };
 	assert_int_equal(netem_spec_parse_table(null_key, 1, &t, &e), -1);
 	assert_int_equal(netem_spec_parse_table(kv, 0, &t, &e), 0);
 	assert_int_equal(t.present, 0);
@@ -698,7 +711,7 @@ static void test_table_form_too_long_is_rejected(void **state)
 	static char value[3000];
 	memset(value, ' ', sizeof value - 1);
 	memcpy(value, "1ms", 3);
-	const char *kv[] = {"delay", value};
+	const char *kv[] = { "delay", value };
 	struct netem_spec t;
 	struct netem_error e;
 	assert_int_equal(netem_spec_parse_table(kv, 1, &t, &e), -1);

@@ -11,16 +11,16 @@
 
 #include "peer_filter.h"
 
-static const uint8_t a[6] = {0x52, 0x54, 0, 0, 0, 0x0a};
-static const uint8_t b[6] = {0x52, 0x54, 0, 0, 0, 0x0b};
-static const uint8_t c[6] = {0x52, 0x54, 0, 0, 0, 0x0c};
-static const uint8_t host[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
-static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-static const uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+static const uint8_t a[6] = { 0x52, 0x54, 0, 0, 0, 0x0a };
+static const uint8_t b[6] = { 0x52, 0x54, 0, 0, 0, 0x0b };
+static const uint8_t c[6] = { 0x52, 0x54, 0, 0, 0, 0x0c };
+static const uint8_t host[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 };
 
 /* a and b in island 1, c in island 2; the host in no entry. */
 static struct peer_filter_entry entries[3];
-static struct peer_filter filter = {.entries = entries, .n = 3};
+static struct peer_filter filter = { .entries = entries, .n = 3 };
 
 static int setup(void **state)
 {

@@ -1,7 +1,7 @@
 /* Unit tests for QEMU command-line construction (harness/machine/qemu_argv.c). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -240,8 +240,9 @@ static void test_qemu_argv_serves_disk_over_nbd_when_the_harness_holds_the_flash
 	struct qemu_launch l = full_launch();
 	l.disk_nbd_socket = "vharness/1/dut/nbd";
 	build_ok(&l);
-	assert_flag_value("-blockdev", "driver=nbd,node-name=disk0,server.type=unix,"
-				       "server.path=vharness/1/dut/nbd,server.abstract=on,export=flash");
+	assert_flag_value("-blockdev",
+			  "driver=nbd,node-name=disk0,server.type=unix,"
+			  "server.path=vharness/1/dut/nbd,server.abstract=on,export=flash");
 	assert_flag_value("-device", "virtio-blk-device,drive=disk0");
 	assert_int_equal(find_word("-drive"), -1);
 }
@@ -313,8 +314,8 @@ static void test_qemu_argv_aarch64_stream_nic_for_the_user_datapath(void **state
 static void test_qemu_probe_argv_x86_boots_microvm_under_kvm_on_stdio(void **state)
 {
 	(void)state;
-	assert_int_equal(qemu_probe_argv_build("x86_64", NULL, "/img/vmlinuz", &qa, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		qemu_probe_argv_build("x86_64", NULL, "/img/vmlinuz", &qa, err, sizeof(err)), 0);
 	assert_string_equal(qa.argv[0], "qemu-system-x86_64");
 	assert_flag_value("-M", "microvm");
 	assert_absent("-cpu");
@@ -329,8 +330,8 @@ static void test_qemu_probe_argv_x86_boots_microvm_under_kvm_on_stdio(void **sta
 static void test_qemu_probe_argv_aarch64_boots_virt_with_host_cpu(void **state)
 {
 	(void)state;
-	assert_int_equal(qemu_probe_argv_build("aarch64", "/opt/q/qemu-system-aarch64", "/img/Image",
-					       &qa, err, sizeof(err)),
+	assert_int_equal(qemu_probe_argv_build("aarch64", "/opt/q/qemu-system-aarch64",
+					       "/img/Image", &qa, err, sizeof(err)),
 			 0);
 	assert_string_equal(qa.argv[0], "/opt/q/qemu-system-aarch64");
 	assert_flag_value("-M", "virt,gic-version=host");

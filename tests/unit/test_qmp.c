@@ -1,8 +1,8 @@
 /* Unit tests for the QMP client on the event loop (harness/machine/qmp.c):
  * the test plays QEMU on the other end of a socketpair. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -155,7 +155,8 @@ static void test_qmp_replies_are_matched_by_id_not_order(void **state)
 	qmp_request(f->q, "set_link", "{\"name\":\"net0\",\"up\":false}", 5000, on_reply, &b);
 	turns(f, 2);
 	assert_non_null(strstr(sent(f), "\"arguments\":{\"name\":\"net0\",\"up\":false},\"id\":3"));
-	qemu_says(f, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no link\"}, \"id\": 3}\n");
+	qemu_says(f,
+		  "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no link\"}, \"id\": 3}\n");
 	turns(f, 3);
 	assert_int_equal(a.calls, 0);
 	assert_int_equal(b.calls, 1);
@@ -262,9 +263,10 @@ static void test_qmp_json_string_reads_escaped_values(void **state)
 {
 	(void)state;
 	char out[64];
-	assert_int_equal(qmp_json_string("{\"event\": \"SHUTDOWN\", \"data\": {\"reason\": \"gu\\\"est\"}}",
-					 "reason", out, sizeof(out)),
-			 0);
+	assert_int_equal(
+		qmp_json_string("{\"event\": \"SHUTDOWN\", \"data\": {\"reason\": \"gu\\\"est\"}}",
+				"reason", out, sizeof(out)),
+		0);
 	assert_string_equal(out, "gu\"est");
 	assert_int_equal(qmp_json_string("{\"id\": 3}", "id", out, sizeof(out)), -1);
 	assert_int_equal(qmp_json_string("{}", "reason", out, sizeof(out)), -1);

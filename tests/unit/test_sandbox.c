@@ -43,11 +43,10 @@
 
 enum who { AS_CALLER, AS_NOBODY, AS_ROOT_WITHOUT_SYS_ADMIN };
 
-
 /* Keeps uid 0 but drops CAP_SYS_ADMIN, as in an unprivileged container. */
 static int drop_sys_admin(void)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return -1;
@@ -216,8 +215,7 @@ static int child_root_without_sys_admin(void)
 	return 0;
 }
 
-static void test_sandbox_enter_as_root_without_sys_admin_falls_back_to_user_namespace(
-	void **state)
+static void test_sandbox_enter_as_root_without_sys_admin_falls_back_to_user_namespace(void **state)
 {
 	(void)state;
 	parent_netns = ns_inode("net");
@@ -266,8 +264,8 @@ static char *host_snapshot(void)
 		abort();
 	for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
 		struct rtnl_link *l = (struct rtnl_link *)o;
-		unsigned flags = rtnl_link_get_flags(l) & ~(unsigned)(IFF_RUNNING | IFF_LOWER_UP |
-								      IFF_DORMANT);
+		unsigned flags = rtnl_link_get_flags(l) &
+				 ~(unsigned)(IFF_RUNNING | IFF_LOWER_UP | IFF_DORMANT);
 		fprintf(out, "link %d %s %s flags=%x master=%d mtu=%u\n", rtnl_link_get_ifindex(l),
 			rtnl_link_get_name(l), rtnl_link_get_type(l) ? rtnl_link_get_type(l) : "-",
 			flags, rtnl_link_get_master(l), rtnl_link_get_mtu(l));

@@ -25,8 +25,8 @@
 #include "child_check.h"
 #include "sandboxed.h"
 
-#define PRELUDE                                                                                  \
-	"local vh = require \"vharness\"\n"                                                      \
+#define PRELUDE                                                                                    \
+	"local vh = require \"vharness\"\n"                                                        \
 	"local dut = vh.device { name = \"dut\", firmware = { kernel = \"/bin/sh\" } }\n"
 
 static char dir[64];
@@ -49,8 +49,13 @@ static int run_source(const char *name, const char *source, uint64_t timeout_ms,
 	CHECK(fputs(source, f) >= 0);
 	CHECK(fclose(f) == 0);
 	struct run_config cfg = {
-		.scenario_path = path, .artifacts_dir = dir, .image_dir = "/nonexistent",
-		.accel = "tcg", .backend = "user", .seed = 1, .timeout_ms = timeout_ms,
+		.scenario_path = path,
+		.artifacts_dir = dir,
+		.image_dir = "/nonexistent",
+		.accel = "tcg",
+		.backend = "user",
+		.seed = 1,
+		.timeout_ms = timeout_ms,
 	};
 	struct vh_run *run = run_new(&cfg);
 	CHECK(run);
@@ -61,7 +66,8 @@ static int run_source(const char *name, const char *source, uint64_t timeout_ms,
 		script_execute(s);
 	out->seconds = (double)(ev_clock_ms() - t0) / 1000.0;
 	out->outcome = run_outcome(run);
-	snprintf(out->message, sizeof(out->message), "%s", run_message(run) ? run_message(run) : "");
+	snprintf(out->message, sizeof(out->message), "%s",
+		 run_message(run) ? run_message(run) : "");
 	out->has_details = run_details(run) != NULL;
 	run_free(run);
 	script_free(s);
@@ -264,11 +270,11 @@ static int child_a_pass_cannot_be_overturned_and_a_failure_cannot_become_a_pass(
 	return 0;
 }
 
-#define SANDBOXED(name)                                                                          \
-	static void test_##name(void **state)                                                    \
-	{                                                                                        \
-		(void)state;                                                                     \
-		sandboxed_run(child_##name);                                                     \
+#define SANDBOXED(name)                                                                            \
+	static void test_##name(void **state)                                                      \
+	{                                                                                          \
+		(void)state;                                                                       \
+		sandboxed_run(child_##name);                                                       \
 	}
 
 SANDBOXED(spawned_error_after_main_returns_fails_the_run)

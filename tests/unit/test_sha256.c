@@ -1,7 +1,8 @@
-/* Unit tests for the shared sha256 (harness and agent), checked against FIPS vectors and sha256sum. */
+/* Unit tests for the shared sha256 (harness and agent), checked against FIPS vectors and sha256sum.
+ */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -32,11 +33,14 @@ static void test_sha256_matches_fips_vectors(void **state)
 
 	(void)state;
 	hash_hex("", 0, 1, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	hash_hex("abc", 3, 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	hash_hex(two_blocks, strlen(two_blocks), 7, hex);
-	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	assert_string_equal(hex,
+			    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 /* Every split of the input gives the same digest: exercises the partial

@@ -1,8 +1,8 @@
 /* Unit tests for planning a suite (harness/cli/suite.c): directories,
  * matrix, repeats, ids, seeds, shards by order and by recorded timings. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 

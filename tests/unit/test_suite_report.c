@@ -1,8 +1,8 @@
 /* Unit tests for a suite's own artifacts (harness/report/suite_report.c) and
  * the verdict file a run leaves for it (harness/run/verdict.c). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "suite_report.h"
-#include "verdict.h"
 #include "test_skip.h"
+#include "verdict.h"
 
 static char dir[64];
 
@@ -46,14 +46,32 @@ static char *slurp(const char *name)
 }
 
 static const struct suite_result results[] = {
-	{ .id = "boot", .scenario = "s/boot.lua", .params = "", .seed = 1, .outcome = 0,
+	{ .id = "boot",
+	  .scenario = "s/boot.lua",
+	  .params = "",
+	  .seed = 1,
+	  .outcome = 0,
 	  .seconds = 4.5 },
-	{ .id = "ota.bugs=x", .scenario = "s/ota.lua", .params = "bugs=x", .seed = 2, .outcome = 1,
-	  .seconds = 50.25, .message = "ota.lua:9: check failed: a | b\nsecond line",
+	{ .id = "ota.bugs=x",
+	  .scenario = "s/ota.lua",
+	  .params = "bugs=x",
+	  .seed = 2,
+	  .outcome = 1,
+	  .seconds = 50.25,
+	  .message = "ota.lua:9: check failed: a | b\nsecond line",
 	  .details = "  vh-agent: boot\n" },
-	{ .id = "ota.bugs=y", .scenario = "s/ota.lua", .params = "bugs=y", .seed = 3,
-	  .outcome = 130, .seconds = 2, .message = "cancelled by SIGINT (Ctrl-C)" },
-	{ .id = "sweep", .scenario = "s/sweep.lua", .params = "", .seed = 4, .outcome = -1,
+	{ .id = "ota.bugs=y",
+	  .scenario = "s/ota.lua",
+	  .params = "bugs=y",
+	  .seed = 3,
+	  .outcome = 130,
+	  .seconds = 2,
+	  .message = "cancelled by SIGINT (Ctrl-C)" },
+	{ .id = "sweep",
+	  .scenario = "s/sweep.lua",
+	  .params = "",
+	  .seed = 4,
+	  .outcome = -1,
 	  .message = "not run: the suite was interrupted" },
 };
 
@@ -77,7 +95,8 @@ static void test_suite_report_markdown_table_and_timings(void **state)
 	char err[256];
 	assert_int_equal(suite_report_write(dir, results, 4, true, err, sizeof(err)), 0);
 	const char *md = slurp("summary.md");
-	assert_non_null(strstr(md, "### vharness: 1 passed, 1 failed, 0 errors, 1 cancelled, 1 not run"));
+	assert_non_null(
+		strstr(md, "### vharness: 1 passed, 1 failed, 0 errors, 1 cancelled, 1 not run"));
 	assert_non_null(strstr(md, "| boot |  | PASS | 4.5 | 1 |  |"));
 	/* A '|' in a message would end its cell; only the first line is shown. */
 	assert_non_null(strstr(md, "| ota.bugs=x | bugs=x | **FAIL** | 50.2 | 2 | "
@@ -95,25 +114,49 @@ static void test_suite_index_links_each_run_to_its_report_and_escapes_messages(v
 	snprintf(boot_dir, sizeof(boot_dir), "%s/boot", dir);
 	snprintf(ota_dir, sizeof(ota_dir), "%s/ota.bugs=<x>", dir);
 	const struct suite_result runs[] = {
-		{ .id = "boot", .scenario = "s/boot.lua", .params = "", .dir = boot_dir, .seed = 1,
-		  .outcome = 0, .seconds = 4.5 },
-		{ .id = "ota.bugs=<x>", .scenario = "s/ota.lua", .params = "bugs=<x>",
-		  .dir = ota_dir, .seed = 2, .outcome = 1, .seconds = 50.25,
+		{ .id = "boot",
+		  .scenario = "s/boot.lua",
+		  .params = "",
+		  .dir = boot_dir,
+		  .seed = 1,
+		  .outcome = 0,
+		  .seconds = 4.5 },
+		{ .id = "ota.bugs=<x>",
+		  .scenario = "s/ota.lua",
+		  .params = "bugs=<x>",
+		  .dir = ota_dir,
+		  .seed = 2,
+		  .outcome = 1,
+		  .seconds = 50.25,
 		  .message = "ota.lua:9: </script><img src=x onerror=alert(1)>\nsecond line" },
-		{ .id = "elsewhere", .scenario = "e.lua", .params = "", .dir = "/abs/run", .seed = 3,
-		  .outcome = 2, .seconds = 0.1, .message = "bad" },
-		{ .id = "sweep", .scenario = "s/sweep.lua", .params = "", .dir = "x", .seed = 4,
-		  .outcome = -1, .message = "not run: the suite was interrupted" },
+		{ .id = "elsewhere",
+		  .scenario = "e.lua",
+		  .params = "",
+		  .dir = "/abs/run",
+		  .seed = 3,
+		  .outcome = 2,
+		  .seconds = 0.1,
+		  .message = "bad" },
+		{ .id = "sweep",
+		  .scenario = "s/sweep.lua",
+		  .params = "",
+		  .dir = "x",
+		  .seed = 4,
+		  .outcome = -1,
+		  .message = "not run: the suite was interrupted" },
 	};
 	assert_int_equal(suite_report_write(dir, runs, 4, true, err, sizeof(err)), 0);
 	const char *h = slurp("index.html");
 	assert_non_null(strstr(h, "<title>vharness suite: 1 of 4 passed</title>"));
-	assert_non_null(strstr(h, "<a href=\"boot/report.html\">boot</a></td><td>s/boot.lua</td>"
-				  "<td></td><td class=\"v PASS\">PASS</td><td class=\"num\">4.5</td>"
-				  "<td class=\"num\">1</td>"));
-	assert_non_null(strstr(h, "<a href=\"ota.bugs=&lt;x&gt;/report.html\">ota.bugs=&lt;x&gt;</a>"));
+	assert_non_null(strstr(h,
+			       "<a href=\"boot/report.html\">boot</a></td><td>s/boot.lua</td>"
+			       "<td></td><td class=\"v PASS\">PASS</td><td class=\"num\">4.5</td>"
+			       "<td class=\"num\">1</td>"));
+	assert_non_null(
+		strstr(h, "<a href=\"ota.bugs=&lt;x&gt;/report.html\">ota.bugs=&lt;x&gt;</a>"));
 	assert_non_null(strstr(h, "<td class=\"v \">FAIL</td>"));
-	assert_non_null(strstr(h, "ota.lua:9: &lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;</td>"));
+	assert_non_null(
+		strstr(h, "ota.lua:9: &lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;</td>"));
 	assert_null(strstr(h, "<img"));
 	assert_null(strstr(h, "second line"));
 	assert_non_null(strstr(h, "<a href=\"/abs/run/report.html\">elsewhere</a>"));
@@ -121,8 +164,9 @@ static void test_suite_index_links_each_run_to_its_report_and_escapes_messages(v
 	assert_non_null(strstr(h, "<tr><td>sweep</td>"));
 
 	/* One run in the suite's own directory: its report is next to the index. */
-	const struct suite_result own[] = { { .id = "boot", .scenario = "b.lua", .params = "",
-					      .dir = dir, .outcome = 0 } };
+	const struct suite_result own[] = {
+		{ .id = "boot", .scenario = "b.lua", .params = "", .dir = dir, .outcome = 0 }
+	};
 	assert_int_equal(suite_report_write(dir, own, 1, false, err, sizeof(err)), 0);
 	assert_non_null(strstr(slurp("index.html"), "<a href=\"report.html\">boot</a>"));
 }
@@ -177,7 +221,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_suite_report_junit_has_one_testcase_per_run),
 		cmocka_unit_test(test_suite_report_markdown_table_and_timings),
-		cmocka_unit_test(test_suite_index_links_each_run_to_its_report_and_escapes_messages),
+		cmocka_unit_test(
+			test_suite_index_links_each_run_to_its_report_and_escapes_messages),
 		cmocka_unit_test(test_suite_report_pass_rate_per_scenario_and_parameters),
 		cmocka_unit_test(test_verdict_file_round_trips_messages_with_anything_in_them),
 	};

@@ -385,11 +385,11 @@ static void test_load_reads_serial_logs_and_the_verdict_file(void **state)
 static void put_frame(FILE *f, uint32_t sec, uint32_t usec, const uint8_t src[4],
 		      const uint8_t dst[4], uint32_t len)
 {
-	uint8_t frame[34] = {0};
+	uint8_t frame[34] = { 0 };
 	frame[12] = 0x08; /* IPv4 */
 	memcpy(frame + 26, src, 4);
 	memcpy(frame + 30, dst, 4);
-	uint32_t rec[4] = {sec, usec, sizeof(frame), len};
+	uint32_t rec[4] = { sec, usec, sizeof(frame), len };
 	fwrite(rec, sizeof(rec), 1, f);
 	fwrite(frame, sizeof(frame), 1, f);
 }
@@ -402,7 +402,7 @@ static void put_pcap(const char *name, int frames, const uint8_t (*src)[4], cons
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	/* magic, version 2.4, zone, sigfigs, snaplen, LINKTYPE_ETHERNET */
-	uint32_t head[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+	uint32_t head[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1 };
 	fwrite(head, sizeof(head), 1, f);
 	for (int i = 0; i < frames; i++)
 		put_frame(f, secs[i], 500000, src[i], dst[i], lens[i]);
@@ -419,12 +419,16 @@ static void test_load_bins_captured_frames_by_device_and_second(void **state)
 	    "{\"t\":0.7,\"event\":\"device\",\"device\":\"a\",\"ip\":\"10.0.0.2\"}\n"
 	    "{\"t\":0.8,\"event\":\"device\",\"device\":\"b\",\"ip\":\"10.0.0.3\"}\n");
 	/* host to a, a to host, a to b, host to host */
-	const uint8_t srcs[4][4] = {{10, 0, 0, 1}, {10, 0, 0, 2}, {10, 0, 0, 2}, {10, 0, 0, 1}};
-	const uint8_t dsts[4][4] = {{10, 0, 0, 2}, {10, 0, 0, 1}, {10, 0, 0, 3}, {10, 0, 0, 1}};
+	const uint8_t srcs[4][4] = {
+		{ 10, 0, 0, 1 }, { 10, 0, 0, 2 }, { 10, 0, 0, 2 }, { 10, 0, 0, 1 }
+	};
+	const uint8_t dsts[4][4] = {
+		{ 10, 0, 0, 2 }, { 10, 0, 0, 1 }, { 10, 0, 0, 3 }, { 10, 0, 0, 1 }
+	};
 	/* 1002.5 is second 2; 999 is before the run; host to host is no device's. */
-	const uint32_t secs[] = {1002, 1002, 1003, 999}, lens[] = {100, 60, 1500, 42};
+	const uint32_t secs[] = { 1002, 1002, 1003, 999 }, lens[] = { 100, 60, 1500, 42 };
 	put_pcap("lan.pcap", 4, srcs, dsts, secs, lens);
-	const uint32_t dsecs[] = {1004}, dlens[] = {700};
+	const uint32_t dsecs[] = { 1004 }, dlens[] = { 700 };
 	put_pcap("lan-dropped.pcap", 1, srcs, dsts, dsecs, dlens);
 	struct timeline tl;
 	timeline_init(&tl);

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "crc32.h"
-#include "ubootenv.h"
 #include "test_skip.h"
+#include "ubootenv.h"
 
 #define SMALL 256 /* copy size for the pure tests: small enough to fill */
 
@@ -155,8 +155,7 @@ static void test_ubootenv_successive_stores_always_read_back_newest(void **state
 	memset(copies[1], 0, SMALL);
 	ubootenv_init(&env);
 	for (int i = 0; i < 600; i++) {
-		assert_int_equal(ubootenv_decode(copies[0], copies[1], SMALL, &env),
-				 i % 2);
+		assert_int_equal(ubootenv_decode(copies[0], copies[1], SMALL, &env), i % 2);
 		if (i > 0) {
 			snprintf(val, sizeof(val), "%d", i - 1);
 			assert_string_equal(ubootenv_get(&env, "who"), val);
@@ -406,8 +405,8 @@ static void test_ubootenv_file_store_overwrites_only_the_inactive_copy(void **st
 	store(path, &env, "boot_slot", "c"); /* -> copy 1 only */
 	read_image(path, after);
 	assert_memory_equal(before, after, UBOOTENV_COPY1_OFFSET);
-	assert_memory_not_equal(before + UBOOTENV_COPY1_OFFSET,
-				after + UBOOTENV_COPY1_OFFSET, UBOOTENV_COPY_SIZE);
+	assert_memory_not_equal(before + UBOOTENV_COPY1_OFFSET, after + UBOOTENV_COPY1_OFFSET,
+				UBOOTENV_COPY_SIZE);
 	size_t tail = UBOOTENV_COPY1_OFFSET + UBOOTENV_COPY_SIZE;
 	assert_memory_equal(before + tail, after + tail, IMAGE_SIZE - tail);
 
@@ -482,10 +481,10 @@ static void test_ubootenv_single_copy_mode_writes_copy0_in_place(void **state)
 	assert_int_equal(ubootenv_file_load(path, &env, err, sizeof(err)), 0);
 	store(path, &env, "k", "3");
 	read_image(path, after);
-	assert_memory_not_equal(before + UBOOTENV_COPY0_OFFSET,
-				after + UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY_SIZE);
-	assert_memory_equal(before + UBOOTENV_COPY1_OFFSET,
-			    after + UBOOTENV_COPY1_OFFSET, UBOOTENV_COPY_SIZE);
+	assert_memory_not_equal(before + UBOOTENV_COPY0_OFFSET, after + UBOOTENV_COPY0_OFFSET,
+				UBOOTENV_COPY_SIZE);
+	assert_memory_equal(before + UBOOTENV_COPY1_OFFSET, after + UBOOTENV_COPY1_OFFSET,
+			    UBOOTENV_COPY_SIZE);
 	store(path, &env, "k", "4"); /* again copy 0: the only copy it keeps */
 	assert_int_equal(env.active, 0);
 

@@ -22,9 +22,9 @@
 
 #include "bundle.h"
 #include "ev.h"
-#include "update_server.h"
 #include "test_files.h"
 #include "test_skip.h"
+#include "update_server.h"
 
 /* ---- fixture ---- */
 
@@ -105,7 +105,8 @@ static int setup(void **state)
 	write_file(i, data + klen, ilen);
 	free(data);
 	struct bundle_header h;
-	assert_int_equal(bundle_write(f->bundle, "2.0.0", "no-backoff", k, i, &h, err, sizeof(err)), 0);
+	assert_int_equal(bundle_write(f->bundle, "2.0.0", "no-backoff", k, i, &h, err, sizeof(err)),
+			 0);
 	memcpy(f->sha, h.sha256, sizeof(f->sha));
 	f->bundle_bytes = read_file(f->bundle, &f->bundle_len);
 
@@ -149,7 +150,7 @@ static int client_connect(struct client *c, uint16_t port)
 	memset(c, 0, sizeof(*c));
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(c->fd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* a blocking connect to a local listener completes in the kernel
 	 * without the server's help; only then go non-blocking */
@@ -273,8 +274,8 @@ static void get(struct fixture *f, const char *path, const char *extra, struct c
 {
 	char req[512];
 	assert_int_equal(client_connect(c, f->port), 0);
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n", path,
-		 extra ? extra : "");
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n",
+		 path, extra ? extra : "");
 	client_send(c, req);
 	if (!pump_until_eof(f, c, 5000))
 		fail_msg("no EOF for %s", path);
@@ -313,7 +314,8 @@ static void test_parse_range(void **state)
 	assert_int_equal(update_server_parse_range("bytes=1-2x", 1000, &a, &b), -1);
 	assert_int_equal(update_server_parse_range("bytes=-", 1000, &a, &b), -1);
 	assert_int_equal(update_server_parse_range("bytes=0-", 0, &a, &b), -1);
-	assert_int_equal(update_server_parse_range("bytes=99999999999999999999-", 1000, &a, &b), -1);
+	assert_int_equal(update_server_parse_range("bytes=99999999999999999999-", 1000, &a, &b),
+			 -1);
 	/* forms we may ignore: whole body */
 	assert_int_equal(update_server_parse_range("items=1-2", 1000, &a, &b), 0);
 	assert_int_equal(update_server_parse_range("bytes=1-2,5-6", 1000, &a, &b), 0);
@@ -339,21 +341,23 @@ static void test_full_download_and_events(void **state)
 	char bytes[64];
 	snprintf(bytes, sizeof(bytes), "bytes=%zu ", f->bundle_len);
 	if (find_event(f, "http_connect conn=1 peer=127.0.0.1:", NULL, NULL) < 0 ||
-	    find_event(f, "http_request conn=1", "method=GET path=/firmware/2.0.0.bundle range= status=200",
-		       bytes) < 0 ||
+	    find_event(f, "http_request conn=1",
+		       "method=GET path=/firmware/2.0.0.bundle range= status=200", bytes) < 0 ||
 	    find_event(f, "http_request", "result=ok", NULL) < 0 ||
 	    find_event(f, "http_disconnect conn=1", NULL, NULL) < 0) {
 		dump_events(f);
 		fail_msg("events missing");
 	}
 	/* connect < request < disconnect */
-	assert_true(find_event(f, "http_connect", NULL, NULL) < find_event(f, "http_request", NULL, NULL));
+	assert_true(find_event(f, "http_connect", NULL, NULL) <
+		    find_event(f, "http_request", NULL, NULL));
 	assert_true(find_event(f, "http_request", NULL, NULL) <
 		    find_event(f, "http_disconnect", NULL, NULL));
 
 	/* HEAD: headers only */
 	assert_int_equal(client_connect(&c, f->port), 0);
-	client_send(&c, "HEAD /firmware/2.0.0.bundle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	client_send(&c,
+		    "HEAD /firmware/2.0.0.bundle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	assert_true(pump_until_eof(f, &c, 5000));
 	assert_true(parse_resp(&c, &r));
 	assert_int_equal(r.status, 200);
@@ -492,8 +496,13 @@ static void test_unknown_paths_and_versions_are_404(void **state)
 	assert_int_equal(r.status, 404);
 	client_close(&c);
 	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
-	const char *paths[] = {"/firmware/1.0.0.bundle", "/firmware/2.0.0", "/firmware/2.0.0.bundlex",
-			       "/firmware/", "/", "/nope", "/firmware/../fw-2.0.0.bundle"};
+	const char *paths[] = { "/firmware/1.0.0.bundle",
+				"/firmware/2.0.0",
+				"/firmware/2.0.0.bundlex",
+				"/firmware/",
+				"/",
+				"/nope",
+				"/firmware/../fw-2.0.0.bundle" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		get(f, paths[i], NULL, &c, &r);
 		if (r.status != 404)
@@ -506,13 +515,16 @@ static void test_unknown_paths_and_versions_are_404(void **state)
 	client_close(&c);
 	/* a method we do not serve */
 	assert_int_equal(client_connect(&c, f->port), 0);
-	client_send(&c, "DELETE /firmware/2.0.0.bundle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	client_send(
+		&c,
+		"DELETE /firmware/2.0.0.bundle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	assert_true(pump_until_eof(f, &c, 5000));
 	assert_true(parse_resp(&c, &r));
 	assert_int_equal(r.status, 405);
 	client_close(&c);
 	/* publishing a version the bundle does not hold, or a non-bundle */
-	assert_int_equal(update_server_publish(f->s, "3.0.0", f->bundle, err, sizeof(err)), -EINVAL);
+	assert_int_equal(update_server_publish(f->s, "3.0.0", f->bundle, err, sizeof(err)),
+			 -EINVAL);
 	assert_int_equal(update_server_publish(f->s, "2.0.0", "/nonexistent", err, sizeof(err)),
 			 -ENOENT);
 }
@@ -537,7 +549,8 @@ static void collect_lines(struct client *c, struct line_log *log)
 		if (!nl)
 			break;
 		size_t len = (size_t)(nl - (body + log->seen));
-		snprintf(log->text[log->n], sizeof(log->text[0]), "%.*s", (int)len, body + log->seen);
+		snprintf(log->text[log->n], sizeof(log->text[0]), "%.*s", (int)len,
+			 body + log->seen);
 		log->at_ms[log->n++] = ev_clock_ms();
 		log->seen += len + 1;
 	}
@@ -581,7 +594,7 @@ static void test_checkin_heartbeats_then_offer_on_publish(void **state)
 {
 	struct fixture *f = *state;
 	struct client c;
-	struct line_log log = {0};
+	struct line_log log = { 0 };
 	uint64_t t0 = ev_clock_ms();
 	checkin(f, &c, "dut", "1.0.0");
 	/* Long enough for the bounds checked below: 300 ms, then 3 gaps of <= 1250. */
@@ -621,8 +634,9 @@ static void test_checkin_heartbeats_then_offer_on_publish(void **state)
 	assert_true(log.n > before);
 	assert_true(log.at_ms[before] - t_pub < 200); /* offered to parked check-ins at once */
 	char want[256];
-	snprintf(want, sizeof(want), "offer version=2.0.0 size=%zu sha256=%s url=/firmware/2.0.0.bundle",
-		 f->bundle_len, f->sha);
+	snprintf(want, sizeof(want),
+		 "offer version=2.0.0 size=%zu sha256=%s url=/firmware/2.0.0.bundle", f->bundle_len,
+		 f->sha);
 	assert_string_equal(log.text[before], want);
 	if (find_event(f, "checkin", "device=dut version=1.0.0 slot=a", NULL) < 0 ||
 	    find_event(f, "offer", "device=dut version=2.0.0", NULL) < 0) {
@@ -667,7 +681,7 @@ static void test_fresh_checkin_gets_offer_unless_current(void **state)
 	char err[256];
 	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
 	struct client old, cur;
-	struct line_log lo = {0}, lc = {0};
+	struct line_log lo = { 0 }, lc = { 0 };
 	checkin(f, &old, "d1", "1.0.0");
 	checkin(f, &cur, "d2", "2.0.0");
 	pump_two(f, &old, &lo, &cur, &lc, 1, 100);
@@ -686,7 +700,7 @@ static void test_fresh_checkin_gets_offer_unless_current(void **state)
 	/* unpublish: no more offers to new check-ins */
 	update_server_unpublish(f->s);
 	struct client late;
-	struct line_log ll = {0};
+	struct line_log ll = { 0 };
 	checkin(f, &late, "d3", "1.0.0");
 	assert_true(pump_lines_until(f, &late, &ll, 1, 2000));
 	pump_lines(f, &late, &ll, 100);
@@ -702,7 +716,7 @@ static void test_checkin_query_is_read_by_the_wire_codec(void **state)
 	struct fixture *f = *state;
 	struct client c;
 	struct http_resp r;
-	struct line_log log = {0};
+	struct line_log log = { 0 };
 	/* an escaped device name arrives decoded, '+' stays a '+' */
 	checkin(f, &c, "a%26b", "1.0+x");
 	pump_lines(f, &c, &log, 200);
@@ -713,8 +727,8 @@ static void test_checkin_query_is_read_by_the_wire_codec(void **state)
 		fail_msg("decoded check-in event missing");
 	}
 	/* what the codec refuses gets 400, no stream and no check-in event */
-	const char *bad[] = {"/checkin?device=d&version=1", "/checkin?device=d%4&version=1&slot=a",
-			     "/checkin?device=d&device=e&version=1&slot=a", "/checkin"};
+	const char *bad[] = { "/checkin?device=d&version=1", "/checkin?device=d%4&version=1&slot=a",
+			      "/checkin?device=d&device=e&version=1&slot=a", "/checkin" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		get(f, bad[i], NULL, &c, &r);
 		if (r.status != 400)
@@ -733,7 +747,7 @@ static void test_client_disconnect_is_recorded(void **state)
 {
 	struct fixture *f = *state;
 	struct client c;
-	struct line_log log = {0};
+	struct line_log log = { 0 };
 	checkin(f, &c, "dut", "1.0.0");
 	assert_true(pump_lines_until(f, &c, &log, 1, 2000));
 	assert_string_equal(log.text[0], "heartbeat seq=0");
@@ -754,7 +768,7 @@ static void test_set_down_closes_and_refuses_then_comes_back(void **state)
 	struct fixture *f = *state;
 	char err[256];
 	struct client c;
-	struct line_log log = {0};
+	struct line_log log = { 0 };
 	checkin(f, &c, "dut", "1.0.0");
 	assert_true(pump_lines_until(f, &c, &log, 1, 2000));
 	assert_string_equal(log.text[0], "heartbeat seq=0");
@@ -773,7 +787,7 @@ static void test_set_down_closes_and_refuses_then_comes_back(void **state)
 	assert_int_equal(update_server_set_down(f->s, false, err, sizeof(err)), 0);
 	assert_false(update_server_is_down(f->s));
 	assert_int_equal(update_server_set_down(f->s, false, err, sizeof(err)), 0);
-	log = (struct line_log){0};
+	log = (struct line_log){ 0 };
 	checkin(f, &c, "dut", "1.0.0");
 	assert_true(pump_lines_until(f, &c, &log, 1, 2000));
 	assert_string_equal(log.text[0], "heartbeat seq=0");
@@ -810,16 +824,18 @@ static void test_bind_errors(void **state)
 	struct fixture *f = *state;
 	char err[256];
 	struct update_server *s2 = NULL;
-	assert_int_equal(update_server_new(f->loop, "127.0.0.1", f->port, NULL, NULL, &s2, err,
-					   sizeof(err)),
-			 -EADDRINUSE);
+	assert_int_equal(
+		update_server_new(f->loop, "127.0.0.1", f->port, NULL, NULL, &s2, err, sizeof(err)),
+		-EADDRINUSE);
 	assert_null(s2);
 	assert_non_null(strstr(err, "127.0.0.1"));
-	assert_int_equal(update_server_new(f->loop, "not-an-ip", 0, NULL, NULL, &s2, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		update_server_new(f->loop, "not-an-ip", 0, NULL, NULL, &s2, err, sizeof(err)),
+		-EINVAL);
 	/* an address no interface here has */
-	assert_int_equal(update_server_new(f->loop, "192.0.2.1", 0, NULL, NULL, &s2, err, sizeof(err)),
-			 -EADDRNOTAVAIL);
+	assert_int_equal(
+		update_server_new(f->loop, "192.0.2.1", 0, NULL, NULL, &s2, err, sizeof(err)),
+		-EADDRNOTAVAIL);
 }
 
 /* Runs argv in a child while this thread drives the loop; returns its exit
@@ -857,7 +873,7 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/firmware/2.0.0.bundle", f->port);
 	snprintf(out, sizeof(out), "%s/curl.out", f->dir);
 
-	char *full[] = {"curl", "-sf", "-o", out, url, NULL};
+	char *full[] = { "curl", "-sf", "-o", out, url, NULL };
 	assert_int_equal(run_child(f, full), 0);
 	size_t n;
 	uint8_t *got = read_file(out, &n);
@@ -865,7 +881,7 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 	assert_memory_equal(got, f->bundle_bytes, n);
 	free(got);
 
-	char *part[] = {"curl", "-sf", "-r", "100-199", "-o", out, url, NULL};
+	char *part[] = { "curl", "-sf", "-r", "100-199", "-o", out, url, NULL };
 	assert_int_equal(run_child(f, part), 0);
 	got = read_file(out, &n);
 	assert_int_equal(n, 100);
@@ -874,7 +890,7 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 
 	/* resume a partial file the way the agent does: curl -C - */
 	write_file(out, f->bundle_bytes, 12345);
-	char *resume[] = {"curl", "-sf", "-C", "-", "-o", out, url, NULL};
+	char *resume[] = { "curl", "-sf", "-C", "-", "-o", out, url, NULL };
 	assert_int_equal(run_child(f, resume), 0);
 	got = read_file(out, &n);
 	assert_int_equal(n, f->bundle_len);
@@ -885,7 +901,7 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/checkin?device=c&version=1.0.0&slot=a",
 		 f->port);
 	snprintf(chk, sizeof(chk), "%s/checkin.out", f->dir);
-	char *stream[] = {"curl", "-sN", "--max-time", "2.5", "-o", chk, url, NULL};
+	char *stream[] = { "curl", "-sN", "--max-time", "2.5", "-o", chk, url, NULL };
 	assert_int_equal(run_child(f, stream), 28);
 	got = read_file(chk, &n);
 	got[n] = '\0';

@@ -3,9 +3,9 @@
  * /etc/fw_env.config, and a redundant U-Boot env as Mender keeps it, at
  * 4 MiB and 8 MiB. The description is checked against it, and power-ons
  * play the mender profile on the image's env. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_skip.h"
 #include "ubootenv.h"
 #include "user_fw.h"
-#include "test_skip.h"
 
 static char dir[64], img[128];
 
@@ -30,9 +30,9 @@ static int sh(const char *fmt, ...)
 	return system(cmd);
 }
 
-static const struct ubootenv_layout mender_env = {
-	.offset = { 0x400000, 0x800000 }, .size = 0x4000, .copies = 2
-};
+static const struct ubootenv_layout mender_env = { .offset = { 0x400000, 0x800000 },
+						   .size = 0x4000,
+						   .copies = 2 };
 
 /* p1 boot (fat, unused here), p2 rootfs A, p3 rootfs B, p5 data. Each
  * rootfs has /boot/vmlinuz saying which slot it is. */
@@ -45,21 +45,22 @@ static int setup(void **state)
 	snprintf(img, sizeof(img), "%s/flash.img", dir);
 	if (sh("command -v sfdisk mke2fs >/dev/null") != 0)
 		return 0; /* the tests skip */
-	int r = sh("cd %s && truncate -s 96M flash.img && printf '%s' | sfdisk -q flash.img && "
-		   "for s in a b; do mkdir -p root$s/boot root$s/etc && "
-		   "echo \"kernel of slot $s\" > root$s/boot/vmlinuz-6.1 && "
-		   "ln -sf vmlinuz-6.1 root$s/boot/vmlinuz && echo initrd > root$s/boot/initrd.img && "
-		   "printf '/dev/mmcblk0 0x400000 0x4000\\n/dev/mmcblk0 0x800000 0x4000\\n' "
-		   "> root$s/etc/fw_env.config; done && "
-		   "mke2fs -q -F -t ext4 -E offset=$((24576*512)) -d roota flash.img 16M && "
-		   "mke2fs -q -F -t ext4 -E offset=$((57344*512)) -d rootb flash.img 16M",
-		   dir,
-		   "label: dos\n"
-		   "start=16384, size=8192, type=c\n"
-		   "start=24576, size=32768, type=83\n"
-		   "start=57344, size=32768, type=83\n"
-		   "type=5\n"
-		   "size=8192, type=83\n");
+	int r = sh(
+		"cd %s && truncate -s 96M flash.img && printf '%s' | sfdisk -q flash.img && "
+		"for s in a b; do mkdir -p root$s/boot root$s/etc && "
+		"echo \"kernel of slot $s\" > root$s/boot/vmlinuz-6.1 && "
+		"ln -sf vmlinuz-6.1 root$s/boot/vmlinuz && echo initrd > root$s/boot/initrd.img && "
+		"printf '/dev/mmcblk0 0x400000 0x4000\\n/dev/mmcblk0 0x800000 0x4000\\n' "
+		"> root$s/etc/fw_env.config; done && "
+		"mke2fs -q -F -t ext4 -E offset=$((24576*512)) -d roota flash.img 16M && "
+		"mke2fs -q -F -t ext4 -E offset=$((57344*512)) -d rootb flash.img 16M",
+		dir,
+		"label: dos\n"
+		"start=16384, size=8192, type=c\n"
+		"start=24576, size=32768, type=83\n"
+		"start=57344, size=32768, type=83\n"
+		"type=5\n"
+		"size=8192, type=83\n");
 	if (r != 0)
 		return -1;
 	/* What mender-convert leaves: partition 2 in use, nothing on trial. */
@@ -93,7 +94,9 @@ static bool have_image(void)
 
 static struct user_fw_spec mender_spec(void)
 {
-	return (struct user_fw_spec){ .disk = img, .profile = "mender", .kernel = "/boot/vmlinuz",
+	return (struct user_fw_spec){ .disk = img,
+				      .profile = "mender",
+				      .kernel = "/boot/vmlinuz",
 				      .initrd = "/boot/initrd.img" };
 }
 
@@ -133,7 +136,8 @@ static void test_bad_descriptions_name_the_field_and_the_fix(void **state)
 		vh_skip("no test image: sfdisk or mke2fs missing");
 	struct user_fw_spec s = mender_spec();
 	s.profile = "grub";
-	expect_error(s, "profile: 'grub' is not a bootloader profile vharness plays (uboot-bootcount");
+	expect_error(s,
+		     "profile: 'grub' is not a bootloader profile vharness plays (uboot-bootcount");
 	s = mender_spec();
 	s.disk = "/nonexistent/flash.img";
 	expect_error(s, "disk: /nonexistent/flash.img: No such file or directory");
@@ -194,7 +198,8 @@ static void test_power_on_boots_the_slot_the_env_names_with_its_kernel(void **st
 	 * trial, the counter reset. The first boot tries it... */
 	struct ubootenv env;
 	ubootenv_init(&env);
-	assert_int_equal(ubootenv_file_load_layout(copy, &mender_env, &env, err, sizeof(err)) >= 0, 1);
+	assert_int_equal(ubootenv_file_load_layout(copy, &mender_env, &env, err, sizeof(err)) >= 0,
+			 1);
 	ubootenv_set(&env, "mender_boot_part", "3");
 	ubootenv_set(&env, "mender_boot_part_hex", "3");
 	ubootenv_set(&env, "upgrade_available", "1");
@@ -211,7 +216,8 @@ static void test_power_on_boots_the_slot_the_env_names_with_its_kernel(void **st
 	assert_int_equal(user_fw_boot(&fw, copy, dir, "dut", &b, &st, err, sizeof(err)), 0);
 	assert_int_equal(b.partition, 2);
 	assert_true(b.outcome.decision.rolled_back);
-	assert_int_equal(ubootenv_file_load_layout(copy, &mender_env, &env, err, sizeof(err)) >= 0, 1);
+	assert_int_equal(ubootenv_file_load_layout(copy, &mender_env, &env, err, sizeof(err)) >= 0,
+			 1);
 	assert_string_equal(ubootenv_get(&env, "mender_boot_part"), "2");
 	assert_string_equal(ubootenv_get(&env, "upgrade_available"), "0");
 	ubootenv_free(&env);
@@ -265,7 +271,8 @@ int main(void)
 		cmocka_unit_test(test_mender_image_resolves_with_its_own_fw_env_config),
 		cmocka_unit_test(test_bad_descriptions_name_the_field_and_the_fix),
 		cmocka_unit_test(test_power_on_boots_the_slot_the_env_names_with_its_kernel),
-		cmocka_unit_test(test_a_slot_without_its_kernel_falls_back_and_none_is_a_firmware_failure),
+		cmocka_unit_test(
+			test_a_slot_without_its_kernel_falls_back_and_none_is_a_firmware_failure),
 	};
 	return vh_run_tests(tests, setup, teardown);
 }

@@ -272,10 +272,10 @@ static void test_header_of_exactly_4096_bytes_is_the_largest(void **state)
 static void test_format_then_parse_round_trips(void **state)
 {
 	(void)state;
-	struct bundle_header h = {.version = "3.1.4",
-				  .bugs = "no-backoff",
-				  .kernel_size = 123456789,
-				  .initrd_size = 42};
+	struct bundle_header h = { .version = "3.1.4",
+				   .bugs = "no-backoff",
+				   .kernel_size = 123456789,
+				   .initrd_size = 42 };
 	struct bundle_header back;
 	char buf[BUNDLE_HEADER_MAX];
 	int n;

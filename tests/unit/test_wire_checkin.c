@@ -46,7 +46,7 @@ static void test_path_round_trips_any_device_name(void **state)
 	(void)state;
 	char buf[CHECKIN_PATH_MAX], err[128];
 	struct checkin_request r;
-	const char *names[] = {"dut", "a&b=c", "caf\xc3\xa9", "x%y", "sp ace", "q?#", "p+q"};
+	const char *names[] = { "dut", "a&b=c", "caf\xc3\xa9", "x%y", "sp ace", "q?#", "p+q" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		assert_true(checkin_format_path(buf, sizeof(buf), names[i], "2.0.0", "b") > 0);

@@ -26,7 +26,7 @@ static int parse(const char *text, struct release *r)
 static void test_format_then_parse_round_trips(void **state)
 {
 	(void)state;
-	struct release r = {.version = "2.0.0", .bugs = "no-backoff,single-env-copy"}, back;
+	struct release r = { .version = "2.0.0", .bugs = "no-backoff,single-env-copy" }, back;
 	char buf[RELEASE_MAX];
 	int n = release_format(&r, buf, sizeof(buf));
 

@@ -1,7 +1,7 @@
 /* Unit tests for work off the loop (base/work.c). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "ev.h"
-#include "work.h"
 #include "test_skip.h"
+#include "work.h"
 
 struct job {
 	atomic_int ran;

@@ -29,7 +29,7 @@ assert_contains "$WORK/c/junit.xml" 'type="harness"'
 #    power-on finds nothing to boot.
 run_vh bricked run "$SCENARIOS/bricked.lua" --artifacts "$WORK/b"
 assert_exit bricked 1
-assert_contains "$WORK/bricked.err" "bricked.lua:12: power_on: dut does not boot: neither slot boots: slot a: "
+assert_contains "$WORK/bricked.err" "bricked.lua:13: power_on: dut does not boot: neither slot boots: slot a: "
 grep -qE 'slot a: [^;]* payload sha256 [0-9a-f]{64}, header says [0-9a-f]{64}; slot b: [^;]*: bundle header lacks kernel_size' "$WORK/bricked.err" ||
 	fail "the reasons are not slot a's sha256 and slot b's header"
 assert_contains "$WORK/b/events.jsonl" '"event":"verdict","verdict":"FAIL"'

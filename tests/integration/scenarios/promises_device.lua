@@ -90,9 +90,12 @@ vh.check(up == "OK", "ping works once the cable is back (got " .. up .. ")")
 -- power_cut{on=} on an agent line: "install slot=b progress=40" follows
 -- "download progress=40" within about a millisecond (one 64 KiB block
 -- write later); the cut on the first leaves the second unlogged. This is
--- the last boot, so the log's last agent line is the cut line.
+-- the last boot, so the log's last agent line is the cut line. The flash
+-- keeps every write here (durable): the agent's O_DIRECT writes are not
+-- flushed, and this promise is about when the cut lands, which the blocks in
+-- slot b show; what a volatile flash loses is it_flash's.
 ota:publish(vh.reference_firmware { version = "2.0.0" })
 vh.log("agent cut at: " ..
-  dut:power_cut { on = "vh%-agent: download progress=40 ", timeout = "120s" })
+  dut:power_cut { on = "vh%-agent: download progress=40 ", timeout = "120s", flash = "durable" })
 vh.check(dut:slot() == "a" and dut:env("upgrade_available") == "0",
   "a cut mid-download leaves the env on a")

@@ -84,7 +84,8 @@ int checkin_format_offer(char *buf, size_t cap, const char *version, uint64_t si
 
 /* Parses one line (line[0..len), without its "\n" or "\r\n", as from
  * base/lines.h) into *msg. Returns 0, or -EINVAL for the empty line, a NUL
- * byte, or a heartbeat/offer that breaks the rules. */
+ * byte, a line that starts with a space (no kind word), or a heartbeat/offer
+ * that breaks the rules. */
 int checkin_parse_line(const char *line, size_t len, struct checkin_msg *msg);
 
 #endif

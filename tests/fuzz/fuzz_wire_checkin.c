@@ -41,7 +41,10 @@ static void check_message(const char *line, size_t len, const struct checkin_msg
 
 	if (rc != 0) {
 		FUZZ_CHECK(rc == -EINVAL, "parse returned %d", rc);
-		FUZZ_CHECK(heartbeat || offer || len == 0 || memchr(line, '\0', len),
+		/* Lines of other kinds are taken as CHECKIN_OTHER; a line without a
+		 * kind word (it starts with a space) is not a message at all. */
+		FUZZ_CHECK(heartbeat || offer || len == 0 || type_len == 0 ||
+				   memchr(line, '\0', len),
 			   "refused a line of another kind: %.*s", (int)len, line);
 		return;
 	}

@@ -1,6 +1,8 @@
 /* agent_config: kernel command line and release file -> struct agent_config. */
 #include "agent_config.h"
 
+#include "release.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -82,22 +84,11 @@ int agent_config_parse_server(const char *text, struct in_addr *ip, unsigned sho
 	return 0;
 }
 
-static const char *const agent_config_bug_names[] = {
-	"flip-env-before-image-complete",
-	"commit-before-healthy",
-	"no-fsync-before-flip",
-	"no-range-resume",
-	"no-backoff",
-	"single-env-copy",
-	"never-healthy",
-};
-#define AGENT_CONFIG_BUG_COUNT (sizeof(agent_config_bug_names) / sizeof(agent_config_bug_names[0]))
-
 const char *agent_config_bug_name(unsigned bug)
 {
-	for (unsigned i = 0; i < AGENT_CONFIG_BUG_COUNT; i++)
+	for (unsigned i = 0; release_bug_names[i]; i++)
 		if (bug == 1u << i)
-			return agent_config_bug_names[i];
+			return release_bug_names[i];
 	return NULL;
 }
 
@@ -113,11 +104,11 @@ int agent_config_parse_bugs(const char *text, unsigned *bugs)
 		size_t len = strcspn(p, ",");
 		unsigned i;
 
-		for (i = 0; i < AGENT_CONFIG_BUG_COUNT; i++)
-			if (strlen(agent_config_bug_names[i]) == len &&
-			    strncmp(p, agent_config_bug_names[i], len) == 0)
+		for (i = 0; release_bug_names[i]; i++)
+			if (strlen(release_bug_names[i]) == len &&
+			    strncmp(p, release_bug_names[i], len) == 0)
 				break;
-		if (i < AGENT_CONFIG_BUG_COUNT)
+		if (release_bug_names[i])
 			*bugs |= 1u << i;
 		else
 			rc = -1;

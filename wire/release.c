@@ -9,6 +9,17 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *const release_bug_names[] = {
+	"flip-env-before-image-complete",
+	"commit-before-healthy",
+	"no-fsync-before-flip",
+	"no-range-resume",
+	"no-backoff",
+	"single-env-copy",
+	"never-healthy",
+	NULL,
+};
+
 int release_format(const struct release *r, char *buf, size_t cap)
 {
 	int n;

@@ -26,6 +26,12 @@
 #define RELEASE_PATH "/etc/vh-release"
 #define RELEASE_MAX 1024u
 
+/* The defects a reference firmware build can be planted with
+ * (docs/ota-protocol.md), NULL-terminated. The harness checks a scenario's
+ * bugs against it; the agent parses BUGS with it, bug i being bit i of its
+ * mask, so a name is only ever appended. */
+extern const char *const release_bug_names[];
+
 struct release {
 	char version[BUNDLE_VERSION_MAX];
 	char bugs[BUNDLE_BUGS_MAX];

@@ -11,6 +11,7 @@
 #include "lua_util.h"
 #include "network.h"
 #include "qemu_argv.h"
+#include "release.h"
 #include "run.h"
 #include "script.h"
 #include "user_fw.h"
@@ -277,18 +278,6 @@ static int vh_device_l(lua_State *L)
 	return 1;
 }
 
-/* The defects the reference agent can be booted with (docs/ota-protocol.md). */
-static const char *const planted_bugs[] = {
-	"flip-env-before-image-complete",
-	"commit-before-healthy",
-	"no-fsync-before-flip",
-	"no-range-resume",
-	"no-backoff",
-	"single-env-copy",
-	"never-healthy",
-	NULL,
-};
-
 /* bugs = { "no-backoff", ... } -> "no-backoff,..." on the stack's top. */
 static const char *check_bugs(lua_State *L, int idx)
 {
@@ -300,13 +289,13 @@ static const char *check_bugs(lua_State *L, int idx)
 		lua_geti(L, idx, i);
 		const char *bug = lua_tostring(L, -1);
 		bool known = false;
-		for (const char *const *k = planted_bugs; bug && *k; k++)
+		for (const char *const *k = release_bug_names; bug && *k; k++)
 			known = known || !strcmp(bug, *k);
 		if (!known) {
 			luaL_Buffer names;
 			luaL_buffinit(L, &names);
-			for (const char *const *k = planted_bugs; *k; k++) {
-				luaL_addstring(&names, k == planted_bugs ? "" : ", ");
+			for (const char *const *k = release_bug_names; *k; k++) {
+				luaL_addstring(&names, k == release_bug_names ? "" : ", ");
 				luaL_addstring(&names, *k);
 			}
 			luaL_pushresult(&names);

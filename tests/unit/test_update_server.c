@@ -365,6 +365,27 @@ static void test_full_download_and_events(void **state)
 	client_close(&c);
 }
 
+/* GET path with "Range: bytes=from-[to]" (to < 0: to the end): a 206 with
+ * exactly those bytes of the bundle and the Content-Range that says so. */
+static void expect_range(struct fixture *f, const char *path, size_t from, long to)
+{
+	struct client c;
+	struct http_resp r;
+	char range[64], want[128];
+	size_t last = to < 0 ? f->bundle_len - 1 : (size_t)to;
+	if (to < 0)
+		snprintf(range, sizeof(range), "Range: bytes=%zu-\r\n", from);
+	else
+		snprintf(range, sizeof(range), "Range: bytes=%zu-%zu\r\n", from, last);
+	get(f, path, range, &c, &r);
+	assert_int_equal(r.status, 206);
+	assert_int_equal(r.body_len, last + 1 - from);
+	assert_memory_equal(r.body, f->bundle_bytes + from, last + 1 - from);
+	snprintf(want, sizeof(want), "Content-Range: bytes %zu-%zu/%zu", from, last, f->bundle_len);
+	assert_non_null(strcasestr(r.headers, want));
+	client_close(&c);
+}
+
 static void test_range_requests_give_exact_bytes(void **state)
 {
 	struct fixture *f = *state;
@@ -373,22 +394,8 @@ static void test_range_requests_give_exact_bytes(void **state)
 	struct client c;
 	struct http_resp r;
 
-	get(f, "/firmware/2.0.0.bundle", "Range: bytes=100-\r\n", &c, &r);
-	assert_int_equal(r.status, 206);
-	assert_int_equal(r.body_len, f->bundle_len - 100);
-	assert_memory_equal(r.body, f->bundle_bytes + 100, f->bundle_len - 100);
-	snprintf(want, sizeof(want), "Content-Range: bytes 100-%zu/%zu", f->bundle_len - 1,
-		 f->bundle_len);
-	assert_non_null(strcasestr(r.headers, want));
-	client_close(&c);
-
-	get(f, "/firmware/2.0.0.bundle", "Range: bytes=100-199\r\n", &c, &r);
-	assert_int_equal(r.status, 206);
-	assert_int_equal(r.body_len, 100);
-	assert_memory_equal(r.body, f->bundle_bytes + 100, 100);
-	snprintf(want, sizeof(want), "Content-Range: bytes 100-199/%zu", f->bundle_len);
-	assert_non_null(strcasestr(r.headers, want));
-	client_close(&c);
+	expect_range(f, "/firmware/2.0.0.bundle", 100, -1);
+	expect_range(f, "/firmware/2.0.0.bundle", 100, 199);
 
 	char range[64];
 	snprintf(range, sizeof(range), "Range: bytes=%zu-\r\n", f->bundle_len);
@@ -423,20 +430,9 @@ static void test_served_file_honours_range(void **state)
 	assert_non_null(strcasestr(r.headers, "Accept-Ranges: bytes"));
 	client_close(&c);
 
-	get(f, "/r2.mender", "Range: bytes=100-199\r\n", &c, &r);
-	assert_int_equal(r.status, 206);
-	assert_int_equal(r.body_len, 100);
-	assert_memory_equal(r.body, f->bundle_bytes + 100, 100);
-	snprintf(want, sizeof(want), "Content-Range: bytes 100-199/%zu", f->bundle_len);
-	assert_non_null(strcasestr(r.headers, want));
-	client_close(&c);
-
+	expect_range(f, "/r2.mender", 100, 199);
 	/* a resumed download: from an offset to the end */
-	get(f, "/r2.mender", "Range: bytes=1000-\r\n", &c, &r);
-	assert_int_equal(r.status, 206);
-	assert_int_equal(r.body_len, f->bundle_len - 1000);
-	assert_memory_equal(r.body, f->bundle_bytes + 1000, f->bundle_len - 1000);
-	client_close(&c);
+	expect_range(f, "/r2.mender", 1000, -1);
 
 	snprintf(range, sizeof(range), "Range: bytes=%zu-\r\n", f->bundle_len);
 	get(f, "/r2.mender", range, &c, &r);

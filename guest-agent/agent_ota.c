@@ -43,8 +43,6 @@
 #define AGENT_OTA_CONNECT_MS 3000
 /* No byte of the bundle for this long: the download connection is dead. */
 #define AGENT_OTA_STALL_MS 5000
-/* Pause between "install complete" (the env flip) and the reboot. */
-#define AGENT_OTA_SETTLE_MS 1000
 /* Consecutive download failures without a byte of progress before the agent
  * drops the offer and checks in again (which brings the offer back). */
 #define AGENT_OTA_DOWNLOAD_TRIES 5
@@ -346,6 +344,9 @@ static int agent_ota_env_edit(struct agent_ota *ota, int (*flip)(struct ubootenv
 	/* Planted bug "single-env-copy": read and overwrite copy 0 in place, so
 	 * a torn write leaves no valid copy. */
 	env.single_copy = (ota->cfg->bugs & AGENT_BUG_SINGLE_ENV_COPY) != 0;
+	/* Planted bug "env-write-not-synced": the store never fsyncs, so the
+	 * edit sits in the page cache until the reboot's sync(). */
+	env.no_sync = (ota->cfg->bugs & AGENT_BUG_ENV_WRITE_NOT_SYNCED) != 0;
 	rc = ubootenv_file_load(ota->cfg->disk, &env, err, sizeof(err));
 	/* No valid copy: start from an empty env; the edit adds bootlimit. */
 	if (rc >= 0 || rc == -ENODATA)
@@ -591,11 +592,6 @@ static void agent_ota_install(struct agent_ota *ota, const struct checkin_msg *o
 		return;
 	}
 	agent_event(AGENT_OTA_OUT, "install complete slot=%s", slot);
-	/* Devices linger between the flip and the reboot (reporting, stopping
-	 * services); so does this one, for AGENT_OTA_SETTLE_MS. Power can die in
-	 * that window, so the new slot must already be durable when the env
-	 * flips: reboot()'s own sync() must not be what saves it. */
-	agent_ota_sleep_ms(AGENT_OTA_SETTLE_MS);
 	agent_ota_reboot(ota, "update");
 }
 

@@ -17,6 +17,7 @@ const char *const release_bug_names[] = {
 	"no-backoff",
 	"single-env-copy",
 	"never-healthy",
+	"env-write-not-synced",
 	NULL,
 };
 

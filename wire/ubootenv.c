@@ -20,7 +20,7 @@ void ubootenv_init(struct ubootenv *env)
 
 void ubootenv_free(struct ubootenv *env)
 {
-	bool single_copy = env->single_copy;
+	bool single_copy = env->single_copy, no_sync = env->no_sync;
 
 	for (size_t i = 0; i < env->count; i++) {
 		free(env->pairs[i].key);
@@ -29,6 +29,7 @@ void ubootenv_free(struct ubootenv *env)
 	free(env->pairs);
 	ubootenv_init(env);
 	env->single_copy = single_copy;
+	env->no_sync = no_sync;
 }
 
 static struct ubootenv_pair *ubootenv_find(const struct ubootenv *env, const char *key,
@@ -426,7 +427,7 @@ int ubootenv_file_store_layout(const char *path, const struct ubootenv_layout *l
 	/* The whole copy in one go, then fsync before anyone may treat it as
 	 * current: until the fsync returns, the other copy is the valid one. */
 	rc = ubootenv_pwrite_full(fd, buf, copy_size, (off_t)l->offset[copy]);
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && !env->no_sync && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;

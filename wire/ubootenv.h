@@ -55,6 +55,9 @@ struct ubootenv {
 	/* Planted-bug mode: read and write copy 0 only, in place, so a torn write
 	 * destroys the only copy the reader looks at. Never set it in real use. */
 	bool single_copy;
+	/* Planted-bug mode: a store writes through the page cache and never
+	 * fsyncs, so the new copy is not on the flash until someone syncs. */
+	bool no_sync;
 };
 
 /* Makes *env an empty environment with no active copy (a store then writes
@@ -63,7 +66,7 @@ struct ubootenv {
 void ubootenv_init(struct ubootenv *env);
 
 /* Releases every pair and leaves *env empty (as after ubootenv_init, but
- * single_copy is kept). Safe to call twice. */
+ * the planted-bug modes are kept). Safe to call twice. */
 void ubootenv_free(struct ubootenv *env);
 
 /* Returns the value of key, or NULL if absent. The string belongs to env and

@@ -40,13 +40,18 @@ boot_choices() { # NAME
 	done
 }
 
+# The first EVENT line after the first power cut whose reason matches ERE.
+after_cut() { # NAME ERE EVENT
+	window "$WORK/$1" "\"event\":\"power_cut\".*$2" '^$' | grep -m1 -F "\"event\":\"$3\""
+}
+
 # The boot choice that follows the first power cut whose reason matches ERE.
 choice_after_cut() { # NAME ERE
-	window "$WORK/$1" "\"event\":\"power_cut\".*$2" '^$' | grep -m1 -F '"event":"boot_choice"'
+	after_cut "$1" "$2" boot_choice
 }
 
 power_cut_sweep() {
-	local b2 size held flip nofsync single f0 f1
+	local b2 size held flip nofsync single unsynced f0 f1 flushes
 
 	run_scenario sweep power_cut_sweep
 	assert_exit sweep 0
@@ -68,6 +73,8 @@ power_cut_sweep() {
 	[ $(((f0 - f1 + 256) % 256)) = 1 ] || [ $(((f1 - f0 + 256) % 256)) = 1 ] ||
 		fail "sweep: env copies' flags $f0 and $f1 are not one store apart"
 	check_result sweep "the flip wrote the other env copy: the one in use before it is intact (a torn flip could fall back to it)" pass
+	flushes=$(after_cut sweep 'install complete slot=b' flash_cut | field flushes)
+	[ "${flushes:-0}" -ge 2 ] || fail "sweep: the flash saw ${flushes:-no} flushes before the cut after the flip (the slot's and the env's)"
 	echo "clean power_cut_sweep: slot a after every mid-install cut, a trial of b after the flip, slot b whole ($size bytes), env copies flags $f0/$f1"
 
 	# flip-env-before-image-complete: the env is armed for slot b while slot b
@@ -104,6 +111,24 @@ power_cut_sweep() {
 	held=$(slot_holds "$WORK/$nofsync" b "$b2")
 	[ "$held" -lt "$size" ] || fail "$nofsync: slot b holds the whole bundle"
 	echo "$nofsync: after 'install slot=b progress=100' and the flip, slot b held $held of $size bytes on the disk, the bootloader fell back (rollback_from b); clean: a trial of b, slot whole"
+
+	# env-write-not-synced: the slot is whole and synced, the flip was written
+	# through the page cache and never flushed. The cut right after "install
+	# complete" (before the reboot's sync) takes it along: the flash still
+	# says slot a, and it saw one flush less than the clean run (the slot's
+	# fsync, not the env's).
+	unsynced=env-write-not-synced
+	run_scenario "$unsynced" power_cut_sweep "$unsynced"
+	caught "$unsynced" "check failed: cut right after the flip: boot slot is b"
+	[ "$(count_lines "$WORK/$unsynced" 'vh-agent: install complete slot=b')" = 1 ] || fail "$unsynced: no flip was reported"
+	env_now "$WORK/$unsynced" >"$WORK/$unsynced.env"
+	[ "$(env_key boot_slot <"$WORK/$unsynced.env")" = a ] || fail "$unsynced: the flip reached the flash: $(cat "$WORK/$unsynced.env")"
+	b2=$(bundle "$WORK/$unsynced" 2.0.0)
+	size=$(stat -c %s "$b2")
+	[ "$(slot_holds "$WORK/$unsynced" b "$b2")" = "$size" ] || fail "$unsynced: slot b is not whole"
+	[ "$(after_cut "$unsynced" 'install complete slot=b' flash_cut | field flushes)" = $((flushes - 1)) ] ||
+		fail "$unsynced: the flash saw $(after_cut "$unsynced" 'install complete slot=b' flash_cut | field flushes) flushes before the cut, the clean run $flushes"
+	echo "$unsynced: 'install complete slot=b' was printed with slot b whole on the flash, but the env there says boot_slot=a; the flash saw $((flushes - 1)) flushes before the cut, the clean run $flushes"
 
 	# single-env-copy: the flip rewrote the env copy in use, in place. A
 	# redundant store writes the other copy with flags + 1, so the copies

@@ -22,104 +22,15 @@
  *
  * Exit 0 pass, 1 fail, 77 skip (fw_printenv / fw_setenv not installed). */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "boot_profile.h"
+#include "fw_env_fixture.h"
 #include "ubootenv.h"
 
-static char dir[] = "/tmp/vh_boot_interop_XXXXXX";
-static char image[128], config[128], script[128];
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-			return;                                                                    \
-		}                                                                                  \
-	} while (0)
-
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	if (!path)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
-		if (access(buf, X_OK) == 0)
-			return true;
-		path += n + (path[n] == ':');
-	}
-	return false;
-}
-
-/* Runs argv (no shell) with stdout into out (NUL-terminated, may be NULL)
- * and stderr discarded. The exit status, or -1. */
-static int run(char *const argv[], char *out, size_t outlen)
-{
-	int pfd[2];
-	if (pipe(pfd) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		dup2(pfd[1], 1);
-		dup2(devnull, 2);
-		close(pfd[0]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	size_t len = 0;
-	char sink[4096];
-	for (;;) {
-		bool keep = out && len + 1 < outlen;
-		ssize_t n = read(pfd[0], keep ? out + len : sink,
-				 keep ? outlen - 1 - len : sizeof(sink));
-		if (n <= 0)
-			break;
-		if (keep)
-			len += (size_t)n;
-	}
-	close(pfd[0]);
-	if (out && outlen)
-		out[len] = '\0';
-	int status;
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-/* fw_printenv's value of key (static buffer), or NULL if unset/failed. */
-static const char *fw_get(const char *key)
-{
-	static char out[4096];
-	char *argv[] = { "fw_printenv", "-c", config, "-n", (char *)key, NULL };
-	if (run(argv, out, sizeof(out)) != 0)
-		return NULL;
-	out[strcspn(out, "\n")] = '\0';
-	return out;
-}
-
-static int fw_set(const char *key, const char *value)
-{
-	char *argv[] = { "fw_setenv", "-c", config, (char *)key, (char *)value, NULL };
-	return run(argv, NULL, 0);
-}
+static const char *script;
 
 /* One fw_setenv write of "k=v|k=v" (libubootenv's script: key=value
  * lines); with factory, the env to start from when the image has none. */
@@ -136,48 +47,14 @@ static int fw_set_many(const char *pairs, bool factory)
 	fclose(f);
 	if (factory) {
 		/* the factory env is the default; fw_setenv needs something to set */
-		char *argv[] = { "fw_setenv", "-c", config, "-f", script, "vh_factory", "1", NULL };
-		return run(argv, NULL, 0);
+		char *argv[] = {
+			"fw_setenv", "-c", (char *)fwenv_config, "-f", (char *)script, "vh_factory",
+			"1",	     NULL
+		};
+		return fwenv_run(argv, NULL, 0);
 	}
-	char *argv[] = { "fw_setenv", "-c", config, "-s", script, NULL };
-	return run(argv, NULL, 0);
-}
-
-static int cmp_pair(const void *a, const void *b)
-{
-	return strcmp(((const struct ubootenv_pair *)a)->key,
-		      ((const struct ubootenv_pair *)b)->key);
-}
-
-/* Whether fw_printenv lists exactly env (it prints sorted by key). */
-static bool fw_printenv_agrees(const struct ubootenv *env)
-{
-	static char out[64 * 1024], want[64 * 1024];
-	char *argv[] = { "fw_printenv", "-c", config, NULL };
-	struct ubootenv_pair *sorted = malloc(env->count * sizeof(*sorted) + 1);
-	memcpy(sorted, env->pairs, env->count * sizeof(*sorted));
-	qsort(sorted, env->count, sizeof(*sorted), cmp_pair);
-	size_t len = 0;
-	want[0] = '\0';
-	for (size_t i = 0; i < env->count; i++)
-		len += (size_t)snprintf(want + len, sizeof(want) - len, "%s=%s\n", sorted[i].key,
-					sorted[i].value);
-	free(sorted);
-	int rc = run(argv, out, sizeof(out));
-	if (rc == 0 && strcmp(out, want) == 0)
-		return true;
-	fprintf(stderr, "fw_printenv (rc %d):\n%s---\nthe profile stored:\n%s---\n", rc, out, want);
-	return false;
-}
-
-static void fresh_image(void)
-{
-	int fd = open(image, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || ftruncate(fd, 1024 * 1024) < 0) {
-		perror(image);
-		exit(1);
-	}
-	close(fd);
+	char *argv[] = { "fw_setenv", "-c", (char *)fwenv_config, "-s", (char *)script, NULL };
+	return fwenv_run(argv, NULL, 0);
 }
 
 struct bootable {
@@ -200,19 +77,20 @@ static int power_on_ex(const struct boot_profile_cfg *cfg, bool bad_a, bool bad_
 	struct bootable b = { { bad_a, bad_b } };
 	char err[256], line[2048];
 	ubootenv_init(&env);
-	int rc = ubootenv_file_load(image, &env, err, sizeof(err));
+	int rc = ubootenv_file_load(fwenv_image, &env, err, sizeof(err));
 	if (rc < 0 && rc != -ENODATA) {
 		fprintf(stderr, "load: %s\n", err);
 		return -1;
 	}
 	rc = boot_power_on(cfg, &env, is_bootable, NULL, &b, out);
-	if (rc == 0 && out->env_changed && ubootenv_file_store(image, &env, err, sizeof(err)) < 0) {
+	if (rc == 0 && out->env_changed &&
+	    ubootenv_file_store(fwenv_image, &env, err, sizeof(err)) < 0) {
 		fprintf(stderr, "store: %s\n", err);
 		rc = -1;
 	}
 	boot_decision_describe(&out->decision, line, sizeof(line));
 	printf("  %s\n", line);
-	if (rc == 0 && !fw_printenv_agrees(&env))
+	if (rc == 0 && !fwenv_printenv_agrees(&env))
 		rc = -1;
 	ubootenv_free(&env);
 	return rc;
@@ -225,7 +103,7 @@ static int power_on(const struct boot_profile_cfg *cfg, struct boot_outcome *out
 
 #define FW_IS(key, want)                                                                           \
 	do {                                                                                       \
-		const char *got_ = fw_get(key);                                                    \
+		const char *got_ = fwenv_get(key);                                                 \
 		CHECK(got_ &&strcmp(got_, want) == 0, "fw_printenv %s=%s, want %s", key,           \
 		      got_ ? got_ : "(unset)", want);                                              \
 	} while (0)
@@ -240,7 +118,7 @@ static void test_uboot_bootcount_with_the_reference_agents_edits(void)
 	struct boot_outcome o;
 	boot_cfg_init(&cfg, &boot_profile_uboot_bootcount);
 	printf("uboot-bootcount\n");
-	fresh_image();
+	fwenv_fresh_image();
 	CHECK(power_on(&cfg, &o) == 0, "blank");
 	BOOTS(o, 0);
 	FW_IS("bootlimit", "3");
@@ -275,7 +153,7 @@ static void test_mender_with_mender_install_and_commit(void)
 	struct boot_outcome o;
 	boot_cfg_init(&cfg, &boot_profile_mender);
 	printf("mender\n");
-	fresh_image();
+	fwenv_fresh_image();
 	/* U-Boot's default env, saved by the canary on the first boot */
 	CHECK(power_on(&cfg, &o) == 0, "blank");
 	BOOTS(o, 0);
@@ -293,7 +171,7 @@ static void test_mender_with_mender_install_and_commit(void)
 	      "trial with root=/dev/mmcblk0p3: %s", o.decision.kernel_args);
 	FW_IS("bootcount", "1");
 	/* mender commit */
-	CHECK(fw_set("upgrade_available", "0") == 0, "commit");
+	CHECK(fwenv_set("upgrade_available", "0") == 0, "commit");
 	CHECK(power_on(&cfg, &o) == 0, "committed");
 	BOOTS(o, 1);
 	CHECK(!o.env_changed, "a committed boot stores nothing");
@@ -329,7 +207,7 @@ static void test_rauc_with_rauc_install_and_marks(void)
 	struct boot_outcome o;
 	boot_cfg_init(&cfg, &boot_profile_rauc);
 	printf("rauc\n");
-	fresh_image();
+	fwenv_fresh_image();
 	CHECK(power_on(&cfg, &o) == 0, "blank");
 	BOOTS(o, 0);
 	FW_IS("BOOT_ORDER", "A B");
@@ -337,12 +215,12 @@ static void test_rauc_with_rauc_install_and_marks(void)
 	FW_IS("BOOT_B_LEFT", "3");
 	CHECK(strcmp(o.decision.kernel_args, "rauc.slot=A") == 0, "%s", o.decision.kernel_args);
 	/* rauc status mark-good */
-	CHECK(fw_set("BOOT_A_LEFT", "3") == 0, "mark-good");
+	CHECK(fwenv_set("BOOT_A_LEFT", "3") == 0, "mark-good");
 	CHECK(power_on(&cfg, &o) == 0, "boot");
 	BOOTS(o, 0);
 	FW_IS("BOOT_A_LEFT", "2");
 	/* rauc install to B: r_uboot_set_primary */
-	CHECK(fw_set("BOOT_B_LEFT", "3") == 0 && fw_set("BOOT_ORDER", "B A") == 0, "install");
+	CHECK(fwenv_set("BOOT_B_LEFT", "3") == 0 && fwenv_set("BOOT_ORDER", "B A") == 0, "install");
 	CHECK(power_on(&cfg, &o) == 0, "B");
 	BOOTS(o, 1);
 	FW_IS("BOOT_B_LEFT", "2");
@@ -357,7 +235,7 @@ static void test_rauc_with_rauc_install_and_marks(void)
 	FW_IS("BOOT_A_LEFT", "1");
 	/* rauc status mark-bad B, then A has one try left, then none: the
 	 * script refills both and resets */
-	CHECK(fw_set("BOOT_ORDER", "A") == 0 && fw_set("BOOT_B_LEFT", "0") == 0, "mark-bad");
+	CHECK(fwenv_set("BOOT_ORDER", "A") == 0 && fwenv_set("BOOT_B_LEFT", "0") == 0, "mark-bad");
 	CHECK(power_on(&cfg, &o) == 0, "A");
 	BOOTS(o, 0);
 	FW_IS("BOOT_A_LEFT", "0");
@@ -379,7 +257,7 @@ static void test_nerves_with_fwup_upgrade_and_validation(void)
 	struct boot_outcome o;
 	boot_cfg_init(&cfg, &boot_profile_nerves);
 	printf("nerves\n");
-	fresh_image();
+	fwenv_fresh_image();
 	CHECK(fw_set_many(NERVES_FACTORY, true) == 0, "factory env");
 	CHECK(power_on(&cfg, &o) == 0, "a");
 	BOOTS(o, 0);
@@ -393,7 +271,7 @@ static void test_nerves_with_fwup_upgrade_and_validation(void)
 	      o.decision.kernel_args);
 	FW_IS("bootcount", "1");
 	/* validated */
-	CHECK(fw_set("upgrade_available", "0") == 0, "validate");
+	CHECK(fwenv_set("upgrade_available", "0") == 0, "validate");
 	CHECK(power_on(&cfg, &o) == 0, "b");
 	BOOTS(o, 1);
 	/* an upgrade to a that is never validated: one trial, then revert */
@@ -417,7 +295,7 @@ static void test_swupdate_with_an_install_that_fails(void)
 	boot_cfg_init(&cfg, &boot_profile_swupdate);
 	CHECK(boot_cfg_set(&cfg, "slot_var", "boot_slot", err, sizeof(err)) == 0, "%s", err);
 	printf("swupdate\n");
-	fresh_image();
+	fwenv_fresh_image();
 	CHECK(fw_set_many("boot_slot=a|ustate=0|bootcount=0|bootlimit=3", true) == 0, "factory");
 	CHECK(power_on(&cfg, &o) == 0, "a");
 	BOOTS(o, 0);
@@ -443,36 +321,10 @@ static void test_swupdate_with_an_install_that_fails(void)
 	CHECK(!o.decision.trial, "not a trial");
 }
 
-static void cleanup(void)
-{
-	unlink(image);
-	unlink(config);
-	unlink(script);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	if (!in_path("fw_printenv") || !in_path("fw_setenv")) {
-		printf("skipped: fw_printenv/fw_setenv not installed (libubootenv-tool)\n");
-		return 77;
-	}
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(image, sizeof(image), "%s/disk.img", dir);
-	snprintf(config, sizeof(config), "%s/fw_env.config", dir);
-	snprintf(script, sizeof(script), "%s/script", dir);
-	atexit(cleanup);
-	FILE *f = fopen(config, "w");
-	if (!f) {
-		perror(config);
-		return 1;
-	}
-	fprintf(f, "%s 0x%x 0x%x\n%s 0x%x 0x%x\n", image, UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY_SIZE,
-		image, UBOOTENV_COPY1_OFFSET, UBOOTENV_COPY_SIZE);
-	fclose(f);
+	fwenv_setup("vh_boot_interop", 1024 * 1024);
+	script = fwenv_file("script");
 
 	test_uboot_bootcount_with_the_reference_agents_edits();
 	test_mender_with_mender_install_and_commit();
@@ -480,10 +332,5 @@ int main(void)
 	test_nerves_with_fwup_upgrade_and_validation();
 	test_swupdate_with_an_install_that_fails();
 
-	if (failures) {
-		fprintf(stderr, "%d interop check(s) failed\n", failures);
-		return 1;
-	}
-	printf("bootloader profiles with fw_printenv/fw_setenv: all passed\n");
-	return 0;
+	return fwenv_finish("bootloader profiles with fw_printenv/fw_setenv");
 }

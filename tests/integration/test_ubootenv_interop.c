@@ -3,164 +3,23 @@
  * through the 255 -> 0 flags wrap and hand-made flag pairs.
  *
  * Exit 0 pass, 1 fail, 77 skip (fw_printenv / fw_setenv not installed). */
-#include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fw_env_fixture.h"
 #include "ubootenv.h"
 
 #define IMAGE_SIZE (8 * 1024 * 1024) /* room for a user layout at 4 MiB */
 
-static char dir[] = "/tmp/vh_ubootenv_interop_XXXXXX";
-static char image[128], config[128];
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-			return;                                                                    \
-		}                                                                                  \
-	} while (0)
-
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-
-	if (!path)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
-		if (access(buf, X_OK) == 0)
-			return true;
-		path += n;
-		if (*path == ':')
-			path++;
-	}
-	return false;
-}
-
-/* Runs argv (no shell: values may hold spaces) with stdout captured into out
- * (NUL-terminated, truncated to outlen-1) and stderr discarded. Returns the
- * exit status, or -1 if it could not start or did not exit normally.
- * posix_spawn, not fork: the test starts about a thousand of these, and forking
- * an ASan process copies its page tables each time (the ASan job's run came
- * within seconds of its 300 s timeout on a busy machine). */
-static int run(char *const argv[], char *out, size_t outlen)
-{
-	int pfd[2];
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (rc != 0) {
-		close(pfd[0]);
-		return -1;
-	}
-	size_t len = 0;
-	char sink[4096];
-	for (;;) {
-		/* past outlen, keep draining so the child never blocks on a pipe */
-		bool keep = out && len + 1 < outlen;
-		ssize_t n = read(pfd[0], keep ? out + len : sink,
-				 keep ? outlen - 1 - len : sizeof(sink));
-		if (n <= 0)
-			break;
-		if (keep)
-			len += (size_t)n;
-	}
-	close(pfd[0]);
-	if (out && outlen)
-		out[len] = '\0';
-	int status;
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-static int fw_printenv_all(char *out, size_t outlen)
-{
-	char *argv[] = { "fw_printenv", "-c", config, NULL };
-	return run(argv, out, outlen);
-}
-
-/* The value fw_printenv reports for key, newline stripped, in a static buffer
- * (NULL if fw_printenv failed). */
-static const char *fw_get(const char *key)
-{
-	static char out[256 * 1024];
-	char *argv[] = { "fw_printenv", "-c", config, "-n", (char *)key, NULL };
-	if (run(argv, out, sizeof(out)) != 0)
-		return NULL;
-	out[strcspn(out, "\n")] = '\0';
-	return out;
-}
-
-/* value == NULL deletes */
-static int fw_set(const char *key, const char *value)
-{
-	char *argv[] = { "fw_setenv", "-c", config, (char *)key, (char *)value, NULL };
-	return run(argv, NULL, 0);
-}
-
-static int cmp_pair(const void *a, const void *b)
-{
-	return strcmp(((const struct ubootenv_pair *)a)->key,
-		      ((const struct ubootenv_pair *)b)->key);
-}
-
-/* What fw_printenv should print for env: libubootenv keeps its list sorted
- * by key, whatever the order in the block. */
-static char *expected_listing(const struct ubootenv *env)
-{
-	struct ubootenv_pair *sorted = malloc(env->count * sizeof(*sorted) + 1);
-	size_t len = 1;
-	memcpy(sorted, env->pairs, env->count * sizeof(*sorted));
-	qsort(sorted, env->count, sizeof(*sorted), cmp_pair);
-	for (size_t i = 0; i < env->count; i++)
-		len += strlen(sorted[i].key) + strlen(sorted[i].value) + 2;
-	char *s = malloc(len), *p = s;
-	*p = '\0';
-	for (size_t i = 0; i < env->count; i++)
-		p += sprintf(p, "%s=%s\n", sorted[i].key, sorted[i].value);
-	free(sorted);
-	return s;
-}
-
-static void fresh_image(void)
-{
-	int fd = open(image, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || ftruncate(fd, IMAGE_SIZE) < 0) {
-		perror(image);
-		exit(1);
-	}
-	close(fd);
-}
-
 static uint8_t image_flags(int copy)
 {
 	uint8_t b = 0;
-	int fd = open(image, O_RDONLY);
+	int fd = open(fwenv_image, O_RDONLY);
 	if (fd >= 0) {
 		if (pread(fd, &b, 1, (copy ? UBOOTENV_COPY1_OFFSET : UBOOTENV_COPY0_OFFSET) + 4) !=
 		    1)
@@ -173,7 +32,7 @@ static uint8_t image_flags(int copy)
 static int load(struct ubootenv *env)
 {
 	char err[256];
-	int rc = ubootenv_file_load(image, env, err, sizeof(err));
+	int rc = ubootenv_file_load(fwenv_image, env, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "load: %s\n", err);
 	return rc;
@@ -182,7 +41,7 @@ static int load(struct ubootenv *env)
 static int store(struct ubootenv *env)
 {
 	char err[256];
-	int rc = ubootenv_file_store(image, env, err, sizeof(err));
+	int rc = ubootenv_file_store(fwenv_image, env, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "store: %s\n", err);
 	return rc;
@@ -193,9 +52,8 @@ static int store(struct ubootenv *env)
 static void test_fw_printenv_reads_what_ubootenv_writes(void)
 {
 	struct ubootenv env;
-	static char out[64 * 1024];
 
-	fresh_image();
+	fwenv_fresh_image();
 	ubootenv_init(&env);
 	ubootenv_set(&env, "upgrade_available", "0");
 	ubootenv_set(&env, "boot_slot", "a");
@@ -207,14 +65,7 @@ static void test_fw_printenv_reads_what_ubootenv_writes(void)
 		if (round == 2)
 			ubootenv_set(&env, "upgrade_available", NULL);
 		CHECK(store(&env) == 0, "round %d", round);
-		char *want = expected_listing(&env);
-		int rc = fw_printenv_all(out, sizeof(out));
-		bool same = rc == 0 && strcmp(out, want) == 0;
-		if (!same)
-			fprintf(stderr, "fw_printenv (rc %d):\n%s---\nwant:\n%s---\n", rc, out,
-				want);
-		free(want);
-		CHECK(same, "round %d: fw_printenv disagrees", round);
+		CHECK(fwenv_printenv_agrees(&env), "round %d: fw_printenv disagrees", round);
 	}
 	ubootenv_free(&env);
 }
@@ -225,7 +76,7 @@ static void test_ubootenv_reads_what_fw_setenv_writes(void)
 {
 	struct ubootenv env;
 
-	fresh_image();
+	fwenv_fresh_image();
 	ubootenv_init(&env);
 	ubootenv_set(&env, "boot_slot", "a");
 	ubootenv_set(&env, "bootcount", "0");
@@ -233,9 +84,9 @@ static void test_ubootenv_reads_what_fw_setenv_writes(void)
 	CHECK(store(&env) == 0, "store");
 	CHECK(store(&env) == 0, "store"); /* copy 0 active, flags 2 */
 
-	CHECK(fw_set("bootcount", "1") == 0, "fw_setenv");
-	CHECK(fw_set("bootargs", "console=ttyS0 root=/dev/vda2") == 0, "fw_setenv");
-	CHECK(fw_set("doomed", NULL) == 0, "fw_setenv delete");
+	CHECK(fwenv_set("bootcount", "1") == 0, "fw_setenv");
+	CHECK(fwenv_set("bootargs", "console=ttyS0 root=/dev/vda2") == 0, "fw_setenv");
+	CHECK(fwenv_set("doomed", NULL) == 0, "fw_setenv delete");
 	/* ours: copy 1 flags 1, copy 0 flags 2; fw_setenv: 1<-3, 0<-4, 1<-5 */
 	CHECK(load(&env) == 1, "copy 1 should hold the third fw_setenv");
 	CHECK(env.flags == 5, "flags %u", env.flags);
@@ -261,7 +112,7 @@ static void test_torn_write_leaves_old_env_for_both_readers(void)
 
 	memset(blob, 'x', 99999);
 	blob[99999] = '\0';
-	fresh_image();
+	fwenv_fresh_image();
 	ubootenv_init(&env);
 	ubootenv_set(&env, "boot_slot", "a");
 	ubootenv_set(&env, "upgrade_available", "0");
@@ -276,16 +127,16 @@ static void test_torn_write_leaves_old_env_for_both_readers(void)
 	CHECK(target == 1, "target %d", target);
 	uint8_t flags;
 	CHECK(ubootenv_encode(&env, copy, UBOOTENV_COPY_SIZE, &flags) == 0, "encode");
-	int fd = open(image, O_WRONLY);
+	int fd = open(fwenv_image, O_WRONLY);
 	CHECK(fd >= 0, "open");
 	ssize_t n = pwrite(fd, copy, UBOOTENV_COPY_SIZE / 2, UBOOTENV_COPY1_OFFSET);
 	close(fd);
 	CHECK(n == UBOOTENV_COPY_SIZE / 2, "pwrite");
 	CHECK(image_flags(1) == 3, "the torn copy carries the newer flags (%u)", image_flags(1));
 
-	const char *v = fw_get("boot_slot");
+	const char *v = fwenv_get("boot_slot");
 	CHECK(v && strcmp(v, "a") == 0, "fw_printenv boot_slot=%s", v ? v : "(failed)");
-	v = fw_get("upgrade_available");
+	v = fwenv_get("upgrade_available");
 	CHECK(v && strcmp(v, "0") == 0, "fw_printenv upgrade_available=%s", v ? v : "(failed)");
 
 	struct ubootenv back;
@@ -296,7 +147,7 @@ static void test_torn_write_leaves_old_env_for_both_readers(void)
 	CHECK(ubootenv_get(&back, "blob") == NULL, "blob from the torn copy");
 
 	/* recovery: fw_setenv rewrites the torn copy, and we read it */
-	CHECK(fw_set("boot_slot", "b") == 0, "fw_setenv");
+	CHECK(fwenv_set("boot_slot", "b") == 0, "fw_setenv");
 	CHECK(load(&back) == 1, "fw_setenv should have written copy 1");
 	CHECK(strcmp(ubootenv_get(&back, "boot_slot"), "b") == 0, "boot_slot");
 	CHECK(back.flags == 3, "flags %u", back.flags);
@@ -319,7 +170,7 @@ static void test_both_agree_through_flag_wrap(uint8_t start_flags, int wrapping_
 	char val[32];
 	bool saw_wrap = false;
 
-	fresh_image();
+	fwenv_fresh_image();
 	ubootenv_init(&env);
 	env.flags = start_flags;
 	ubootenv_set(&env, "n", "start");
@@ -332,9 +183,9 @@ static void test_both_agree_through_flag_wrap(uint8_t start_flags, int wrapping_
 			ubootenv_set(&env, "n", val);
 			CHECK(store(&env) == 0, "store %d", i);
 		} else {
-			CHECK(fw_set("n", val) == 0, "fw_setenv %d", i);
+			CHECK(fwenv_set("n", val) == 0, "fw_setenv %d", i);
 		}
-		const char *v = fw_get("n");
+		const char *v = fwenv_get("n");
 		CHECK(v && strcmp(v, val) == 0, "step %d: fw_printenv n=%s", i, v ? v : "(failed)");
 		int copy = load(&env);
 		CHECK(copy >= 0 && strcmp(ubootenv_get(&env, "n"), val) == 0,
@@ -366,8 +217,8 @@ static void test_both_pick_the_same_copy_for_any_flags(void)
 	uint8_t *copy = malloc(UBOOTENV_COPY_SIZE);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		fresh_image();
-		int fd = open(image, O_WRONLY);
+		fwenv_fresh_image();
+		int fd = open(fwenv_image, O_WRONLY);
 		CHECK(fd >= 0, "open");
 		for (int c = 0; c < 2; c++) {
 			int f = c ? cases[i].flags1 : cases[i].flags0;
@@ -388,7 +239,7 @@ static void test_both_pick_the_same_copy_for_any_flags(void)
 		struct ubootenv env;
 		ubootenv_init(&env);
 		int ours = load(&env);
-		const char *theirs = fw_get("who");
+		const char *theirs = fwenv_get("who");
 		CHECK(theirs && ours >= 0 && strcmp(theirs, ours ? "copy1" : "copy0") == 0 &&
 			      strcmp(ubootenv_get(&env, "who"), theirs) == 0,
 		      "flags %d/%d: we pick copy %d, fw_printenv %s", cases[i].flags0,
@@ -403,27 +254,28 @@ static void test_both_pick_the_same_copy_for_any_flags(void)
  * the other's. */
 static void test_single_copy_layout_both_ways(void)
 {
-	char single[160];
-	snprintf(single, sizeof(single), "%s/fw_env_single.config", dir);
+	char *single = (char *)fwenv_file("fw_env_single.config");
 	FILE *f = fopen(single, "w");
 	CHECK(f != NULL, "%s", single);
-	fprintf(f, "%s 0x400000 0x4000\n", image);
+	fprintf(f, "%s 0x400000 0x4000\n", fwenv_image);
 	fclose(f);
 	const struct ubootenv_layout l = { .offset = { 0x400000 }, .size = 0x4000, .copies = 1 };
-	fresh_image();
+	fwenv_fresh_image();
 	char out[512], err[256];
 	struct ubootenv env;
 	ubootenv_init(&env);
 	/* fw_setenv will not start from a blank copy without a default env
 	 * file: ours writes the first one. */
 	ubootenv_set(&env, "mender_boot_part", "2");
-	CHECK(ubootenv_file_store_layout(image, &l, &env, err, sizeof(err)) == 0, "store: %s", err);
+	CHECK(ubootenv_file_store_layout(fwenv_image, &l, &env, err, sizeof(err)) == 0, "store: %s",
+	      err);
 	char *get[] = { "fw_printenv", "-c", single, "-n", "mender_boot_part", NULL };
-	CHECK(run(get, out, sizeof(out)) == 0 && !strcmp(out, "2\n"), "fw_printenv read \"%s\"",
-	      out);
+	CHECK(fwenv_run(get, out, sizeof(out)) == 0 && !strcmp(out, "2\n"),
+	      "fw_printenv read \"%s\"", out);
 	char *set[] = { "fw_setenv", "-c", single, "upgrade_available", "1", NULL };
-	CHECK(run(set, out, sizeof(out)) == 0, "fw_setenv on one copy");
-	CHECK(ubootenv_file_load_layout(image, &l, &env, err, sizeof(err)) == 0, "load: %s", err);
+	CHECK(fwenv_run(set, out, sizeof(out)) == 0, "fw_setenv on one copy");
+	CHECK(ubootenv_file_load_layout(fwenv_image, &l, &env, err, sizeof(err)) == 0, "load: %s",
+	      err);
 	CHECK(ubootenv_get(&env, "upgrade_available") &&
 		      !strcmp(ubootenv_get(&env, "upgrade_available"), "1"),
 	      "upgrade_available");
@@ -431,37 +283,11 @@ static void test_single_copy_layout_both_ways(void)
 		      !strcmp(ubootenv_get(&env, "mender_boot_part"), "2"),
 	      "mender_boot_part");
 	ubootenv_free(&env);
-	unlink(single);
-}
-
-static void cleanup(void)
-{
-	unlink(image);
-	unlink(config);
-	rmdir(dir);
 }
 
 int main(void)
 {
-	if (!in_path("fw_printenv") || !in_path("fw_setenv")) {
-		printf("skipped: fw_printenv/fw_setenv not installed (libubootenv-tool)\n");
-		return 77;
-	}
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(image, sizeof(image), "%s/disk.img", dir);
-	snprintf(config, sizeof(config), "%s/fw_env.config", dir);
-	atexit(cleanup);
-	FILE *f = fopen(config, "w");
-	if (!f) {
-		perror(config);
-		return 1;
-	}
-	fprintf(f, "%s 0x%x 0x%x\n%s 0x%x 0x%x\n", image, UBOOTENV_COPY0_OFFSET, UBOOTENV_COPY_SIZE,
-		image, UBOOTENV_COPY1_OFFSET, UBOOTENV_COPY_SIZE);
-	fclose(f);
+	fwenv_setup("vh_ubootenv_interop", IMAGE_SIZE);
 
 	test_fw_printenv_reads_what_ubootenv_writes();
 	test_ubootenv_reads_what_fw_setenv_writes();
@@ -471,10 +297,5 @@ int main(void)
 	test_both_pick_the_same_copy_for_any_flags();
 	test_single_copy_layout_both_ways();
 
-	if (failures) {
-		fprintf(stderr, "%d interop check(s) failed\n", failures);
-		return 1;
-	}
-	printf("ubootenv interop with fw_printenv/fw_setenv: all passed\n");
-	return 0;
+	return fwenv_finish("ubootenv interop with fw_printenv/fw_setenv");
 }

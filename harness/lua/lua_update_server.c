@@ -1,15 +1,22 @@
 /* Lua bindings for the OTA update server (docs/ota-protocol.md):
  *   local ota = vh.update_server { network = lan }       -- http://<host_ip>:8080
  *   ota:publish(vh.reference_firmware { version = "2.0.0" })
+ *   ota:publish(fw, { percent = 10 })  -- a staged rollout (ota/rollout.h)
+ *   ota:rollout(50)                    -- widen it
+ *   ota:bucket(dev)                    -- dev's bucket 0-99: in when < percent
+ *   ota:connections(since)             -- { {t=, ip=}, ... } accepted since
  *   ota:unpublish()   ota:down()   ota:up()   ota.url
  *   ota:serve("/r2.mender", "out/r2.mender")   -- any file, with Range
  *   ota:serve("/r2.mender", nil)               -- no longer served */
 #include "lua_update_server.h"
 
 #include "ab_boot.h"
+#include "device.h"
+#include "lua_device.h"
 #include "lua_network.h"
 #include "lua_util.h"
 #include "network.h"
+#include "rollout.h"
 #include "run.h"
 #include "script.h"
 #include "update_server.h"
@@ -29,6 +36,13 @@ struct vh_server {
 	struct update_server *server; /* NULL in a dry run */
 	char address[32];
 	char name[40];
+	char version[64]; /* what publish was last given, for ota:bucket */
+	/* every connection to the server, for ota:connections (freed by __gc) */
+	struct server_conn {
+		double t;
+		char ip[16];
+	} * conns;
+	size_t n_conns, cap_conns;
 };
 
 struct vh_server *lua_update_server_test(lua_State *L, int idx)
@@ -46,10 +60,34 @@ const char *lua_update_server_address(const struct vh_server *s)
 	return s->address;
 }
 
+/* Keeps an http_connect's time and peer address ("ip:port" in kv). */
+static void remember_connection(struct vh_server *s, const char *const *kv)
+{
+	const char *peer = NULL;
+	for (int i = 0; kv && kv[i] && kv[i + 1]; i += 2)
+		if (!strcmp(kv[i], "peer"))
+			peer = kv[i + 1];
+	if (!peer)
+		return;
+	if (s->n_conns == s->cap_conns) {
+		size_t cap = s->cap_conns ? s->cap_conns * 2 : 64;
+		struct server_conn *c = realloc(s->conns, cap * sizeof(*c));
+		if (!c)
+			abort();
+		s->conns = c;
+		s->cap_conns = cap;
+	}
+	struct server_conn *c = &s->conns[s->n_conns++];
+	c->t = run_now(s->run);
+	snprintf(c->ip, sizeof(c->ip), "%.*s", (int)strcspn(peer, ":"), peer);
+}
+
 /* Server events go to events.jsonl with the server's name first. */
 static void on_server_event(void *ctx, const char *event, const char *const *kv)
 {
 	struct vh_server *s = ctx;
+	if (!strcmp(event, "http_connect"))
+		remember_connection(s, kv);
 	const char *all[40] = { "server", s->name };
 	int n = 2;
 	for (int i = 0; kv && kv[i] && n < 38; i++)
@@ -109,6 +147,7 @@ struct publish_job {
 	lua_State *co;
 	char image_dir[1024], artifacts_dir[1024], version[64], bugs[512], arch[16];
 	char bundle[1024], err[512];
+	unsigned percent;
 	int rc;
 };
 
@@ -138,10 +177,103 @@ static int publish_k(lua_State *L, int status, lua_KContext ctx)
 	char err[512];
 	if (j->rc < 0)
 		return script_raise(L, VH_FAULT, NULL, "publish %s: %s", j->version, j->err);
-	if (update_server_publish(s->server, j->version, j->bundle, err, sizeof(err)) < 0)
-		return script_raise(L, VH_FAULT, NULL, "publish %s: %s", j->version, err);
-	const char *kv[] = { "server", s->name, "version", j->version, "bugs", j->bugs, NULL };
+	char percent[8];
+	snprintf(percent, sizeof(percent), "%u", j->percent);
+	const char *kv[] = { "server", s->name,	  "version", j->version, "bugs",
+			     j->bugs,  "percent", percent,   NULL };
+	/* before the offers it makes, so events.jsonl reads in cause order */
 	run_event(s->run, "publish", kv);
+	if (update_server_publish(s->server, j->version, j->bundle, j->percent, err, sizeof(err)) <
+	    0)
+		return script_raise(L, VH_FAULT, NULL, "publish %s: %s", j->version, err);
+	return 0;
+}
+
+/* A rollout share at idx: an integer 0-100 (a scenario error otherwise). */
+static unsigned check_percent(lua_State *L, int idx, const char *what)
+{
+	int ok;
+	lua_Integer p = lua_tointegerx(L, idx, &ok);
+	if (!ok || p < 0 || p > 100)
+		return (unsigned)luaL_error(L,
+					    "%s: percent must be an integer from 0 to 100, not %s",
+					    what, luaL_tolstring(L, idx, NULL));
+	return (unsigned)p;
+}
+
+/* The share of a publish's options table (arg 3), 100 without one. */
+static unsigned publish_percent(lua_State *L)
+{
+	if (lua_isnoneornil(L, 3))
+		return ROLLOUT_ALL;
+	luaL_checktype(L, 3, LUA_TTABLE);
+	static const char *const fields[] = { "percent", NULL };
+	lua_util_check_fields(L, 3, "publish options", fields);
+	lua_getfield(L, 3, "percent");
+	unsigned p = lua_isnil(L, -1) ? ROLLOUT_ALL : check_percent(L, -1, "publish");
+	lua_pop(L, 1);
+	return p;
+}
+
+/* The published release's bucket of a device (or a device name): a rollout
+ * of P percent takes the device in when the bucket is below P. Also in a
+ * dry run, so a scenario can plan its stages. */
+static int server_bucket_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
+							 : device_name(lua_device_check(L, 2));
+	if (!s->version[0])
+		return luaL_error(L, "ota:bucket: nothing was published");
+	lua_pushinteger(L, rollout_bucket(name, s->version));
+	return 1;
+}
+
+/* ota:connections([since]): every connection the server accepted at or
+ * after run second since (default 0), oldest first, as { t =, ip = }: a
+ * scenario can judge a reconnect storm by itself. */
+static int server_connections_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	double since = luaL_optnumber(L, 2, 0);
+	lua_newtable(L);
+	lua_Integer n = 0;
+	for (size_t i = 0; i < s->n_conns; i++) {
+		if (s->conns[i].t < since)
+			continue;
+		lua_createtable(L, 0, 2);
+		lua_pushnumber(L, s->conns[i].t);
+		lua_setfield(L, -2, "t");
+		lua_pushstring(L, s->conns[i].ip);
+		lua_setfield(L, -2, "ip");
+		lua_rawseti(L, -2, ++n);
+	}
+	return 1;
+}
+
+static int server_gc_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	free(s->conns);
+	s->conns = NULL;
+	s->n_conns = s->cap_conns = 0;
+	return 0;
+}
+
+static int server_rollout_l(lua_State *L)
+{
+	struct vh_server *s = check_server(L, 1);
+	unsigned percent = check_percent(L, 2, "rollout");
+	char err[256], p[8];
+	if (!s->server)
+		return 0;
+	snprintf(p, sizeof(p), "%u", percent);
+	const char *kv[] = { "server", s->name, "percent", p, NULL };
+	/* before the offers it makes, so events.jsonl reads in cause order */
+	run_event(s->run, "rollout", kv);
+	/* nothing published: the scenario's mistake, not the harness's */
+	if (update_server_set_rollout(s->server, percent, err, sizeof(err)) < 0)
+		return script_raise(L, VH_CONFIG, NULL, "ota:rollout(%u): %s", percent, err);
 	return 0;
 }
 
@@ -159,6 +291,8 @@ static int server_publish_l(lua_State *L)
 	/* The build for the arch its constructor chose: the devices that take
 	 * it must be of that arch. */
 	const char *arch = lua_util_opt_string_field(L, 2, "arch", "firmware");
+	unsigned percent = publish_percent(L);
+	snprintf(s->version, sizeof(s->version), "%s", version ? version : "");
 	if (!s->server)
 		return 0;
 	const struct run_config *cfg = run_config(s->run);
@@ -171,6 +305,7 @@ static int server_publish_l(lua_State *L)
 	snprintf(j->version, sizeof(j->version), "%s", version ? version : "");
 	snprintf(j->bugs, sizeof(j->bugs), "%s", bugs ? bugs : "");
 	snprintf(j->arch, sizeof(j->arch), "%s", arch ? arch : "");
+	j->percent = percent;
 	if (!run_work(s->run, publish_build, publish_built, j))
 		return script_raise(L, VH_FAULT, NULL, "publish %s: cannot start a thread",
 				    j->version);
@@ -250,13 +385,21 @@ static int server_index_l(lua_State *L)
 void lua_update_server_register(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{ "publish", server_publish_l }, { "unpublish", server_unpublish_l },
-		{ "serve", server_serve_l },	 { "down", server_down_l },
-		{ "up", server_up_l },		 { NULL, NULL },
+		{ "publish", server_publish_l },
+		{ "unpublish", server_unpublish_l },
+		{ "serve", server_serve_l },
+		{ "down", server_down_l },
+		{ "up", server_up_l },
+		{ "rollout", server_rollout_l },
+		{ "bucket", server_bucket_l },
+		{ "connections", server_connections_l },
+		{ NULL, NULL },
 	};
 	luaL_newmetatable(L, SERVER_MT);
 	lua_pushcfunction(L, server_index_l);
 	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, server_gc_l);
+	lua_setfield(L, -2, "__gc");
 	luaL_newlib(L, methods);
 	lua_setfield(L, -2, "methods");
 	lua_pop(L, 1);

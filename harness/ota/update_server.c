@@ -13,6 +13,7 @@
 #include "bundle.h"
 #include "checkin.h"
 #include "ev.h"
+#include "rollout.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -96,6 +97,7 @@ struct update_server {
 	char pub_sha256[65];
 	uint64_t pub_size;
 	char *pub_path;
+	unsigned pub_percent; /* the staged rollout's share (rollout.h) */
 	/* files served as they are (update_server_serve) */
 	struct us_served {
 		char url[US_SERVED_URL_MAX];
@@ -298,7 +300,15 @@ static void us_checkin_offer(struct us_req *r)
 	struct update_server *s = r->s;
 	if (!s->published || strcmp(s->pub_version, r->who.version) == 0)
 		return;
-	char line[CHECKIN_LINE_MAX], size[24], id[24];
+	char line[CHECKIN_LINE_MAX], size[24], id[24], bucket[8];
+	snprintf(id, sizeof(id), "%" PRIu64, r->c ? r->c->id : 0);
+	snprintf(bucket, sizeof(bucket), "%u", rollout_bucket(r->who.device, s->pub_version));
+	if (!rollout_includes(r->who.device, s->pub_version, s->pub_percent)) {
+		const char *kv[] = { "conn",	     id,       "device", r->who.device, "version",
+				     s->pub_version, "bucket", bucket,	 NULL };
+		us_emit(s, "held_back", kv);
+		return;
+	}
 	/* publish checked the header by the same rules, so this fits */
 	int n = checkin_format_offer(line, sizeof(line), s->pub_version, s->pub_size,
 				     s->pub_sha256);
@@ -306,9 +316,8 @@ static void us_checkin_offer(struct us_req *r)
 		return;
 	us_checkin_queue(r, line);
 	snprintf(size, sizeof(size), "%" PRIu64, s->pub_size);
-	snprintf(id, sizeof(id), "%" PRIu64, r->c ? r->c->id : 0);
-	const char *kv[] = { "conn",	     id,     "device", r->who.device, "version",
-			     s->pub_version, "size", size,     NULL };
+	const char *kv[] = { "conn", id,   "device", r->who.device, "version", s->pub_version,
+			     "size", size, "bucket", bucket,	    NULL };
 	us_emit(s, "offer", kv);
 }
 
@@ -792,8 +801,12 @@ uint16_t update_server_port(const struct update_server *s)
 }
 
 int update_server_publish(struct update_server *s, const char *version, const char *bundle_path,
-			  char *err, size_t errlen)
+			  unsigned percent, char *err, size_t errlen)
 {
+	if (percent > ROLLOUT_ALL) {
+		errf(err, errlen, "rollout of %u%%: at most 100", percent);
+		return -EINVAL;
+	}
 	struct bundle_header h;
 	int rc = bundle_read_header(bundle_path, 0, UINT64_MAX, &h, err, errlen);
 	if (rc < 0)
@@ -824,9 +837,31 @@ int update_server_publish(struct update_server *s, const char *version, const ch
 	snprintf(s->pub_sha256, sizeof(s->pub_sha256), "%s", h.sha256);
 	/* serve what the header describes; trailing bytes are not the bundle */
 	s->pub_size = bundle_total_size(&h);
+	s->pub_percent = percent;
 	s->published = true;
 	for (struct us_req *r = s->checkins; r; r = r->next)
 		us_checkin_offer(r);
+	return 0;
+}
+
+int update_server_set_rollout(struct update_server *s, unsigned percent, char *err, size_t errlen)
+{
+	if (!s->published) {
+		errf(err, errlen, "nothing is published");
+		return -ENOENT;
+	}
+	if (percent > ROLLOUT_ALL) {
+		errf(err, errlen, "rollout of %u%%: at most 100", percent);
+		return -EINVAL;
+	}
+	unsigned was = s->pub_percent;
+	s->pub_percent = percent;
+	/* Only the devices this widening takes in: the others were offered the
+	 * release already (or are still held back). */
+	for (struct us_req *r = s->checkins; r; r = r->next)
+		if (!rollout_includes(r->who.device, s->pub_version, was) &&
+		    rollout_includes(r->who.device, s->pub_version, percent))
+			us_checkin_offer(r);
 	return 0;
 }
 

@@ -27,7 +27,9 @@
  *                     client_gone|timeout|error|server_down)
  *   "http_disconnect" conn peer
  *   "checkin"         conn device version slot
- *   "offer"           conn device version size
+ *   "offer"           conn device version size bucket
+ *   "held_back"       conn device version bucket (a check-in outside the
+ *                     staged rollout: no offer)
  * on_event must not call update_server_free; the other calls are safe. */
 #ifndef VH_UPDATE_SERVER_H
 #define VH_UPDATE_SERVER_H
@@ -58,10 +60,17 @@ uint16_t update_server_port(const struct update_server *s);
  * bundle header's version), replacing any earlier publication. Reads its
  * size and the header's payload sha256 now; the file must stay in place
  * while published. Offers go out at once to every open check-in whose
- * device runs another version. Returns 0 or a negative errno with a
- * message in err. */
+ * device runs another version and is in a staged rollout of percent
+ * (0-100, rollout.h; ROLLOUT_ALL for everyone). Returns 0 or a negative
+ * errno with a message in err. */
 int update_server_publish(struct update_server *s, const char *version, const char *bundle_path,
-			  char *err, size_t errlen);
+			  unsigned percent, char *err, size_t errlen);
+
+/* Widens (or narrows) the rollout of what is published to percent: open
+ * check-ins that it newly takes in get their offer at once; narrowing only
+ * stops offers to later check-ins of the devices it leaves out. 0, or
+ * -ENOENT (nothing published) / -EINVAL with a message in err. */
+int update_server_set_rollout(struct update_server *s, unsigned percent, char *err, size_t errlen);
 
 /* Serves the host file host_path at url_path (which starts with '/'; not
  * /checkin) to GET and HEAD, with Range, replacing what that path served;

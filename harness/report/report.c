@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include "artifacts.h"
+#include "reconnects.h"
 #include "report_html.h"
 #include "timeline.h"
 #include "trace_json.h"
@@ -41,7 +42,8 @@ int report_write_dir(const char *dir, char *err, size_t errlen)
 	}
 	int rc = write_file(dir, "report.html", &tl, report_html_write, err, errlen) < 0 ||
 				 write_file(dir, "trace.json", &tl, trace_json_write, err, errlen) <
-					 0
+					 0 ||
+				 reconnects_write_dir(dir, err, errlen) < 0
 			 ? -1
 			 : 0;
 	timeline_free(&tl);

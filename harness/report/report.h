@@ -1,5 +1,6 @@
 /* The report of one run's artifacts directory: report.html and trace.json
- * next to its events.jsonl, from events.jsonl and serial-*.log. Written at
+ * (and reconnects.txt when the run healed a partition) next to its
+ * events.jsonl, from events.jsonl and serial-*.log. Written at
  * the end of every run and by `vharness report DIR`. */
 #ifndef VH_REPORT_H
 #define VH_REPORT_H

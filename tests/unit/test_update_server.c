@@ -22,6 +22,7 @@
 
 #include "bundle.h"
 #include "ev.h"
+#include "rollout.h"
 #include "test_files.h"
 #include "test_skip.h"
 #include "update_server.h"
@@ -325,7 +326,8 @@ static void test_full_download_and_events(void **state)
 {
 	struct fixture *f = *state;
 	char err[256];
-	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)), 0);
 	struct client c;
 	struct http_resp r;
 	get(f, "/firmware/2.0.0.bundle", NULL, &c, &r);
@@ -390,7 +392,8 @@ static void test_range_requests_give_exact_bytes(void **state)
 {
 	struct fixture *f = *state;
 	char err[256], want[128];
-	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)), 0);
 	struct client c;
 	struct http_resp r;
 
@@ -491,7 +494,8 @@ static void test_unknown_paths_and_versions_are_404(void **state)
 	get(f, "/firmware/2.0.0.bundle", NULL, &c, &r);
 	assert_int_equal(r.status, 404);
 	client_close(&c);
-	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)), 0);
 	const char *paths[] = { "/firmware/1.0.0.bundle",
 				"/firmware/2.0.0",
 				"/firmware/2.0.0.bundlex",
@@ -519,10 +523,12 @@ static void test_unknown_paths_and_versions_are_404(void **state)
 	assert_int_equal(r.status, 405);
 	client_close(&c);
 	/* publishing a version the bundle does not hold, or a non-bundle */
-	assert_int_equal(update_server_publish(f->s, "3.0.0", f->bundle, err, sizeof(err)),
-			 -EINVAL);
-	assert_int_equal(update_server_publish(f->s, "2.0.0", "/nonexistent", err, sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(
+		update_server_publish(f->s, "3.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)),
+		-EINVAL);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", "/nonexistent", ROLLOUT_ALL, err, sizeof(err)),
+		-ENOENT);
 }
 
 /* Lines of the check-in stream so far, with the time the client saw each. */
@@ -624,7 +630,8 @@ static void test_checkin_heartbeats_then_offer_on_publish(void **state)
 	int before = log.n;
 	char err[256];
 	uint64_t t_pub = ev_clock_ms();
-	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)), 0);
 	while (log.n == before && ev_clock_ms() - t_pub < 2000)
 		pump_lines(f, &c, &log, 5);
 	assert_true(log.n > before);
@@ -675,7 +682,8 @@ static void test_fresh_checkin_gets_offer_unless_current(void **state)
 {
 	struct fixture *f = *state;
 	char err[256];
-	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)), 0);
 	struct client old, cur;
 	struct line_log lo = { 0 }, lc = { 0 };
 	checkin(f, &old, "d1", "1.0.0");
@@ -688,7 +696,8 @@ static void test_fresh_checkin_gets_offer_unless_current(void **state)
 	assert_string_equal(lc.text[0], "heartbeat seq=0");
 	assert_int_equal(offers(&lc), 0);
 	/* a re-publish offers again to the outdated device only */
-	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)), 0);
 	pump_two(f, &old, &lo, &cur, &lc, 2, 100);
 	assert_int_equal(offers(&lo), 2);
 	assert_non_null(strstr(lo.text[lo.n - 1], "offer version=2.0.0 "));
@@ -705,6 +714,74 @@ static void test_fresh_checkin_gets_offer_unless_current(void **state)
 	client_close(&old);
 	client_close(&cur);
 	client_close(&late);
+}
+
+/* A staged rollout: a device outside the share gets heartbeats and no
+ * offer (a held_back event says so); widening past its bucket offers it the
+ * release on its open check-in at once, and only once; a device already in
+ * is not offered again by the widening. */
+static void test_staged_rollout_offers_by_bucket_and_widens(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	/* two devices on either side of a share: find names with low / high
+	 * buckets (the hash is fixed, rollout.c) */
+	char in_name[16] = "", out_name[16] = "";
+	for (int i = 0; i < 100 && (!*in_name || !*out_name); i++) {
+		char n[16];
+		snprintf(n, sizeof(n), "d%03d", i);
+		unsigned b = rollout_bucket(n, "2.0.0");
+		if (b < 20 && !*in_name)
+			snprintf(in_name, sizeof(in_name), "%s", n);
+		if (b >= 60 && !*out_name)
+			snprintf(out_name, sizeof(out_name), "%s", n);
+	}
+	assert_true(*in_name && *out_name);
+	unsigned out_bucket = rollout_bucket(out_name, "2.0.0");
+
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, 20, err, sizeof(err)), 0);
+	struct client in, out;
+	struct line_log li = { 0 }, lo = { 0 };
+	checkin(f, &in, in_name, "1.0.0");
+	checkin(f, &out, out_name, "1.0.0");
+	pump_two(f, &in, &li, &out, &lo, 1, 200);
+	assert_int_equal(offers(&li), 1);
+	assert_int_equal(offers(&lo), 0);
+	assert_string_equal(lo.text[0], "heartbeat seq=0");
+	char want[64];
+	snprintf(want, sizeof(want), "device=%s version=2.0.0", out_name);
+	if (find_event(f, "held_back", want, NULL) < 0) {
+		dump_events(f);
+		fail_msg("no held_back event for %s", out_name);
+	}
+
+	/* widening to just below its bucket still holds it back */
+	assert_int_equal(update_server_set_rollout(f->s, out_bucket, err, sizeof(err)), 0);
+	pump_two(f, &in, &li, &out, &lo, 1, 200);
+	assert_int_equal(offers(&lo), 0);
+	/* one more percent takes it in: the offer comes on the open check-in */
+	assert_int_equal(update_server_set_rollout(f->s, out_bucket + 1, err, sizeof(err)), 0);
+	pump_two(f, &out, &lo, &in, &li, 1, 200);
+	assert_int_equal(offers(&lo), 1);
+	assert_int_equal(offers(&li), 1);
+	assert_int_equal(update_server_set_rollout(f->s, ROLLOUT_ALL, err, sizeof(err)), 0);
+	pump_two(f, &in, &li, &out, &lo, 1, 200);
+	assert_int_equal(offers(&lo), 1);
+	assert_int_equal(offers(&li), 1);
+	snprintf(want, sizeof(want), "device=%s version=2.0.0 size=", out_name);
+	if (find_event(f, "offer", want, "bucket=") < 0) {
+		dump_events(f);
+		fail_msg("no offer event with its bucket for %s", out_name);
+	}
+
+	/* bad shares and nothing published are refused */
+	assert_int_equal(update_server_set_rollout(f->s, 101, err, sizeof(err)), -EINVAL);
+	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, 101, err, sizeof(err)),
+			 -EINVAL);
+	update_server_unpublish(f->s);
+	assert_int_equal(update_server_set_rollout(f->s, 50, err, sizeof(err)), -ENOENT);
+	client_close(&in);
+	client_close(&out);
 }
 
 static void test_checkin_query_is_read_by_the_wire_codec(void **state)
@@ -865,7 +942,8 @@ static void test_curl_downloads_ranges_and_streams_checkin(void **state)
 	if (system("command -v curl >/dev/null 2>&1") != 0)
 		vh_skip("no curl in PATH");
 	char err[256], url[128], out[128], chk[128];
-	assert_int_equal(update_server_publish(f->s, "2.0.0", f->bundle, err, sizeof(err)), 0);
+	assert_int_equal(
+		update_server_publish(f->s, "2.0.0", f->bundle, ROLLOUT_ALL, err, sizeof(err)), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/firmware/2.0.0.bundle", f->port);
 	snprintf(out, sizeof(out), "%s/curl.out", f->dir);
 
@@ -930,6 +1008,7 @@ int main(void)
 		T(test_served_file_honours_range),
 		T(test_checkin_heartbeats_then_offer_on_publish),
 		T(test_fresh_checkin_gets_offer_unless_current),
+		T(test_staged_rollout_offers_by_bucket_and_widens),
 		T(test_checkin_query_is_read_by_the_wire_codec),
 		T(test_client_disconnect_is_recorded),
 		T(test_set_down_closes_and_refuses_then_comes_back),

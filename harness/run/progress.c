@@ -281,10 +281,14 @@ static void agent_state(struct progress_device *d, const struct agent_event *ev)
 void progress_line(struct progress *p, const char *name, double t, const char *line)
 {
 	struct progress_device *d = device(p, name);
-	snprintf(d->context[d->next_context], sizeof(d->context[0]), "%s", line);
-	d->next_context = (d->next_context + 1) % PROGRESS_CONTEXT_LINES;
-	if (d->n_context < PROGRESS_CONTEXT_LINES)
-		d->n_context++;
+	/* Blank lines (a shell's banner is framed in them) would crowd out
+	 * the lines that say something. */
+	if (line[strspn(line, " \t")]) {
+		snprintf(d->context[d->next_context], sizeof(d->context[0]), "%s", line);
+		d->next_context = (d->next_context + 1) % PROGRESS_CONTEXT_LINES;
+		if (d->n_context < PROGRESS_CONTEXT_LINES)
+			d->n_context++;
+	}
 	struct agent_event ev;
 	if (agent_event_parse(line, strlen(line), &ev) < 0)
 		return;

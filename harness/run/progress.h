@@ -32,7 +32,7 @@ struct progress_device {
 	char version[48];
 	char activity[64]; /* "download 40%", "install 30%", "committed b", ... */
 	char agent[160];   /* the agent's last line, without its marker */
-	char context[PROGRESS_CONTEXT_LINES][160]; /* last console lines, a ring */
+	char context[PROGRESS_CONTEXT_LINES][160]; /* last non-blank console lines, a ring */
 	int n_context, next_context;
 };
 

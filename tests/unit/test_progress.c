@@ -108,6 +108,7 @@ static void test_a_failed_expect_is_a_failure_with_its_context_and_line(void **s
 	boot_and_download(&p);
 	free(plain(&p));
 	progress_line(&p, "dut", 4.5, "line two\x1b[31m red");
+	progress_line(&p, "dut", 4.55, " ");
 	progress_line(&p, "dut", 4.6, "line three");
 	progress_line(&p, "dut", 4.7, "line four");
 	progress_set_where(&p, "flaky.lua:9");

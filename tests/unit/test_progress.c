@@ -9,10 +9,13 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ev.h"
 #include "progress.h"
 #include "progress_term.h"
 #include "test_skip.h"
@@ -282,6 +285,76 @@ static void test_mode_follows_the_terminal_term_no_color_and_flags(void **state)
 	assert_int_equal(c.mode, PROGRESS_OFF);
 }
 
+/* What the terminal side wrote so far (the pipe is non-blocking). */
+static char *drain(int fd)
+{
+	static char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static bool ends(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+static void test_terminal_redraws_in_place_and_prints_above_the_block(void **state)
+{
+	(void)state;
+	int fds[2];
+	assert_int_equal(pipe2(fds, O_NONBLOCK), 0);
+	struct ev_loop *loop = ev_loop_new();
+	struct progress_choice tty = { .mode = PROGRESS_TTY, .color = false };
+	struct progress_term *t = progress_term_new(loop, fds[1], tty, NULL, NULL);
+	struct progress *p = progress_term_model(t);
+	const char *on[] = { "device", "dut", "boot", "1", NULL };
+	progress_event(p, 0.5, "power_on", on);
+	progress_term_update(t);
+	/* On a terminal the block tells a power-on: nothing printed yet. */
+	assert_string_equal(drain(fds[0]), "");
+	/* Someone else's line, then the block under it; each block line
+	 * clears what a longer old one left, and below it all is cleared. */
+	progress_term_say(t, "vharness: a notice");
+	char *out = drain(fds[0]);
+	assert_true(starts(out, "vharness: a notice\nvharness  "));
+	assert_non_null(strstr(out, "s\033[K\n  dut  on         boot 1 "));
+	assert_true(ends(out, "\033[K\n\033[J"));
+	/* The next line goes where the block was: up two lines, cleared. */
+	progress_term_say(t, "again");
+	out = drain(fds[0]);
+	assert_true(starts(out, "\r\033[2A\033[Jagain\nvharness  "));
+	/* A failure is printed above the block at once. */
+	const char *kv[] = { "device",	"dut", "pattern", "x",	       "result", "failed",
+			     "seconds", "1",   "line",	  "timed out", NULL };
+	progress_event(p, 1.5, "expect", kv);
+	progress_term_update(t);
+	out = drain(fds[0]);
+	assert_true(starts(out, "\r\033[2A\033[J[    1.500] dut: expect \"x\" FAILED"));
+	/* The timer redraws in place (the elapsed time changed). */
+	uint64_t until = ev_clock_ms() + PROGRESS_REDRAW_MS + 150;
+	while (ev_clock_ms() < until)
+		ev_run_once(loop, 50);
+	out = drain(fds[0]);
+	assert_true(starts(out, "\r\033[2Avharness  "));
+	assert_true(ends(out, "\033[K\n\033[J"));
+	/* At the end the block stays; what follows is printed plainly under it. */
+	progress_term_end(t);
+	drain(fds[0]);
+	progress_term_say(t, "after");
+	assert_string_equal(drain(fds[0]), "after\n");
+	progress_term_free(t);
+	ev_loop_free(loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_block_is_a_header_and_a_line_per_device_cut_to_width),
 		cmocka_unit_test(test_block_sums_up_a_fleet),
 		cmocka_unit_test(test_mode_follows_the_terminal_term_no_color_and_flags),
+		cmocka_unit_test(test_terminal_redraws_in_place_and_prints_above_the_block),
 	};
 	return vh_run_tests(tests, setup, teardown);
 }

@@ -82,18 +82,19 @@ static __attribute__((format(printf, 4, 5))) void note(struct progress *p, doubl
 {
 	if (p->finished)
 		return; /* after the verdict: the run winding down, not news */
+	/* Room for a line and its context lines (PROGRESS_CONTEXT_LINES of at
+	 * most 160 bytes); a longer note is cut. */
+	char text[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	char *text = NULL;
-	if (vasprintf(&text, fmt, ap) < 0)
-		text = NULL;
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (p->n_notes == p->cap_notes) {
 		p->cap_notes = p->cap_notes ? p->cap_notes * 2 : 16;
 		p->notes = must(realloc(p->notes, p->cap_notes * sizeof(*p->notes)));
 	}
 	p->notes[p->n_notes++] =
-		(struct progress_note){ .t = t, .failure = failure, .text = must(text) };
+		(struct progress_note){ .t = t, .failure = failure, .text = must(strdup(text)) };
 }
 
 struct progress_note *progress_take_notes(struct progress *p, size_t *n)

@@ -79,6 +79,11 @@ static void draw(struct progress_term *t, const char *prefix, bool force)
 		t->where(t->where_ctx, where, sizeof(where));
 		progress_set_where(&t->model, where);
 	}
+	if (t->model.n_devices == 0) {
+		/* Nothing to show yet (or ever: a scenario that fails to load). */
+		write_all(t->fd, prefix, strlen(prefix));
+		return;
+	}
 	int lines;
 	char *block = progress_render_block(&t->model, ev_now(t->loop), columns(t->fd),
 					    t->choice.color, &lines);

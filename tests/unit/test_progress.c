@@ -314,6 +314,9 @@ static void test_terminal_redraws_in_place_and_prints_above_the_block(void **sta
 	struct progress_choice tty = { .mode = PROGRESS_TTY, .color = false };
 	struct progress_term *t = progress_term_new(loop, fds[1], tty, NULL, NULL);
 	struct progress *p = progress_term_model(t);
+	/* No device yet: no block, the line alone. */
+	progress_term_say(t, "vharness: impairment backend user");
+	assert_string_equal(drain(fds[0]), "vharness: impairment backend user\n");
 	const char *on[] = { "device", "dut", "boot", "1", NULL };
 	progress_event(p, 0.5, "power_on", on);
 	progress_term_update(t);

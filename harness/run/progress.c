@@ -148,6 +148,12 @@ static void expect_note(struct progress *p, double t, const char *event, const c
 		     not ? "not seen" : "matched", seconds);
 		return;
 	}
+	if (get(kv, "try")) {
+		/* try_expect: the scenario asked and goes on; no failure. */
+		note(p, t, false, "%s: try_expect \"%s\" not matched after %.1fs: %s", d->name,
+		     pattern, seconds, or_empty(get(kv, "line")));
+		return;
+	}
 	/* failed (expect) or seen (expect_not): at once, with what the
 	 * console said last. */
 	char *ctx = context(d);

@@ -171,6 +171,25 @@ static void test_matched_expects_checks_faults_and_the_verdict_are_noted(void **
 			    "vh-agent: net up ip=10.77.0.2",
 			    NULL };
 	progress_event(&p, 3, "expect", m);
+	/* A try_expect that misses is an answer, not a failure. */
+	const char *tried[] = { "device",
+				"dut",
+				"pattern",
+				"TCP%-SENT",
+				"result",
+				"failed",
+				"seconds",
+				"\x01"
+				"3.000",
+				"line",
+				"timed out",
+				"try",
+				"\x01"
+				"true",
+				NULL };
+	progress_event(&p, 3.5, "expect", tried);
+	assert_int_equal(p.n_notes, 2);
+	assert_false(p.notes[1].failure);
 	const char *imp[] = { "network", "lan",		"device",  "dut",  "direction", "both",
 			      "spec",	 "delay 200ms", "backend", "user", NULL };
 	progress_event(&p, 4, "impair", imp);
@@ -193,12 +212,15 @@ static void test_matched_expects_checks_faults_and_the_verdict_are_noted(void **
 	progress_event(&p, 7.2, "power_off", off);
 	progress_line(&p, "dut", 7.3, "vh-agent: boot slot=b version=2.0.0 bootcount=1");
 	char *out = plain(&p);
-	assert_string_equal(out, "[    3.000] dut: expect \"net up\" matched after 2.0s\n"
-				 "[    4.000] lan: impair dut both: delay 200ms\n"
-				 "[    5.000] lan: partition dut\n"
-				 "[    6.000] ota: server down\n"
-				 "[    7.000] check FAILED: slot is b (at x.lua:4)\n"
-				 "[    7.100] verdict FAIL\n");
+	assert_string_equal(out,
+			    "[    3.000] dut: expect \"net up\" matched after 2.0s\n"
+			    "[    3.500] dut: try_expect \"TCP%-SENT\" not matched after 3.0s: "
+			    "timed out\n"
+			    "[    4.000] lan: impair dut both: delay 200ms\n"
+			    "[    5.000] lan: partition dut\n"
+			    "[    6.000] ota: server down\n"
+			    "[    7.000] check FAILED: slot is b (at x.lua:4)\n"
+			    "[    7.100] verdict FAIL\n");
 	free(out);
 	assert_true(p.finished);
 	assert_string_equal(p.verdict, "FAIL");

@@ -207,6 +207,8 @@ static void test_matched_expects_checks_faults_and_the_verdict_are_noted(void **
 			    "7.1",
 			    NULL };
 	progress_event(&p, 7.1, "verdict", v);
+	/* The verdict's own line follows it: not one to print over a block. */
+	assert_false(p.notes[p.n_notes - 1].failure);
 	/* After the verdict nothing is news: the guests being shut down. */
 	const char *off[] = { "device", "dut", "status", "stopped by the harness", NULL };
 	progress_event(&p, 7.2, "power_off", off);

@@ -120,6 +120,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			return 0;
 		} else if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
 			o->verbose++;
+		} else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+			o->quiet = true;
 		} else if (is_option(arg, "--artifacts")) {
 			if (!(v = option_value(argc, argv, &i, "--artifacts")) || !*v)
 				return usage_error(err, errlen, "--artifacts needs a directory");
@@ -302,9 +304,17 @@ void cli_usage(FILE *out)
 	      "  -D KEY=VALUE          a scenario parameter, read with vh.param(\"KEY\")\n"
 	      "  --image-dir DIR       where the reference firmware image is\n"
 	      "  -v, --verbose         echo guest serial output to stderr\n"
+	      "  -q, --quiet           print the verdict only: no progress, no notices\n"
 	      "  -h, --help            this text\n"
 	      "\n"
+	      "progress (run): on a terminal, a block on stderr redrawn in place: per device\n"
+	      "its power, boot, slot, version, download/install progress and last agent line,\n"
+	      "and the scenario's file:line and elapsed time; a failed expect is printed at\n"
+	      "once with the device's last lines. Without a terminal (CI), with TERM=dumb or\n"
+	      "with -v: one plain line per boot, power cut, fault, expect, check and verdict.\n"
+	      "\n"
 	      "environment:\n"
+	      "  NO_COLOR              any non-empty value: no colours in the progress block\n"
 	      "  VH_IMAGE_DIR          default for --image-dir\n"
 	      "  VH_KERNEL_BACKEND_NO_PROBE=1\n"
 	      "                        --backend kernel without first checking that a netem\n"

@@ -47,6 +47,7 @@ struct cli_opts {
 	int shard_index;     /* 1-based; 0 when not sharded */
 	int shard_count;
 	int verbose;	     /* -v: echo serial output to stderr */
+	bool quiet;	     /* -q: the verdict only, no progress or notices */
 	uint64_t timeout_ms; /* whole-scenario limit */
 	/* -D key=value: scenario parameters, read with vh.param() */
 	const char *defines[64];

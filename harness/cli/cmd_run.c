@@ -125,8 +125,10 @@ static void write_report(const char *dir)
 		fprintf(stderr, "vharness: no report: %s\n", err);
 }
 
-/* In the child: one run, start to verdict. */
-static int run_one(const struct cli_opts *opts, const struct suite_run *r, const char *dir)
+/* In the child: one run, start to verdict. shared: runs at once share the
+ * terminal (each writes to its output.log), so none shows progress. */
+static int run_one(const struct cli_opts *opts, const struct suite_run *r, const char *dir,
+		   bool shared)
 {
 	char err[512];
 	int rc = artifacts_mkdir_p(dir);
@@ -154,9 +156,13 @@ static int run_one(const struct cli_opts *opts, const struct suite_run *r, const
 		.seed = r->seed,
 		.timeout_ms = opts->timeout_ms,
 		.verbose = opts->verbose,
+		.quiet = opts->quiet,
 		.defines = r->defines,
 		.n_defines = r->n_defines,
 	};
+	if (!shared)
+		cfg.progress = progress_choose(opts->quiet, opts->verbose, isatty(STDERR_FILENO),
+					       getenv("TERM"), getenv("NO_COLOR"));
 	struct vh_run *run = run_new(&cfg);
 	struct script *script = run ? script_new(run) : NULL;
 	if (!script) {
@@ -307,7 +313,7 @@ static pid_t start_job(const struct cli_opts *opts, const struct suite *s,
 			}
 		}
 		sigprocmask(SIG_SETMASK, unblocked, NULL);
-		_exit(run_one(opts, r, dir));
+		_exit(run_one(opts, r, dir, quiet));
 	}
 	return pid;
 }

@@ -55,6 +55,8 @@ struct console {
 	struct console_wait *waits;
 	struct console_write *writes;	/* FIFO, head written first */
 	struct console_write *finished; /* completions due on the next turn */
+	void (*line_fn)(void *arg, const char *line);
+	void *line_arg;
 };
 
 struct console *console_new(struct ev_loop *loop, const char *log_path, int echo_fd, char *err,
@@ -198,6 +200,10 @@ static void check_expects(struct console *c)
 /* A complete line, for the line watchers. */
 static void on_line(struct console *c, const char *line, size_t len)
 {
+	/* The assembled line is NUL-terminated once it has a byte; an empty
+	 * one may still hold the last line's bytes. */
+	if (c->line_fn)
+		c->line_fn(c->line_arg, len ? line : "");
 	struct console_wait *w = c->waits;
 	while (w) {
 		struct console_wait *next = w->next;
@@ -543,4 +549,10 @@ char *console_last_lines(const struct console *c)
 uint64_t console_bytes(const struct console *c)
 {
 	return c->bytes;
+}
+
+void console_on_line(struct console *c, void (*fn)(void *arg, const char *line), void *arg)
+{
+	c->line_fn = fn;
+	c->line_arg = arg;
 }

@@ -96,4 +96,10 @@ char *console_last_lines(const struct console *c);
 /* Bytes received so far. */
 uint64_t console_bytes(const struct console *c);
 
+/* fn(arg, line) for every complete line received (NUL-terminated, no
+ * newline), before the line watchers see it: for live progress, which
+ * must see a line even when a watcher cuts the power on it. fn must not
+ * start or end waits. fn NULL: none. */
+void console_on_line(struct console *c, void (*fn)(void *arg, const char *line), void *arg);
+
 #endif

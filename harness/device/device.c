@@ -139,6 +139,12 @@ static void event_cb(void *ctx, const char *name, const char *const *kv)
 	event(ctx, name, kv);
 }
 
+static void on_console_line(void *arg, const char *line)
+{
+	struct vh_device *dev = arg;
+	dev->hooks.line(dev->hooks.ctx, dev->name, line);
+}
+
 static void power_event(struct vh_device *dev, const char *name, const char *status,
 			const char *reason)
 {
@@ -330,6 +336,8 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 		device_free(dev);
 		return NULL;
 	}
+	if (dev->hooks.line)
+		console_on_line(dev->console, on_console_line, dev);
 	/* Measured once here, on the loop's thread, before a boot needs it. */
 	hostinfo_tsc_khz();
 	return dev;

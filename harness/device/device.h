@@ -62,6 +62,8 @@ struct device_hooks {
 	 * (status 3), or a reboot the guest asked for found no bootable slot
 	 * (status 1). The run's verdict. */
 	void (*fault)(void *ctx, enum vh_outcome status, const char *message);
+	/* A complete console line (no newline), as it arrives; may be NULL. */
+	void (*line)(void *ctx, const char *device, const char *line);
 	void *ctx;
 };
 

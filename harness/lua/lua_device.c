@@ -243,14 +243,21 @@ static struct lua_wait *lua_wait_new(lua_State *L, bool window)
 }
 
 static void expect_event(lua_State *L, struct vh_device *dev, const char *event,
-			 const char *pattern, const char *result, const char *line, double seconds)
+			 const char *pattern, const char *result, const char *line, double seconds,
+			 int flags)
 {
 	char secs[32];
 	snprintf(secs, sizeof(secs), "\x01%.3f", seconds);
-	const char *kv[] = {
-		"device", device_name(dev),	"pattern", pattern, "result", result, "seconds",
-		secs,	  line ? "line" : NULL, line,	   NULL
-	};
+	const char *kv[13] = { "device", device_name(dev), "pattern", pattern,
+			       "result", result,	   "seconds", secs };
+	int n = 8;
+	if (line)
+		kv[n++] = "line", kv[n++] = line;
+	/* try_expect: a miss is an answer the scenario asked for, not a
+	 * failure; live progress tells the two apart by this. */
+	if (flags & EXPECT_TRY)
+		kv[n++] = "try", kv[n++] = "\x01true";
+	kv[n] = NULL;
 	device_event(L, event, kv);
 }
 
@@ -309,8 +316,8 @@ static int expect_k(lua_State *L, int status, lua_KContext ctx)
 	bool ok = lua_toboolean(L, -2);
 	const char *text = lua_tostring(L, -1);
 	double seconds = run_now(run_of(L)) - lua_tonumber(L, WAIT_STARTED_INDEX);
-	expect_event(L, dev, "expect", lua_tostring(L, 2), ok ? "matched" : "failed", text,
-		     seconds);
+	expect_event(L, dev, "expect", lua_tostring(L, 2), ok ? "matched" : "failed", text, seconds,
+		     flags);
 	if (ok)
 		return expect_results(L, flags, text);
 	return expect_failed(L, dev, flags, text ? text : "failed");
@@ -344,7 +351,7 @@ static int expect_common(lua_State *L, int flags)
 	char line[1024];
 	if (console_expect_now(console, &m, line, sizeof(line))) {
 		m.free(m.ctx);
-		expect_event(L, dev, "expect", lua_tostring(L, 2), "matched", line, 0);
+		expect_event(L, dev, "expect", lua_tostring(L, 2), "matched", line, 0, flags);
 		return expect_results(L, flags, line);
 	}
 	if (!device_is_on(dev)) {
@@ -377,7 +384,7 @@ static int expect_not_k(lua_State *L, int status, lua_KContext ctx)
 	const char *line = lua_tostring(L, -1);
 	double seconds = run_now(run_of(L)) - lua_tonumber(L, WAIT_STARTED_INDEX);
 	expect_event(L, dev, "expect_not", lua_tostring(L, 2), ok ? "absent" : "seen",
-		     ok ? NULL : line, seconds);
+		     ok ? NULL : line, seconds, 0);
 	if (ok)
 		return 0;
 	char *last = console_last_lines(device_console(dev));

@@ -477,7 +477,7 @@ static int vh_log_l(lua_State *L)
 	const char *kv[] = { "message", msg, NULL };
 	run_event(run, "log", kv);
 	if (!run_config(run)->dry_run)
-		fprintf(stderr, "[%9.3f] %s\n", run_now(run), msg);
+		run_say(run, "[%9.3f] %s", run_now(run), msg);
 	return 0;
 }
 

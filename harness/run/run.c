@@ -8,6 +8,7 @@
 #include "ev.h"
 #include "link.h"
 #include "network.h"
+#include "progress.h"
 #include "update_server.h"
 #include "work.h"
 
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,8 @@ struct vh_run {
 	uint64_t deadline_timer;
 	run_where_fn where;
 	void *where_ctx;
-	struct run_job *jobs; /* work off the loop, not yet done */
+	struct progress_term *progress; /* NULL: none (-q, a dry run, a suite's run) */
+	struct run_job *jobs;		/* work off the loop, not yet done */
 	int signal_pipe[2];
 	bool signals_installed;
 	struct sigaction old_actions[3];
@@ -116,10 +119,55 @@ enum impairment_backend run_backend(const struct vh_run *run)
 	return run->backend;
 }
 
+static void where_now(void *ctx, char *out, size_t len)
+{
+	struct vh_run *run = ctx;
+	out[0] = '\0';
+	if (run->where)
+		run->where(run->where_ctx, out, len);
+}
+
 void run_event(struct vh_run *run, const char *event, const char *const *kv)
 {
 	if (run->events)
 		event_log_write(run->events, ev_now(run->loop), event, kv);
+	if (!run->progress)
+		return;
+	struct progress *p = progress_term_model(run->progress);
+	/* A failure's note names the scenario's line, as its verdict will. */
+	char where[160];
+	where_now(run, where, sizeof(where));
+	progress_set_where(p, where);
+	progress_event(p, ev_now(run->loop), event, kv);
+	if (!strcmp(event, "verdict"))
+		progress_term_end(run->progress);
+	else
+		progress_term_update(run->progress);
+}
+
+void run_say(struct vh_run *run, const char *fmt, ...)
+{
+	if (run->cfg.quiet)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (run->progress)
+		progress_term_say(run->progress, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+/* Each console line, for live progress. */
+static void device_line(void *ctx, const char *device, const char *line)
+{
+	struct vh_run *run = ctx;
+	if (!run->progress)
+		return;
+	progress_line(progress_term_model(run->progress), device, ev_now(run->loop), line);
+	progress_term_update(run->progress);
 }
 
 void run_finish(struct vh_run *run, enum vh_outcome outcome, const char *message,
@@ -245,7 +293,7 @@ static void on_accel_decided(void *ctx, const char *binary, const char *requeste
 {
 	struct vh_run *run = ctx;
 	if (!strcmp(requested, "auto") && strcmp(accel, "kvm"))
-		fprintf(stderr, "vharness: using TCG: %s\n", why);
+		run_say(run, "vharness: using TCG: %s", why);
 	const char *kv[] = { "accel", accel, "requested", requested, "qemu",
 			     binary,  "why", why,	  NULL };
 	run_event(run, "accel", kv);
@@ -262,7 +310,7 @@ static int resolve_backend(struct vh_run *run)
 		run_finish(run, VH_CONFIG, err, NULL);
 		return -1;
 	}
-	fprintf(stderr, "vharness: %s: impairment backend %s (%s)\n", run->cfg.scenario_path,
+	run_say(run, "vharness: %s: impairment backend %s (%s)", run->cfg.scenario_path,
 		impairment_backend_name(run->backend), run->backend_why);
 	return 0;
 }
@@ -289,6 +337,9 @@ int run_start(struct vh_run *run)
 		run_finish(run, VH_CONFIG, err, NULL);
 		return -1;
 	}
+	if (run->cfg.progress.mode != PROGRESS_OFF)
+		run->progress = progress_term_new(run->loop, STDERR_FILENO, run->cfg.progress,
+						  where_now, run);
 	if (install_signals(run, err, sizeof(err)) < 0) {
 		run_finish(run, VH_FAULT, err, NULL);
 		return -1;
@@ -444,7 +495,10 @@ struct vh_device *run_add_device(struct vh_run *run, const struct run_device_spe
 		.server = spec->server,
 		.accel = run->accel,
 		.echo_fd = run->cfg.verbose ? 2 : -1,
-		.hooks = { .event = device_event, .fault = device_fault, .ctx = run },
+		.hooks = { .event = device_event,
+			   .fault = device_fault,
+			   .line = device_line,
+			   .ctx = run },
 		.seed = run->cfg.seed,
 	};
 	struct vh_device *dev = device_new(&dc, err, errlen);
@@ -572,6 +626,9 @@ void run_free(struct vh_run *run)
 		work_cancel(job->work);
 		free(job);
 	}
+	/* The verdict was the last word; the guests' shutdown is not news. */
+	progress_term_free(run->progress);
+	run->progress = NULL;
 	shut_devices_down(run);
 	for (int i = 0; i < run->n_devices; i++)
 		device_free(run->devices[i]);

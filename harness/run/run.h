@@ -8,6 +8,7 @@
 
 #include "impairment.h"
 #include "outcome.h"
+#include "progress_term.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,9 @@ struct run_config {
 	uint64_t seed;
 	uint64_t timeout_ms;
 	int verbose;
+	/* Live progress on stderr (progress_term.h); { PROGRESS_OFF } none. */
+	struct progress_choice progress;
+	bool quiet;   /* -q: the harness's notices and vh.log lines are not printed */
 	bool dry_run; /* `check`: everything on paper, nothing boots, waits return at once */
 	const char *const *defines; /* "key=value" from -D */
 	int n_defines;
@@ -61,6 +65,10 @@ enum impairment_backend run_backend(const struct vh_run *run);
 /* Writes one event to events.jsonl (kv: NULL-terminated key/value pairs;
  * a value starting with '\x01' is a raw JSON number or literal). */
 void run_event(struct vh_run *run, const char *event, const char *const *kv);
+
+/* Prints a line (printf format, no newline) on stderr for the person
+ * watching: above the progress block if there is one, nothing with -q. */
+void run_say(struct vh_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Records the run's verdict and stops the loop. The first verdict is the
  * cause and stays: later calls are its echoes. A pass is recorded too (so

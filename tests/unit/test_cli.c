@@ -51,6 +51,7 @@ static void test_cli_run_with_one_scenario_selects_run_and_defaults(void **state
 	assert_int_equal(opts.shard_index, 0);
 	assert_int_equal(opts.shard_count, 0);
 	assert_int_equal(opts.verbose, 0);
+	assert_false(opts.quiet);
 	assert_int_equal(opts.timeout_ms, 30 * 60 * 1000);
 }
 
@@ -180,6 +181,17 @@ static void test_cli_image_dir_and_verbose_are_recorded(void **state)
 	assert_int_equal(parse(ARGC(argv), argv), 0);
 	assert_string_equal(opts.image_dir, "/img");
 	assert_int_equal(opts.verbose, 2);
+}
+
+static void test_cli_quiet_is_recorded(void **state)
+{
+	(void)state;
+	char *argv[] = { "vharness", "run", "-q", "a.lua" };
+	assert_int_equal(parse(ARGC(argv), argv), 0);
+	assert_true(opts.quiet);
+	char *long_form[] = { "vharness", "run", "a.lua", "--quiet" };
+	assert_int_equal(parse(ARGC(long_form), long_form), 0);
+	assert_true(opts.quiet);
 }
 
 static void test_cli_accel_accepts_auto_tcg_kvm(void **state)
@@ -520,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_cli_rejects_artifacts_without_directory),
 		cmocka_unit_test(test_cli_suite_options_are_parsed_and_checked),
 		cmocka_unit_test(test_cli_image_dir_and_verbose_are_recorded),
+		cmocka_unit_test(test_cli_quiet_is_recorded),
 		cmocka_unit_test(test_cli_accel_accepts_auto_tcg_kvm),
 		cmocka_unit_test(test_cli_rejects_unknown_accel_naming_value),
 		cmocka_unit_test(test_cli_arch_accepts_x86_64_and_aarch64_for_run_and_check),

@@ -18,8 +18,9 @@ fault=$(events "$WORK/clean" flash_fault)
 grep -qE '"op":"write","offset":[0-9]+,"length":[0-9]+,"error":"EIO","why":"rule","rule":1' <<<"$fault" ||
 	fail "clean: flash_fault event lacks op/offset/length/error: $fault"
 offset=$(field offset <<<"$fault")
-[ "$offset" -ge "$SLOT_B_OFFSET" ] && [ "$offset" -lt $((SLOT_B_OFFSET + (40 << 20))) ] ||
+if [ "$offset" -lt "$SLOT_B_OFFSET" ] || [ "$offset" -ge $((SLOT_B_OFFSET + (40 << 20))) ]; then
 	fail "clean: the failed write at $offset is not in slot b"
+fi
 [ -n "$(events "$WORK/clean" flash_fault_armed)" ] || fail "clean: the rule was never armed"
 [ "$(count_lines "$WORK/clean" 'vh-agent: update failed reason=download errno=5')" = 1 ] ||
 	fail "clean: no 'update failed reason=download errno=5' line"

@@ -28,6 +28,7 @@ enum agent_bug {
 	AGENT_BUG_SINGLE_ENV_COPY = 1u << 5,
 	AGENT_BUG_NEVER_HEALTHY = 1u << 6,
 	AGENT_BUG_ENV_WRITE_NOT_SYNCED = 1u << 7,
+	AGENT_BUG_FLIP_AFTER_WRITE_ERROR = 1u << 8,
 };
 
 struct agent_config {

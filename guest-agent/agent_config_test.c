@@ -214,7 +214,7 @@ static void test_every_bug_name_round_trips(void **state)
 	unsigned bugs, all = 0;
 
 	(void)state;
-	for (unsigned i = 0; i < 8; i++) {
+	for (unsigned i = 0; i < 9; i++) {
 		const char *name = agent_config_bug_name(1u << i);
 
 		assert_non_null(name);
@@ -222,12 +222,13 @@ static void test_every_bug_name_round_trips(void **state)
 		assert_int_equal(bugs, 1u << i);
 		all |= bugs;
 	}
-	assert_null(agent_config_bug_name(1u << 8));
+	assert_null(agent_config_bug_name(1u << 9));
 	assert_null(agent_config_bug_name(3));
 	assert_int_equal(
 		agent_config_parse_bugs("flip-env-before-image-complete,commit-before-healthy,"
 					"no-fsync-before-flip,no-range-resume,no-backoff,single-"
-					"env-copy,never-healthy,env-write-not-synced",
+					"env-copy,never-healthy,env-write-not-synced,"
+					"flip-after-write-error",
 					&bugs),
 		0);
 	assert_int_equal(bugs, all);

@@ -58,6 +58,7 @@ struct agent_ota {
 	struct agent_rng rng;
 	struct agent_trial trial;
 	struct agent_download_state dl;
+	bool write_failed; /* the last download ended on a slot write error */
 	char failed_sha256[SHA256_HEX_SIZE];
 };
 
@@ -506,8 +507,10 @@ static int agent_ota_download(struct agent_ota *ota, const struct checkin_msg *o
 		agent_event(AGENT_OTA_OUT, "download interrupted reason=%s bytes=%llu", reason,
 			    written);
 		/* A slot that refuses writes will not get better by retrying. */
-		if (strcmp(reason, "write") == 0)
+		if (strcmp(reason, "write") == 0) {
+			ota->write_failed = true;
 			return rc;
+		}
 		/* Progress resets the failure count: a lossy link that keeps
 		 * moving forward is not a reason to give up. */
 		failures = written > before ? 1 : failures + 1;
@@ -566,7 +569,13 @@ static void agent_ota_install(struct agent_ota *ota, const struct checkin_msg *o
 	const char *bad;
 	int rc;
 
+	ota->write_failed = false;
 	if ((rc = agent_ota_download(ota, offer, fd, slot)) != 0) {
+		/* Planted bug "flip-after-write-error": the error path falls
+		 * through to the flip, so the slot that refused a write becomes
+		 * the boot slot while it holds part of the image. */
+		if ((ota->cfg->bugs & AGENT_BUG_FLIP_AFTER_WRITE_ERROR) && ota->write_failed)
+			agent_ota_env_edit(ota, agent_update_env_flip, slot);
 		agent_event(AGENT_OTA_OUT, "update failed reason=download errno=%d", -rc);
 		return;
 	}

@@ -18,6 +18,7 @@ const char *const release_bug_names[] = {
 	"single-env-copy",
 	"never-healthy",
 	"env-write-not-synced",
+	"flip-after-write-error",
 	NULL,
 };
 

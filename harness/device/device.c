@@ -25,6 +25,9 @@
 #include <unistd.h>
 
 enum { QMP_TIMEOUT_MS = 5000, SEND_TIMEOUT_MS = 5000, DEFAULT_START_TIMEOUT_MS = 10000 };
+/* A flash_fault{on=} line may come at any time in the run (whose own
+ * --timeout ends it first). */
+#define FAULT_WATCH_MS (24ull * 3600 * 1000)
 
 enum dev_state {
 	DEV_OFF,
@@ -67,6 +70,13 @@ struct cut_on {
 	void *arg;
 };
 
+/* A flash_fault{on=} rule waiting for its console line. */
+struct fault_watch {
+	struct vh_device *dev;
+	int rule;
+	struct console_wait *cw;
+};
+
 struct vh_device {
 	char name[32];
 	struct ev_loop *loop;
@@ -103,6 +113,10 @@ struct vh_device {
 	/* The disk while a QEMU may use it (launch to cut or reap), else NULL. */
 	struct flash *flash;
 	uint64_t flash_cuts; /* numbers the cuts, for their seeds */
+	/* Fault rules, slowness and wear: the device's, handed to each boot's
+	 * flash, so counts and wear carry over reboots. */
+	struct flash_faults faults;
+	struct fault_watch watches[FLASH_FAULT_RULES_MAX];
 
 	struct op *power_waiters; /* power_on requests until ON */
 	struct op *ready_waiters; /* reset and link asked for while STARTING */
@@ -293,6 +307,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	dev->start_timeout_ms =
 		cfg->start_timeout_ms ? cfg->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
 	dev->seed = cfg->seed;
+	flash_faults_init(&dev->faults);
 	mac_for(dev->name, dev->mac, sizeof(dev->mac));
 	if (!dev->artifacts_dir) {
 		/* On paper: a console with no log, so expects have something to ask. */
@@ -364,6 +379,31 @@ static void flash_end(struct vh_device *dev)
 static void num(char *buf, size_t len, uint64_t v)
 {
 	snprintf(buf, len, "\x01%llu", (unsigned long long)v);
+}
+
+/* A request the flash failed on purpose: one flash_fault event each. */
+static void on_flash_fault(void *ctx, const struct flash_fault_report *r)
+{
+	struct vh_device *dev = ctx;
+	char off[24], len[24], rule[24];
+	num(off, sizeof(off), r->offset), num(len, sizeof(len), r->len);
+	snprintf(rule, sizeof(rule), "\x01%d", r->rule + 1);
+	const char *kv[] = { "device",
+			     dev->name,
+			     "op",
+			     flash_op_name(r->op),
+			     "offset",
+			     off,
+			     "length",
+			     len,
+			     "error",
+			     flash_fault_error_name(r->error),
+			     "why",
+			     r->rule < 0 ? "wear_out" : "rule",
+			     r->rule < 0 ? NULL : "rule",
+			     rule,
+			     NULL };
+	event(dev, "flash_fault", kv);
 }
 
 /* The power died: the model chooses what survives, and says so. */
@@ -607,6 +647,7 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 			start_failed(dev, VH_FAULT, err);
 			return;
 		}
+		flash_set_faults(dev->flash, &dev->faults, on_flash_fault, dev);
 		l.disk_nbd_socket = nbd + 1;
 	}
 	if (dev->member && dev->member->nic) {
@@ -909,6 +950,42 @@ struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
 	co->arg = arg;
 	snprintf(co->why, sizeof(co->why), "on \"%.250s\"", pattern);
 	return console_wait(dev->console, CONSOLE_WATCH, m, timeout_ms, on_cut_line, co);
+}
+
+/* --- flash faults --- */
+
+static void on_fault_line(void *arg, bool ok, const char *text)
+{
+	struct fault_watch *fw = arg;
+	fw->cw = NULL;
+	if (!ok)
+		return; /* the device lost power first: the rule never fires */
+	flash_faults_arm(&fw->dev->faults, fw->rule);
+	char rule[24];
+	snprintf(rule, sizeof(rule), "\x01%d", fw->rule + 1);
+	const char *kv[] = { "device", fw->dev->name, "rule", rule, "line", text, NULL };
+	event(fw->dev, "flash_fault_armed", kv);
+}
+
+int device_flash_fault(struct vh_device *dev, const struct flash_fault_rule *rule,
+		       struct console_matcher *m)
+{
+	struct flash_fault_rule r = *rule;
+	r.armed = m == NULL;
+	int i = flash_faults_add(&dev->faults, &r);
+	if (i < 0 || !m)
+		return i;
+	struct fault_watch *fw = &dev->watches[i];
+	fw->dev = dev;
+	fw->rule = i;
+	fw->cw = console_wait(dev->console, CONSOLE_WATCH, *m, FAULT_WATCH_MS, on_fault_line, fw);
+	m->free = NULL; /* the console's now */
+	return i;
+}
+
+struct flash_faults *device_flash_faults(struct vh_device *dev)
+{
+	return &dev->faults;
 }
 
 /* --- the end --- */

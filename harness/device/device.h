@@ -19,6 +19,7 @@
 #define VH_DEVICE_H
 
 #include "console.h"
+#include "flash_faults.h"
 #include "flash_model.h"
 #include "outcome.h"
 
@@ -159,6 +160,17 @@ struct console *device_console(struct vh_device *dev);
 struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
 				   struct console_matcher m, uint64_t timeout_ms,
 				   enum flash_cut_mode flash, console_wait_fn fn, void *arg);
+
+/* dut:flash_fault{}: adds a fault rule (flash_faults.h) to the device's
+ * flash for every boot from now on. With m (the on= pattern), the rule is
+ * armed when a complete console line matches, unless the device loses power
+ * first; m is then taken. The rule's index, -1 when the table is full. */
+int device_flash_fault(struct vh_device *dev, const struct flash_fault_rule *rule,
+		       struct console_matcher *m);
+
+/* The device's fault rules, slowness and wear (dut:flash{}), which every
+ * boot's flash consults. */
+struct flash_faults *device_flash_faults(struct vh_device *dev);
 
 const char *device_name(const struct vh_device *dev);
 bool device_is_on(const struct vh_device *dev); /* STARTING or ON */

@@ -14,6 +14,7 @@
 #ifndef VH_FLASH_H
 #define VH_FLASH_H
 
+#include "flash_faults.h"
 #include "flash_model.h"
 
 #include <stddef.h>
@@ -28,6 +29,7 @@ struct flash;
 struct flash_stats {
 	uint64_t reads, writes, flushes, fua_writes;
 	uint64_t bytes_written;
+	uint64_t failed, delayed; /* requests failed or slowed by flash_faults */
 };
 
 /* Serves image (which must exist; its size is the flash's) on socket_name
@@ -46,6 +48,22 @@ int flash_cut(struct flash *f, enum flash_cut_mode mode, uint64_t seed,
  * what it sent is taken, every write made durable and written to the file,
  * and f freed. NULL is ignored. -1 with err as for flash_cut. */
 int flash_close(struct flash *f, char *err, size_t errlen);
+
+/* A request the flash failed on purpose (flash_faults.h): for the run's
+ * events. rule is the rule's index, -1 for wear-out. */
+struct flash_fault_report {
+	enum flash_op op;
+	uint64_t offset, len; /* 0, 0 for a flush */
+	int error;	      /* errno */
+	int rule;
+};
+typedef void (*flash_fault_fn)(void *ctx, const struct flash_fault_report *r);
+
+/* Makes f consult ff (owned by the caller, who keeps it across boots) for
+ * every request: failed requests are answered with the error and never
+ * reach the model (a failed write changes nothing), slow ones are answered
+ * from a timer. fn (may be NULL) hears of each injected failure. */
+void flash_set_faults(struct flash *f, struct flash_faults *ff, flash_fault_fn fn, void *ctx);
 
 /* Counts so far (of this boot). */
 void flash_get_stats(const struct flash *f, struct flash_stats *out);

@@ -679,6 +679,7 @@ void lua_device_register(lua_State *L)
 	luaL_newmetatable(L, DEVICE_MT);
 	luaL_setfuncs(L, metamethods, 0);
 	luaL_newlib(L, methods);
+	lua_device_flash_methods(L);
 	lua_setfield(L, -2, "methods");
 	lua_pop(L, 1);
 }

@@ -17,6 +17,10 @@ void lua_device_push(lua_State *L, struct vh_device *dev);
  * checked now: a malformed one raises an argument error there. The caller
  * owns it (m.free). */
 struct console_matcher lua_device_matcher(lua_State *L, int arg, bool regex);
+/* Adds dut:flash_fault and dut:flash (lua_device_flash.c) to the methods
+ * table on top of the stack. */
+void lua_device_flash_methods(lua_State *L);
+
 /* The device at arg, or raises an argument error. */
 struct vh_device *lua_device_check(lua_State *L, int arg);
 

@@ -224,6 +224,16 @@ static struct timeline_marker *device_event(struct timeline *tl, const char *eve
 			format("link %s", !strcmp(get(ev, "up"), "true") ? "up" : "down"));
 	if (!strcmp(event, "send"))
 		return add_marker(tl, d, t, "send", format("send %s", get(ev, "text")));
+	if (!strcmp(event, "flash_fault")) {
+		const char *op = get(ev, "op");
+		bool flush = !strcmp(op, "flush");
+		bool worn = !strcmp(get(ev, "why"), "wear_out");
+		return add_marker(tl, d, t, "flash_fault",
+				  format("flash fault: %s %s%s%s%s%s (%s%s)", op, get(ev, "error"),
+					 flush ? "" : " at ", flush ? "" : get(ev, "offset"),
+					 flush ? "" : "+", flush ? "" : get(ev, "length"),
+					 worn ? "worn out" : "rule ", worn ? "" : get(ev, "rule")));
+	}
 	if (!strcmp(event, "expect") || !strcmp(event, "expect_not")) {
 		const char *result = get(ev, "result");
 		bool not = !strcmp(event, "expect_not");
@@ -315,7 +325,8 @@ int timeline_add_event(struct timeline *tl, const char *line)
 	static const char *const device_events[] = { "device",	  "power_on",	"power_off",
 						     "power_cut", "reboot",	"boot_choice",
 						     "reset",	  "link",	"send",
-						     "expect",	  "expect_not", NULL };
+						     "expect",	  "expect_not", "flash_fault",
+						     NULL };
 	static const char *const network_events[] = { "network",   "impair", "clear",
 						      "partition", "heal",   NULL };
 	static const char *const server_events[] = {

@@ -8,12 +8,14 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -32,7 +34,31 @@ struct rig {
 	struct flash *flash;
 	struct child qemu_io;
 	int out_fd;
+	struct flash_faults faults;
+	struct flash_fault_report reports[8];
+	int nreports;
 };
+
+static void on_fault(void *ctx, const struct flash_fault_report *rep)
+{
+	struct rig *r = ctx;
+	if (r->nreports < 8)
+		r->reports[r->nreports] = *rep;
+	r->nreports++;
+}
+
+/* The rig's flash asks r->faults about every request from now on. */
+static void use_faults(struct rig *r)
+{
+	flash_set_faults(r->flash, &r->faults, on_fault, r);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int rig_setup(void **state)
 {
@@ -48,6 +74,7 @@ static int rig_setup(void **state)
 		return -1;
 	close(fd);
 	r->loop = ev_loop_new();
+	flash_faults_init(&r->faults);
 	char err[256];
 	r->flash = flash_open(r->loop, r->image, r->sock, err, sizeof(err));
 	if (!r->flash) {
@@ -105,7 +132,9 @@ static void start_qemu_io(struct rig *r, const char *const *cmds)
 }
 
 /* Serves until qemu-io has made `writes` writes (the session then sleeps)
- * or, with writes < 0, until it has exited. */
+ * or, with writes < 0, until it has exited (SERVE_EXIT_FAILED: a command
+ * failed, so its exit status is 1). */
+#define SERVE_EXIT_FAILED (-2)
 static void serve_until(struct rig *r, int writes)
 {
 	for (int turn = 0; turn < 2000; turn++) {
@@ -114,7 +143,7 @@ static void serve_until(struct rig *r, int writes)
 			int status;
 			if (child_reap(&r->qemu_io, &status)) {
 				char text[64];
-				if (!child_status_ok(status))
+				if (!child_status_ok(status) && writes != SERVE_EXIT_FAILED)
 					fail_msg("qemu-io %s",
 						 child_status_text(status, text, sizeof(text)));
 				return;
@@ -272,6 +301,119 @@ static void test_nbd_out_of_bounds_write_is_refused(void **state)
 	assert_int_equal(st.writes, 0);
 }
 
+static void close_flash(struct rig *r)
+{
+	char err[256];
+	assert_int_equal(flash_close(r->flash, err, sizeof(err)), 0);
+	r->flash = NULL;
+}
+
+static void test_nbd_injected_write_error_reaches_qemu_io_and_changes_nothing(void **state)
+{
+	struct rig *r = *state;
+	struct flash_fault_rule rule = { .op = FLASH_OP_WRITE,
+					 .error = EIO,
+					 .armed = true,
+					 .count = 1,
+					 .has_range = true,
+					 .offset = 8192,
+					 .length = 4096 };
+	flash_faults_add(&r->faults, &rule);
+	use_faults(r);
+	const char *cmds[] = { "write -P 0x11 0 4k", "write -P 0x22 8192 4k",
+			       "write -P 0x33 16384 4k", "write -P 0x44 8192 512", NULL };
+	start_qemu_io(r, cmds);
+	serve_until(r, SERVE_EXIT_FAILED);
+	assert_true(output_has(r, "write failed: Input/output error"));
+	assert_int_equal(r->nreports, 1);
+	assert_int_equal(r->reports[0].op, FLASH_OP_WRITE);
+	assert_int_equal(r->reports[0].offset, 8192);
+	assert_int_equal(r->reports[0].len, 4096);
+	assert_int_equal(r->reports[0].error, EIO);
+	assert_int_equal(r->reports[0].rule, 0);
+	struct flash_stats st;
+	flash_get_stats(r->flash, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.writes, 3);
+	close_flash(r);
+	assert_true(file_holds(r, 0, 4096, 0x11));
+	/* The failed write left no trace; the one after it (count = 1) landed. */
+	assert_true(file_holds(r, 8192, 512, 0x44));
+	assert_true(file_holds(r, 8192 + 512, 4096 - 512, 0));
+	assert_true(file_holds(r, 16384, 4096, 0x33));
+}
+
+static void test_nbd_injected_read_and_flush_errors_reach_qemu_io(void **state)
+{
+	struct rig *r = *state;
+	struct flash_fault_rule rd = {
+		.op = FLASH_OP_READ, .error = EIO, .armed = true, .count = 1
+	};
+	struct flash_fault_rule fl = {
+		.op = FLASH_OP_FLUSH, .error = EIO, .armed = true, .count = 1
+	};
+	flash_faults_add(&r->faults, &rd);
+	flash_faults_add(&r->faults, &fl);
+	use_faults(r);
+	const char *cmds[] = { "read 0 4k", "read 0 4k", "write 0 4k", "flush", NULL };
+	start_qemu_io(r, cmds);
+	serve_until(r, SERVE_EXIT_FAILED);
+	assert_true(output_has(r, "read failed: Input/output error"));
+	assert_true(output_has(r, "read 4096/4096"));
+	/* qemu-io's flush prints nothing either way: the report says it failed. */
+	assert_int_equal(r->nreports, 2);
+	assert_int_equal(r->reports[0].op, FLASH_OP_READ);
+	assert_int_equal(r->reports[1].op, FLASH_OP_FLUSH);
+	struct flash_stats st;
+	flash_get_stats(r->flash, &st);
+	assert_int_equal(st.failed, 2);
+	/* The failed flush made nothing durable; qemu-io's flush at exit did. */
+	assert_int_equal(st.flushes, 1);
+}
+
+static void test_nbd_slow_flash_answers_late_without_blocking_the_loop(void **state)
+{
+	struct rig *r = *state;
+	r->faults.write_latency_us = 200000;
+	r->faults.bandwidth = 1024 * 1024; /* a 64 KiB write: +62.5 ms */
+	use_faults(r);
+	const char *cmds[] = { "write -P 0x55 0 64k", "write -P 0x66 64k 64k", "flush", NULL };
+	double t0 = mono_s();
+	start_qemu_io(r, cmds);
+	serve_until(r, -1);
+	double took = mono_s() - t0;
+	assert_true(took >= 2 * 0.2625);
+	assert_true(output_has(r, "wrote 65536/65536"));
+	struct flash_stats st;
+	flash_get_stats(r->flash, &st);
+	assert_true(st.delayed >= 2);
+	/* The loop waited on timers, never in a request. */
+	assert_true(ev_busiest_turn_us(r->loop) < 100000);
+	close_flash(r);
+	assert_true(file_holds(r, 0, 65536, 0x55));
+	assert_true(file_holds(r, 65536, 65536, 0x66));
+}
+
+static void test_nbd_worn_out_flash_refuses_writes_reads_still_work(void **state)
+{
+	struct rig *r = *state;
+	r->faults.wear_out_after = 2;
+	use_faults(r);
+	const char *cmds[] = { "write -P 0x11 0 4k", "write -P 0x22 4k 4k", "write -P 0x33 8k 4k",
+			       "read -P 0x22 4k 4k", NULL };
+	start_qemu_io(r, cmds);
+	serve_until(r, SERVE_EXIT_FAILED);
+	assert_true(output_has(r, "write failed: Input/output error"));
+	assert_true(output_has(r, "read 4096/4096"));
+	assert_false(output_has(r, "Pattern verification failed"));
+	assert_int_equal(r->nreports, 1);
+	assert_int_equal(r->reports[0].rule, -1);
+	close_flash(r);
+	assert_true(file_holds(r, 0, 4096, 0x11));
+	assert_true(file_holds(r, 4096, 4096, 0x22));
+	assert_true(file_holds(r, 8192, 4096, 0));
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -288,6 +430,18 @@ int main(void)
 			rig_teardown),
 		cmocka_unit_test_setup_teardown(test_nbd_read_sees_the_unflushed_write, rig_setup,
 						rig_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_nbd_injected_write_error_reaches_qemu_io_and_changes_nothing,
+			rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_nbd_injected_read_and_flush_errors_reach_qemu_io, rig_setup,
+			rig_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_nbd_slow_flash_answers_late_without_blocking_the_loop, rig_setup,
+			rig_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_nbd_worn_out_flash_refuses_writes_reads_still_work, rig_setup,
+			rig_teardown),
 		cmocka_unit_test_setup_teardown(test_nbd_out_of_bounds_write_is_refused, rig_setup,
 						rig_teardown),
 	};

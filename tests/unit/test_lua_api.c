@@ -459,6 +459,44 @@ static void test_lua_power_cut_with_unknown_flash_mode_is_config_error(void **st
 	assert_passes("flash_torn.lua", src);
 }
 
+static void test_lua_flash_fault_and_flash_bad_fields_are_config_errors_naming_them(void **state)
+{
+	(void)state;
+	const char *dev = "local d = vh.device { name = \"dut\", firmware = " FW " }\n";
+	static const struct {
+		const char *call, *needle;
+	} bad[] = {
+		{ "d:flash_fault { op = \"trim\" }",
+		  "'op' must be \"write\", \"read\" or \"flush\"" },
+		{ "d:flash_fault { error = \"ENOSPC\" }", "'error' must be \"EIO\" or \"EPERM\"" },
+		{ "d:flash_fault { count = 0 }", "'count' must be an integer >= 1, not 0" },
+		{ "d:flash_fault { after = 1.5 }", "'after' must be an integer >= 0" },
+		{ "d:flash_fault { range = 5 }", "'range' must be a table { offset, length }" },
+		{ "d:flash_fault { range = { 0 } }", "range's length must be an integer >= 1" },
+		{ "d:flash_fault { op = \"flush\", range = { 0, 1 } }", "'range' means nothing" },
+		{ "d:flash_fault { on = \"[x\" }", "'on' is not a Lua pattern" },
+		{ "d:flash_fault { regex = true }", "'regex' goes with 'on'" },
+		{ "d:flash_fault { offset = 1 }", "flash_fault{}: unknown field 'offset'" },
+		{ "d:flash { write_latency = \"soon\" }", "'write_latency' must be a duration" },
+		{ "d:flash { bandwidth = \"2MB/h\" }", "'bandwidth' must be a rate" },
+		{ "d:flash { wear_out_after = 0 }", "'wear_out_after' must be an integer >= 1" },
+		{ "d:flash { latency = 1 }", "flash{}: unknown field 'latency'" },
+	};
+	char src[1024];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(src, sizeof(src), PRELUDE "%s%s\n", dev, bad[i].call);
+		assert_config_error_at("flash_fault_bad.lua", src, 3, bad[i].needle);
+	}
+	snprintf(src, sizeof(src),
+		 PRELUDE "%sd:flash_fault { op = \"write\", error = \"EIO\", on = \"install\", "
+			 "after = 2, count = 3, range = { 41 * 2^20, 40 * 2^20 } }\n"
+			 "d:flash_fault { op = \"flush\", on = \"x+\", regex = true }\n"
+			 "d:flash { write_latency = \"5ms\", bandwidth = \"2MB/s\", "
+			 "wear_out_after = 100 }\n",
+		 dev);
+	assert_passes("flash_fault_ok.lua", src);
+}
+
 static void test_lua_impair_with_an_empty_spec_is_config_error(void **state)
 {
 	(void)state;
@@ -716,6 +754,7 @@ int main(void)
 		T(test_lua_two_device_scenario_using_every_wait_passes_dry_run),
 		T(test_lua_seed_returns_configured_seed),
 		T(test_lua_power_cut_with_unknown_flash_mode_is_config_error),
+		T(test_lua_flash_fault_and_flash_bad_fields_are_config_errors_naming_them),
 		T(test_lua_impair_with_an_empty_spec_is_config_error),
 	};
 	return vh_run_tests(tests, setup_dir, teardown_dir);

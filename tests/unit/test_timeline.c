@@ -216,6 +216,30 @@ static void test_timeline_pairs_power_impairment_and_partition_spans(void **stat
 	timeline_free(&tl);
 }
 
+static void test_timeline_marks_flash_faults_on_the_device_lane(void **state)
+{
+	(void)state;
+	struct timeline tl;
+	timeline_init(&tl);
+	timeline_add_event(&tl, "{\"t\":1,\"event\":\"device\",\"device\":\"dut\"}");
+	timeline_add_event(&tl, "{\"t\":5,\"event\":\"flash_fault\",\"device\":\"dut\","
+				"\"op\":\"write\",\"offset\":43057152,\"length\":65536,"
+				"\"error\":\"EIO\",\"why\":\"rule\",\"rule\":1}");
+	timeline_add_event(&tl, "{\"t\":6,\"event\":\"flash_fault\",\"device\":\"dut\","
+				"\"op\":\"flush\",\"offset\":0,\"length\":0,"
+				"\"error\":\"EIO\",\"why\":\"wear_out\"}");
+	timeline_finish(&tl);
+	const struct timeline_marker *w = find(&tl, "flash_fault", 0);
+	const struct timeline_marker *f = find(&tl, "flash_fault", 1);
+	assert_non_null(w);
+	assert_non_null(f);
+	assert_string_equal(tl.lanes[w->lane].name, "dut");
+	assert_true(w->t == 5 && !w->span);
+	assert_string_equal(w->label, "flash fault: write EIO at 43057152+65536 (rule 1)");
+	assert_string_equal(f->label, "flash fault: flush EIO (worn out)");
+	timeline_free(&tl);
+}
+
 static void test_timeline_marks_a_failed_expect_with_its_message_and_serial_line(void **state)
 {
 	(void)state;
@@ -489,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_json_flat_rejects_what_no_event_is),
 		cmocka_unit_test(test_timeline_has_a_lane_per_device_network_and_server),
 		cmocka_unit_test(test_timeline_pairs_power_impairment_and_partition_spans),
+		cmocka_unit_test(test_timeline_marks_flash_faults_on_the_device_lane),
 		cmocka_unit_test(
 			test_timeline_marks_a_failed_expect_with_its_message_and_serial_line),
 		cmocka_unit_test(test_timeline_marks_a_failed_check_on_the_scenario_lane),

@@ -23,6 +23,7 @@ struct console_wait {
 	uint64_t timer;
 	console_wait_fn fn;
 	void *arg;
+	uint64_t marked; /* CONSOLE_MARK: the number of the line it last marked */
 };
 
 struct console_write {
@@ -51,6 +52,7 @@ struct console {
 	size_t line_len, line_cap;
 	bool quiet; /* no bytes for CONSOLE_QUIET_MS */
 	uint64_t quiet_timer;
+	uint64_t lines_seen; /* complete lines so far, numbering them for marks */
 	uint64_t bytes;
 	struct console_wait *waits;
 	struct console_write *writes;	/* FIFO, head written first */
@@ -205,12 +207,24 @@ static void on_line(struct console *c, const char *line, size_t len)
 	if (c->line_fn)
 		c->line_fn(c->line_arg, len ? line : "");
 	struct console_wait *w = c->waits;
+	c->lines_seen++;
 	while (w) {
 		struct console_wait *next = w->next;
 		size_t end;
+		/* a wake below starts the walk again: a mark fires once a line */
+		if (w->kind == CONSOLE_MARK && w->marked == c->lines_seen) {
+			w = next;
+			continue;
+		}
 		if (w->kind != CONSOLE_EXPECT && w->m.match(w->m.ctx, line, len, &end)) {
 			char copy[MATCH_LINE_MAX];
 			snprintf(copy, sizeof(copy), "%.*s", (int)len, line);
+			if (w->kind == CONSOLE_MARK) {
+				w->marked = c->lines_seen;
+				w->fn(w->arg, true, copy); /* stays for the next line */
+				w = next;
+				continue;
+			}
 			wake(w, w->kind == CONSOLE_WATCH, copy);
 			next = c->waits;
 		}
@@ -488,7 +502,8 @@ struct console_wait *console_wait(struct console *c, enum console_wait_kind kind
 	w->seen = expect_buf_end_pos(&c->buf);
 	w->next = c->waits;
 	c->waits = w;
-	w->timer = ev_add_timer(c->loop, timeout_ms, on_wait_timeout, w);
+	if (kind != CONSOLE_MARK)
+		w->timer = ev_add_timer(c->loop, timeout_ms, on_wait_timeout, w);
 	return w;
 }
 

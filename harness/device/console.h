@@ -15,6 +15,10 @@
  *                       matches, fn(true, NULL) when the time is up.
  *   CONSOLE_WATCH       watches complete lines; fn(true, line) on the first
  *                       match, fn(false, reason) on timeout or failure.
+ *   CONSOLE_MARK        watches complete lines for as long as the console
+ *                       lives: fn(true, line) on every match, never a
+ *                       timeout (timeout_ms is ignored) nor a failure; it
+ *                       ends with console_wait_cancel or console_free.
  * fn is called from the console's event handling or a timer: it must not
  * free the console, and may start new waits (they see only newer text). A
  * wait's fn may detach the console (a power cut on a line): the rest of the
@@ -36,7 +40,7 @@ struct console_wait;
 /* Lines kept for failure reports. */
 #define CONSOLE_LAST_LINES 20
 
-enum console_wait_kind { CONSOLE_EXPECT, CONSOLE_EXPECT_NOT, CONSOLE_WATCH };
+enum console_wait_kind { CONSOLE_EXPECT, CONSOLE_EXPECT_NOT, CONSOLE_WATCH, CONSOLE_MARK };
 
 /* How a wait recognises its text: true with *end just past the match in
  * s[0..len) (s[len] is '\n' for a complete line, '\0' for the unfinished

@@ -413,6 +413,72 @@ static int device_expect_not_l(lua_State *L)
 	return script_wait(L, "expect_not", 0, expect_not_k);
 }
 
+/* dut:mark(pattern [, label] [, {regex=}]): every console line that
+ * matches, from now on and across reboots, becomes a "mark" event (and a
+ * marker on the device's lane in report.html) named label (the pattern
+ * when absent). The mark lives as long as the device. */
+struct mark {
+	struct console_matcher m; /* the pattern's own */
+	struct vh_run *run;
+	char device[64], label[128];
+};
+
+static bool mark_match(void *ctx, const char *s, size_t len, size_t *end)
+{
+	struct mark *mk = ctx;
+	return mk->m.match(mk->m.ctx, s, len, end);
+}
+
+static void mark_free(void *ctx)
+{
+	struct mark *mk = ctx;
+	if (mk->m.free)
+		mk->m.free(mk->m.ctx);
+	free(mk);
+}
+
+static void on_mark(void *arg, bool ok, const char *line)
+{
+	struct mark *mk = arg;
+	if (!ok)
+		return;
+	const char *kv[] = { "device", mk->device, "label", mk->label, "line", line, NULL };
+	run_event(mk->run, "mark", kv);
+}
+
+static int device_mark_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	const char *pattern = luaL_checkstring(L, 2);
+	const char *label = luaL_optstring(L, 3, pattern);
+	bool regex = false;
+	if (!lua_isnoneornil(L, 4)) {
+		luaL_checktype(L, 4, LUA_TTABLE);
+		static const char *const fields[] = { "regex", NULL };
+		lua_util_check_fields(L, 4, "mark options", fields);
+		lua_getfield(L, 4, "regex");
+		regex = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	struct console_matcher inner = lua_device_matcher(L, 2, regex);
+	if (script_dry_run(script_of(L))) {
+		inner.free(inner.ctx);
+		return 0;
+	}
+	struct mark *mk = calloc(1, sizeof(*mk));
+	if (!mk)
+		abort();
+	mk->m = inner;
+	mk->run = run_of(L);
+	snprintf(mk->device, sizeof(mk->device), "%s", device_name(dev));
+	snprintf(mk->label, sizeof(mk->label), "%s", label);
+	struct console_matcher m = { .match = mark_match, .free = mark_free, .ctx = mk };
+	console_wait(device_console(dev), CONSOLE_MARK, m, 0, on_mark, mk);
+	const char *kv[] = { "device", mk->device, "pattern", pattern, "label", mk->label, NULL };
+	run_event(mk->run, "mark_lines", kv);
+	return 0;
+}
+
 static int power_cut_k(lua_State *L, int status, lua_KContext ctx)
 {
 	(void)status, (void)ctx;
@@ -668,6 +734,7 @@ void lua_device_register(lua_State *L)
 		{ "expect", device_expect_l },
 		{ "try_expect", device_try_expect_l },
 		{ "expect_not", device_expect_not_l },
+		{ "mark", device_mark_l },
 		{ "send", device_send_l },
 		{ NULL, NULL },
 	};

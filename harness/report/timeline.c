@@ -224,6 +224,9 @@ static struct timeline_marker *device_event(struct timeline *tl, const char *eve
 			format("link %s", !strcmp(get(ev, "up"), "true") ? "up" : "down"));
 	if (!strcmp(event, "send"))
 		return add_marker(tl, d, t, "send", format("send %s", get(ev, "text")));
+	if (!strcmp(event, "mark"))
+		return add_marker(tl, d, t, "mark",
+				  format("%s: %s", get(ev, "label"), get(ev, "line")));
 	if (!strcmp(event, "flash_fault")) {
 		const char *op = get(ev, "op");
 		bool flush = !strcmp(op, "flush");
@@ -326,7 +329,7 @@ int timeline_add_event(struct timeline *tl, const char *line)
 						     "power_cut", "reboot",	"boot_choice",
 						     "reset",	  "link",	"send",
 						     "expect",	  "expect_not", "flash_fault",
-						     NULL };
+						     "mark",	  NULL };
 	static const char *const network_events[] = { "network",   "impair", "clear",
 						      "partition", "heal",   NULL };
 	static const char *const server_events[] = {

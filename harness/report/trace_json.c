@@ -17,7 +17,7 @@ static int thread_of(const struct timeline_marker *m)
 		return 1;
 	if (!strcmp(m->kind, "expect") || !strcmp(m->kind, "expect_not"))
 		return 3;
-	if (!strcmp(m->kind, "agent"))
+	if (!strcmp(m->kind, "agent") || !strcmp(m->kind, "mark"))
 		return 4;
 	if (!strcmp(m->kind, "http"))
 		return 5;

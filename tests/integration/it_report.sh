@@ -4,7 +4,8 @@
 # an expect times out) leaves
 # report.html and trace.json; headless Chromium renders the page, and the
 # rendered DOM has the device's lane, its boot marker, the failed expect
-# with its message, and the hostile serial line as text only. Also
+# with its message, the line the scenario marked, and the hostile serial
+# line as text only. Also
 # `vharness report DIR`'s usage errors and a rewrite.
 . "$(dirname "$0")/lib.sh"
 chromium=$(command -v chromium || command -v chromium-browser || true)
@@ -35,13 +36,16 @@ assert_contains "$dom" 'class="lane device has-failure" data-lane="device:dut"'
 assert_contains "$dom" 'class="mk boot" data-i='
 assert_contains "$dom" 'class="mk power" data-i='
 assert_contains "$dom" 'class="mk expect failed" data-i='
+# The line the scenario marked (dut:mark), on the device's lane.
+assert_contains "$out/events.jsonl" '"event":"mark","device":"dut","label":"ping","line":"3 packets transmitted, '
+assert_contains "$dom" 'class="mk mark" data-i='
 # The pings, from the network's capture: traffic bars with frames both ways.
 grep -q 'class="tr"[^>]*title="[0-9]*-[0-9]* s: to the device [1-9][0-9]* frames, [0-9]* bytes; from it [1-9]' "$dom" ||
 	fail "no traffic bar with frames to and from the device"
 assert_contains "$out/trace.json" '"name":"traffic bytes/s","ph":"C"'
 # The failure, with its message (file:line) and the serial lines before it.
 assert_contains "$dom" 'class="failure" data-lane="device:dut"'
-assert_contains "$dom" 'report_failed.lua:15: expect "this line never appears" on dut: timed out'
+assert_contains "$dom" 'report_failed.lua:16: expect "this line never appears" on dut: timed out'
 assert_contains "$dom" 'packets transmitted, '
 assert_contains "$dom" 'class="verdict FAIL" id="verdict">FAIL<'
 # The guest's line is text wherever it appears: no element made of it, no

@@ -621,6 +621,35 @@ static void test_device_cut_on_a_line_drops_what_followed_it_in_the_same_chunk(v
 	assert_null(strstr(text, "step 3"));
 }
 
+static bool three_marked(void *arg)
+{
+	return ((struct seen *)arg)->calls >= 3;
+}
+
+/* A mark fires on every matching line, once per line, also when a watch
+ * that ends on the same line makes the console walk its waits again; it
+ * outlives the watch and has no timeout. */
+static void test_device_mark_fires_once_per_line_for_the_console_life(void **state)
+{
+	struct fixture *f = *state;
+	mode = FAKE_CHUNKY;
+	struct seen marks = { 0 }, watch = { 0 };
+	struct console *c = device_console(f->dev);
+	console_wait(c, CONSOLE_WATCH, lit("step 2"), 5000, on_seen, &watch);
+	/* newest first in the list: the mark is walked before the watch, whose
+	 * wake starts the walk again */
+	console_wait(c, CONSOLE_MARK, lit("step"), 0, on_seen, &marks);
+	power_on(f);
+	assert_true(run_until(f, three_marked, &marks));
+	assert_int_equal(watch.calls, 1);
+	assert_true(watch.ok);
+	for (int i = 0; i < 10; i++) /* more turns: nothing fires twice */
+		ev_run_once(f->loop, 10);
+	assert_int_equal(marks.calls, 3);
+	assert_true(marks.ok);
+	assert_string_equal(marks.text, "step 3");
+}
+
 static void test_device_cut_while_starting_abandons_the_start(void **state)
 {
 	struct fixture *f = *state;
@@ -668,6 +697,7 @@ int main(void)
 		T(test_device_qemu_crash_is_a_harness_fault_with_its_last_words),
 		T(test_device_start_that_dies_fails_power_on_with_the_reason),
 		T(test_device_cut_on_a_line_drops_what_followed_it_in_the_same_chunk),
+		T(test_device_mark_fires_once_per_line_for_the_console_life),
 		T(test_device_cut_while_starting_abandons_the_start),
 		T(test_device_free_while_on_ends_qemu),
 	};

@@ -395,6 +395,19 @@ static void test_lua_expect_not_without_duration_is_config_error(void **state)
 			       3, "needs a duration");
 }
 
+static void test_lua_mark_rejects_a_bad_pattern_and_unknown_options(void **state)
+{
+	(void)state;
+	assert_config_error_at("markpat.lua",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:mark(\"mender%\", \"client\")\n",
+			       3, "mark");
+	assert_config_error_at("markopt.lua",
+			       PRELUDE "local d = vh.device { name = \"dut\", firmware = " FW " }\n"
+				       "d:mark(\"mender\", \"client\", { regexp = true })\n",
+			       3, "unknown field 'regexp'");
+}
+
 static void test_lua_sleep_with_bad_duration_is_config_error(void **state)
 {
 	(void)state;
@@ -745,6 +758,7 @@ int main(void)
 		T(test_lua_expect_rejects_unknown_option),
 		T(test_lua_expect_rejects_bad_duration_at_call_line),
 		T(test_lua_expect_not_without_duration_is_config_error),
+		T(test_lua_mark_rejects_a_bad_pattern_and_unknown_options),
 		T(test_lua_sleep_with_bad_duration_is_config_error),
 		T(test_lua_user_firmware_without_profile_is_config_error),
 		T(test_lua_user_firmware_with_missing_disk_names_the_path),

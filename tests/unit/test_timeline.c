@@ -240,6 +240,28 @@ static void test_timeline_marks_flash_faults_on_the_device_lane(void **state)
 	timeline_free(&tl);
 }
 
+/* dut:mark() turns chosen serial lines into markers on the device's lane,
+ * labelled by the scenario; the mark_lines event that set it up is not one. */
+static void test_timeline_shows_lines_the_scenario_marks(void **state)
+{
+	(void)state;
+	struct timeline tl;
+	timeline_init(&tl);
+	timeline_add_event(&tl, "{\"t\":1,\"event\":\"device\",\"device\":\"dut\"}");
+	timeline_add_event(&tl, "{\"t\":1.5,\"event\":\"mark_lines\",\"device\":\"dut\","
+				"\"pattern\":\"mender\",\"label\":\"client\"}");
+	timeline_add_event(&tl, "{\"t\":7,\"event\":\"mark\",\"device\":\"dut\","
+				"\"label\":\"client\",\"line\":\"mender: installing\"}");
+	timeline_finish(&tl);
+	const struct timeline_marker *m = find(&tl, "mark", 0);
+	assert_non_null(m);
+	assert_null(find(&tl, "mark", 1));
+	assert_string_equal(tl.lanes[m->lane].name, "dut");
+	assert_true(m->t == 7 && !m->span);
+	assert_string_equal(m->label, "client: mender: installing");
+	timeline_free(&tl);
+}
+
 static void test_timeline_marks_a_failed_expect_with_its_message_and_serial_line(void **state)
 {
 	(void)state;
@@ -514,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_timeline_has_a_lane_per_device_network_and_server),
 		cmocka_unit_test(test_timeline_pairs_power_impairment_and_partition_spans),
 		cmocka_unit_test(test_timeline_marks_flash_faults_on_the_device_lane),
+		cmocka_unit_test(test_timeline_shows_lines_the_scenario_marks),
 		cmocka_unit_test(
 			test_timeline_marks_a_failed_expect_with_its_message_and_serial_line),
 		cmocka_unit_test(test_timeline_marks_a_failed_check_on_the_scenario_lane),

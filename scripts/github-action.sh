@@ -12,7 +12,8 @@
 #   INPUT_BACKEND    --backend (default auto)   INPUT_ARCH     --arch (default: the host's)
 #   INPUT_ARTIFACTS  the suite's root (default vharness-out)
 #   INPUT_TIMINGS    --timings FILE, when it exists
-# GitHub's files: the verdict table is appended to $GITHUB_STEP_SUMMARY and
+# GitHub's files: the verdict table is appended to $GITHUB_STEP_SUMMARY (without
+# summary.md's links to the reports, which live in the artifacts) and
 # verdict=, exit-code=, junit= and summary= go to $GITHUB_OUTPUT (either may
 # be unset outside GitHub). The exit code is vharness's.
 set -euo pipefail
@@ -56,7 +57,9 @@ case $rc in
 esac
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 	if [ -f "$root/summary.md" ]; then
-		cat "$root/summary.md" >>"$GITHUB_STEP_SUMMARY"
+		# The runs' report links are relative to the artifacts, which the
+		# summary page does not hold: there the run names are plain text.
+		sed -E 's/^\| \[([^]]*)\]\([^)]*\) \|/| \1 |/' "$root/summary.md" >>"$GITHUB_STEP_SUMMARY"
 	else
 		echo "### vharness: $verdict (exit $rc, no summary was written)" >>"$GITHUB_STEP_SUMMARY"
 	fi

@@ -12,12 +12,7 @@
 /* The run's report, as a link from root/index.html. */
 static void put_report_link(FILE *out, const char *root, const char *dir)
 {
-	size_t n = strlen(root);
-	while (n > 1 && root[n - 1] == '/')
-		n--;
-	const char *rel = dir;
-	if (!strncmp(dir, root, n) && (dir[n] == '\0' || dir[n] == '/'))
-		rel = dir[n] ? dir + n + 1 : "";
+	const char *rel = suite_report_rel_dir(root, dir);
 	html_put_text(out, rel);
 	fputs(*rel ? "/report.html" : "report.html", out);
 }

@@ -58,7 +58,31 @@ static void cell(FILE *out, const char *s)
 		fputs(*s == '|' ? "\\|" : (char[]){ *s, 0 }, out);
 }
 
-void suite_report_markdown(FILE *out, const struct suite_result *r, int n)
+const char *suite_report_rel_dir(const char *root, const char *dir)
+{
+	size_t n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (!strncmp(dir, root, n) && (dir[n] == '\0' || dir[n] == '/'))
+		return dir[n] ? dir + n + 1 : "";
+	return dir;
+}
+
+/* A link destination: percent-encoded but for the characters run names
+ * use, so no space, bracket or parenthesis ends it early. */
+static void link_path(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("._~/=,+-", c))
+			putc(c, out);
+		else
+			fprintf(out, "%%%02X", c);
+	}
+}
+
+void suite_report_markdown(FILE *out, const char *root, const struct suite_result *r, int n)
 {
 	int counts[5] = { 0 };
 	for (int i = 0; i < n; i++) {
@@ -74,7 +98,16 @@ void suite_report_markdown(FILE *out, const struct suite_result *r, int n)
 	fprintf(out, "\n\n| run | parameters | verdict | seconds | seed | why |\n"
 		     "|---|---|---|---:|---:|---|\n");
 	for (int i = 0; i < n; i++) {
-		fprintf(out, "| %s | ", r[i].id);
+		if (r[i].outcome >= 0 && r[i].dir) {
+			const char *rel = suite_report_rel_dir(root, r[i].dir);
+			fputs("| [", out);
+			cell(out, r[i].id);
+			fputs("](", out);
+			link_path(out, rel);
+			fputs(*rel ? "/report.html) | " : "report.html) | ", out);
+		} else {
+			fprintf(out, "| %s | ", r[i].id);
+		}
 		cell(out, r[i].params);
 		const char *bold = r[i].outcome == 0 ? "" : "**";
 		fprintf(out, " | %s%s%s | %.1f | %llu | ", bold,
@@ -86,8 +119,8 @@ void suite_report_markdown(FILE *out, const struct suite_result *r, int n)
 }
 
 static int write_file(const char *root, const char *name, const struct suite_result *r, int n,
-		      void (*body)(FILE *, const struct suite_result *, int), char *err,
-		      size_t errlen)
+		      void (*body)(FILE *, const char *, const struct suite_result *, int),
+		      char *err, size_t errlen)
 {
 	char path[1100];
 	snprintf(path, sizeof(path), "%s/%s", root, name);
@@ -96,7 +129,7 @@ static int write_file(const char *root, const char *name, const struct suite_res
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
-	body(f, r, n);
+	body(f, root, r, n);
 	if (fclose(f) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
@@ -104,8 +137,9 @@ static int write_file(const char *root, const char *name, const struct suite_res
 	return 0;
 }
 
-static void timings(FILE *out, const struct suite_result *r, int n)
+static void timings(FILE *out, const char *root, const struct suite_result *r, int n)
 {
+	(void)root;
 	fputs("# run seconds (vharness run --timings this-file --shard I/N balances by them)\n",
 	      out);
 	for (int i = 0; i < n; i++)

@@ -34,8 +34,15 @@ int suite_report_write(const char *root, const struct suite_result *r, int n, bo
  * more than once, the pass rate. */
 void suite_report_print(FILE *out, const struct suite_result *r, int n);
 
-/* The Markdown table alone (summary.md's body), for a step summary. */
-void suite_report_markdown(FILE *out, const struct suite_result *r, int n);
+/* The Markdown table alone (summary.md's body), for a step summary: each
+ * run that has a directory links to its report.html, relative to root (the
+ * links work where summary.md lies next to the runs, as in a downloaded
+ * artifact). */
+void suite_report_markdown(FILE *out, const char *root, const struct suite_result *r, int n);
+
+/* dir relative to root ("" when they are the same), or dir itself when it
+ * is not under root. */
+const char *suite_report_rel_dir(const char *root, const char *dir);
 
 /* index.html at root: one row per run (verdict, seconds, seed, parameters,
  * the failure's first line) linking to the run's report.html. 0 or -1 with

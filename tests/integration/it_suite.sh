@@ -26,7 +26,7 @@ done
 assert_contains "$WORK/s1/index.html" "<title>vharness suite: 3 of 3 passed</title>"
 assert_contains "$WORK/s1/junit.xml" 'tests="3" failures="0" errors="0" skipped="0"'
 assert_contains "$WORK/s1/junit.xml" '<testcase name="sub-c"'
-assert_contains "$WORK/s1/summary.md" "| sub-c |  | PASS |"
+assert_contains "$WORK/s1/summary.md" "| [sub-c](sub-c/report.html) |  | PASS |"
 assert_contains "$WORK/s1/timings.txt" "sub-c 1."
 
 # 2. The matrix: every value, the worst verdict as the exit code.
@@ -36,7 +36,7 @@ assert_contains "$WORK/matrix.out" "3 passed, 1 failed"
 assert_contains "$WORK/s2/junit.xml" 'tests="4" failures="1"'
 assert_contains "$WORK/s2/junit.xml" '<testcase name="b.fail=yes"'
 assert_contains "$WORK/s2/b.fail=yes/verdict.txt" "check failed: asked to fail"
-assert_contains "$WORK/s2/summary.md" "| b.fail=yes | fail=yes | **FAIL** |"
+assert_contains "$WORK/s2/summary.md" "| [b.fail=yes](b.fail=yes/report.html) | fail=yes | **FAIL** |"
 assert_contains "$WORK/s2/index.html" '<a href="b.fail=yes/report.html">b.fail=yes</a>'
 assert_contains "$WORK/s2/index.html" '<td class="v ">FAIL</td>'
 assert_contains "$WORK/s2/b.fail=yes/report.html" 'check failed: asked to fail'

@@ -162,6 +162,12 @@ static void test_suite_index_links_each_run_to_its_report_and_escapes_messages(v
 	assert_non_null(strstr(h, "<a href=\"/abs/run/report.html\">elsewhere</a>"));
 	/* Not run: no report to link to. */
 	assert_non_null(strstr(h, "<tr><td>sweep</td>"));
+	/* summary.md links the same reports; '<' and '>' would end a link */
+	const char *md = slurp("summary.md");
+	assert_non_null(strstr(md, "| [boot](boot/report.html) |  | PASS | 4.5 | 1 |  |"));
+	assert_non_null(strstr(md, "| [ota.bugs=<x>](ota.bugs=%3Cx%3E/report.html) | bugs=<x> |"));
+	assert_non_null(strstr(md, "| [elsewhere](/abs/run/report.html) |"));
+	assert_non_null(strstr(md, "| sweep |  | **NOT RUN** |"));
 
 	/* One run in the suite's own directory: its report is next to the index. */
 	const struct suite_result own[] = {
@@ -169,6 +175,7 @@ static void test_suite_index_links_each_run_to_its_report_and_escapes_messages(v
 	};
 	assert_int_equal(suite_report_write(dir, own, 1, false, err, sizeof(err)), 0);
 	assert_non_null(strstr(slurp("index.html"), "<a href=\"report.html\">boot</a>"));
+	assert_non_null(strstr(slurp("summary.md"), "| [boot](report.html) |"));
 }
 
 static void test_suite_report_pass_rate_per_scenario_and_parameters(void **state)

@@ -35,13 +35,16 @@ local fw = vh.firmware {
   -- catches an image where they do not.
   env = { offset = 0x400000, size = 0x4000, redundant = 0x800000 },
   -- reboot=t: microvm has no keyboard controller, and a reboot by another
-  -- method was seen to hang the guest instead of resetting it. The image's
-  -- own settings: the first device on lan is 10.77.0.2.
-  append = "panic=-1 reboot=t vhm.ip=10.77.0.2/24 vhm.gw=10.77.0.1 " ..
-    "vhm.server=http://10.77.0.1:8080",
+  -- method was seen to hang the guest instead of resetting it. The image
+  -- takes its address, gateway and server from the command line; the
+  -- harness fills them in for each device (${ip}, ${prefix}, ${gateway},
+  -- ${server}), so the same description serves a fleet.
+  append = "panic=-1 reboot=t vhm.ip=${ip}/${prefix} vhm.gw=${gateway} " ..
+    "vhm.server=http://${server}",
 }
 -- mender-client is a Go program: 96M is not enough to run it and write a slot.
-local dut = vh.device { name = "dut", network = lan, firmware = fw, memory = "256M" }
+local dut = vh.device { name = "dut", network = lan, server = ota, firmware = fw,
+                        memory = "256M" }
 
 -- The image's own U-Boot env, as its build wrote it with fw_setenv.
 vh.check(dut:env("mender_boot_part") == "2" and dut:env("bootlimit") == "1",

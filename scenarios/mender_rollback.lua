@@ -42,10 +42,11 @@ local fw = vh.firmware {
   -- catches an image where they do not.
   env = { offset = 0x400000, size = 0x4000, redundant = 0x800000 },
   -- reboot=t and the image's settings: as in scenarios/mender_ota.lua.
-  append = "panic=-1 reboot=t vhm.ip=10.77.0.2/24 vhm.gw=10.77.0.1 " ..
-    "vhm.server=http://10.77.0.1:8080",
+  append = "panic=-1 reboot=t vhm.ip=${ip}/${prefix} vhm.gw=${gateway} " ..
+    "vhm.server=http://${server}",
 }
-local dut = vh.device { name = "dut", network = lan, firmware = fw, memory = "256M" }
+local dut = vh.device { name = "dut", network = lan, server = ota, firmware = fw,
+                        memory = "256M" }
 
 -- The image's own U-Boot env, as its build wrote it with fw_setenv.
 vh.check(dut:env("mender_boot_part") == "2" and dut:env("bootlimit") == "1",

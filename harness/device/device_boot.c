@@ -2,6 +2,7 @@
 #include "device_boot.h"
 
 #include "ab_boot.h"
+#include "boot_args.h"
 #include "device.h"
 #include "hostinfo.h"
 #include "network.h"
@@ -15,8 +16,8 @@
 /* The kernel command line: the console, boot parameters that make microvm
  * reliable under TCG, and for the reference firmware its vh.* settings from
  * the boot chooser. */
-static void build_append(const struct device_boot_in *in, const struct ab_boot *ab, char *out,
-			 size_t len)
+static int build_append(const struct device_boot_in *in, const struct ab_boot *ab, char *out,
+			size_t len, char *err, size_t errlen)
 {
 	const char *arch = device_firmware_arch(in->fw);
 	bool x86 = !strcmp(arch, "x86_64");
@@ -58,9 +59,26 @@ static void build_append(const struct device_boot_in *in, const struct ab_boot *
 	 * reserve"): nothing here needs contiguous DMA memory. */
 	if (!x86)
 		APPEND(" cma=0");
-	if (in->fw->append)
-		APPEND(" %s", in->fw->append);
+	if (in->fw->append) {
+		char ip_prefix[8] = "", gateway[16] = "", mac[18] = "", args[1024];
+		struct boot_args_vars v = { .device = in->device,
+					    .server = in->server && in->server[0] ? in->server
+										  : NULL };
+		if (in->member) {
+			const uint8_t *m = in->member->mac;
+			snprintf(ip_prefix, sizeof(ip_prefix), "%d", in->member->net->prefix);
+			network_host_ip(in->member->net, gateway, sizeof(gateway));
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+				 m[2], m[3], m[4], m[5]);
+			v.ip = in->member->ip, v.prefix = ip_prefix, v.gateway = gateway,
+			v.mac = mac;
+		}
+		if (boot_args_expand(in->fw->append, &v, args, sizeof(args), err, errlen) < 0)
+			return -1;
+		APPEND(" %s", args);
+	}
 #undef APPEND
+	return 0;
 }
 
 /* The bootloader's part: choose the slot and extract it. */
@@ -181,7 +199,10 @@ int device_boot_prepare(const struct device_boot_in *in, struct device_boot *out
 		snprintf(out->kernel, sizeof(out->kernel), "%s", out->ub.kernel_path);
 		snprintf(out->initrd, sizeof(out->initrd), "%s", out->ub.initrd_path);
 		out->has_append = true;
-		build_append(in, NULL, out->append, sizeof(out->append));
+		if (build_append(in, NULL, out->append, sizeof(out->append), err, errlen) < 0) {
+			*status = VH_CONFIG;
+			return -1;
+		}
 		size_t n = strlen(out->append);
 		snprintf(out->append + n, sizeof(out->append) - n, " %s", out->ub.args);
 		return 0;
@@ -199,7 +220,10 @@ int device_boot_prepare(const struct device_boot_in *in, struct device_boot *out
 	}
 	/* Firmware that boots through its own bootloader gets no command line. */
 	out->has_append = in->fw->kernel != NULL;
-	if (out->has_append)
-		build_append(in, in->fw->reference ? ab : NULL, out->append, sizeof(out->append));
+	if (out->has_append && build_append(in, in->fw->reference ? ab : NULL, out->append,
+					    sizeof(out->append), err, errlen) < 0) {
+		*status = VH_CONFIG;
+		return -1;
+	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* The `vharness` Lua module (DESIGN.md §4): constructors for networks,
  * devices and firmware, and the run-wide calls sleep, check, spawn, seed. */
 #include "ab_boot.h"
+#include "boot_args.h"
 #include "bundle.h"
 #include "device.h"
 #include "ev.h"
@@ -168,6 +169,9 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 	fw->bios = (char *)lua_util_opt_string_field(L, idx, "bios", what);
 	fw->disk = (char *)lua_util_opt_string_field(L, idx, "disk", what);
 	fw->append = (char *)lua_util_opt_string_field(L, idx, "append", what);
+	char why[300];
+	if (fw->append && boot_args_check(fw->append, why, sizeof(why)) < 0)
+		luaL_error(L, "firmware %s", why);
 	fw->arch = (char *)lua_util_opt_string_field(L, idx, "arch", what);
 	fw->version = (char *)lua_util_opt_string_field(L, idx, "version", what);
 	fw->bugs = (char *)lua_util_opt_string_field(L, idx, "bugs", what);

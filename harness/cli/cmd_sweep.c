@@ -161,7 +161,7 @@ static int sweep(struct sweep_opts *o, const char *root)
 	const char **messages = calloc((size_t)n, sizeof(*messages));
 	if (!outs || !verdicts || !results || !ids || !dirs || !params || !messages)
 		abort();
-	int worst = 0, first_failed = -1;
+	int worst = 0, first_failed = -1, cancelled = 0, recorded = n;
 	for (int i = 0; i < n; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "point-%03d", i + 1);
 		snprintf(dirs[i], sizeof(dirs[i]), "%.1000s/%s", root, ids[i]);
@@ -169,6 +169,13 @@ static int sweep(struct sweep_opts *o, const char *root)
 			 points[i].ordinal);
 		double t = now_s();
 		int code = run_child(o, dirs[i], params[i]);
+		if (code >= 128) {
+			/* Ctrl-C reached the point's run too: the sweep stops. */
+			fprintf(stderr, "vharness: sweep cancelled at point %d of %d\n", i + 1, n);
+			cancelled = code;
+			n = i;
+			break;
+		}
 		verdict_read_file(dirs[i], &verdicts[i]);
 		char events[1200];
 		snprintf(events, sizeof(events), "%s/events.jsonl", dirs[i]);
@@ -207,7 +214,7 @@ static int sweep(struct sweep_opts *o, const char *root)
 	sweep_table_print(stdout, points, outs, messages, n);
 	if (first_failed >= 0)
 		print_events_around(dirs[first_failed], outs[first_failed].cut_event);
-	if (suite_report_write(root, results, n, true, err, sizeof(err)) < 0)
+	if (n > 0 && suite_report_write(root, results, n, true, err, sizeof(err)) < 0)
 		fprintf(stderr, "vharness: %s\n", err);
 	int passed = 0;
 	for (int i = 0; i < n; i++)
@@ -223,8 +230,8 @@ static int sweep(struct sweep_opts *o, const char *root)
 	free(dirs);
 	free(params);
 	free(messages);
-	sweep_points_free(points, n);
-	return worst;
+	sweep_points_free(points, recorded);
+	return cancelled ? cancelled : worst;
 }
 
 int cmd_sweep(int argc, char **argv)

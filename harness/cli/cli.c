@@ -70,7 +70,7 @@ static const struct {
 } commands[] = {
 	{ "run", CLI_RUN },	    { "check", CLI_CHECK },   { "doctor", CLI_DOCTOR },
 	{ "netem", CLI_NETEM },	    { "image", CLI_IMAGE },   { "help", CLI_HELP },
-	{ "version", CLI_VERSION }, { "report", CLI_REPORT },
+	{ "version", CLI_VERSION }, { "report", CLI_REPORT }, { "sweep", CLI_SWEEP },
 };
 
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
@@ -104,7 +104,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 
 	/* netem, image and report take their own words; they parse them
 	 * themselves. */
-	if (o->command == CLI_NETEM || o->command == CLI_IMAGE || o->command == CLI_REPORT) {
+	if (o->command == CLI_NETEM || o->command == CLI_IMAGE || o->command == CLI_REPORT ||
+	    o->command == CLI_SWEEP) {
 		o->rest_argc = argc - 1;
 		o->rest_argv = argv + 1;
 		return 0;
@@ -276,6 +277,10 @@ void cli_usage(FILE *out)
 	      "  image build [--arch x86_64|aarch64]\n"
 	      "                        build the reference firmware image (default: this host's\n"
 	      "                        architecture)\n"
+	      "  sweep SCENARIO.lua --cut-at line:PATTERN\n"
+	      "                        cut power at every matching console line, one run each,\n"
+	      "                        and run the scenario's vh.after_power_loss check\n"
+	      "                        (`vharness sweep --help`)\n"
 	      "  report DIR            (re)write report.html and trace.json of a run's artifacts\n"
 	      "                        directory from its events.jsonl and serial logs\n"
 	      "\n"

@@ -16,7 +16,8 @@ enum cli_command {
 	CLI_DOCTOR,
 	CLI_NETEM,
 	CLI_IMAGE,
-	CLI_REPORT
+	CLI_REPORT,
+	CLI_SWEEP
 };
 enum cli_accel { CLI_ACCEL_AUTO, CLI_ACCEL_TCG, CLI_ACCEL_KVM };
 /* Impairment backend (DESIGN.md §6): auto picks kernel where sch_netem loads. */
@@ -52,7 +53,7 @@ struct cli_opts {
 	/* -D key=value: scenario parameters, read with vh.param() */
 	const char *defines[64];
 	int n_defines;
-	/* `netem`, `image` and `report`: the words after the command */
+	/* `netem`, `image`, `report` and `sweep`: the words after the command */
 	int rest_argc;
 	char **rest_argv;
 };

@@ -6,6 +6,7 @@
 #include "cmd_netem.h"
 #include "cmd_report.h"
 #include "cmd_run.h"
+#include "cmd_sweep.h"
 #include "qemu_argv.h"
 
 #include <signal.h>
@@ -74,6 +75,8 @@ int main(int argc, char **argv)
 		return cmd_image(opts.rest_argc, opts.rest_argv);
 	case CLI_REPORT:
 		return cmd_report(opts.rest_argc, opts.rest_argv);
+	case CLI_SWEEP:
+		return cmd_sweep(opts.rest_argc, opts.rest_argv);
 	case CLI_DOCTOR:
 		return cmd_doctor(&opts);
 	case CLI_RUN:

@@ -8,6 +8,7 @@
 #include "lua_device.h"
 #include "lua_fleet.h"
 #include "lua_network.h"
+#include "lua_sweep.h"
 #include "lua_update_server.h"
 #include "lua_util.h"
 #include "network.h"
@@ -279,6 +280,7 @@ static int vh_device_l(lua_State *L)
 	if (!dev)
 		return script_raise(L, status, NULL, "vh.device{}: %s", err);
 	lua_device_push(L, dev);
+	lua_sweep_device(L, dev, -1);
 	return 1;
 }
 
@@ -518,5 +520,6 @@ int luaopen_vharness(lua_State *L)
 	luaL_newlib(L, functions);
 	lua_fleet_register(L);
 	lua_group_wait_register(L);
+	lua_sweep_register(L);
 	return 1;
 }

@@ -17,6 +17,9 @@
 enum { HOOK_INSTRUCTIONS = 10000 };
 
 static const char THREADS_KEY = 't'; /* registry table anchoring live coroutines */
+/* Coroutines script_abandon left: still anchored, since waits in flight
+ * hold them, but never resumed. */
+static const char ABANDONED_KEY = 'a';
 
 struct pending {
 	struct pending *next;
@@ -32,7 +35,8 @@ struct script {
 	lua_State *main_co;
 	int live; /* coroutines started and not finished, the main chunk's included */
 	bool main_done;
-	bool waiting; /* the running coroutine's yield is a registered wait */
+	bool abandoned; /* script_abandon ran: resume checks ABANDONED_KEY */
+	bool waiting;	/* the running coroutine's yield is a registered wait */
 	int find_ref;
 	struct pending *pending;
 	struct script_window *windows;
@@ -315,10 +319,27 @@ static void maybe_done(struct script *s)
 	run_finish(s->run, VH_PASS, NULL, NULL);
 }
 
+static bool is_abandoned(struct script *s, lua_State *co)
+{
+	if (!s->abandoned)
+		return false;
+	lua_State *L = s->L;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &ABANDONED_KEY);
+	lua_pushthread(co);
+	lua_xmove(co, L, 1);
+	bool found = lua_rawget(L, -2) != LUA_TNIL;
+	lua_pop(L, 2);
+	return found;
+}
+
 static void resume(struct script *s, lua_State *co, int nargs)
 {
 	if (run_finished(s->run))
 		return; /* nothing runs after the verdict */
+	if (is_abandoned(s, co)) {
+		lua_pop(co, nargs);
+		return;
+	}
 	int nres = 0;
 	s->waiting = false;
 	int status = lua_resume(co, NULL, nargs, &nres);
@@ -388,6 +409,32 @@ int script_wait(lua_State *L, const char *what, lua_KContext ctx, lua_KFunction 
 		return luaL_error(L, "%s cannot wait here (inside a metamethod or C call)", what);
 	script_of(L)->waiting = true;
 	return lua_yieldk(L, 0, ctx, k);
+}
+
+void script_abandon(struct script *s)
+{
+	lua_State *L = s->L;
+	/* Merge THREADS into ABANDONED (the first time, THREADS becomes it). */
+	if (!s->abandoned) {
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &THREADS_KEY);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &ABANDONED_KEY);
+	} else {
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &ABANDONED_KEY);
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &THREADS_KEY);
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_rawset(L, -5);
+		}
+		lua_pop(L, 2);
+	}
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &THREADS_KEY);
+	s->abandoned = true;
+	s->live = 0;
+	s->main_done = true;
+	s->main_co = NULL;
 }
 
 void script_window_open(struct script *s, struct script_window *w)

@@ -61,6 +61,14 @@ void script_resume_soon(struct script *s, lua_State *co, int nargs);
  * the next loop turn. */
 void script_spawn(struct script *s, lua_State *L);
 
+/* Stops the scenario where it is, for good: every coroutine (the main
+ * chunk's included) is never resumed again, whatever its waits bring, and
+ * the run ends once the coroutines spawned after this have finished
+ * (vharness sweep: the scenario is interrupted at its cut point and the
+ * after-loss check runs in its place). Call from the loop, not from
+ * inside a coroutine. */
+void script_abandon(struct script *s);
+
 /* A wait on a device that a binding started: the record is malloc'd with
  * this struct first, opened when the wait starts and done (unlinked, not
  * freed) when it ends; script_free frees the ones still open (their waits

@@ -1,0 +1,297 @@
+#include "sweep.h"
+
+#include "json_flat.h"
+#include "lua_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool is_option(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* "--opt=value" or the next word; NULL when missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *arg = argv[*i];
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) == 0 && arg[n] == '=')
+		return arg + n + 1;
+	return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_cut_at(const char *v, struct sweep_opts *o, char *err, size_t errlen)
+{
+	if (!v)
+		return usage_error(err, errlen, "--cut-at needs line:PATTERN");
+	if (!strcmp(v, "flush") || !strcmp(v, "write"))
+		return usage_error(err, errlen,
+				   "--cut-at %s: not yet; this version cuts at console lines only "
+				   "(--cut-at line:PATTERN)",
+				   v);
+	if (strncmp(v, "line:", 5))
+		return usage_error(err, errlen,
+				   "--cut-at takes line:PATTERN (flush and write are not yet "
+				   "there), not '%s'",
+				   v);
+	if (!v[5])
+		return usage_error(err, errlen, "--cut-at line: needs a Lua pattern after 'line:'");
+	const char *why = lua_util_pattern_error(v + 5);
+	if (why)
+		return usage_error(err, errlen, "--cut-at %s: %s", v, why);
+	o->pattern = v + 5;
+	return 0;
+}
+
+int sweep_parse(int argc, char **argv, struct sweep_opts *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->flash = "volatile";
+	o->max = SWEEP_DEFAULT_MAX;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *v;
+		uint64_t n;
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			o->help = true;
+			return 0;
+		} else if (is_option(arg, "--cut-at")) {
+			if (parse_cut_at(option_value(argc, argv, &i, "--cut-at"), o, err, errlen))
+				return -1;
+		} else if (is_option(arg, "--flash")) {
+			v = option_value(argc, argv, &i, "--flash");
+			if (!v || (strcmp(v, "volatile") && strcmp(v, "torn") &&
+				   strcmp(v, "ordered") && strcmp(v, "durable")))
+				return usage_error(err, errlen,
+						   "--flash takes volatile, torn, ordered or "
+						   "durable, not '%s'",
+						   v ? v : "");
+			o->flash = v;
+		} else if (is_option(arg, "--max")) {
+			v = option_value(argc, argv, &i, "--max");
+			if (parse_u64(v, &n) < 0 || n < 1 || n > 10000)
+				return usage_error(err, errlen,
+						   "--max takes a number from 1 to 10000, not '%s'",
+						   v ? v : "");
+			o->max = (int)n;
+		} else if (is_option(arg, "--seed")) {
+			v = option_value(argc, argv, &i, "--seed");
+			if (parse_u64(v, &o->seed) < 0)
+				return usage_error(err, errlen,
+						   "--seed takes a non-negative integer, not '%s'",
+						   v ? v : "");
+			o->seed_set = true;
+		} else if (is_option(arg, "--artifacts")) {
+			if (!(v = option_value(argc, argv, &i, "--artifacts")) || !*v)
+				return usage_error(err, errlen, "--artifacts needs a directory");
+			o->artifacts = v;
+		} else if (is_option(arg, "--define") || !strcmp(arg, "-D")) {
+			v = option_value(argc, argv, &i, arg[1] == 'D' ? "-D" : "--define");
+			const char *eq = v ? strchr(v, '=') : NULL;
+			if (!eq || eq == v)
+				return usage_error(err, errlen, "-D takes key=value, not '%s'",
+						   v ? v : "");
+			if (o->n_defines == SWEEP_MAX_DEFINES)
+				return usage_error(err, errlen,
+						   "too many -D parameters (at most %d)",
+						   SWEEP_MAX_DEFINES);
+			o->defines[o->n_defines++] = v;
+		} else if (arg[0] == '-' && arg[1]) {
+			return usage_error(err, errlen, "unknown option '%s' for sweep", arg);
+		} else if (o->scenario) {
+			return usage_error(err, errlen, "sweep takes one scenario ('%s' and '%s')",
+					   o->scenario, arg);
+		} else {
+			o->scenario = arg;
+		}
+	}
+	if (!o->scenario)
+		return usage_error(err, errlen, "sweep needs a scenario file");
+	if (!o->pattern)
+		return usage_error(err, errlen, "sweep needs --cut-at line:PATTERN");
+	return 0;
+}
+
+void sweep_usage(FILE *out)
+{
+	fputs("usage: vharness sweep SCENARIO.lua --cut-at line:PATTERN [--flash MODE] [--max N]\n"
+	      "                      [--seed S] [--artifacts DIR] [-D KEY=VALUE]...\n"
+	      "\n"
+	      "A recording run of the scenario finds its cut points: every console line of a\n"
+	      "device that matches the Lua PATTERN. Then one run per point, with the same seed,\n"
+	      "cuts that device's power the moment that line appears, powers it on again and\n"
+	      "runs the scenario's vh.after_power_loss(function(dev) ... end) in place of its\n"
+	      "remaining steps.\n"
+	      "\n"
+	      "  --cut-at line:PATTERN  cut points (flush and write: not yet)\n"
+	      "  --flash MODE           what the flash keeps at the cut: volatile (default),\n"
+	      "                         torn, ordered, durable (docs/flash-model.md)\n"
+	      "  --max N                at most N cut points (default 50)\n"
+	      "  --seed S               the seed of every run (default: a random one, printed)\n"
+	      "  --artifacts DIR        DIR/record/, DIR/point-NNN/ and DIR/junit.xml\n"
+	      "                         (default vharness-out/sweep-<scenario>)\n"
+	      "  -D KEY=VALUE           a scenario parameter, read with vh.param(\"KEY\")\n"
+	      "\n"
+	      "exit: 0 every point passed, 1 a point failed (or the recording run did),\n"
+	      "2 usage or configuration error, 3 harness fault\n",
+	      out);
+}
+
+void sweep_points_free(struct sweep_point *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(p[i].line);
+	free(p);
+}
+
+int sweep_points_read(FILE *f, int max, struct sweep_point **out, int *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int row = 0;
+	while (*n < max && (len = getline(&line, &cap, f)) >= 0) {
+		row++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		char *tab1 = strchr(line, '\t');
+		char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+		char *end = NULL;
+		long ordinal = tab2 ? strtol(tab1 + 1, &end, 10) : 0;
+		if (!tab2 || end != tab2 || ordinal < 1 || tab1 == line ||
+		    (size_t)(tab1 - line) >= sizeof((*out)->device)) {
+			free(line);
+			sweep_points_free(*out, *n);
+			*out = NULL;
+			*n = 0;
+			return usage_error(err, errlen,
+					   "sweep-points.tsv:%d: not device<TAB>ordinal<TAB>line",
+					   row);
+		}
+		struct sweep_point *grown = realloc(*out, (size_t)(*n + 1) * sizeof(**out));
+		if (!grown)
+			abort();
+		*out = grown;
+		struct sweep_point *p = &(*out)[(*n)++];
+		memset(p, 0, sizeof(*p));
+		memcpy(p->device, line, (size_t)(tab1 - line));
+		p->ordinal = ordinal;
+		p->line = strdup(tab2 + 1);
+	}
+	free(line);
+	return 0;
+}
+
+void sweep_outcome_read(FILE *events, const char *device, int exit_code, struct sweep_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->cut_event = -1;
+	bool bricked = false;
+	char *line = NULL;
+	size_t cap = 0;
+	long row = 0;
+	while (events && getline(&line, &cap, events) >= 0) {
+		row++;
+		line[strcspn(line, "\n")] = '\0';
+		struct json_flat j;
+		char err[128];
+		if (json_flat_parse(line, &j, err, sizeof(err)) == 0) {
+			const char *ev = json_flat_get(&j, "event");
+			const char *dev = json_flat_get(&j, "device");
+			bool mine = ev && dev && !strcmp(dev, device);
+			if (mine && !strcmp(ev, "sweep_cut")) {
+				out->cut_event = row;
+			} else if (mine && out->cut_event >= 0 && !strcmp(ev, "boot_choice")) {
+				const char *slot = json_flat_get(&j, "slot");
+				const char *version = json_flat_get(&j, "version");
+				out->slot = slot ? slot[0] : 0;
+				snprintf(out->version, sizeof(out->version), "%s",
+					 version ? version : "");
+			} else if (mine && !strcmp(ev, "sweep_after_cut")) {
+				const char *stage = json_flat_get(&j, "stage");
+				bricked = stage && !strcmp(stage, "bricked");
+			}
+		}
+		json_flat_free(&j);
+	}
+	free(line);
+	if (exit_code == 0)
+		out->kind = out->cut_event < 0 ? SWEEP_NOT_REACHED : SWEEP_PASS;
+	else if (exit_code != 1)
+		out->kind = SWEEP_ERROR;
+	else if (out->cut_event < 0)
+		out->kind = SWEEP_NOT_REACHED;
+	else
+		out->kind = bricked ? SWEEP_BRICKED : SWEEP_CHECK_FAILED;
+}
+
+void sweep_outcome_text(const struct sweep_outcome *o, char *out, size_t len)
+{
+	switch (o->kind) {
+	case SWEEP_PASS:
+		if (o->slot)
+			snprintf(out, len, "pass (slot %c %s)", o->slot, o->version);
+		else
+			snprintf(out, len, "pass");
+		return;
+	case SWEEP_BRICKED:
+		snprintf(out, len, "bricked");
+		return;
+	case SWEEP_CHECK_FAILED:
+		if (o->slot)
+			snprintf(out, len, "check failed (slot %c %s)", o->slot, o->version);
+		else
+			snprintf(out, len, "check failed");
+		return;
+	case SWEEP_NOT_REACHED:
+		snprintf(out, len, "not reached");
+		return;
+	case SWEEP_ERROR:
+		snprintf(out, len, "error");
+		return;
+	}
+}
+
+void sweep_table_print(FILE *out, const struct sweep_point *p, const struct sweep_outcome *o,
+		       const char *const *messages, int n)
+{
+	fprintf(out, "%-5s  %-10s  %-44s  %s\n", "point", "device", "line", "outcome");
+	for (int i = 0; i < n; i++) {
+		char text[96];
+		sweep_outcome_text(&o[i], text, sizeof(text));
+		fprintf(out, "%-5d  %-10s  %-44.44s  %s", i + 1, p[i].device, p[i].line, text);
+		const char *m = messages ? messages[i] : NULL;
+		if (o[i].kind != SWEEP_PASS && m && *m)
+			fprintf(out, ": %.*s", (int)strcspn(m, "\n"), m);
+		fputc('\n', out);
+	}
+}

@@ -1,0 +1,181 @@
+/* The scenario's side of `vharness sweep` (harness/cli/cmd_sweep.c), which
+ * drives each run through the environment so that a sweep run is an
+ * ordinary `vharness run` with its artifacts, verdict and junit.xml:
+ *
+ *   VH_SWEEP_LINE=PATTERN  a Lua pattern; every complete console line of a
+ *                          device that matches is a cut point
+ *   VH_SWEEP_CUT=DEV:K     cut DEV's power at its K-th matching line; without
+ *                          it the run records: each matching line becomes a
+ *                          row "device<TAB>ordinal<TAB>line" of
+ *                          sweep-points.tsv in the artifacts
+ *   VH_SWEEP_FLASH=MODE    what the flash keeps at the cut (default volatile)
+ *
+ * At the cut the scenario is abandoned where it is (script_abandon): its
+ * remaining steps never run. In its place a coroutine powers the device on
+ * and calls the function the scenario gave vh.after_power_loss; the run's
+ * verdict is that function's. */
+#include "lua_sweep.h"
+
+#include "device.h"
+#include "flash_model.h"
+#include "lua_device.h"
+#include "run.h"
+#include "script.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char AFTER_LOSS_KEY = 'l';
+
+struct sweep_watch {
+	struct script *s;
+	struct vh_device *dev;
+	int device_ref; /* the device's userdata, for the after-loss call */
+	long seen;	/* matching lines so far */
+	long cut_at;	/* 0: record */
+	enum flash_cut_mode flash;
+	char *record; /* the file's path, opened per line so nothing is left open */
+	bool done;
+};
+
+/* The after-loss coroutine's body; chunk arguments: fn, dev, note. */
+static const char after_loss_chunk[] = "local fn, dev, note = ...\n"
+				       "return function()\n"
+				       "  local ok, err = pcall(dev.power_on, dev)\n"
+				       "  if not ok then note(dev, 'bricked') error(err, 0) end\n"
+				       "  note(dev, 'booted')\n"
+				       "  fn(dev)\n"
+				       "  note(dev, 'passed')\n"
+				       "end\n";
+
+/* note(dev, stage): a sweep_after_cut event, so the sweep tells a device
+ * that never booted (bricked) from a failed check. */
+static int note_l(lua_State *L)
+{
+	struct vh_device *dev = lua_device_check(L, 1);
+	const char *kv[] = { "device", device_name(dev), "stage", luaL_checkstring(L, 2), NULL };
+	run_event(script_run(script_of(L)), "sweep_after_cut", kv);
+	return 0;
+}
+
+static void take_over(struct sweep_watch *w)
+{
+	struct script *s = w->s;
+	struct vh_run *run = script_run(s);
+	lua_State *L = script_main_state(s);
+	script_abandon(s);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &AFTER_LOSS_KEY);
+	if (!lua_isfunction(L, -1)) {
+		lua_pop(L, 1);
+		char msg[1200];
+		snprintf(msg, sizeof(msg),
+			 "%s: vharness sweep needs the scenario to declare its after-loss check: "
+			 "vh.after_power_loss(function(dev) ... end), before the cut",
+			 run_config(run)->scenario_path);
+		run_finish(run, VH_CONFIG, msg, NULL);
+		return;
+	}
+	if (luaL_loadbuffer(L, after_loss_chunk, sizeof(after_loss_chunk) - 1, "=vharness sweep") !=
+	    LUA_OK) {
+		run_finish(run, VH_FAULT, lua_tostring(L, -1), NULL);
+		lua_pop(L, 2);
+		return;
+	}
+	lua_insert(L, -2); /* chunk fn */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->device_ref);
+	lua_pushcfunction(L, note_l);
+	if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+		run_finish(run, VH_FAULT, lua_tostring(L, -1), NULL);
+		lua_pop(L, 1);
+		return;
+	}
+	script_spawn(s, L);
+}
+
+static void on_line(void *arg, bool ok, const char *line)
+{
+	struct sweep_watch *w = arg;
+	if (!ok || w->done)
+		return;
+	w->seen++;
+	if (w->record) {
+		FILE *f = fopen(w->record, "ae");
+		if (f) {
+			fprintf(f, "%s\t%ld\t%s\n", device_name(w->dev), w->seen, line);
+			fclose(f);
+		}
+		return;
+	}
+	if (w->seen != w->cut_at)
+		return;
+	w->done = true;
+	char point[24], why[64];
+	snprintf(point, sizeof(point), "\x01%ld", w->seen);
+	const char *kv[] = { "device", device_name(w->dev), "point", point, "line", line, NULL };
+	run_event(script_run(w->s), "sweep_cut", kv);
+	snprintf(why, sizeof(why), "sweep point %ld", w->seen);
+	device_power_cut(w->dev, why, w->flash);
+	take_over(w);
+}
+
+void lua_sweep_device(lua_State *L, struct vh_device *dev, int idx)
+{
+	const char *pattern = getenv("VH_SWEEP_LINE");
+	if (!pattern || !*pattern || script_dry_run(script_of(L)))
+		return;
+	idx = lua_absindex(L, idx);
+	const char *cut = getenv("VH_SWEEP_CUT");
+	long cut_at = 0;
+	if (cut && *cut) {
+		const char *colon = strrchr(cut, ':');
+		size_t n = colon ? (size_t)(colon - cut) : 0;
+		if (!colon || strlen(device_name(dev)) != n || strncmp(cut, device_name(dev), n))
+			return; /* another device is cut */
+		cut_at = strtol(colon + 1, NULL, 10);
+		if (cut_at < 1)
+			luaL_error(L, "VH_SWEEP_CUT=%s: the point must be a number >= 1", cut);
+	}
+	const char *flash_name = getenv("VH_SWEEP_FLASH");
+	int flash =
+		flash_name && *flash_name ? flash_cut_mode_parse(flash_name) : FLASH_CUT_VOLATILE;
+	if (flash < 0)
+		luaL_error(L, "VH_SWEEP_FLASH=%s: not a flash mode", flash_name);
+
+	/* Lives with the Lua state: a userdata anchored in the registry. */
+	struct sweep_watch *w = lua_newuserdatauv(L, sizeof(*w), 0);
+	luaL_ref(L, LUA_REGISTRYINDEX);
+	*w = (struct sweep_watch){
+		.s = script_of(L), .dev = dev, .cut_at = cut_at, .flash = (enum flash_cut_mode)flash
+	};
+	lua_pushvalue(L, idx);
+	w->device_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	if (!cut_at) {
+		/* In the Lua state's memory, freed with it. */
+		const char *dir = run_config(script_run(w->s))->artifacts_dir;
+		lua_pushfstring(L, "%s/sweep-points.tsv", dir);
+		w->record = (char *)lua_tostring(L, -1);
+		luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	lua_pushstring(L, pattern);
+	struct console_matcher m = lua_device_matcher(L, -1, false);
+	lua_pop(L, 1);
+	/* A mark: every line, across reboots, for as long as the console lives. */
+	console_wait(device_console(dev), CONSOLE_MARK, m, 0, on_line, w);
+}
+
+/* vh.after_power_loss(fn): what a sweep runs after each cut. */
+static int after_power_loss_l(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &AFTER_LOSS_KEY);
+	return 0;
+}
+
+void lua_sweep_register(lua_State *L)
+{
+	lua_pushcfunction(L, after_power_loss_l);
+	lua_setfield(L, -2, "after_power_loss");
+}

@@ -22,11 +22,17 @@ local dut = vh.device {
 -- bootloader rolls back from a slot whose image fails its check, but one
 -- that trusts the env (U-Boot without verified boot) boots the half-written
 -- slot, so an env naming an incomplete slot is a brick on such a device.
-vh.after_power_loss(function(dev)
+-- Once the agent has said "install complete", the flip is its promise: a cut
+-- after it must find the device on the new slot.
+vh.after_power_loss(function(dev, cut)
   local slot, version = dev:expect("vh%-agent: boot slot=(%a) version=(%S+)", "60s")
   vh.check((slot == "a" and version == "1.0.0") or (slot == "b" and version == "2.0.0"),
     "after the cut the device boots a whole slot: a 1.0.0 or b 2.0.0 (got " .. version
       .. " from " .. slot .. ")")
+  if cut.line:find("install complete", 1, true) then
+    vh.check(slot == "b", "a cut after \"install complete\" boots the new slot b (got "
+      .. slot .. ")")
+  end
   -- The agent prints its rollback line, if any, right after the boot line.
   local next_line = dev:expect("vh%-agent: (%l[^\n]*)", "60s")
   vh.check(not next_line:find("^rollback"),

@@ -40,13 +40,13 @@ struct sweep_watch {
 	bool done;
 };
 
-/* The after-loss coroutine's body; chunk arguments: fn, dev, note. */
-static const char after_loss_chunk[] = "local fn, dev, note = ...\n"
+/* The after-loss coroutine's body; chunk arguments: fn, dev, note, cut. */
+static const char after_loss_chunk[] = "local fn, dev, note, cut = ...\n"
 				       "return function()\n"
 				       "  local ok, err = pcall(dev.power_on, dev)\n"
 				       "  if not ok then note(dev, 'bricked') error(err, 0) end\n"
 				       "  note(dev, 'booted')\n"
-				       "  fn(dev)\n"
+				       "  fn(dev, cut)\n"
 				       "  note(dev, 'passed')\n"
 				       "end\n";
 
@@ -60,7 +60,8 @@ static int note_l(lua_State *L)
 	return 0;
 }
 
-static void take_over(struct sweep_watch *w)
+/* line: the console line the cut came on, for the check (fn(dev, cut)). */
+static void take_over(struct sweep_watch *w, const char *line)
 {
 	struct script *s = w->s;
 	struct vh_run *run = script_run(s);
@@ -86,7 +87,12 @@ static void take_over(struct sweep_watch *w)
 	lua_insert(L, -2); /* chunk fn */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, w->device_ref);
 	lua_pushcfunction(L, note_l);
-	if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, line);
+	lua_setfield(L, -2, "line");
+	lua_pushinteger(L, w->seen);
+	lua_setfield(L, -2, "point");
+	if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
 		run_finish(run, VH_FAULT, lua_tostring(L, -1), NULL);
 		lua_pop(L, 1);
 		return;
@@ -117,7 +123,7 @@ static void on_line(void *arg, bool ok, const char *line)
 	run_event(script_run(w->s), "sweep_cut", kv);
 	snprintf(why, sizeof(why), "sweep point %ld", w->seen);
 	device_power_cut(w->dev, why, w->flash);
-	take_over(w);
+	take_over(w, line);
 }
 
 void lua_sweep_device(lua_State *L, struct vh_device *dev, int idx)
@@ -165,7 +171,8 @@ void lua_sweep_device(lua_State *L, struct vh_device *dev, int idx)
 	console_wait(device_console(dev), CONSOLE_MARK, m, 0, on_line, w);
 }
 
-/* vh.after_power_loss(fn): what a sweep runs after each cut. */
+/* vh.after_power_loss(fn): what a sweep runs after each cut, as
+ * fn(dev, { line = the cut's console line, point = its ordinal }). */
 static int after_power_loss_l(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TFUNCTION);

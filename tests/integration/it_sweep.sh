@@ -2,7 +2,9 @@
 # vharness sweep: the shipped update_cut_sweep.lua cut at four install
 # steps. Clean firmware passes every point (a table row each, a junit.xml
 # testcase each); a firmware that flips the env before the image is whole
-# fails, and the sweep names the point. Usage errors exit 2.
+# fails, and the sweep names the point. A cut right after "install
+# complete" finds clean firmware on the new slot, and no-fsync-before-flip
+# rolled back. Usage errors exit 2.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 SWEEP=("$ROOT/scenarios/update_cut_sweep.lua" --cut-at 'line:vh%-agent: install slot=b progress='
@@ -36,4 +38,16 @@ assert_contains "$WORK/bug.out" 'events around the cut'
 assert_contains "$WORK/bug/junit.xml" '<testcase name="point-001"'
 assert_contains "$WORK/bug/junit.xml" '<failure'
 [ -z "$(vh_qemu_pids "$WORK/clean/point-004" "$WORK/bug/point-004")" ] || fail "QEMU left running"
-echo "ok: clean firmware passes every cut point; flip-env-before-image-complete fails one"
+
+# The cut after the flip: clean firmware boots b 2.0.0 (the check gets the
+# cut's line); without the slot's fsync the tail is lost and it rolls back.
+FLIP=("$ROOT/scenarios/update_cut_sweep.lua" --cut-at 'line:vh%-agent: install complete' --seed 7)
+run_vh flip sweep "${FLIP[@]}" --artifacts "$WORK/flip"
+assert_exit flip 0
+grep -Eq '^1 +dut +vh-agent: install complete slot=b +pass \(slot b 2\.0\.0\)$' "$WORK/flip.out" ||
+	fail "flip: no pass on slot b after the cut at install complete"
+run_vh nofsync sweep "${FLIP[@]}" --artifacts "$WORK/nofsync" -D bugs=no-fsync-before-flip
+assert_exit nofsync 1
+assert_contains "$WORK/nofsync.out" 'a cut after "install complete" boots the new slot b (got a)'
+assert_contains "$WORK/nofsync/point-001/events.jsonl" '"rollback_from":"b"'
+echo "ok: clean firmware passes every cut point; flip-env-before-image-complete and no-fsync-before-flip fail one"

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "cli_args.h"
+
 #include "duration.h"
 
 #include <ctype.h>
@@ -7,29 +9,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int usage_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	/* Decimal only: a zero-padded seed must replay as the same number. */
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 static int parse_shard(const char *s, int *index, int *count)
 {
@@ -44,24 +23,6 @@ static int parse_shard(const char *s, int *index, int *count)
 	*index = (int)i;
 	*count = (int)n;
 	return 0;
-}
-
-/* Returns the option's value, from "--opt=value" or the next word. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-	const char *arg = argv[*i];
-	size_t n = strlen(name);
-	if (strncmp(arg, name, n) == 0 && arg[n] == '=')
-		return arg + n + 1;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
-static bool is_option(const char *arg, const char *name)
-{
-	size_t n = strlen(name);
-	return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
 static const struct {
@@ -80,7 +41,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 	o->repeat = 1;
 	o->timeout_ms = 30 * 60 * 1000;
 	if (argc < 2)
-		return usage_error(err, errlen, "missing command (try `vharness --help`)");
+		return cli_usage_error(err, errlen, "missing command (try `vharness --help`)");
 
 	const char *word = argv[1];
 	if (!strcmp(word, "--help") || !strcmp(word, "-h")) {
@@ -99,8 +60,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		}
 	}
 	if (!found)
-		return usage_error(err, errlen, "unknown command '%s' (try `vharness --help`)",
-				   word);
+		return cli_usage_error(err, errlen, "unknown command '%s' (try `vharness --help`)",
+				       word);
 
 	/* netem, image and report take their own words; they parse them
 	 * themselves. */
@@ -123,23 +84,25 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			o->verbose++;
 		} else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
 			o->quiet = true;
-		} else if (is_option(arg, "--artifacts")) {
-			if (!(v = option_value(argc, argv, &i, "--artifacts")) || !*v)
-				return usage_error(err, errlen, "--artifacts needs a directory");
+		} else if (cli_is_option(arg, "--artifacts")) {
+			if (!(v = cli_option_value(argc, argv, &i, "--artifacts")) || !*v)
+				return cli_usage_error(err, errlen,
+						       "--artifacts needs a directory");
 			o->artifacts_dir = v;
-		} else if (is_option(arg, "--image-dir")) {
-			if (!(v = option_value(argc, argv, &i, "--image-dir")) || !*v)
-				return usage_error(err, errlen, "--image-dir needs a directory");
+		} else if (cli_is_option(arg, "--image-dir")) {
+			if (!(v = cli_option_value(argc, argv, &i, "--image-dir")) || !*v)
+				return cli_usage_error(err, errlen,
+						       "--image-dir needs a directory");
 			o->image_dir = v;
-		} else if (is_option(arg, "--arch")) {
-			v = option_value(argc, argv, &i, "--arch");
+		} else if (cli_is_option(arg, "--arch")) {
+			v = cli_option_value(argc, argv, &i, "--arch");
 			if (!v || (strcmp(v, "x86_64") && strcmp(v, "aarch64")))
-				return usage_error(err, errlen,
-						   "--arch takes x86_64 or aarch64, not '%s'",
-						   v ? v : "");
+				return cli_usage_error(err, errlen,
+						       "--arch takes x86_64 or aarch64, not '%s'",
+						       v ? v : "");
 			o->arch = v;
-		} else if (is_option(arg, "--accel")) {
-			v = option_value(argc, argv, &i, "--accel");
+		} else if (cli_is_option(arg, "--accel")) {
+			v = cli_option_value(argc, argv, &i, "--accel");
 			if (v && !strcmp(v, "auto"))
 				o->accel = CLI_ACCEL_AUTO;
 			else if (v && !strcmp(v, "tcg"))
@@ -147,11 +110,11 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			else if (v && !strcmp(v, "kvm"))
 				o->accel = CLI_ACCEL_KVM;
 			else
-				return usage_error(err, errlen,
-						   "--accel takes auto, tcg or kvm, not '%s'",
-						   v ? v : "");
-		} else if (is_option(arg, "--backend")) {
-			v = option_value(argc, argv, &i, "--backend");
+				return cli_usage_error(err, errlen,
+						       "--accel takes auto, tcg or kvm, not '%s'",
+						       v ? v : "");
+		} else if (cli_is_option(arg, "--backend")) {
+			v = cli_option_value(argc, argv, &i, "--backend");
 			if (v && !strcmp(v, "auto"))
 				o->backend = CLI_BACKEND_AUTO;
 			else if (v && !strcmp(v, "kernel"))
@@ -159,97 +122,102 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			else if (v && !strcmp(v, "user"))
 				o->backend = CLI_BACKEND_USER;
 			else
-				return usage_error(err, errlen,
-						   "--backend takes auto, kernel or user, not '%s'",
-						   v ? v : "");
-		} else if (is_option(arg, "--seed")) {
-			v = option_value(argc, argv, &i, "--seed");
-			if (parse_u64(v, &o->seed) < 0)
-				return usage_error(err, errlen,
-						   "--seed takes a non-negative integer, not '%s'",
-						   v ? v : "");
+				return cli_usage_error(
+					err, errlen,
+					"--backend takes auto, kernel or user, not '%s'",
+					v ? v : "");
+		} else if (cli_is_option(arg, "--seed")) {
+			v = cli_option_value(argc, argv, &i, "--seed");
+			if (cli_parse_u64(v, &o->seed) < 0)
+				return cli_usage_error(
+					err, errlen,
+					"--seed takes a non-negative integer, not '%s'",
+					v ? v : "");
 			o->seed_set = true;
-		} else if (is_option(arg, "--jobs") || !strcmp(arg, "-j")) {
-			v = option_value(argc, argv, &i, arg[1] == 'j' ? "-j" : "--jobs");
+		} else if (cli_is_option(arg, "--jobs") || !strcmp(arg, "-j")) {
+			v = cli_option_value(argc, argv, &i, arg[1] == 'j' ? "-j" : "--jobs");
 			uint64_t jobs;
 			if (v && !strcmp(v, "auto")) {
 				o->jobs_auto = true;
 				continue;
 			}
-			if (parse_u64(v, &jobs) < 0 || jobs < 1 || jobs > 64)
-				return usage_error(
+			if (cli_parse_u64(v, &jobs) < 0 || jobs < 1 || jobs > 64)
+				return cli_usage_error(
 					err, errlen,
 					"--jobs takes auto or a number from 1 to 64, not '%s'",
 					v ? v : "");
 			o->jobs = (int)jobs;
 			o->jobs_auto = false;
-		} else if (is_option(arg, "--repeat")) {
-			v = option_value(argc, argv, &i, "--repeat");
+		} else if (cli_is_option(arg, "--repeat")) {
+			v = cli_option_value(argc, argv, &i, "--repeat");
 			uint64_t n;
-			if (parse_u64(v, &n) < 0 || n < 1 || n > 1000)
-				return usage_error(
+			if (cli_parse_u64(v, &n) < 0 || n < 1 || n > 1000)
+				return cli_usage_error(
 					err, errlen,
 					"--repeat takes a number from 1 to 1000, not '%s'",
 					v ? v : "");
 			o->repeat = (int)n;
-		} else if (is_option(arg, "--matrix")) {
-			v = option_value(argc, argv, &i, "--matrix");
+		} else if (cli_is_option(arg, "--matrix")) {
+			v = cli_option_value(argc, argv, &i, "--matrix");
 			const char *eq = v ? strchr(v, '=') : NULL;
 			if (!eq || eq == v || !eq[1] || strstr(eq, ",,") ||
 			    eq[strlen(eq) - 1] == ',')
-				return usage_error(err, errlen,
-						   "--matrix takes KEY=v1,v2,..., not '%s'",
-						   v ? v : "");
+				return cli_usage_error(err, errlen,
+						       "--matrix takes KEY=v1,v2,..., not '%s'",
+						       v ? v : "");
 			if (o->n_matrix == 8)
-				return usage_error(err, errlen,
-						   "too many --matrix keys (at most 8)");
+				return cli_usage_error(err, errlen,
+						       "too many --matrix keys (at most 8)");
 			for (int k = 0; k < o->n_matrix; k++)
 				if (!strncmp(o->matrix[k], v, (size_t)(eq - v) + 1))
-					return usage_error(err, errlen, "--matrix %.*s given twice",
-							   (int)(eq - v), v);
+					return cli_usage_error(err, errlen,
+							       "--matrix %.*s given twice",
+							       (int)(eq - v), v);
 			o->matrix[o->n_matrix++] = v;
-		} else if (is_option(arg, "--timings")) {
-			if (!(v = option_value(argc, argv, &i, "--timings")) || !*v)
-				return usage_error(err, errlen, "--timings needs a file");
+		} else if (cli_is_option(arg, "--timings")) {
+			if (!(v = cli_option_value(argc, argv, &i, "--timings")) || !*v)
+				return cli_usage_error(err, errlen, "--timings needs a file");
 			o->timings = v;
-		} else if (is_option(arg, "--shard")) {
-			v = option_value(argc, argv, &i, "--shard");
+		} else if (cli_is_option(arg, "--shard")) {
+			v = cli_option_value(argc, argv, &i, "--shard");
 			if (!v || parse_shard(v, &o->shard_index, &o->shard_count) < 0)
-				return usage_error(err, errlen,
-						   "--shard takes I/N with 1 <= I <= N, not '%s'",
-						   v ? v : "");
-		} else if (is_option(arg, "--timeout")) {
-			v = option_value(argc, argv, &i, "--timeout");
+				return cli_usage_error(
+					err, errlen, "--shard takes I/N with 1 <= I <= N, not '%s'",
+					v ? v : "");
+		} else if (cli_is_option(arg, "--timeout")) {
+			v = cli_option_value(argc, argv, &i, "--timeout");
 			if (duration_parse_ms(v, &o->timeout_ms) < 0 || o->timeout_ms == 0)
-				return usage_error(
+				return cli_usage_error(
 					err, errlen,
 					"--timeout takes a duration such as 90s or 10m, not '%s'",
 					v ? v : "");
-		} else if (is_option(arg, "--define") || !strcmp(arg, "-D")) {
-			v = option_value(argc, argv, &i, arg[1] == 'D' ? "-D" : "--define");
+		} else if (cli_is_option(arg, "--define") || !strcmp(arg, "-D")) {
+			v = cli_option_value(argc, argv, &i, arg[1] == 'D' ? "-D" : "--define");
 			const char *eq = v ? strchr(v, '=') : NULL;
 			if (!eq || eq == v)
-				return usage_error(err, errlen, "-D takes key=value, not '%s'",
-						   v ? v : "");
+				return cli_usage_error(err, errlen, "-D takes key=value, not '%s'",
+						       v ? v : "");
 			if (o->n_defines == 64)
-				return usage_error(err, errlen,
-						   "too many -D parameters (at most 64)");
+				return cli_usage_error(err, errlen,
+						       "too many -D parameters (at most 64)");
 			o->defines[o->n_defines++] = v;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
-			return usage_error(err, errlen, "unknown option '%s' for %s", arg, word);
+			return cli_usage_error(err, errlen, "unknown option '%s' for %s", arg,
+					       word);
 		} else {
 			if (o->command == CLI_DOCTOR)
-				return usage_error(err, errlen, "doctor takes no scenario ('%s')",
-						   arg);
+				return cli_usage_error(err, errlen,
+						       "doctor takes no scenario ('%s')", arg);
 			if (o->n_scenarios == CLI_MAX_SCENARIOS)
-				return usage_error(err, errlen, "too many scenarios (at most %d)",
-						   CLI_MAX_SCENARIOS);
+				return cli_usage_error(err, errlen,
+						       "too many scenarios (at most %d)",
+						       CLI_MAX_SCENARIOS);
 			o->scenarios[o->n_scenarios++] = arg;
 		}
 	}
 	if ((o->command == CLI_RUN || o->command == CLI_CHECK) && o->n_scenarios == 0)
-		return usage_error(err, errlen, "%s needs at least one scenario file or directory",
-				   word);
+		return cli_usage_error(err, errlen,
+				       "%s needs at least one scenario file or directory", word);
 	return 0;
 }
 

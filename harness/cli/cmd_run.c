@@ -303,14 +303,7 @@ static pid_t start_job(const struct cli_opts *opts, const struct suite *s,
 		if (quiet && artifacts_mkdir_p(dir) == 0) {
 			/* Runs at once would interleave: each speaks to its own file,
 			 * and the parent prints verdicts. */
-			char log[1200];
-			snprintf(log, sizeof(log), "%s/output.log", dir);
-			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-				close(fd);
-			}
+			artifacts_redirect_output(dir);
 		}
 		sigprocmask(SIG_SETMASK, unblocked, NULL);
 		_exit(run_one(opts, r, dir, quiet));

@@ -59,13 +59,7 @@ static int run_child(const struct sweep_opts *o, const char *dir, const char *cu
 	if (pid < 0)
 		return VH_FAULT;
 	if (pid == 0) {
-		char log[1200];
-		snprintf(log, sizeof(log), "%s/output.log", dir);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
+		artifacts_redirect_output(dir);
 		setenv("VH_SWEEP_LINE", o->pattern, 1);
 		setenv("VH_SWEEP_FLASH", o->flash, 1);
 		if (cut)

@@ -1,5 +1,7 @@
 #include "sweep.h"
 
+#include "cli_args.h"
+
 #include "json_flat.h"
 #include "lua_util.h"
 
@@ -9,63 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int usage_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static bool is_option(const char *arg, const char *name)
-{
-	size_t n = strlen(name);
-	return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
-/* "--opt=value" or the next word; NULL when missing. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-	const char *arg = argv[*i];
-	size_t n = strlen(name);
-	if (strncmp(arg, name, n) == 0 && arg[n] == '=')
-		return arg + n + 1;
-	return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_cut_at(const char *v, struct sweep_opts *o, char *err, size_t errlen)
 {
 	if (!v)
-		return usage_error(err, errlen, "--cut-at needs line:PATTERN");
+		return cli_usage_error(err, errlen, "--cut-at needs line:PATTERN");
 	if (!strcmp(v, "flush") || !strcmp(v, "write"))
-		return usage_error(err, errlen,
-				   "--cut-at %s: not yet; this version cuts at console lines only "
-				   "(--cut-at line:PATTERN)",
-				   v);
+		return cli_usage_error(
+			err, errlen,
+			"--cut-at %s: not yet; this version cuts at console lines only "
+			"(--cut-at line:PATTERN)",
+			v);
 	if (strncmp(v, "line:", 5))
-		return usage_error(err, errlen,
-				   "--cut-at takes line:PATTERN (flush and write are not yet "
-				   "there), not '%s'",
-				   v);
+		return cli_usage_error(err, errlen,
+				       "--cut-at takes line:PATTERN (flush and write are not yet "
+				       "there), not '%s'",
+				       v);
 	if (!v[5])
-		return usage_error(err, errlen, "--cut-at line: needs a Lua pattern after 'line:'");
+		return cli_usage_error(err, errlen,
+				       "--cut-at line: needs a Lua pattern after 'line:'");
 	const char *why = lua_util_pattern_error(v + 5);
 	if (why)
-		return usage_error(err, errlen, "--cut-at %s: %s", v, why);
+		return cli_usage_error(err, errlen, "--cut-at %s: %s", v, why);
 	o->pattern = v + 5;
 	return 0;
 }
@@ -82,60 +48,65 @@ int sweep_parse(int argc, char **argv, struct sweep_opts *o, char *err, size_t e
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			o->help = true;
 			return 0;
-		} else if (is_option(arg, "--cut-at")) {
-			if (parse_cut_at(option_value(argc, argv, &i, "--cut-at"), o, err, errlen))
+		} else if (cli_is_option(arg, "--cut-at")) {
+			if (parse_cut_at(cli_option_value(argc, argv, &i, "--cut-at"), o, err,
+					 errlen))
 				return -1;
-		} else if (is_option(arg, "--flash")) {
-			v = option_value(argc, argv, &i, "--flash");
+		} else if (cli_is_option(arg, "--flash")) {
+			v = cli_option_value(argc, argv, &i, "--flash");
 			if (!v || (strcmp(v, "volatile") && strcmp(v, "torn") &&
 				   strcmp(v, "ordered") && strcmp(v, "durable")))
-				return usage_error(err, errlen,
-						   "--flash takes volatile, torn, ordered or "
-						   "durable, not '%s'",
-						   v ? v : "");
+				return cli_usage_error(err, errlen,
+						       "--flash takes volatile, torn, ordered or "
+						       "durable, not '%s'",
+						       v ? v : "");
 			o->flash = v;
-		} else if (is_option(arg, "--max")) {
-			v = option_value(argc, argv, &i, "--max");
-			if (parse_u64(v, &n) < 0 || n < 1 || n > 10000)
-				return usage_error(err, errlen,
-						   "--max takes a number from 1 to 10000, not '%s'",
-						   v ? v : "");
+		} else if (cli_is_option(arg, "--max")) {
+			v = cli_option_value(argc, argv, &i, "--max");
+			if (cli_parse_u64(v, &n) < 0 || n < 1 || n > 10000)
+				return cli_usage_error(
+					err, errlen,
+					"--max takes a number from 1 to 10000, not '%s'",
+					v ? v : "");
 			o->max = (int)n;
-		} else if (is_option(arg, "--seed")) {
-			v = option_value(argc, argv, &i, "--seed");
-			if (parse_u64(v, &o->seed) < 0)
-				return usage_error(err, errlen,
-						   "--seed takes a non-negative integer, not '%s'",
-						   v ? v : "");
+		} else if (cli_is_option(arg, "--seed")) {
+			v = cli_option_value(argc, argv, &i, "--seed");
+			if (cli_parse_u64(v, &o->seed) < 0)
+				return cli_usage_error(
+					err, errlen,
+					"--seed takes a non-negative integer, not '%s'",
+					v ? v : "");
 			o->seed_set = true;
-		} else if (is_option(arg, "--artifacts")) {
-			if (!(v = option_value(argc, argv, &i, "--artifacts")) || !*v)
-				return usage_error(err, errlen, "--artifacts needs a directory");
+		} else if (cli_is_option(arg, "--artifacts")) {
+			if (!(v = cli_option_value(argc, argv, &i, "--artifacts")) || !*v)
+				return cli_usage_error(err, errlen,
+						       "--artifacts needs a directory");
 			o->artifacts = v;
-		} else if (is_option(arg, "--define") || !strcmp(arg, "-D")) {
-			v = option_value(argc, argv, &i, arg[1] == 'D' ? "-D" : "--define");
+		} else if (cli_is_option(arg, "--define") || !strcmp(arg, "-D")) {
+			v = cli_option_value(argc, argv, &i, arg[1] == 'D' ? "-D" : "--define");
 			const char *eq = v ? strchr(v, '=') : NULL;
 			if (!eq || eq == v)
-				return usage_error(err, errlen, "-D takes key=value, not '%s'",
-						   v ? v : "");
+				return cli_usage_error(err, errlen, "-D takes key=value, not '%s'",
+						       v ? v : "");
 			if (o->n_defines == SWEEP_MAX_DEFINES)
-				return usage_error(err, errlen,
-						   "too many -D parameters (at most %d)",
-						   SWEEP_MAX_DEFINES);
+				return cli_usage_error(err, errlen,
+						       "too many -D parameters (at most %d)",
+						       SWEEP_MAX_DEFINES);
 			o->defines[o->n_defines++] = v;
 		} else if (arg[0] == '-' && arg[1]) {
-			return usage_error(err, errlen, "unknown option '%s' for sweep", arg);
+			return cli_usage_error(err, errlen, "unknown option '%s' for sweep", arg);
 		} else if (o->scenario) {
-			return usage_error(err, errlen, "sweep takes one scenario ('%s' and '%s')",
-					   o->scenario, arg);
+			return cli_usage_error(err, errlen,
+					       "sweep takes one scenario ('%s' and '%s')",
+					       o->scenario, arg);
 		} else {
 			o->scenario = arg;
 		}
 	}
 	if (!o->scenario)
-		return usage_error(err, errlen, "sweep needs a scenario file");
+		return cli_usage_error(err, errlen, "sweep needs a scenario file");
 	if (!o->pattern)
-		return usage_error(err, errlen, "sweep needs --cut-at line:PATTERN");
+		return cli_usage_error(err, errlen, "sweep needs --cut-at line:PATTERN");
 	return 0;
 }
 
@@ -193,9 +164,9 @@ int sweep_points_read(FILE *f, int max, struct sweep_point **out, int *n, char *
 			sweep_points_free(*out, *n);
 			*out = NULL;
 			*n = 0;
-			return usage_error(err, errlen,
-					   "sweep-points.tsv:%d: not device<TAB>ordinal<TAB>line",
-					   row);
+			return cli_usage_error(
+				err, errlen, "sweep-points.tsv:%d: not device<TAB>ordinal<TAB>line",
+				row);
 		}
 		struct sweep_point *grown = realloc(*out, (size_t)(*n + 1) * sizeof(**out));
 		if (!grown)

@@ -2,6 +2,7 @@
 #include "artifacts.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -566,4 +567,16 @@ int artifacts_write_whole(const char *path, int (*put)(FILE *f, const void *arg)
 		return -1;
 	}
 	return 0;
+}
+
+void artifacts_redirect_output(const char *dir)
+{
+	char log[4200];
+	snprintf(log, sizeof(log), "%s/output.log", dir);
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
 }

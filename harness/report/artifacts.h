@@ -12,6 +12,11 @@
  * exists), -ENOTDIR if dir exists but is not a directory, or -errno. */
 int artifacts_mkdir_p(const char *dir);
 
+/* In a child about to run: stdout and stderr go to dir/output.log (made
+ * anew), so runs at once do not interleave. Nothing changes when the file
+ * cannot be made (the output then goes where it went). */
+void artifacts_redirect_output(const char *dir);
+
 /* Writes path whole or not at all: put(f, arg) writes into path.tmp, which is
  * renamed over path only when put returned >= 0 and every write and the close
  * succeeded, so a reader (a CI page, a later `vharness report`) sees either

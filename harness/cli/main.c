@@ -3,11 +3,11 @@
  * everything the run made dies with that child. */
 #include "cli.h"
 #include "cmd_doctor.h"
+#include "cmd_image.h"
 #include "cmd_netem.h"
 #include "cmd_report.h"
 #include "cmd_run.h"
 #include "cmd_sweep.h"
-#include "qemu_argv.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -21,35 +21,9 @@
 #ifndef VH_BINARY_DIR
 #define VH_BINARY_DIR "."
 #endif
-
-/* `image build [--arch A]`: the build's image-A target (guest-agent/
- * CMakeLists.txt), A defaulting to this host's architecture. */
-static int cmd_image(int argc, char **argv)
-{
-	const char *arch = qemu_host_arch() ? qemu_host_arch() : "x86_64";
-	bool ok = argc >= 2 && !strcmp(argv[1], "build");
-	for (int i = 2; ok && i < argc; i++) {
-		if (!strcmp(argv[i], "--arch") && i + 1 < argc)
-			arch = argv[++i];
-		else if (!strncmp(argv[i], "--arch=", 7))
-			arch = argv[i] + 7;
-		else
-			ok = false;
-	}
-	if (!ok || !qemu_arch_known(arch)) {
-		fprintf(stderr,
-			"usage: vharness image build [--arch x86_64|aarch64]\n"
-			"  builds the reference firmware (kernel + initramfs) into %s/image\n"
-			"  (aarch64: %s/image/aarch64)\n",
-			VH_BINARY_DIR, VH_BINARY_DIR);
-		return argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
-	}
-	char target[32];
-	snprintf(target, sizeof(target), "image-%s", arch);
-	execlp("cmake", "cmake", "--build", VH_BINARY_DIR, "--target", target, (char *)NULL);
-	perror("vharness: cannot run cmake");
-	return 3;
-}
+#ifndef VH_MENDER_IMAGE_DIR
+#define VH_MENDER_IMAGE_DIR VH_BINARY_DIR "/image-mender"
+#endif
 
 int main(int argc, char **argv)
 {
@@ -72,7 +46,8 @@ int main(int argc, char **argv)
 	case CLI_NETEM:
 		return cmd_netem(opts.rest_argc, opts.rest_argv);
 	case CLI_IMAGE:
-		return cmd_image(opts.rest_argc, opts.rest_argv);
+		return cmd_image(opts.rest_argc, opts.rest_argv, VH_BINARY_DIR,
+				 VH_MENDER_IMAGE_DIR);
 	case CLI_REPORT:
 		return cmd_report(opts.rest_argc, opts.rest_argv);
 	case CLI_SWEEP:

@@ -31,6 +31,21 @@ assert_exit noimage 2
 assert_contains "$WORK/noimage.err" "reference firmware image not found: $WORK/no-such-image/vmlinuz"
 assert_contains "$WORK/noimage.err" "vharness image build"
 
+# `image build`: a profile it cannot build is a usage error naming it; the
+# Mender image, cached by the hash of its inputs, is up to date here (ctest
+# built it), so building it again only checks that.
+run_vh badprofile image build --profile nerves
+assert_exit badprofile 2
+assert_contains "$WORK/badprofile.err" "--profile takes reference or mender, not 'nerves'"
+run_vh menderarm image build --profile mender --arch aarch64
+assert_exit menderarm 2
+assert_contains "$WORK/menderarm.err" "the Mender image is x86-64 only"
+if [ "$(uname -m)" = x86_64 ]; then
+	run_vh mender image build --profile mender
+	assert_exit mender 0
+	assert_contains "$WORK/mender.out" "image-mender"
+fi
+
 run_vh badspec run "$SCENARIOS/bad_spec.lua" --artifacts "$WORK/a5"
 assert_exit badspec 2
 assert_contains "$WORK/badspec.err" 'bad_spec.lua:4: netem: "lossy"'

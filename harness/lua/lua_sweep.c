@@ -53,7 +53,12 @@ struct sweep_watch {
 	char *record; /* the file's path, opened per point so nothing is left open */
 	bool done;
 	char last_line[512]; /* the device's last console line */
+	int lines_ref;	     /* a Lua array of its lines in the window, for the check */
+	long n_lines;
 };
+
+/* Enough for a boot and an update; the check sees the first ones. */
+enum { MAX_CUT_LINES = 20000 };
 
 /* The after-loss coroutine's body; chunk arguments: fn, dev, note, cut. */
 static const char after_loss_chunk[] = "local fn, dev, note, cut = ...\n"
@@ -102,9 +107,11 @@ static void take_over(struct sweep_watch *w, const char *line)
 	lua_insert(L, -2); /* chunk fn */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, w->device_ref);
 	lua_pushcfunction(L, note_l);
-	lua_createtable(L, 0, 3);
+	lua_createtable(L, 0, 4);
 	lua_pushstring(L, line);
 	lua_setfield(L, -2, "line");
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->lines_ref);
+	lua_setfield(L, -2, "lines");
 	lua_pushstring(L, kind_names[w->kind]);
 	lua_setfield(L, -2, "kind");
 	lua_pushinteger(L, w->seen);
@@ -163,8 +170,16 @@ static void on_line(void *arg, bool ok, const char *line)
 static void on_any_line(void *arg, bool ok, const char *line)
 {
 	struct sweep_watch *w = arg;
-	if (ok)
-		snprintf(w->last_line, sizeof(w->last_line), "%s", line);
+	if (!ok)
+		return;
+	snprintf(w->last_line, sizeof(w->last_line), "%s", line);
+	if (!w->window_open || w->cut_at == 0 || w->done || w->n_lines >= MAX_CUT_LINES)
+		return;
+	lua_State *L = script_main_state(w->s);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->lines_ref);
+	lua_pushstring(L, line);
+	lua_rawseti(L, -2, ++w->n_lines);
+	lua_pop(L, 1);
 }
 
 static void on_from_line(void *arg, bool ok, const char *line)
@@ -260,11 +275,13 @@ void lua_sweep_device(lua_State *L, struct vh_device *dev, int idx)
 		w->record = (char *)lua_tostring(L, -1);
 		luaL_ref(L, LUA_REGISTRYINDEX);
 	}
-	/* In this order, so a line that opens the window may be a point, and
-	 * a line point's line is its own last line. */
-	mark(L, dev, "", on_any_line, w);
+	lua_newtable(L);
+	w->lines_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* In this order, so the line that opens the window is its first and
+	 * may be a point, and a line point's line is its own last line. */
 	if (!w->window_open)
 		mark(L, dev, from, on_from_line, w);
+	mark(L, dev, "", on_any_line, w);
 	if (w->kind == KIND_LINE)
 		mark(L, dev, pattern, on_line, w);
 	else
@@ -273,7 +290,8 @@ void lua_sweep_device(lua_State *L, struct vh_device *dev, int idx)
 
 /* vh.after_power_loss(fn): what a sweep runs after each cut, as
  * fn(dev, { kind = "line"|"flush"|"write", point = K, line = the device's
- * last console line before the cut (a line point's own line) }). */
+ * last console line before the cut (a line point's own line), lines = its
+ * console lines in the window up to the cut, an array }). */
 static int after_power_loss_l(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TFUNCTION);

@@ -52,4 +52,21 @@ run_vh nofsync sweep "${FLIP[@]}" --artifacts "$WORK/nofsync" -D bugs=no-fsync-b
 assert_exit nofsync 1
 assert_contains "$WORK/nofsync.out" 'a cut after "install complete" boots the new slot b (got a)'
 assert_contains "$WORK/nofsync/point-001/events.jsonl" '"rollback_from":"b"'
-echo "ok: clean firmware passes every cut point; flip-env-before-image-complete and no-fsync-before-flip fail one"
+# The update's flushes, two points at once: env-write-not-synced's env flip
+# reaches the flash only with the reboot's sync(), so the cut at that flush,
+# after "install complete", finds the device on slot a. Its recording run
+# fails too (the commit never reaches the flash), and the sweep goes on.
+run_vh flush sweep "$ROOT/scenarios/update_cut_sweep.lua" --cut-at flush \
+	--from 'vh%-agent: install slot=b' --jobs 2 --seed 3 --artifacts "$WORK/flush" \
+	-D bugs=env-write-not-synced
+assert_exit flush 1
+assert_contains "$WORK/flush.out" 'the recording run failed (above); sweeping the points'
+assert_contains "$WORK/flush.out" ', 2 at once'
+grep -Eq '^[0-9]+ +dut +flush [0-9]+ +.*check failed \(slot a 1\.0\.0\): .*a cut after "install complete" boots the new slot b \(got a\)$' \
+	"$WORK/flush.out" || fail "flush: no failing flush point on slot a after install complete"
+grep -Eq '^1 +dut +flush 1 +vh-agent: install slot=b progress=100 +pass \(slot a 1\.0\.0\)$' \
+	"$WORK/flush.out" || fail "flush: the slot's fsync (flush 1) did not pass on slot a"
+assert_contains "$WORK/flush/junit.xml" '<failure'
+[ -z "$(vh_qemu_pids "$WORK/flush/point-001" "$WORK/flush/point-002" "$WORK/flush/point-003")" ] ||
+	fail "QEMU left running"
+echo "ok: clean firmware passes every cut point; flip-env-before-image-complete, no-fsync-before-flip and env-write-not-synced fail one"

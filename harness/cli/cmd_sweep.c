@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,6 +82,8 @@ static pid_t start_child(const struct sweep_opts *o, const char *dir, const char
 		return -1;
 	}
 	if (pid == 0) {
+		/* If the sweep dies, its runs wind down and their guests with them. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		artifacts_redirect_output(dir);
 		setenv("VH_SWEEP_KIND", sweep_cut_kind_name(o->kind), 1);
 		if (o->pattern)

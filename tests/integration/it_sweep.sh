@@ -28,7 +28,7 @@ assert_contains "$WORK/clean.out" '4 of 4 cut points passed'
 [ "$(grep -c '<testcase ' "$WORK/clean/junit.xml")" = 4 ] || fail "clean: junit.xml lacks 4 testcases"
 assert_not_contains "$WORK/clean/junit.xml" '<failure'
 for p in 1 2 3 4; do
-	assert_contains "$WORK/clean/point-00$p/events.jsonl" "\"event\":\"sweep_cut\",\"device\":\"dut\",\"point\":$p"
+	assert_contains "$WORK/clean/point-00$p/events.jsonl" "\"event\":\"sweep_cut\",\"device\":\"dut\",\"kind\":\"line\",\"point\":$p"
 done
 
 # Two points are enough to fail (every install step fails with this bug).

@@ -277,15 +277,17 @@ void lua_sweep_device(lua_State *L, struct vh_device *dev, int idx)
 	}
 	lua_newtable(L);
 	w->lines_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	/* In this order, so the line that opens the window is its first and
-	 * may be a point, and a line point's line is its own last line. */
-	if (!w->window_open)
-		mark(L, dev, from, on_from_line, w);
-	mark(L, dev, "", on_any_line, w);
+	/* The console calls a line's marks newest first (console.c), so these
+	 * see each line as: the window's mark, every line's, the points': the
+	 * line that opens the window is its first and may be a point, and a
+	 * line point's line is its own last line, among cut.lines. */
 	if (w->kind == KIND_LINE)
 		mark(L, dev, pattern, on_line, w);
 	else
 		device_flash_watch(dev, on_flash_request, w);
+	mark(L, dev, "", on_any_line, w);
+	if (!w->window_open)
+		mark(L, dev, from, on_from_line, w);
 }
 
 /* vh.after_power_loss(fn): what a sweep runs after each cut, as

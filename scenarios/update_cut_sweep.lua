@@ -1,10 +1,12 @@
 -- update_cut_sweep: an over-the-air update from 1.0.0 to 2.0.0, written for
 -- `vharness sweep`: the sweep cuts the power at each of its cut points (the
--- console lines --cut-at names) and, in place of the rest of the scenario,
--- runs the vh.after_power_loss check below. Alone (`vharness run`) it is the
+-- console lines, flushes or writes --cut-at names) and, in place of the rest
+-- of the scenario, runs the vh.after_power_loss check below. Alone (`vharness run`) it is the
 -- update with no cut, which is the sweep's recording run.
 --   build/vharness sweep scenarios/update_cut_sweep.lua \
 --     --cut-at 'line:vh%-agent: install slot=b progress=' --max 4
+--   build/vharness sweep scenarios/update_cut_sweep.lua \
+--     --cut-at flush --from 'vh%-agent: install slot=b' --jobs 2
 --   -D bugs=a,b   both firmware builds carry these planted bugs
 local vh = require "vharness"
 local bugs = vh.param("bugs", "")
@@ -23,13 +25,18 @@ local dut = vh.device {
 -- that trusts the env (U-Boot without verified boot) boots the half-written
 -- slot, so an env naming an incomplete slot is a brick on such a device.
 -- Once the agent has said "install complete", the flip is its promise: a cut
--- after it must find the device on the new slot.
+-- after it must find the device on the new slot. The line may be any before
+-- the cut (cut.lines): a flush or write point comes lines after it.
 vh.after_power_loss(function(dev, cut)
+  local promised = false
+  for _, line in ipairs(cut.lines) do
+    promised = promised or line:find("install complete", 1, true) ~= nil
+  end
   local slot, version = dev:expect("vh%-agent: boot slot=(%a) version=(%S+)", "60s")
   vh.check((slot == "a" and version == "1.0.0") or (slot == "b" and version == "2.0.0"),
     "after the cut the device boots a whole slot: a 1.0.0 or b 2.0.0 (got " .. version
       .. " from " .. slot .. ")")
-  if cut.line:find("install complete", 1, true) then
+  if promised then
     vh.check(slot == "b", "a cut after \"install complete\" boots the new slot b (got "
       .. slot .. ")")
   end

@@ -355,7 +355,7 @@ static int wait_job(const struct cli_opts *opts, const struct suite *s, int *sta
 }
 
 /* --jobs auto: as many runs as cores, while each has AUTO_JOB_MIB free. */
-static int auto_jobs(void)
+int cmd_run_auto_jobs(void)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	long mib = 0;
@@ -407,7 +407,7 @@ int cmd_run(const struct cli_opts *opts)
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGHUP);
 
-	int max_jobs = opts->jobs_auto ? auto_jobs() : opts->jobs;
+	int max_jobs = opts->jobs_auto ? cmd_run_auto_jobs() : opts->jobs;
 	if (max_jobs > MAX_JOBS)
 		max_jobs = MAX_JOBS;
 	int total = suite_count_in_shard(&s);

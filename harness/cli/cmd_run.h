@@ -11,4 +11,8 @@ int cmd_run(const struct cli_opts *opts);
 /* The reference image directory: --image-dir, else $VH_IMAGE_DIR, else the build's. */
 const char *cmd_run_image_dir(const struct cli_opts *opts);
 
+/* What --jobs auto means on this host: runs at once, from its cores and
+ * free memory (a vharness sweep's point runs are runs too). */
+int cmd_run_auto_jobs(void);
+
 #endif

@@ -11,27 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *sweep_cut_kind_name(enum sweep_cut_kind k)
+{
+	return k == SWEEP_CUT_FLUSH ? "flush" : k == SWEEP_CUT_WRITE ? "write" : "line";
+}
+
 static int parse_cut_at(const char *v, struct sweep_opts *o, char *err, size_t errlen)
 {
 	if (!v)
-		return cli_usage_error(err, errlen, "--cut-at needs line:PATTERN");
-	if (!strcmp(v, "flush") || !strcmp(v, "write"))
-		return cli_usage_error(
-			err, errlen,
-			"--cut-at %s: not yet; this version cuts at console lines only "
-			"(--cut-at line:PATTERN)",
-			v);
+		return cli_usage_error(err, errlen, "--cut-at needs flush, write or line:PATTERN");
+	if (!strcmp(v, "flush") || !strcmp(v, "write")) {
+		o->kind = v[0] == 'f' ? SWEEP_CUT_FLUSH : SWEEP_CUT_WRITE;
+		o->pattern = NULL;
+		return 0;
+	}
 	if (strncmp(v, "line:", 5))
 		return cli_usage_error(err, errlen,
-				       "--cut-at takes line:PATTERN (flush and write are not yet "
-				       "there), not '%s'",
-				       v);
+				       "--cut-at takes flush, write or line:PATTERN, not '%s'", v);
 	if (!v[5])
 		return cli_usage_error(err, errlen,
 				       "--cut-at line: needs a Lua pattern after 'line:'");
 	const char *why = lua_util_pattern_error(v + 5);
 	if (why)
 		return cli_usage_error(err, errlen, "--cut-at %s: %s", v, why);
+	o->kind = SWEEP_CUT_LINE;
 	o->pattern = v + 5;
 	return 0;
 }
@@ -41,6 +44,8 @@ int sweep_parse(int argc, char **argv, struct sweep_opts *o, char *err, size_t e
 	memset(o, 0, sizeof(*o));
 	o->flash = "volatile";
 	o->max = SWEEP_DEFAULT_MAX;
+	o->jobs = 1;
+	bool cut_at = false;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		const char *v;
@@ -52,6 +57,29 @@ int sweep_parse(int argc, char **argv, struct sweep_opts *o, char *err, size_t e
 			if (parse_cut_at(cli_option_value(argc, argv, &i, "--cut-at"), o, err,
 					 errlen))
 				return -1;
+			cut_at = true;
+		} else if (cli_is_option(arg, "--from")) {
+			v = cli_option_value(argc, argv, &i, "--from");
+			if (!v || !*v)
+				return cli_usage_error(
+					err, errlen, "--from needs a Lua pattern (a console line)");
+			const char *why = lua_util_pattern_error(v);
+			if (why)
+				return cli_usage_error(err, errlen, "--from %s: %s", v, why);
+			o->from = v;
+		} else if (cli_is_option(arg, "--jobs") || !strcmp(arg, "-j")) {
+			v = cli_option_value(argc, argv, &i, arg[1] == 'j' ? "-j" : "--jobs");
+			if (v && !strcmp(v, "auto")) {
+				o->jobs_auto = true;
+				continue;
+			}
+			if (cli_parse_u64(v, &n) < 0 || n < 1 || n > SWEEP_MAX_JOBS)
+				return cli_usage_error(
+					err, errlen,
+					"--jobs takes auto or a number from 1 to %d, not '%s'",
+					SWEEP_MAX_JOBS, v ? v : "");
+			o->jobs = (int)n;
+			o->jobs_auto = false;
 		} else if (cli_is_option(arg, "--flash")) {
 			v = cli_option_value(argc, argv, &i, "--flash");
 			if (!v || (strcmp(v, "volatile") && strcmp(v, "torn") &&
@@ -105,26 +133,38 @@ int sweep_parse(int argc, char **argv, struct sweep_opts *o, char *err, size_t e
 	}
 	if (!o->scenario)
 		return cli_usage_error(err, errlen, "sweep needs a scenario file");
-	if (!o->pattern)
-		return cli_usage_error(err, errlen, "sweep needs --cut-at line:PATTERN");
+	if (!cut_at)
+		return cli_usage_error(err, errlen,
+				       "sweep needs --cut-at flush, write or line:PATTERN");
 	return 0;
 }
 
 void sweep_usage(FILE *out)
 {
-	fputs("usage: vharness sweep SCENARIO.lua --cut-at line:PATTERN [--flash MODE] [--max N]\n"
+	fputs("usage: vharness sweep SCENARIO.lua --cut-at flush|write|line:PATTERN\n"
+	      "                      [--from PATTERN] [--flash MODE] [--max N] [--jobs N|auto]\n"
 	      "                      [--seed S] [--artifacts DIR] [-D KEY=VALUE]...\n"
 	      "\n"
-	      "A recording run of the scenario finds its cut points: every console line of a\n"
-	      "device that matches the Lua PATTERN. Then one run per point, with the same seed,\n"
-	      "cuts that device's power the moment that line appears, powers it on again and\n"
-	      "runs the scenario's vh.after_power_loss(function(dev) ... end) in place of its\n"
-	      "remaining steps.\n"
+	      "A recording run of the scenario finds each device's cut points. Then one run\n"
+	      "per point, with the same seed, cuts that device's power exactly there, powers\n"
+	      "it on again and runs the scenario's vh.after_power_loss(function(dev, cut) ...\n"
+	      "end) in place of its remaining steps; cut is { kind, point, line }, line the\n"
+	      "device's last console line before the cut.\n"
 	      "\n"
-	      "  --cut-at line:PATTERN  cut points (flush and write: not yet)\n"
+	      "  --cut-at flush         every flush (and FUA write) reaching the device's flash;\n"
+	      "                         the power dies as it arrives, before it completes\n"
+	      "  --cut-at write         every write reaching the flash; the power dies as it\n"
+	      "                         arrives, with that write in flight\n"
+	      "  --cut-at line:PATTERN  every console line matching the Lua PATTERN\n"
+	      "  --from PATTERN         points count from the device's first console line\n"
+	      "                         matching the Lua PATTERN (default: the whole run)\n"
 	      "  --flash MODE           what the flash keeps at the cut: volatile (default),\n"
 	      "                         torn, ordered, durable (docs/flash-model.md)\n"
-	      "  --max N                at most N cut points (default 50)\n"
+	      "  --max N                at most N cut points (default 50): the first N lines;\n"
+	      "                         of flushes or writes, N spread evenly from the first\n"
+	      "                         to the last\n"
+	      "  --jobs N|auto, -j      point runs at once (default 1; auto: from cores and\n"
+	      "                         free memory, as vharness run's)\n"
 	      "  --seed S               the seed of every run (default: a random one, printed)\n"
 	      "  --artifacts DIR        DIR/record/, DIR/point-NNN/ and DIR/junit.xml\n"
 	      "                         (default vharness-out/sweep-<scenario>)\n"
@@ -133,6 +173,20 @@ void sweep_usage(FILE *out)
 	      "exit: 0 every point passed, 1 a point failed (or the recording run did),\n"
 	      "2 usage or configuration error, 3 harness fault\n",
 	      out);
+}
+
+int sweep_select(int total, int max, enum sweep_cut_kind kind, int *idx)
+{
+	int n = total < max ? total : max;
+	for (int i = 0; i < n; i++) {
+		if (kind == SWEEP_CUT_LINE || n == total)
+			idx[i] = i;
+		else if (n == 1)
+			idx[i] = total - 1;
+		else /* the first, the last and evenly between, rounded down */
+			idx[i] = (int)((long long)i * (total - 1) / (n - 1));
+	}
+	return n;
 }
 
 void sweep_points_free(struct sweep_point *p, int n)
@@ -252,14 +306,17 @@ void sweep_outcome_text(const struct sweep_outcome *o, char *out, size_t len)
 	}
 }
 
-void sweep_table_print(FILE *out, const struct sweep_point *p, const struct sweep_outcome *o,
-		       const char *const *messages, int n)
+void sweep_table_print(FILE *out, enum sweep_cut_kind kind, const struct sweep_point *p,
+		       const struct sweep_outcome *o, const char *const *messages, int n)
 {
-	fprintf(out, "%-5s  %-10s  %-44s  %s\n", "point", "device", "line", "outcome");
+	fprintf(out, "%-5s  %-10s  %-11s  %-44s  %s\n", "point", "device", "cut",
+		kind == SWEEP_CUT_LINE ? "line" : "last line", "outcome");
 	for (int i = 0; i < n; i++) {
-		char text[96];
+		char text[96], cut[32];
 		sweep_outcome_text(&o[i], text, sizeof(text));
-		fprintf(out, "%-5d  %-10s  %-44.44s  %s", i + 1, p[i].device, p[i].line, text);
+		snprintf(cut, sizeof(cut), "%s %ld", sweep_cut_kind_name(kind), p[i].ordinal);
+		fprintf(out, "%-5d  %-10s  %-11s  %-44.44s  %s", i + 1, p[i].device, cut, p[i].line,
+			text);
 		const char *m = messages ? messages[i] : NULL;
 		if (o[i].kind != SWEEP_PASS && m && *m)
 			fprintf(out, ": %.*s", (int)strcspn(m, "\n"), m);

@@ -117,6 +117,8 @@ struct vh_device {
 	 * flash, so counts and wear carry over reboots. */
 	struct flash_faults faults;
 	struct fault_watch watches[FLASH_FAULT_RULES_MAX];
+	flash_watch_fn flash_watch; /* handed to each boot's flash, as the faults */
+	void *flash_watch_ctx;
 
 	struct op *power_waiters; /* power_on requests until ON */
 	struct op *ready_waiters; /* reset and link asked for while STARTING */
@@ -648,6 +650,7 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 			return;
 		}
 		flash_set_faults(dev->flash, &dev->faults, on_flash_fault, dev);
+		flash_set_watch(dev->flash, dev->flash_watch, dev->flash_watch_ctx);
 		l.disk_nbd_socket = nbd + 1;
 	}
 	if (dev->member && dev->member->nic) {
@@ -981,6 +984,14 @@ int device_flash_fault(struct vh_device *dev, const struct flash_fault_rule *rul
 	fw->cw = console_wait(dev->console, CONSOLE_WATCH, *m, FAULT_WATCH_MS, on_fault_line, fw);
 	m->free = NULL; /* the console's now */
 	return i;
+}
+
+void device_flash_watch(struct vh_device *dev, flash_watch_fn fn, void *ctx)
+{
+	dev->flash_watch = fn;
+	dev->flash_watch_ctx = ctx;
+	if (dev->flash)
+		flash_set_watch(dev->flash, fn, ctx);
 }
 
 struct flash_faults *device_flash_faults(struct vh_device *dev)

@@ -19,6 +19,7 @@
 #define VH_DEVICE_H
 
 #include "console.h"
+#include "flash.h"
 #include "flash_faults.h"
 #include "flash_model.h"
 #include "outcome.h"
@@ -167,6 +168,10 @@ struct console_wait *device_cut_on(struct vh_device *dev, const char *pattern,
  * first; m is then taken. The rule's index, -1 when the table is full. */
 int device_flash_fault(struct vh_device *dev, const struct flash_fault_rule *rule,
 		       struct console_matcher *m);
+
+/* Watches every write and flush reaching the device's flash, this boot's
+ * and every later one's (flash.h's flash_set_watch). */
+void device_flash_watch(struct vh_device *dev, flash_watch_fn fn, void *ctx);
 
 /* The device's fault rules, slowness and wear (dut:flash{}), which every
  * boot's flash consults. */

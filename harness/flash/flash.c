@@ -32,6 +32,9 @@ struct flash {
 	flash_fault_fn on_fault;
 	void *fault_ctx;
 	struct late_reply *late;
+	flash_watch_fn watch;
+	void *watch_ctx;
+	bool dead; /* the watcher cut the power at a request: see flash_set_watch */
 };
 
 /* Writes the durable writes to the file, in order. 0 or -errno. */
@@ -156,9 +159,33 @@ static bool injected(struct flash *f, const struct nbd_request *rq, enum flash_o
 	return true;
 }
 
+/* Whether the watcher cuts the power at this write or flush. A write it
+ * cuts at reaches the model as the last pending write, unanswered. */
+static bool cut_here(struct flash *f, struct nbd_request *rq)
+{
+	if (f->dead)
+		return true;
+	bool write = rq->type == NBD_CMD_WRITE;
+	if (!f->watch || (!write && rq->type != NBD_CMD_FLUSH))
+		return false;
+	if (!f->watch(f->watch_ctx, write ? FLASH_OP_WRITE : FLASH_OP_FLUSH,
+		      write && (rq->flags & NBD_CMD_FLAG_FUA)))
+		return false;
+	f->dead = true;
+	if (write) {
+		f->stats.writes++;
+		f->stats.bytes_written += rq->len;
+		flash_model_write(&f->model, rq->offset, rq->len, rq->data);
+		rq->data = NULL;
+	}
+	return true;
+}
+
 static void on_request(void *ctx, struct nbd_request *rq)
 {
 	struct flash *f = ctx;
+	if (cut_here(f, rq))
+		return;
 	switch (rq->type) {
 	case NBD_CMD_READ:
 		if (!injected(f, rq, FLASH_OP_READ))
@@ -289,6 +316,12 @@ void flash_set_faults(struct flash *f, struct flash_faults *ff, flash_fault_fn f
 	f->faults = ff;
 	f->on_fault = fn;
 	f->fault_ctx = ctx;
+}
+
+void flash_set_watch(struct flash *f, flash_watch_fn fn, void *ctx)
+{
+	f->watch = fn;
+	f->watch_ctx = ctx;
 }
 
 void flash_get_stats(const struct flash *f, struct flash_stats *out)

@@ -17,6 +17,7 @@
 #include "flash_faults.h"
 #include "flash_model.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,18 @@ typedef void (*flash_fault_fn)(void *ctx, const struct flash_fault_report *r);
  * reach the model (a failed write changes nothing), slow ones are answered
  * from a timer. fn (may be NULL) hears of each injected failure. */
 void flash_set_faults(struct flash *f, struct flash_faults *ff, flash_fault_fn fn, void *ctx);
+
+/* A write or flush reaching the flash, in arrival order, for a watcher
+ * (vharness sweep's flush and write cut points): fua for a write with FUA.
+ * Returns true when the power dies as this request arrives: from then on
+ * the flash is dead until flash_cut. The request is never answered; a
+ * write is taken as pending (the one the flash was programming, which
+ * torn may keep part of), a flush or FUA write makes nothing durable. Every
+ * later request is dropped. The watcher must cut the device's power soon,
+ * from outside the request (a deferred call): flash_cut frees the server
+ * the request came from. */
+typedef bool (*flash_watch_fn)(void *ctx, enum flash_op op, bool fua);
+void flash_set_watch(struct flash *f, flash_watch_fn fn, void *ctx);
 
 /* Counts so far (of this boot). */
 void flash_get_stats(const struct flash *f, struct flash_stats *out);

@@ -220,6 +220,81 @@ static void test_nbd_flushed_write_reaches_the_file_unflushed_is_lost_at_volatil
 	assert_true(file_holds(r, 65536, 4096, 0));
 }
 
+/* vharness sweep's watcher: the power dies at the cut_at-th request of op. */
+struct watch {
+	enum flash_op op;
+	int seen, cut_at;
+	bool cut;
+};
+
+static bool on_request_watch(void *ctx, enum flash_op op, bool fua)
+{
+	(void)fua;
+	struct watch *w = ctx;
+	if (op != w->op || ++w->seen != w->cut_at)
+		return false;
+	w->cut = true;
+	return true;
+}
+
+/* Serves until the watcher has cut, and a while more: nothing after it may
+ * reach the flash (qemu-io waits for the reply it never gets). */
+static void serve_until_watch_cuts(struct rig *r, struct watch *w)
+{
+	for (int turn = 0; turn < 2000 && !w->cut; turn++)
+		ev_run_once(r->loop, 10);
+	assert_true(w->cut);
+	for (int turn = 0; turn < 20; turn++)
+		ev_run_once(r->loop, 10);
+}
+
+static void test_nbd_watch_cuts_at_a_flush_before_it_completes(void **state)
+{
+	struct rig *r = *state;
+	const char *cmds[] = { "write -P 0xab 0 64k",
+			       "flush",
+			       "write -P 0xcd 64k 4k",
+			       "flush",
+			       "write -P 0xef 128k 4k",
+			       "sleep 20000",
+			       NULL };
+	struct watch w = { .op = FLASH_OP_FLUSH, .cut_at = 2 };
+	flash_set_watch(r->flash, on_request_watch, &w);
+	start_qemu_io(r, cmds);
+	serve_until_watch_cuts(r, &w);
+	struct flash_cut_report rep;
+	struct flash_stats st;
+	cut(r, FLASH_CUT_VOLATILE, &rep, &st);
+	/* The second flush never completed: the write before it was pending. */
+	assert_int_equal(st.flushes, 1);
+	assert_int_equal(st.writes, 2);
+	assert_int_equal(rep.pending_writes, 1);
+	assert_true(file_holds(r, 0, 65536, 0xab));
+	assert_true(file_holds(r, 65536, 4096, 0));
+	assert_true(file_holds(r, 131072, 4096, 0));
+}
+
+static void test_nbd_watch_cuts_at_a_write_in_flight(void **state)
+{
+	struct rig *r = *state;
+	const char *cmds[] = { "write -P 0xab 0 4k", "write -P 0xcd 4k 4k", "write -P 0xef 8k 4k",
+			       "sleep 20000", NULL };
+	struct watch w = { .op = FLASH_OP_WRITE, .cut_at = 2 };
+	flash_set_watch(r->flash, on_request_watch, &w);
+	start_qemu_io(r, cmds);
+	serve_until_watch_cuts(r, &w);
+	struct flash_cut_report rep;
+	struct flash_stats st;
+	/* durable keeps every pending write: the one in flight is among them,
+	 * the one after it never arrived. */
+	cut(r, FLASH_CUT_DURABLE, &rep, &st);
+	assert_int_equal(st.writes, 2);
+	assert_int_equal(rep.pending_writes, 2);
+	assert_true(file_holds(r, 0, 4096, 0xab));
+	assert_true(file_holds(r, 4096, 4096, 0xcd));
+	assert_true(file_holds(r, 8192, 4096, 0));
+}
+
 static void test_nbd_durable_cut_keeps_the_unflushed_write(void **state)
 {
 	struct rig *r = *state;
@@ -421,6 +496,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_nbd_flushed_write_reaches_the_file_unflushed_is_lost_at_volatile_cut,
 			rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_nbd_watch_cuts_at_a_flush_before_it_completes,
+						rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_nbd_watch_cuts_at_a_write_in_flight, rig_setup,
+						rig_teardown),
 		cmocka_unit_test_setup_teardown(test_nbd_durable_cut_keeps_the_unflushed_write,
 						rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_nbd_fua_write_is_in_the_file_before_any_flush,

@@ -1,6 +1,6 @@
 /* Unit tests for `vharness sweep`'s pure parts (harness/cli/sweep.c): its
- * options, the recorded cut points, each point's outcome from its events and
- * the table. */
+ * options, the recorded cut points and which of them --max keeps, each
+ * point's outcome from its events and the table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +48,25 @@ static void test_parse_ok(void **state)
 	assert_int_equal(o.max, SWEEP_DEFAULT_MAX);
 	assert_string_equal(o.flash, "volatile");
 	assert_false(o.seed_set);
+	assert_int_equal(o.kind, SWEEP_CUT_LINE);
+	assert_null(o.from);
+	assert_int_equal(o.jobs, 1);
+	assert_false(o.jobs_auto);
+
+	const char *fl[] = { "sweep",  "s.lua",		 "--cut-at", "flush",
+			     "--from", "install slot=b", "--jobs=3", NULL };
+	assert_int_equal(parse(&o, err, sizeof(err), fl), 0);
+	assert_int_equal(o.kind, SWEEP_CUT_FLUSH);
+	assert_null(o.pattern);
+	assert_string_equal(o.from, "install slot=b");
+	assert_int_equal(o.jobs, 3);
+	assert_string_equal(sweep_cut_kind_name(o.kind), "flush");
+
+	const char *wr[] = { "sweep", "s.lua", "--cut-at=write", "-j", "auto", NULL };
+	assert_int_equal(parse(&o, err, sizeof(err), wr), 0);
+	assert_int_equal(o.kind, SWEEP_CUT_WRITE);
+	assert_true(o.jobs_auto);
+	assert_string_equal(sweep_cut_kind_name(o.kind), "write");
 }
 
 static void expect_error(const char *const *w, const char *needle)
@@ -62,10 +81,11 @@ static void expect_error(const char *const *w, const char *needle)
 static void test_parse_errors(void **state)
 {
 	(void)state;
-	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "flush", NULL }, "not yet");
-	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "write", NULL }, "not yet");
 	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "byte:3", NULL },
-		     "line:PATTERN");
+		     "--cut-at takes flush, write or line:PATTERN, not 'byte:3'");
+	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "flushes", NULL },
+		     "not 'flushes'");
+	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", NULL }, "--cut-at needs");
 	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "line:", NULL },
 		     "Lua pattern");
 	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "line:(", NULL }, "line:(");
@@ -78,9 +98,17 @@ static void test_parse_errors(void **state)
 	expect_error(
 		(const char *[]){ "sweep", "s.lua", "--cut-at", "line:x", "--flash", "nand", NULL },
 		"--flash");
+	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "flush", "--jobs", "0", NULL },
+		     "--jobs takes auto or a number from 1 to 64, not '0'");
+	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "flush", "-j", "x", NULL },
+		     "not 'x'");
+	expect_error((const char *[]){ "sweep", "s.lua", "--cut-at", "flush", "--from", NULL },
+		     "--from needs a Lua pattern");
 	expect_error(
-		(const char *[]){ "sweep", "s.lua", "--cut-at", "line:x", "--jobs", "2", NULL },
-		"'--jobs'");
+		(const char *[]){ "sweep", "s.lua", "--cut-at", "flush", "--from", "a(", NULL },
+		"--from a(");
+	expect_error((const char *[]){ "sweep", "s.lua", "--from", "x", NULL },
+		     "needs --cut-at flush, write or line:PATTERN");
 	struct sweep_opts o;
 	char err[64];
 	assert_int_equal(parse(&o, err, sizeof(err), (const char *[]){ "sweep", "--help", NULL }),
@@ -119,6 +147,31 @@ static void test_points(void **state)
 	fclose(f);
 	assert_non_null(strstr(err, "sweep-points.tsv:2"));
 	assert_int_equal(n, 0);
+}
+
+static void expect_selection(int total, int max, enum sweep_cut_kind kind, const int *want,
+			     int n_want)
+{
+	int idx[16];
+	assert_int_equal(sweep_select(total, max, kind, idx), n_want);
+	for (int i = 0; i < n_want; i++)
+		assert_int_equal(idx[i], want[i]);
+}
+
+static void test_select(void **state)
+{
+	(void)state;
+	/* Fewer points than --max: all of them, whatever the kind. */
+	expect_selection(3, 5, SWEEP_CUT_FLUSH, (const int[]){ 0, 1, 2 }, 3);
+	expect_selection(3, 3, SWEEP_CUT_WRITE, (const int[]){ 0, 1, 2 }, 3);
+	/* Lines: the first ones (progress=10..40 in it_sweep). */
+	expect_selection(9, 4, SWEEP_CUT_LINE, (const int[]){ 0, 1, 2, 3 }, 4);
+	/* Flushes and writes: spread evenly, the first and the last included. */
+	expect_selection(10, 4, SWEEP_CUT_FLUSH, (const int[]){ 0, 3, 6, 9 }, 4);
+	expect_selection(100, 3, SWEEP_CUT_WRITE, (const int[]){ 0, 49, 99 }, 3);
+	expect_selection(5, 4, SWEEP_CUT_WRITE, (const int[]){ 0, 1, 2, 4 }, 4);
+	expect_selection(7, 1, SWEEP_CUT_FLUSH, (const int[]){ 6 }, 1);
+	expect_selection(7, 1, SWEEP_CUT_LINE, (const int[]){ 0 }, 1);
 }
 
 static const char events[] =
@@ -180,21 +233,29 @@ static void test_table(void **state)
 	const char *messages[2] = { NULL, "s.lua:9: expected 2.0.0\nserial tail" };
 	char buf[2048] = "";
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
-	sweep_table_print(f, p, o, messages, 2);
+	sweep_table_print(f, SWEEP_CUT_LINE, p, o, messages, 2);
 	fclose(f);
-	assert_non_null(strstr(buf, "point  device"));
-	assert_non_null(strstr(buf, "1      dut         install progress=10"));
+	assert_non_null(strstr(buf, "point  device      cut          line "));
+	assert_non_null(strstr(buf, "1      dut         line 1       install progress=10"));
 	assert_non_null(strstr(buf, "pass (slot a 1.0.0)\n"));
 	assert_non_null(strstr(buf, "check failed (slot a 1.0.0): s.lua:9: expected 2.0.0\n"));
 	assert_null(strstr(buf, "serial tail"));
+
+	memset(buf, 0, sizeof(buf));
+	f = fmemopen(buf, sizeof(buf), "w");
+	p[1].ordinal = 17;
+	sweep_table_print(f, SWEEP_CUT_FLUSH, p, o, messages, 2);
+	fclose(f);
+	assert_non_null(strstr(buf, "cut          last line "));
+	assert_non_null(strstr(buf, "2      dut         flush 17     install progress=20"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_ok), cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_points),	 cmocka_unit_test(test_outcomes),
-		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_points),	 cmocka_unit_test(test_select),
+		cmocka_unit_test(test_outcomes), cmocka_unit_test(test_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,9 +6,10 @@
 --   build/vharness run scenarios/rauc_ota.lua
 --   -D image_dir=DIR   (default: build/image-rauc) where flash.img and the bundles are
 -- release-1 runs from slot A. The update server offers release-2: the
--- device downloads the bundle, `rauc install` writes slot B and makes it
--- primary, the device reboots into B on trial, its health check passes and
--- `rauc status mark-good` keeps it.
+-- device downloads the bundle and `rauc install` starts writing slot B;
+-- power dies mid-write and the device comes back on A. It installs again,
+-- RAUC makes B primary, the device reboots into B on trial, its health
+-- check passes and `rauc status mark-good` keeps it.
 local vh = require "vharness"
 -- Built next to the reference image (both in build/): beside $VH_IMAGE_DIR
 -- when that is set, else in the build/ of the checkout this scenario is in.
@@ -45,8 +46,8 @@ local dut = vh.device { name = "dut", network = lan, server = ota, firmware = fw
 vh.check(dut:env("BOOT_ORDER") == "A B" and dut:env("BOOT_B_LEFT") == "3",
   "the image boots A first, 3 tries per slot")
 dut:power_on()
-dut:expect("initramfs: root=/dev/vda2", "60s")
-dut:expect("vhr: boot slot=A release=release%-1", "120s")
+dut:expect("initramfs: root=/dev/vda2", "300s")
+dut:expect("vhr: boot slot=A release=release%-1", "300s")
 -- RAUC's own view: the service found the slot it booted from.
 dut:expect("Booted from: rootfs%.0 %(A%)", "60s")
 dut:expect("vhr: release release%-1", "60s")
@@ -55,13 +56,29 @@ ota:serve("/release-2.raucb", dir .. "/release-2.raucb")
 ota:serve("/release", dir .. "/release-2.offer")
 dut:expect("vhr: update offered release=release%-2", "60s")
 dut:expect("vhr: downloaded release=release%-2", "300s")
+
+-- Power dies while RAUC writes slot B. RAUC took B out of BOOT_ORDER before
+-- writing it, so the bootloader boots A again, as if nothing had happened.
+dut:expect("Marking target slot rootfs%.1 as non%-bootable", "120s")
+dut:expect("writing data to device /dev/vda3", "120s")
+vh.sleep("2s")
+dut:power_cut()
+vh.check(dut:env("BOOT_ORDER") == "A", "an interrupted install leaves BOOT_ORDER=\"A\": " ..
+  tostring(dut:env("BOOT_ORDER")))
+vh.check(dut:env("BOOT_B_LEFT") == "0", "an interrupted install leaves B no tries")
+dut:power_on()
+dut:expect("initramfs: root=/dev/vda2", "300s")
+dut:expect("vhr: boot slot=A release=release%-1", "300s")
+
+-- The release is still offered: the device downloads and installs it again.
+dut:expect("vhr: downloaded release=release%-2", "300s")
 -- rauc install's progress, from the client itself.
 dut:expect("Installing `/data/vhr/update%.raucb` succeeded", "600s")
 dut:expect("vhr: reboot reason=update release=release%-2", "60s")
 
 -- The trial boot of slot B: healthy, so the integration marks it good.
-dut:expect("initramfs: root=/dev/vda3", "120s")
-dut:expect("vhr: boot slot=B release=release%-2", "120s")
+dut:expect("initramfs: root=/dev/vda3", "300s")
+dut:expect("vhr: boot slot=B release=release%-2", "300s")
 dut:expect("vhr: health ok", "60s")
 dut:expect("vhr: mark%-good release=release%-2 slot=B", "120s")
 vh.check(dut:env("BOOT_ORDER"):match("^B") ~= nil,

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f, const char *binary_dir, const char *mender_dir,
-		  const char *rauc_dir)
+static void usage(FILE *f, const char *binary_dir, const char *mender_dir, const char *rauc_dir)
 {
 	fprintf(f,
 		"usage: vharness image build [--profile reference|mender|rauc] [--arch "
@@ -49,13 +48,14 @@ int cmd_image(int argc, char **argv, const char *binary_dir, const char *mender_
 						arch ? arch : "");
 		} else if (cli_is_option(argv[i], "--profile")) {
 			profile = cli_option_value(argc, argv, &i, "--profile");
-			if (!profile || (strcmp(profile, "reference") && strcmp(profile, "mender") &&
-					 strcmp(profile, "rauc")))
-				cli_usage_error(err, sizeof(err),
-						"--profile takes reference, mender or rauc, not '%s' "
-						"(the other bootloader profiles describe your own "
-						"image: vh.firmware { profile = ... })",
-						profile ? profile : "");
+			if (!profile || (strcmp(profile, "reference") &&
+					 strcmp(profile, "mender") && strcmp(profile, "rauc")))
+				cli_usage_error(
+					err, sizeof(err),
+					"--profile takes reference, mender or rauc, not '%s' "
+					"(the other bootloader profiles describe your own "
+					"image: vh.firmware { profile = ... })",
+					profile ? profile : "");
 		} else {
 			cli_usage_error(err, sizeof(err), "image build: unknown option '%s'",
 					argv[i]);

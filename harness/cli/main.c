@@ -49,8 +49,8 @@ int main(int argc, char **argv)
 	case CLI_NETEM:
 		return cmd_netem(opts.rest_argc, opts.rest_argv);
 	case CLI_IMAGE:
-		return cmd_image(opts.rest_argc, opts.rest_argv, VH_BINARY_DIR,
-				 VH_MENDER_IMAGE_DIR, VH_RAUC_IMAGE_DIR);
+		return cmd_image(opts.rest_argc, opts.rest_argv, VH_BINARY_DIR, VH_MENDER_IMAGE_DIR,
+				 VH_RAUC_IMAGE_DIR);
 	case CLI_REPORT:
 		return cmd_report(opts.rest_argc, opts.rest_argv);
 	case CLI_SWEEP:

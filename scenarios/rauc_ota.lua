@@ -81,7 +81,7 @@ dut:expect("initramfs: root=/dev/vda3", "300s")
 dut:expect("vhr: boot slot=B release=release%-2", "300s")
 dut:expect("vhr: health ok", "60s")
 dut:expect("vhr: mark%-good release=release%-2 slot=B", "120s")
-vh.check(dut:env("BOOT_ORDER"):match("^B") ~= nil,
+vh.check(tostring(dut:env("BOOT_ORDER")):match("^B") ~= nil,
   "BOOT_ORDER starts with B after mark-good: " .. tostring(dut:env("BOOT_ORDER")))
 vh.check(dut:env("BOOT_B_LEFT") == "3", "mark-good gave B its 3 tries back")
 -- The client itself, asked on the console.

@@ -52,7 +52,7 @@ end
 dut:expect("initramfs: root=/dev/vda2", "300s")
 dut:expect("vhr: rollback release=release%-1 slot=A failed=release%-3", "120s")
 vh.check(dut:env("BOOT_B_LEFT") == "0", "B has no tries left")
-vh.check(dut:env("BOOT_ORDER"):match("^A") ~= nil,
+vh.check(tostring(dut:env("BOOT_ORDER")):match("^A") ~= nil,
   "mark-bad other took B out of first place: " .. tostring(dut:env("BOOT_ORDER")))
 dut:send("rauc status 2>/dev/null | grep -E 'Booted from|Activated'\n")
 dut:expect("Booted from: rootfs%.0 %(A%)", "60s")

@@ -21,6 +21,7 @@ packages=(
   strace
   chromium # it_report renders report.html in a real browser (headless)
   mender-artifact libglib2.0-0 liblzma5 libssl3 # the Mender image (guest-agent/mender/)
+  rauc squashfs-tools dbus-daemon openssl # the RAUC image (guest-agent/rauc/): rauc in the guest and for bundles
 )
 
 # The guest kernel is the host architecture's; on x86-64 also what the aarch64

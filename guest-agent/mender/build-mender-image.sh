@@ -40,6 +40,8 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "build-mender-image.sh: $1" >&2; exit "${2:-1}"; }
+# shellcheck source=../image-lib.sh
+. "$here/../image-lib.sh"
 
 [ $# -eq 2 ] || die "usage: build-mender-image.sh OUTDIR REFERENCE_IMAGE_DIR" 2
 outdir=$1
@@ -75,15 +77,14 @@ mender=$stage/deb/usr/bin/mender
 [ -x "$mender" ] || die "$deb has no usr/bin/mender" 2
 
 # Shared libraries of what runs dynamically in the guest, with the loader.
-mapfile -t libs < <({ ldd "$mender"; ldd /usr/bin/fw_printenv; } |
-	awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+/ { print $1 }' | sort -u)
+mapfile -t libs < <(lib_closure "$mender" /usr/bin/fw_printenv)
 for lib in "${libs[@]}"; do
 	[ -f "$lib" ] || die "ldd names $lib but it is missing: install mender-client's dependencies (libglib2.0-0 liblzma5 libssl3)" 2
 done
 
 # --- content key ------------------------------------------------------------
 key=$( {
-	sha256sum "$0" "$here/initramfs-init" "$deb" "$busybox" /usr/bin/fw_printenv \
+	sha256sum "$0" "$here/../image-lib.sh" "$here/../slot-init" "$deb" "$busybox" /usr/bin/fw_printenv \
 		"$refdir/vmlinuz" "$refdir/initramfs.cpio" "${libs[@]}" | cut -d' ' -f1
 	find "$here/rootfs" -type f | sort | xargs sha256sum | cut -d' ' -f1
 	mender-artifact --version
@@ -91,11 +92,7 @@ key=$( {
 } | sha256sum | cut -d' ' -f1)
 outputs="flash.img release-2.mender release-2.offer release-3.mender release-3.offer
 	release-3-commit-always.mender flash-single-env-copy.img flash-no-bootlimit.img manifest"
-uptodate=1
-for f in $outputs; do [ -f "$outdir/$f" ] || uptodate=0; done
-if [ $uptodate -eq 1 ] && [ "$(cat "$outdir/key" 2>/dev/null)" = "$key" ]; then
-	# Newer than their inputs, so make does not ask again.
-	for f in $outputs; do touch "$outdir/$f"; done
+if up_to_date "$outdir" "$key" "$outputs"; then
 	echo "build-mender-image.sh: $outdir is up to date (key $key)"
 	exit 0
 fi
@@ -103,13 +100,7 @@ rm -f "$outdir/key"
 start=$(date +%s.%N)
 
 # --- the slot's initramfs: the reference image's modules, our /init -------
-mkdir "$stage/initrd"
-(cd "$stage/initrd" && cpio -idm --quiet <"$refdir/initramfs.cpio")
-rm -rf "$stage/initrd/sbin/vh-agent" "$stage/initrd/etc/inittab" "$stage/initrd/etc/profile"
-install -m 755 "$here/initramfs-init" "$stage/initrd/init"
-find "$stage/initrd" -mindepth 1 -exec touch -h -d @0 {} +
-(cd "$stage/initrd" && find . -mindepth 1 -printf '%P\n' | sort |
-	cpio --quiet -o -H newc --reproducible -R 0:0) >"$stage/initrd.img"
+make_slot_initrd "$refdir" "$here/../slot-init" "$stage/initrd.img"
 
 # --- one rootfs tree per release -----------------------------------------
 # make_rootfs DIR RELEASE SELFTEST [BUG]
@@ -119,24 +110,18 @@ make_rootfs() {
 	local d=$1 release=$2 selftest=$3 bug=${4:-}
 	mkdir -p "$d"/{bin,sbin,usr/bin,usr/sbin,etc/mender/scripts,boot,dev,proc,sys,run,tmp,data,root,var/lib}
 	cp -a "$here/rootfs/." "$d/"
-	cp $busybox "$d/bin/busybox"
-	$busybox --list-full | while read -r applet; do
-		[ -e "$d/$applet" ] || ln -s /bin/busybox "$d/$applet"
-	done
+	install_busybox "$d" $busybox
 	install -m 755 "$mender" "$d/usr/bin/mender"
 	install -m 755 /usr/bin/fw_printenv "$d/usr/bin/fw_printenv"
 	install -m 755 /usr/bin/fw_setenv "$d/usr/bin/fw_setenv"
-	for lib in "${libs[@]}"; do
-		mkdir -p "$d$(dirname "$lib")"
-		cp -L "$lib" "$d$lib"
-	done
+	install_libs "$d" "${libs[@]}"
 	ln -s /data/mender "$d/var/lib/mender"
 	cp "$refdir/vmlinuz" "$d/boot/vmlinuz"
 	cp "$stage/initrd.img" "$d/boot/initrd.img"
 	if [ "$bug" = single-env-copy ]; then
 		printf '/dev/vda 0x400000 0x4000\n' >"$d/etc/fw_env.config"
 	else
-		printf '/dev/vda 0x400000 0x4000\n/dev/vda 0x800000 0x4000\n' >"$d/etc/fw_env.config"
+		fw_env_config "$d/etc/fw_env.config"
 	fi
 	echo "$bug" >"$d/etc/vhm/bugs"
 	cat >"$d/etc/mender/mender.conf" <<-CONF
@@ -197,14 +182,7 @@ make_disk() { # OUT ROOTFS_EXT4 ENV_FILE
 	dd if="$2" of="$img" bs=1M seek=24 conv=notrunc,sparse status=none
 	dd if="$2" of="$img" bs=1M seek=88 conv=notrunc,sparse status=none
 	dd if="$stage/data.ext4" of="$img" bs=1M seek=152 conv=notrunc,sparse status=none
-	printf '%s 0x400000 0x4000\n%s 0x800000 0x4000\n' "$img" "$img" >"$stage/fw_env.config"
-	# A blank flash has no env: fw_setenv starts from the file's values (-f),
-	# as meta-mender's U-Boot would from its built-in default env, and
-	# writes them (-s: with nothing to set it would write nothing). -f reads
-	# NAME=VALUE lines only.
-	fw_setenv -c "$stage/fw_env.config" -f "$3" -s "$3"
-	[ "$(fw_printenv -c "$stage/fw_env.config" -n mender_boot_part)" = 2 ] ||
-		die "the U-Boot env did not reach $img"
+	write_env "$img" "$3" mender_boot_part 2
 }
 printf 'mender_boot_part=2\nmender_boot_part_hex=2\nupgrade_available=0\nbootcount=0\nbootlimit=1\nmender_saveenv_canary=1\n' \
 	>"$stage/env"
@@ -218,21 +196,11 @@ for f in $outputs; do
 	[ "$f" = manifest ] && continue
 	mv "$stage/$f" "$outdir/$f"
 done
-end=$(date +%s.%N)
 sum() { sha256sum "$1" | cut -d' ' -f1; }
-{
-	echo "key=$key"
-	echo "mender_client=$(basename "$deb")"
-	echo "mender_artifact=$(mender-artifact --version | awk '{ print $3 }')"
-	echo "kernel_sha256=$(sum "$refdir/vmlinuz")"
-	echo "rootfs_used_kib=$rootfs_used_kib"
-	echo "rootfs_partition_mib=$part_mib"
-	for f in $outputs; do
-		[ "$f" = manifest ] && continue
-		echo "$f bytes=$(stat -c %s "$outdir/$f") allocated_kib=$(du -k "$outdir/$f" | cut -f1) sha256=$(sum "$outdir/$f")"
-	done
-	echo "build_seconds=$(echo "$end - $start" | bc 2>/dev/null || awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
-} >"$outdir/.manifest.tmp"
-mv "$outdir/.manifest.tmp" "$outdir/manifest"
-echo "$key" >"$outdir/key"
+write_manifest "$outdir" "$key" "$start" "$outputs" \
+	"mender_client=$(basename "$deb")" \
+	"mender_artifact=$(mender-artifact --version | awk '{ print $3 }')" \
+	"kernel_sha256=$(sum "$refdir/vmlinuz")" \
+	"rootfs_used_kib=$rootfs_used_kib" \
+	"rootfs_partition_mib=$part_mib"
 echo "build-mender-image.sh: built $outdir"

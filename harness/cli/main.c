@@ -24,6 +24,9 @@
 #ifndef VH_MENDER_IMAGE_DIR
 #define VH_MENDER_IMAGE_DIR VH_BINARY_DIR "/image-mender"
 #endif
+#ifndef VH_RAUC_IMAGE_DIR
+#define VH_RAUC_IMAGE_DIR VH_BINARY_DIR "/image-rauc"
+#endif
 
 int main(int argc, char **argv)
 {
@@ -46,8 +49,8 @@ int main(int argc, char **argv)
 	case CLI_NETEM:
 		return cmd_netem(opts.rest_argc, opts.rest_argv);
 	case CLI_IMAGE:
-		return cmd_image(opts.rest_argc, opts.rest_argv, VH_BINARY_DIR,
-				 VH_MENDER_IMAGE_DIR);
+		return cmd_image(opts.rest_argc, opts.rest_argv, VH_BINARY_DIR, VH_MENDER_IMAGE_DIR,
+				 VH_RAUC_IMAGE_DIR);
 	case CLI_REPORT:
 		return cmd_report(opts.rest_argc, opts.rest_argv);
 	case CLI_SWEEP:

@@ -105,8 +105,12 @@ static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 			if (lua_type(L, -2) != LUA_TSTRING || spec.n_options == 32)
 				luaL_error(L,
 					   "firmware: boot = { option = value, ... } (at most 32)");
-			snprintf(opt_text[spec.n_options], sizeof(opt_text[0]), "%s=%s",
-				 lua_tostring(L, -2), luaL_tolstring(L, -1, NULL));
+			/* The key first: luaL_tolstring pushes, moving it to -3
+			 * (argument order is unspecified in C). */
+			const char *name = lua_tostring(L, -2);
+			const char *value = luaL_tolstring(L, -1, NULL);
+			snprintf(opt_text[spec.n_options], sizeof(opt_text[0]), "%s=%s", name,
+				 value);
 			lua_pop(L, 2);
 			options[spec.n_options] = opt_text[spec.n_options];
 			spec.n_options++;

@@ -36,7 +36,7 @@ assert_contains "$WORK/noimage.err" "vharness image build"
 # built it), so building it again only checks that.
 run_vh badprofile image build --profile nerves
 assert_exit badprofile 2
-assert_contains "$WORK/badprofile.err" "--profile takes reference or mender, not 'nerves'"
+assert_contains "$WORK/badprofile.err" "--profile takes reference, mender or rauc, not 'nerves'"
 run_vh menderarm image build --profile mender --arch aarch64
 assert_exit menderarm 2
 assert_contains "$WORK/menderarm.err" "the Mender image is x86-64 only"

@@ -289,6 +289,24 @@ static void test_lua_user_firmware_with_unknown_profile_lists_the_known_ones(voi
 	assert_config_error_at("profile.lua", src, 2, "uboot-bootcount");
 }
 
+/* The option's name, not its value: the key must be read before
+ * luaL_tolstring pushes the value (C leaves argument order open). */
+static void test_lua_user_firmware_unknown_boot_option_is_named(void **state)
+{
+	(void)state;
+	char disk[128];
+	snprintf(disk, sizeof(disk), "%s/blank.img", dir);
+	FILE *f = fopen(disk, "w");
+	assert_non_null(f);
+	fclose(f);
+	char src[512];
+	snprintf(src, sizeof(src),
+		 PRELUDE "local fw = vh.firmware { disk = \"%s\", profile = \"rauc\",\n"
+			 "  kernel = \"/boot/vmlinuz\", boot = { bootlimt = \"/dev/vda2\" } }\n",
+		 disk);
+	assert_config_error_at("bootopt.lua", src, 2, "no option 'bootlimt'");
+}
+
 static void test_lua_user_firmware_slots_must_be_two_partition_numbers(void **state)
 {
 	(void)state;
@@ -763,6 +781,7 @@ int main(void)
 		T(test_lua_user_firmware_without_profile_is_config_error),
 		T(test_lua_user_firmware_with_missing_disk_names_the_path),
 		T(test_lua_user_firmware_with_unknown_profile_lists_the_known_ones),
+		T(test_lua_user_firmware_unknown_boot_option_is_named),
 		T(test_lua_user_firmware_slots_must_be_two_partition_numbers),
 		T(test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use),
 		T(test_lua_two_device_scenario_using_every_wait_passes_dry_run),

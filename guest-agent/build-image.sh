@@ -71,7 +71,9 @@ amd64) arch=x86_64 elf_machine="X86-64" ;;
 arm64) arch=aarch64 elf_machine="AArch64" ;;
 esac
 kernel_kind=${VH_KERNEL:-cloud}
-small_min_memory_mib=64
+# The small kernel's -m floor: 40 booted and ran flaky_ota; at 32 the
+# initramfs no longer unpacks (docs/fleet.md).
+small_min_memory_mib=40
 case $kernel_kind in
 cloud) ;;
 small)

@@ -4,12 +4,16 @@
 -- tsc_early_khz; aarch64: virt, cortex-a53 under TCG or the host CPU under KVM).
 --   build/vharness run bench/boot.lua
 --   build/vharness run bench/boot.lua --arch aarch64
+--   build/vharness run bench/boot.lua --image-dir build/image-small -D memory=48M
+-- (`-D memory=` is the guest's -m; --image-dir picks the image, and so the
+-- kernel: build/image-small has the small one, docs/fleet.md.)
 local vh = require "vharness"
 local BOOTS, IDLE = 10, "3s"
 
 local lan = vh.network { name = "lan" }
 local fw = vh.reference_firmware {}
-local dut = vh.device { name = "dut", network = lan, firmware = fw }
+local dut = vh.device { name = "dut", network = lan, firmware = fw,
+                        memory = vh.param("memory", "96M") }
 
 local function rss_kib(pid)
   local f = assert(io.open("/proc/" .. pid .. "/status"))

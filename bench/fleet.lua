@@ -4,6 +4,9 @@
 -- CPU per idle device (QEMU, and the harness's own share), and the time
 -- from the first power-on to the last device's `connected`.
 --   build/vharness run bench/fleet.lua [-D sizes=1,4,10] [-D stagger=50ms]
+--        [-D memory=96M] [-D idle=5] [--image-dir build/image-small]
+-- (memory: each guest's -m; idle: the CPU window in seconds; --image-dir
+-- picks the image and so the guest kernel, docs/fleet.md.)
 -- Each size is its own fleet, powered on with vh.fleet's stagger and cut
 -- before the next; one uncounted boot first pays for the accelerator probe.
 -- All sizes share one /24, so they add up to at most 250 devices.
@@ -12,16 +15,18 @@ local vh = require "vharness"
 local sizes = {}
 for n in vh.param("sizes", "1,4,10"):gmatch("%d+") do sizes[#sizes + 1] = tonumber(n) end
 local STAGGER = vh.param("stagger", "50ms")
-local SETTLE, IDLE_S = "3s", 5
+local MEMORY = vh.param("memory", "96M")
+local SETTLE, IDLE_S = "3s", tonumber(vh.param("idle", "5"))
 
 local lan = vh.network { name = "lan", subnet = "10.77.0.0/24" }
 local ota = vh.update_server { network = lan }
 local fw = vh.reference_firmware { version = "1.0.0" }
-local warm = vh.device { name = "warm", network = lan, server = ota, firmware = fw }
+local warm = vh.device { name = "warm", network = lan, server = ota, firmware = fw,
+                         memory = MEMORY }
 local fleets = {}
 for i, n in ipairs(sizes) do
   fleets[i] = vh.fleet { n = n, name = string.char(96 + i) .. "%03d", network = lan,
-                         server = ota, firmware = fw, stagger = STAGGER }
+                         server = ota, firmware = fw, stagger = STAGGER, memory = MEMORY }
 end
 
 local function read(path)
@@ -97,6 +102,7 @@ for _, fleet in ipairs(fleets) do
   vh.log(string.format("fleet of %d: all connected %.2f s after the first power-on", n, up_s))
   for _, d in ipairs(fleet) do d:power_cut() end
 end
+print(string.format("memory %s, idle window %d s", MEMORY, IDLE_S))
 print(string.format("stagger %s; 1-minute load average %s before, %s after (%d cores)",
   STAGGER, load_before, read("/proc/loadavg"):match("^(%S+)"),
   select(2, read("/proc/cpuinfo"):gsub("\nprocessor", "")) + 1))

@@ -26,6 +26,11 @@
 # vh-kernel-netem-check) in /usr/bin with its shared libraries. Only for this
 # machine's architecture: tc and the tools come with the host's libraries.
 # VH_EXTRA_MODULES="a b" adds modules (with their dependencies) to either.
+# VH_KERNEL=small (x86_64 only, not with --with-tc) takes the kernel from
+# build-kernel.sh instead: Debian's linux-source-6.1 built with a small
+# config and no modules (VH_KERNEL_CACHE: its cache directory), so the image
+# has no modules and /init loads none; the manifest's kernel_version is
+# small-<cache key>. VH_KERNEL=cloud (the default) is the Debian cloud kernel.
 #
 # Reproducible: files are sorted, owned by 0:0, stamped with SOURCE_DATE_EPOCH
 # (default 0) and renumbered, so the same inputs give the same bytes. The
@@ -64,6 +69,18 @@ deb_arch=$(deb_arch_of "$arch") || die "unknown arch '$arch' (x86_64 or aarch64)
 case $deb_arch in
 amd64) arch=x86_64 elf_machine="X86-64" ;;
 arm64) arch=aarch64 elf_machine="AArch64" ;;
+esac
+kernel_kind=${VH_KERNEL:-cloud}
+# The small kernel's -m floor: 40 booted and ran flaky_ota; at 32 the
+# initramfs no longer unpacks (docs/fleet.md).
+small_min_memory_mib=40
+case $kernel_kind in
+cloud) ;;
+small)
+	[ "$arch" = x86_64 ] || die "VH_KERNEL=small builds only an x86_64 kernel" 2
+	[ $with_tc -eq 0 ] || die "VH_KERNEL=small has no modules: the --with-tc image keeps the cloud kernel" 2
+	;;
+*) die "VH_KERNEL must be cloud or small, not '$kernel_kind'" 2 ;;
 esac
 host_deb_arch=$(dpkg --print-architecture)
 foreign=0
@@ -196,7 +213,14 @@ else
 	bb_list=$($busybox --list-full)
 	bb_version=$($busybox 2>&1 | sed -nE '1s/^BusyBox v([^ ]+).*/\1/p')
 fi
-[ -f "$moddir/modules.dep" ] || die "no $moddir/modules.dep: reinstall linux-image-$kver or run depmod $kver" 2
+if [ "$kernel_kind" = small ]; then
+	# Everything is built in: no modules directory at all.
+	kernel=$("$here/build-kernel.sh" "${VH_KERNEL_CACHE:-}") || die "build-kernel.sh failed" 1
+	kver=small-$(basename "$(dirname "$kernel")")
+	moddir=
+else
+	[ -f "$moddir/modules.dep" ] || die "no $moddir/modules.dep: reinstall linux-image-$kver or run depmod $kver" 2
+fi
 
 if [ $with_tc -eq 1 ]; then
 	tc_bin=$(command -v tc || true)
@@ -249,11 +273,17 @@ resolve_modules() {
 
 wanted="$base_modules ${VH_EXTRA_MODULES:-}"
 [ $with_tc -eq 0 ] || wanted="$wanted $tc_modules"
-modlist=$(resolve_modules "$wanted") || die "a wanted module is not in $moddir (kernel $kver)"
+modlist=
+if [ -n "$moddir" ]; then
+	modlist=$(resolve_modules "$wanted") || die "a wanted module is not in $moddir (kernel $kver)"
+elif [ -n "${VH_EXTRA_MODULES:-}" ]; then
+	die "VH_EXTRA_MODULES: the small kernel has no modules (add them to guest-agent/kernel/small-x86_64.config)" 2
+fi
 
 # --- root filesystem ------------------------------------------------------
 cd "$stage"
-mkdir -p bin sbin usr/bin usr/sbin etc dev proc sys run tmp root "lib/modules/$kver"
+mkdir -p bin sbin usr/bin usr/sbin etc dev proc sys run tmp root
+[ -z "$moddir" ] || mkdir -p "lib/modules/$kver"
 chmod 1777 tmp
 chmod 700 root
 
@@ -283,9 +313,11 @@ for rel in $modlist; do
 done
 # A modules.dep covering what we ship lets busybox modprobe (and the kernel's
 # on-demand loading through it) work inside the guest.
-sed -E 's/\.ko\.(xz|zst|gz)/.ko/g' "$moddir/modules.dep" |
-	grep -F -f <(sed "s|^$kver/||; s|$|:|" etc/vh-modules) >"lib/modules/$kver/modules.dep" || true
-cp "$moddir/modules.builtin" "lib/modules/$kver/"
+if [ -n "$moddir" ]; then
+	sed -E 's/\.ko\.(xz|zst|gz)/.ko/g' "$moddir/modules.dep" |
+		grep -F -f <(sed "s|^$kver/||; s|$|:|" etc/vh-modules) >"lib/modules/$kver/modules.dep" || true
+	cp "$moddir/modules.builtin" "lib/modules/$kver/"
+fi
 
 if [ $with_tc -eq 1 ]; then
 	# tc and the tools with the exact shared libraries (and loader) they were
@@ -342,6 +374,17 @@ fi
 {
 	echo "arch=$arch"
 	echo "kernel_version=$kver"
+	# The smallest -m the kernel boots and runs flaky_ota with (x86_64,
+	# measured: docs/fleet.md); vh.device{} refuses less.
+	if [ "$kernel_kind" = small ]; then
+		echo "min_memory_mib=$small_min_memory_mib"
+		# Its ACPI cannot load microvm's tables (AE_BAD_PARAMETER) and /init
+		# then never reaches the console: the harness starts microvm with
+		# acpi=off, and QEMU puts the virtio-mmio devices on the command line.
+		echo "qemu_acpi=off"
+	elif [ "$arch" = x86_64 ]; then
+		echo "min_memory_mib=80"
+	fi
 	echo "kernel_sha256=$(sum "$outdir/vmlinuz")"
 	echo "initramfs=$cpio_name"
 	echo "initramfs_sha256=$(sum "$outdir/$cpio_name")"

@@ -22,6 +22,9 @@ packages=(
   chromium # it_report renders report.html in a real browser (headless)
   mender-artifact libglib2.0-0 liblzma5 libssl3 # the Mender image (guest-agent/mender/)
   rauc squashfs-tools dbus-daemon openssl # the RAUC image (guest-agent/rauc/): rauc in the guest and for bundles
+  # the small guest kernel (guest-agent/build-kernel.sh, image-small): its
+  # source and what building a bzImage needs
+  linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils perl
 )
 
 # The guest kernel is the host architecture's; on x86-64 also what the aarch64

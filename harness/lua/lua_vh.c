@@ -160,6 +160,31 @@ static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 	fw->user = ufw;
 }
 
+/* The smallest -m the reference image's kernel boots with on x86_64: its
+ * manifest's min_memory_mib (build-image.sh writes it for the small kernel,
+ * docs/fleet.md), else the cloud kernel's floor. */
+static unsigned reference_min_memory(const char *kernel)
+{
+	unsigned mib = REFERENCE_MIN_MEMORY_MIB;
+	const char *slash = kernel ? strrchr(kernel, '/') : NULL;
+	if (!slash)
+		return mib;
+	char path[1100], line[256];
+	snprintf(path, sizeof(path), "%.*s/manifest", (int)(slash - kernel), kernel);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return mib;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned v;
+		if (sscanf(line, "min_memory_mib=%u", &v) == 1 && v >= 16) {
+			mib = v;
+			break;
+		}
+	}
+	fclose(f);
+	return mib;
+}
+
 static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 {
 	static const char *const fields[] = { "kernel", "initrd",  "bios",  "disk",	 "append",
@@ -257,12 +282,16 @@ static int vh_device_l(lua_State *L)
 	struct vh_firmware fw = { 0 };
 	read_firmware(L, lua_gettop(L), &fw); /* pushes the user image's description */
 	bool x86 = !strcmp(device_firmware_arch(&fw), "x86_64");
-	if (fw.reference && x86 && memory < REFERENCE_MIN_MEMORY_MIB)
+	unsigned min_mib = fw.reference && x86 ? reference_min_memory(fw.kernel) : 0;
+	if (memory < min_mib)
 		return luaL_error(
 			L,
 			"vh.device{}: the reference firmware needs memory >= %dM on x86_64 "
-			"(its kernel unpacks 51.5 MiB at 16 MiB)",
-			REFERENCE_MIN_MEMORY_MIB);
+			"(%s)",
+			(int)min_mib,
+			min_mib == REFERENCE_MIN_MEMORY_MIB
+				? "its kernel unpacks 51.5 MiB at 16 MiB"
+				: "min_memory_mib in its image's manifest");
 	if (!fw.user) { /* a user image's kernel and initrd are inside its slots */
 		check_file(L, run, "kernel", fw.kernel);
 		check_file(L, run, "initrd", fw.initrd);

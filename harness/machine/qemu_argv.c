@@ -60,11 +60,11 @@ const char *qemu_host_arch(void)
  * and even with pauth-impdef=on it booted no faster than the A53 here
  * (README "aarch64 guests"). Under KVM the host's own CPU, and the host's
  * GIC version: virt's default GICv2 does not exist on GICv3-only hosts. */
-static void push_machine(struct qemu_argv *a, bool x86, bool kvm)
+static void push_machine(struct qemu_argv *a, bool x86, bool kvm, bool no_acpi)
 {
 	push(a, "-M");
 	if (x86) {
-		push(a, "microvm");
+		push(a, no_acpi ? "microvm,acpi=off" : "microvm");
 		return;
 	}
 	push(a, kvm ? "virt,gic-version=host" : "virt");
@@ -100,7 +100,7 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 	const char *accel = l->accel ? l->accel : "tcg";
 
 	push(a, "%s", l->binary ? l->binary : qemu_binary_for_arch(arch));
-	push_machine(a, x86, !strcmp(accel, "kvm"));
+	push_machine(a, x86, !strcmp(accel, "kvm"), l->no_acpi);
 	push(a, "-accel");
 	/* tb-size=32: 8 costs 1.5 s per boot, the default wastes RSS. */
 	if (!strcmp(accel, "tcg"))
@@ -196,7 +196,7 @@ int qemu_probe_argv_build(const char *arch, const char *binary, const char *kern
 		return -1;
 	}
 	push(a, "%s", binary ? binary : qemu_binary_for_arch(arch));
-	push_machine(a, !strcmp(arch, "x86_64"), true);
+	push_machine(a, !strcmp(arch, "x86_64"), true, false);
 	push(a, "-accel");
 	push(a, "kvm");
 	push(a, "-m");

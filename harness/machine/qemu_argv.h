@@ -11,6 +11,11 @@ struct qemu_launch {
 	const char *arch;   /* "x86_64" or "aarch64" */
 	const char *accel;  /* "tcg" or "kvm" */
 	unsigned memory_mib;
+	/* x86 microvm with acpi=off: QEMU then lists the virtio-mmio devices on
+	 * the kernel command line (virtio_mmio.device=) and in the MP table. For
+	 * kernels whose ACPI cannot load microvm's tables (the small kernel,
+	 * docs/fleet.md). */
+	bool no_acpi;
 	const char *kernel;
 	const char *initrd; /* may be NULL */
 	const char *append; /* whole kernel command line, may be NULL */

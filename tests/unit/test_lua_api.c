@@ -229,6 +229,27 @@ static void test_lua_reference_firmware_with_64M_on_x86_is_config_error(void **s
 		3, "needs memory >= 80M");
 }
 
+/* An image whose manifest names a lower floor (the small kernel's image,
+ * build-image.sh VH_KERNEL=small) takes less: its floor, not the cloud
+ * kernel's 80 MiB. */
+static void test_lua_reference_firmware_floor_comes_from_its_manifest(void **state)
+{
+	(void)state;
+	char path[128], source[1024];
+	snprintf(path, sizeof(path), "%s/manifest", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("arch=x86_64\nkernel_version=small-0123\nmin_memory_mib=48\n", f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(source, sizeof(source),
+		 PRELUDE "local fw = { kernel = \"%s/vmlinuz\", reference = true }\n"
+			 "vh.device { name = \"a\", memory = \"48M\", firmware = fw }\n"
+			 "vh.device { name = \"b\", memory = \"40M\", firmware = fw }\n",
+		 dir);
+	assert_config_error_at("refmin.lua", source, 4, "needs memory >= 48M");
+	unlink(path);
+}
+
 static void test_lua_device_without_firmware_is_config_error(void **state)
 {
 	(void)state;
@@ -763,6 +784,7 @@ int main(void)
 		T(test_lua_device_memory_with_unknown_unit_is_config_error),
 		T(test_lua_device_memory_in_mib_or_gib_is_accepted),
 		T(test_lua_reference_firmware_with_64M_on_x86_is_config_error),
+		T(test_lua_reference_firmware_floor_comes_from_its_manifest),
 		T(test_lua_device_without_firmware_is_config_error),
 		T(test_lua_firmware_without_kernel_or_bios_is_config_error),
 		T(test_lua_firmware_with_unknown_arch_is_config_error),

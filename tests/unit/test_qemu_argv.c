@@ -114,6 +114,17 @@ static void test_qemu_argv_x86_uses_microvm_and_default_binary(void **state)
 	assert_flag_value("-m", "128");
 }
 
+/* The small kernel's image asks for it (docs/fleet.md): QEMU then lists the
+ * virtio-mmio devices on the kernel command line. */
+static void test_qemu_argv_x86_no_acpi_turns_microvm_acpi_off(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.no_acpi = true;
+	build_ok(&l);
+	assert_flag_value("-M", "microvm,acpi=off");
+}
+
 static void test_qemu_argv_honours_explicit_binary(void **state)
 {
 	(void)state;
@@ -420,6 +431,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_qemu_argv_x86_uses_microvm_and_default_binary),
+		T(test_qemu_argv_x86_no_acpi_turns_microvm_acpi_off),
 		T(test_qemu_argv_honours_explicit_binary),
 		T(test_qemu_argv_tcg_sets_translation_block_size),
 		T(test_qemu_argv_kvm_uses_plain_kvm_accel),

@@ -6,6 +6,8 @@
  * deadline), and writes the suite's junit.xml, summary.md and timings.txt. */
 #include "cmd_run.h"
 
+#include "cli_children.h"
+
 #include "artifacts.h"
 #include "child.h"
 #include "duration.h"
@@ -26,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,14 +211,6 @@ static void forward_signal(int sig)
 			kill(jobs[i].pid, sig);
 }
 
-static uint64_t random_seed(void)
-{
-	uint64_t seed = 0;
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)getpid() * 2654435761u ^ ev_clock_ms();
-	return seed % 1000000000u; /* short enough to type back with --seed */
-}
-
 static enum vh_outcome cancelled_outcome(int sig)
 {
 	return sig == SIGTERM  ? VH_CANCELLED_TERM
@@ -387,7 +380,7 @@ int cmd_run(const struct cli_opts *opts)
 {
 	struct suite s;
 	char err[1200];
-	if (suite_plan(opts, random_seed, &s, err, sizeof(err)) < 0) {
+	if (suite_plan(opts, cli_random_seed, &s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vharness: %s\n", err);
 		return VH_CONFIG;
 	}
@@ -396,16 +389,9 @@ int cmd_run(const struct cli_opts *opts)
 		suite_free(&s);
 		return r;
 	}
-	struct sigaction sa = { .sa_handler = forward_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	cli_on_stop_signals(forward_signal);
 	sigset_t stop_signals, unblocked;
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGHUP);
+	cli_stop_signals(&stop_signals);
 
 	int max_jobs = opts->jobs_auto ? cmd_run_auto_jobs() : opts->jobs;
 	if (max_jobs > MAX_JOBS)

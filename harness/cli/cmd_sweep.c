@@ -5,6 +5,8 @@
  * sweep is passed to each of them by its PID. */
 #include "cmd_sweep.h"
 
+#include "cli_children.h"
+
 #include "artifacts.h"
 #include "cmd_run.h"
 #include "outcome.h"
@@ -20,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,14 +159,6 @@ static void print_events_around(const char *dir, long cut_row)
 			       line);
 	free(line);
 	fclose(f);
-}
-
-static uint64_t random_seed(void)
-{
-	uint64_t seed = 0;
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (uint64_t)getpid() * 2654435761u ^ (uint64_t)time(NULL);
-	return seed % 1000000000u;
 }
 
 /* A point's run ended with code: its outcome, verdict and junit row. */
@@ -441,7 +434,7 @@ int cmd_sweep(int argc, char **argv)
 		return VH_CONFIG;
 	}
 	if (!o.seed_set)
-		o.seed = random_seed();
+		o.seed = cli_random_seed();
 	char root[1100];
 	if (o.artifacts) {
 		snprintf(root, sizeof(root), "%s", o.artifacts);
@@ -451,16 +444,9 @@ int cmd_sweep(int argc, char **argv)
 		snprintf(root, sizeof(root), "vharness-out/sweep-%.*s", (int)strcspn(base, "."),
 			 base);
 	}
-	struct sigaction sa = { .sa_handler = forward_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	cli_on_stop_signals(forward_signal);
 	sigset_t stop, unblocked;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
+	cli_stop_signals(&stop);
 	sigprocmask(SIG_BLOCK, &stop, &unblocked);
 	int rc = sweep(&o, root, &unblocked);
 	sigprocmask(SIG_SETMASK, &unblocked, NULL);

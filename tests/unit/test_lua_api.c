@@ -294,14 +294,21 @@ static void test_lua_user_firmware_with_missing_disk_names_the_path(void **state
 			       2, "/nonexistent/flash.img");
 }
 
+/* An empty file for vh.firmware's disk: the description is checked before
+ * the image is read. */
+static void blank_disk(char *path, size_t len)
+{
+	snprintf(path, len, "%s/blank.img", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
 static void test_lua_user_firmware_with_unknown_profile_lists_the_known_ones(void **state)
 {
 	(void)state;
 	char disk[128];
-	snprintf(disk, sizeof(disk), "%s/blank.img", dir);
-	FILE *f = fopen(disk, "w");
-	assert_non_null(f);
-	fclose(f);
+	blank_disk(disk, sizeof(disk));
 	char src[512];
 	snprintf(src, sizeof(src),
 		 PRELUDE "local fw = vh.firmware { disk = \"%s\", profile = \"grub\", "
@@ -316,10 +323,7 @@ static void test_lua_user_firmware_unknown_boot_option_is_named(void **state)
 {
 	(void)state;
 	char disk[128];
-	snprintf(disk, sizeof(disk), "%s/blank.img", dir);
-	FILE *f = fopen(disk, "w");
-	assert_non_null(f);
-	fclose(f);
+	blank_disk(disk, sizeof(disk));
 	char src[512];
 	snprintf(src, sizeof(src),
 		 PRELUDE "local fw = vh.firmware { disk = \"%s\", profile = \"rauc\",\n"

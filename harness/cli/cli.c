@@ -265,7 +265,7 @@ void cli_usage(FILE *out)
 	      "                        impairments in tc-netem (kernel) or in the harness's own\n"
 	      "                        datapath (user); auto: kernel where sch_netem loads\n"
 	      "  --seed N              the run's seed (replays impairment decisions)\n"
-	      "  --jobs N|auto, -j     runs at once (default 1; auto: from cores and free memory)\n"
+	      "  --jobs N|auto, -j     runs at once (default 1; auto: idle cores, free memory)\n"
 	      "  --repeat N            every run N times with fresh seeds: a pass rate per "
 	      "scenario\n"
 	      "  --matrix KEY=v1,v2    every combination of these values, as -D KEY=...\n"

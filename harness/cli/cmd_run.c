@@ -347,22 +347,9 @@ static int wait_job(const struct cli_opts *opts, const struct suite *s, int *sta
 	}
 }
 
-/* --jobs auto: as many runs as cores, while each has AUTO_JOB_MIB free. */
-int cmd_run_auto_jobs(void)
+int cmd_run_auto_jobs(char *why, size_t whylen)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	long mib = 0;
-	FILE *f = fopen("/proc/meminfo", "re");
-	char line[128];
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &mib) == 1)
-			mib /= 1024;
-	if (f)
-		fclose(f);
-	long n = cores > 0 ? cores : 1;
-	if (mib > 0 && mib / AUTO_JOB_MIB < n)
-		n = mib / AUTO_JOB_MIB;
-	return n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (int)n;
+	return cli_auto_jobs_here(AUTO_JOB_MIB, MAX_JOBS, why, whylen);
 }
 
 static int check_suite(const struct cli_opts *opts, const struct suite *s)
@@ -393,7 +380,8 @@ int cmd_run(const struct cli_opts *opts)
 	sigset_t stop_signals, unblocked;
 	cli_stop_signals(&stop_signals);
 
-	int max_jobs = opts->jobs_auto ? cmd_run_auto_jobs() : opts->jobs;
+	char why[96] = "";
+	int max_jobs = opts->jobs_auto ? cmd_run_auto_jobs(why, sizeof(why)) : opts->jobs;
 	if (max_jobs > MAX_JOBS)
 		max_jobs = MAX_JOBS;
 	int total = suite_count_in_shard(&s);
@@ -416,8 +404,9 @@ int cmd_run(const struct cli_opts *opts)
 			.message = "not run: the suite was interrupted",
 		};
 	}
-	if (max_jobs > 1 && total > 1)
-		printf("vharness: %d runs, %d at once\n", total, max_jobs);
+	if ((max_jobs > 1 || *why) && total > 1)
+		printf("vharness: %d runs, %d at once%s%s%s\n", total, max_jobs,
+		       *why ? " (--jobs auto: " : "", why, *why ? ")" : "");
 	int next = 0, done = 0;
 	for (;;) {
 		while (!interrupted && n_jobs < max_jobs && next < s.n) {

@@ -267,7 +267,8 @@ static int sweep(struct sweep_opts *o, const char *root, const sigset_t *unblock
 {
 	char err[512];
 	double t0 = now_s();
-	int jobs = o->jobs_auto ? cmd_run_auto_jobs() : o->jobs;
+	char why[96] = "";
+	int jobs = o->jobs_auto ? cmd_run_auto_jobs(why, sizeof(why)) : o->jobs;
 	if (jobs > SWEEP_MAX_JOBS)
 		jobs = SWEEP_MAX_JOBS;
 	if (o->kind == SWEEP_CUT_LINE)
@@ -277,7 +278,8 @@ static int sweep(struct sweep_opts *o, const char *root, const sigset_t *unblock
 		       sweep_cut_kind_name(o->kind));
 	if (o->from)
 		printf(" from \"%s\"", o->from);
-	printf(", flash %s, seed %llu, %d at once\n", o->flash, (unsigned long long)o->seed, jobs);
+	printf(", flash %s, seed %llu, %d at once%s%s%s\n", o->flash, (unsigned long long)o->seed,
+	       jobs, *why ? " (--jobs auto: " : "", why, *why ? ")" : "");
 	struct sweep_point *points = NULL;
 	int n = 0, total = 0;
 	bool record_failed = false;

@@ -65,6 +65,8 @@ cp "$suite/a.lua" "$WORK/broken/"
 printf 'local x = = 1\n' >"$WORK/broken/syntax.lua"
 run_vh auto run "$WORK/broken" --jobs auto --artifacts "$WORK/s6"
 assert_exit auto 2
+# auto says what it counted: idle cores (cores minus load) and free memory
+assert_contains "$WORK/auto.out" "at once (--jobs auto: "
 assert_contains "$WORK/s6/junit.xml" 'type="config"'
 [ "$(count "$WORK/s6/timings.txt" " ")" -ge 2 ] || fail "timings.txt lacks runs"
 run_vh nodir run "$WORK/s6/a" --artifacts "$WORK/s7"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_children.h"
 #include "test_skip.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -518,6 +519,20 @@ static void test_cli_shards_deal_every_scenario_exactly_once_round_robin(void **
 	assert_true(cli_in_shard(&opts, 2));
 }
 
+/* --jobs auto: idle cores, not all cores; memory caps it; never 0. */
+static void test_auto_jobs_counts_idle_cores_and_free_memory(void **state)
+{
+	(void)state;
+	assert_int_equal(cli_auto_jobs(2, 0.2, 20000, 512, 64), 2);
+	assert_int_equal(cli_auto_jobs(2, 0.6, 20000, 512, 64), 1);
+	assert_int_equal(cli_auto_jobs(2, 17.5, 20000, 512, 64), 1);
+	assert_int_equal(cli_auto_jobs(8, 2.4, 20000, 512, 64), 6);
+	assert_int_equal(cli_auto_jobs(8, 0.0, 1100, 512, 64), 2);
+	assert_int_equal(cli_auto_jobs(8, 0.0, 0, 512, 64), 8); /* memory unknown */
+	assert_int_equal(cli_auto_jobs(128, 0.0, 1 << 20, 512, 64), 64);
+	assert_int_equal(cli_auto_jobs(0, 0.0, 0, 512, 64), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_cli_image_passes_remaining_words_through),
 		cmocka_unit_test(test_cli_without_shard_every_scenario_is_in),
 		cmocka_unit_test(test_cli_shards_deal_every_scenario_exactly_once_round_robin),
+		cmocka_unit_test(test_auto_jobs_counts_idle_cores_and_free_memory),
 	};
 	return vh_run_tests(tests, NULL, NULL);
 }

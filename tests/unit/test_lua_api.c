@@ -242,11 +242,12 @@ static void test_lua_reference_firmware_floor_comes_from_its_manifest(void **sta
 	fputs("arch=x86_64\nkernel_version=small-0123\nmin_memory_mib=48\n", f);
 	assert_int_equal(fclose(f), 0);
 	snprintf(source, sizeof(source),
-		 PRELUDE "local fw = { kernel = \"%s/vmlinuz\", reference = true }\n"
+		 PRELUDE "local fw = { kernel = \"%s/vmlinuz\", reference = true,\n"
+			 "  arch = \"x86_64\" }\n"
 			 "vh.device { name = \"a\", memory = \"48M\", firmware = fw }\n"
 			 "vh.device { name = \"b\", memory = \"40M\", firmware = fw }\n",
 		 dir);
-	assert_config_error_at("refmin.lua", source, 4, "needs memory >= 48M");
+	assert_config_error_at("refmin.lua", source, 5, "needs memory >= 48M");
 	unlink(path);
 }
 

@@ -36,6 +36,7 @@ struct ev_loop {
 	int nfds;
 	uint32_t next_generation;
 	struct ev_timer *timers;
+	int full_batches; /* turns in a row whose epoll_wait filled the batch */
 	struct ev_defer *deferred, **deferred_tail; /* FIFO */
 	uint64_t next_defer_id;
 	uint64_t next_timer_id;
@@ -257,6 +258,8 @@ static void note_busy(struct ev_loop *loop, uint64_t since_us, uint64_t since_cp
 		loop->busiest_turn_cpu_us = cpu;
 }
 
+enum { EV_BATCH = 256 };
+
 static int turn(struct ev_loop *loop, int max_wait_ms)
 {
 	uint64_t t0 = clock_us(), c0 = cpu_us();
@@ -270,8 +273,8 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 		if (wait_ms < 0 || until < wait_ms)
 			wait_ms = until;
 	}
-	struct epoll_event ready[32];
-	int n = epoll_wait(loop->epfd, ready, 32, wait_ms);
+	struct epoll_event ready[EV_BATCH];
+	int n = epoll_wait(loop->epfd, ready, EV_BATCH, wait_ms);
 	if (n < 0) {
 		if (errno == EINTR)
 			return ran;
@@ -290,7 +293,14 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 		e.fn(loop, fd, ready[i].events, e.arg);
 		ran++;
 	}
-	ran += run_due_timers(loop);
+	/* A full batch may have left ready fds for the next turn: a timeout
+	 * run now could fire while its answer waits unread in a socket (100
+	 * devices booting have hundreds of fds ready at once). The next turn
+	 * does not sleep (the timers are due) and reads the rest first; after
+	 * a few full batches in a row the timers run anyway. */
+	loop->full_batches = n == EV_BATCH ? loop->full_batches + 1 : 0;
+	if (loop->full_batches == 0 || loop->full_batches > 4)
+		ran += run_due_timers(loop);
 	note_busy(loop, t0, c0);
 	return ran;
 }

@@ -572,6 +572,59 @@ static void test_ev_fd_reused_within_a_batch_does_not_get_the_old_event(void **s
 	close(u.fds[1][1]);
 }
 
+enum { MANY_FDS = 300 }; /* more than one epoll_wait batch */
+
+struct many {
+	int read, read_before_timer;
+	bool timer_fired;
+};
+
+static void on_one_of_many(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	struct many *m = arg;
+	char b;
+	assert_int_equal(read(fd, &b, 1), 1);
+	ev_del_fd(loop, fd);
+	m->read++;
+	if (!m->timer_fired)
+		m->read_before_timer++;
+}
+
+static void on_many_timer(struct ev_loop *loop, uint64_t timer_id, void *arg)
+{
+	(void)loop, (void)timer_id;
+	((struct many *)arg)->timer_fired = true;
+}
+
+static bool many_done(void *arg)
+{
+	struct many *m = arg;
+	return m->timer_fired && m->read == MANY_FDS;
+}
+
+/* A timeout that is due must not fire while ready fds wait unread beyond
+ * one epoll batch: its answer may be among them (a fleet booting has
+ * hundreds of fds ready at once). */
+static void test_ev_due_timer_waits_until_every_ready_fd_was_read(void **state)
+{
+	struct fixture *f = *state;
+	static int fds[MANY_FDS][2];
+	struct many m = { 0 };
+	for (int i = 0; i < MANY_FDS; i++) {
+		assert_int_equal(pipe(fds[i]), 0);
+		assert_int_equal(write(fds[i][1], "x", 1), 1);
+		assert_int_equal(ev_add_fd(f->loop, fds[i][0], EPOLLIN, on_one_of_many, &m), 0);
+	}
+	ev_add_timer(f->loop, 0, on_many_timer, &m);
+	assert_true(run_until(f->loop, many_done, &m, 5000));
+	assert_int_equal(m.read_before_timer, MANY_FDS);
+	for (int i = 0; i < MANY_FDS; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -597,6 +650,7 @@ int main(void)
 		T(test_ev_call_deferred_from_deferred_call_waits_for_next_turn),
 		T(test_ev_cancelled_deferred_call_never_runs),
 		T(test_ev_fd_reused_within_a_batch_does_not_get_the_old_event),
+		T(test_ev_due_timer_waits_until_every_ready_fd_was_read),
 	};
 	return vh_run_tests(tests, NULL, NULL);
 }

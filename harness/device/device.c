@@ -291,6 +291,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 		.version = dup_or_null(fw->version),
 		.bugs = dup_or_null(fw->bugs),
 		.reference = fw->reference,
+		.no_acpi = fw->no_acpi,
 	};
 	if (fw->user) {
 		struct user_fw *copy = malloc(sizeof(*copy));
@@ -619,25 +620,6 @@ static void on_started(void *arg, const struct qemu_proc *p, const char *err)
 	qmp_request(dev->qmp, "cont", NULL, QMP_TIMEOUT_MS, on_cont, dev);
 }
 
-/* True when the reference image's manifest (next to its kernel) says
- * qemu_acpi=off: build-image.sh writes it for the small kernel. */
-static bool image_wants_no_acpi(const char *kernel)
-{
-	const char *slash = kernel ? strrchr(kernel, '/') : NULL;
-	if (!slash)
-		return false;
-	char path[1100], line[256];
-	snprintf(path, sizeof(path), "%.*s/manifest", (int)(slash - kernel), kernel);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	bool off = false;
-	while (!off && fgets(line, sizeof(line), f))
-		off = !strcmp(line, "qemu_acpi=off\n");
-	fclose(f);
-	return off;
-}
-
 static void launch(struct vh_device *dev, const struct device_boot *boot)
 {
 	const char *arch = device_firmware_arch(&dev->fw);
@@ -651,7 +633,7 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 		.arch = arch,
 		.accel = dev->accel_name,
 		.memory_mib = dev->memory_mib,
-		.no_acpi = dev->fw.reference && image_wants_no_acpi(dev->fw.kernel),
+		.no_acpi = dev->fw.no_acpi,
 		.kernel = boot->kernel[0] ? boot->kernel : NULL,
 		.initrd = boot->initrd[0] ? boot->initrd : NULL,
 		.append = boot->has_append ? boot->append : NULL,

@@ -50,6 +50,9 @@ struct vh_firmware {
 	/* The built-in reference firmware: the harness is its bootloader (A/B
 	 * disk image, bootcount rules) and passes it vh.* parameters. */
 	bool reference;
+	/* The reference image's manifest says qemu_acpi=off (the small kernel:
+	 * docs/fleet.md): QEMU is started with -M microvm,acpi=off. */
+	bool no_acpi;
 	/* A user's disk image booted through its bootloader's rules
 	 * (harness/disk/user_fw.h): disk is then the image, kernel and initrd
 	 * paths inside its slots. NULL otherwise. */

@@ -160,12 +160,15 @@ static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 	fw->user = ufw;
 }
 
-/* The smallest -m the reference image's kernel boots with on x86_64: its
- * manifest's min_memory_mib (build-image.sh writes it for the small kernel,
- * docs/fleet.md), else the cloud kernel's floor. */
-static unsigned reference_min_memory(const char *kernel)
+/* What the reference image's manifest (next to its kernel) says about how
+ * to start it: the smallest -m its kernel boots with on x86_64
+ * (min_memory_mib; without one, the cloud kernel's floor) and qemu_acpi=off.
+ * build-image.sh writes both for the small kernel (docs/fleet.md). Read
+ * once, when the device is made, not at each power-on. */
+static unsigned read_reference_manifest(const char *kernel, bool *no_acpi)
 {
 	unsigned mib = REFERENCE_MIN_MEMORY_MIB;
+	*no_acpi = false;
 	const char *slash = kernel ? strrchr(kernel, '/') : NULL;
 	if (!slash)
 		return mib;
@@ -176,10 +179,10 @@ static unsigned reference_min_memory(const char *kernel)
 		return mib;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned v;
-		if (sscanf(line, "min_memory_mib=%u", &v) == 1 && v >= 16) {
+		if (sscanf(line, "min_memory_mib=%u", &v) == 1 && v >= 16)
 			mib = v;
-			break;
-		}
+		else if (!strcmp(line, "qemu_acpi=off\n"))
+			*no_acpi = true;
 	}
 	fclose(f);
 	return mib;
@@ -282,7 +285,11 @@ static int vh_device_l(lua_State *L)
 	struct vh_firmware fw = { 0 };
 	read_firmware(L, lua_gettop(L), &fw); /* pushes the user image's description */
 	bool x86 = !strcmp(device_firmware_arch(&fw), "x86_64");
-	unsigned min_mib = fw.reference && x86 ? reference_min_memory(fw.kernel) : 0;
+	unsigned min_mib = 0;
+	if (fw.reference) {
+		unsigned floor = read_reference_manifest(fw.kernel, &fw.no_acpi);
+		min_mib = x86 ? floor : 0;
+	}
 	if (memory < min_mib)
 		return luaL_error(
 			L,

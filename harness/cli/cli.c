@@ -127,12 +127,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 					"--backend takes auto, kernel or user, not '%s'",
 					v ? v : "");
 		} else if (cli_is_option(arg, "--seed")) {
-			v = cli_option_value(argc, argv, &i, "--seed");
-			if (cli_parse_u64(v, &o->seed) < 0)
-				return cli_usage_error(
-					err, errlen,
-					"--seed takes a non-negative integer, not '%s'",
-					v ? v : "");
+			if (cli_parse_seed(cli_option_value(argc, argv, &i, "--seed"), &o->seed,
+					   err, errlen) < 0)
+				return -1;
 			o->seed_set = true;
 		} else if (cli_is_option(arg, "--jobs") || !strcmp(arg, "-j")) {
 			v = cli_option_value(argc, argv, &i, arg[1] == 'j' ? "-j" : "--jobs");

@@ -44,3 +44,11 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *name)
 		return arg + n + 1;
 	return *i + 1 < argc ? argv[++*i] : NULL;
 }
+
+int cli_parse_seed(const char *v, uint64_t *seed, char *err, size_t errlen)
+{
+	if (cli_parse_u64(v, seed) < 0)
+		return cli_usage_error(err, errlen, "--seed takes a non-negative integer, not '%s'",
+				       v ? v : "");
+	return 0;
+}

@@ -15,6 +15,9 @@ int cli_usage_error(char *err, size_t errlen, const char *fmt, ...)
  * -1 for anything else, empty, or out of range. */
 int cli_parse_u64(const char *s, uint64_t *out);
 
+/* --seed's value (run and sweep): 0, or -1 with the usage error in err. */
+int cli_parse_seed(const char *v, uint64_t *seed, char *err, size_t errlen);
+
 /* True when arg is name or name=value. */
 bool cli_is_option(const char *arg, const char *name);
 

@@ -98,12 +98,9 @@ int sweep_parse(int argc, char **argv, struct sweep_opts *o, char *err, size_t e
 					v ? v : "");
 			o->max = (int)n;
 		} else if (cli_is_option(arg, "--seed")) {
-			v = cli_option_value(argc, argv, &i, "--seed");
-			if (cli_parse_u64(v, &o->seed) < 0)
-				return cli_usage_error(
-					err, errlen,
-					"--seed takes a non-negative integer, not '%s'",
-					v ? v : "");
+			if (cli_parse_seed(cli_option_value(argc, argv, &i, "--seed"), &o->seed,
+					   err, errlen) < 0)
+				return -1;
 			o->seed_set = true;
 		} else if (cli_is_option(arg, "--artifacts")) {
 			if (!(v = cli_option_value(argc, argv, &i, "--artifacts")) || !*v)

@@ -108,3 +108,25 @@ up_to_date() {
 	[ "$(cat "$1/key" 2>/dev/null)" = "$2" ] || return 1
 	for f in $3; do touch "$1/$f"; done
 }
+
+# check_inputs OUTDIR REFDIR TOOL... -- PACKAGES: the reference image's
+# kernel and initramfs that every image script builds on, and each tool on
+# PATH (else die naming PACKAGES for scripts/install-deps.sh). Sets outdir
+# and refdir (absolute).
+check_inputs() {
+	local tools=() f tool
+	outdir=$1
+	refdir=$(cd "$2" 2>/dev/null && pwd) || die "no reference image directory $2" 2
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		tools+=("$1")
+		shift
+	done
+	shift
+	for f in vmlinuz initramfs.cpio; do
+		[ -f "$refdir/$f" ] || die "no $refdir/$f: build the reference image first (cmake --build build --target image)" 2
+	done
+	for tool in "${tools[@]}"; do
+		command -v "$tool" >/dev/null || die "$tool not found: run scripts/install-deps.sh ($*)" 2
+	done
+}

@@ -44,15 +44,7 @@ die() { echo "build-mender-image.sh: $1" >&2; exit "${2:-1}"; }
 . "$here/../image-lib.sh"
 
 [ $# -eq 2 ] || die "usage: build-mender-image.sh OUTDIR REFERENCE_IMAGE_DIR" 2
-outdir=$1
-refdir=$(cd "$2" 2>/dev/null && pwd) || die "no reference image directory $2" 2
-for f in vmlinuz initramfs.cpio; do
-	[ -f "$refdir/$f" ] || die "no $refdir/$f: build the reference image first (cmake --build build --target image)" 2
-done
-for tool in mke2fs sfdisk fw_setenv mender-artifact cpio dpkg-deb; do
-	command -v "$tool" >/dev/null ||
-		die "$tool not found: run scripts/install-deps.sh (mender-artifact, e2fsprogs, fdisk, libubootenv-tool, cpio)" 2
-done
+check_inputs "$1" "$2" mke2fs sfdisk fw_setenv mender-artifact cpio dpkg-deb -- mender-artifact, e2fsprogs, fdisk, libubootenv-tool, cpio
 busybox=/bin/busybox
 readelf -l $busybox 2>/dev/null | grep -c 'Requesting program interpreter' >/dev/null &&
 	die "no static busybox at $busybox: install busybox-static" 2

@@ -49,6 +49,10 @@ static void in_child(const struct child_spec *spec, pid_t parent, int report_fd)
 		_exit(127); /* the harness died before prctl took effect */
 	if (spec->own_process_group)
 		setpgid(0, 0);
+	if (spec->nice) {
+		int ignored = nice(spec->nice); /* at the limit it is all one can do */
+		(void)ignored;
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

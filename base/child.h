@@ -31,6 +31,8 @@ struct child_spec {
 	/* Its own process group: a terminal's Ctrl-C then reaches only the
 	 * harness, which stops its children in order. */
 	bool own_process_group;
+	/* Added to the child's niceness (0: the parent's). */
+	int nice;
 };
 
 struct child {

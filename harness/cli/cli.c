@@ -145,6 +145,19 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 					v ? v : "");
 			o->jobs = (int)jobs;
 			o->jobs_auto = false;
+		} else if (cli_is_option(arg, "--boot-slots")) {
+			v = cli_option_value(argc, argv, &i, "--boot-slots");
+			uint64_t n;
+			if (v && !strcmp(v, "auto")) {
+				o->boot_slots = 0;
+				continue;
+			}
+			if (cli_parse_u64(v, &n) < 0 || n < 1 || n > 1024)
+				return cli_usage_error(err, errlen,
+						       "--boot-slots takes auto or a number from 1 "
+						       "to 1024, not '%s'",
+						       v ? v : "");
+			o->boot_slots = (unsigned)n;
 		} else if (cli_is_option(arg, "--repeat")) {
 			v = cli_option_value(argc, argv, &i, "--repeat");
 			uint64_t n;
@@ -263,6 +276,9 @@ void cli_usage(FILE *out)
 	      "                        datapath (user); auto: kernel where sch_netem loads\n"
 	      "  --seed N              the run's seed (replays impairment decisions)\n"
 	      "  --jobs N|auto, -j     runs at once (default 1; auto: idle cores, free memory)\n"
+	      "  --boot-slots N|auto   guests of a run that boot at once; the others wait until\n"
+	      "                        one prints its firmware's ready line (default auto: two\n"
+	      "                        per online core)\n"
 	      "  --repeat N            every run N times with fresh seeds: a pass rate per "
 	      "scenario\n"
 	      "  --matrix KEY=v1,v2    every combination of these values, as -D KEY=...\n"

@@ -38,9 +38,10 @@ struct cli_opts {
 	enum cli_backend backend;
 	bool seed_set;
 	uint64_t seed;
-	int jobs;	/* scenarios run at once, >= 1 */
-	bool jobs_auto; /* --jobs auto: from cores and free memory */
-	int repeat;	/* --repeat N: each run N times with fresh seeds, >= 1 */
+	int jobs;	     /* scenarios run at once, >= 1 */
+	bool jobs_auto;	     /* --jobs auto: from cores and free memory */
+	unsigned boot_slots; /* --boot-slots: guests booting at once; 0: auto */
+	int repeat;	     /* --repeat N: each run N times with fresh seeds, >= 1 */
 	/* --matrix KEY=v1,v2: every combination of the values as -D KEY=... */
 	const char *matrix[8];
 	int n_matrix;

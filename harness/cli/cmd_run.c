@@ -156,6 +156,7 @@ static int run_one(const struct cli_opts *opts, const struct suite_run *r, const
 		.backend = backend_names[opts->backend],
 		.seed = r->seed,
 		.timeout_ms = opts->timeout_ms,
+		.boot_slots = opts->boot_slots,
 		.verbose = opts->verbose,
 		.quiet = opts->quiet,
 		.defines = r->defines,

@@ -3,6 +3,7 @@
 
 #include "ab_boot.h"
 #include "accel.h"
+#include "boot_gate.h"
 #include "device_boot.h"
 #include "disk_image.h"
 #include "ev.h"
@@ -31,7 +32,7 @@ enum { QMP_TIMEOUT_MS = 5000, SEND_TIMEOUT_MS = 5000, DEFAULT_START_TIMEOUT_MS =
 
 enum dev_state {
 	DEV_OFF,
-	DEV_STARTING, /* accelerator, bootloader, QEMU start, QMP, cont */
+	DEV_STARTING, /* boot gate, accelerator, bootloader, QEMU start, QMP, cont */
 	DEV_ON,
 	DEV_ENDING, /* the last power-on is still finishing: QEMU to reap, bootloader to end */
 };
@@ -87,6 +88,9 @@ struct vh_device {
 	struct network_member *member;
 	char server[64];
 	struct accel *accel;
+	struct boot_gate *gate;	    /* NULL: no limit */
+	struct boot_ticket *ticket; /* this boot's place at the gate, until it is up */
+	uint64_t gate_waited_ms;    /* this boot's */
 	struct device_hooks hooks;
 	device_start_fn start;
 	device_cancel_fn cancel;
@@ -155,10 +159,21 @@ static void event_cb(void *ctx, const char *name, const char *const *kv)
 	event(ctx, name, kv);
 }
 
+/* The boot is over for the gate: the firmware said it is up, or the device
+ * stopped. */
+static void gate_leave(struct vh_device *dev)
+{
+	boot_gate_leave(dev->ticket);
+	dev->ticket = NULL;
+}
+
 static void on_console_line(void *arg, const char *line)
 {
 	struct vh_device *dev = arg;
-	dev->hooks.line(dev->hooks.ctx, dev->name, line);
+	if (dev->ticket && dev->fw.ready && strstr(line, dev->fw.ready))
+		gate_leave(dev);
+	if (dev->hooks.line)
+		dev->hooks.line(dev->hooks.ctx, dev->name, line);
 }
 
 static void power_event(struct vh_device *dev, const char *name, const char *status,
@@ -290,6 +305,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 		.arch = dup_or_null(fw->arch),
 		.version = dup_or_null(fw->version),
 		.bugs = dup_or_null(fw->bugs),
+		.ready = dup_or_null(fw->ready),
 		.reference = fw->reference,
 		.no_acpi = fw->no_acpi,
 	};
@@ -304,6 +320,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	dev->member = cfg->member;
 	snprintf(dev->server, sizeof(dev->server), "%s", cfg->server ? cfg->server : "");
 	dev->accel = cfg->accel;
+	dev->gate = cfg->gate;
 	dev->hooks = cfg->hooks;
 	dev->start = cfg->start ? cfg->start : qemu_start;
 	dev->cancel = cfg->cancel ? cfg->cancel : qemu_start_cancel;
@@ -354,8 +371,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 		device_free(dev);
 		return NULL;
 	}
-	if (dev->hooks.line)
-		console_on_line(dev->console, on_console_line, dev);
+	console_on_line(dev->console, on_console_line, dev);
 	/* Measured once here, on the loop's thread, before a boot needs it. */
 	hostinfo_tsc_khz();
 	return dev;
@@ -485,6 +501,7 @@ static void lost(struct vh_device *dev, const char *why)
 static void reaped(struct vh_device *dev, int status)
 {
 	dev->has_proc = false;
+	gate_leave(dev);
 	bool by_harness = dev->cut_by_harness;
 	dev->cut_by_harness = false;
 	dev->state = DEV_OFF;
@@ -569,11 +586,14 @@ static void on_cont(void *arg, bool ok, const char *text)
 	}
 	dev->state = DEV_ON;
 	dev->boots++;
-	char boots[16], pid[16];
+	char boots[16], pid[16], waited[24];
 	snprintf(boots, sizeof(boots), "\x01%d", dev->boots);
 	snprintf(pid, sizeof(pid), "\x01%d", (int)dev->proc.child.pid);
-	const char *kv[] = { "device", dev->name, "boot",	   boots, "pid",
-			     pid,      "accel",	  dev->accel_name, NULL };
+	snprintf(waited, sizeof(waited), "\x01%llu", (unsigned long long)dev->gate_waited_ms);
+	const char *kv[] = { "device", dev->name,	"boot",	   boots,  "pid", pid,
+			     "accel",  dev->accel_name, "gate_ms", waited, NULL };
+	if (!dev->gate)
+		kv[6] = NULL;
 	event(dev, "power_on", kv);
 	complete_power_waiters(dev, VH_PASS, NULL);
 	while (dev->ready_waiters) {
@@ -731,9 +751,25 @@ static void on_accel(void *arg, const char *accel)
 
 /* --- power --- */
 
+static void start_granted(void *arg);
+
 static void begin_start(struct vh_device *dev)
 {
 	dev->state = DEV_STARTING;
+	dev->gate_waited_ms = 0;
+	gate_leave(dev);
+	if (dev->gate) {
+		dev->ticket = boot_gate_enter(dev->gate, start_granted, dev);
+		return;
+	}
+	start_granted(dev);
+}
+
+static void start_granted(void *arg)
+{
+	struct vh_device *dev = arg;
+	if (dev->ticket)
+		dev->gate_waited_ms = boot_ticket_waited_ms(dev->ticket);
 	const char *arch = device_firmware_arch(&dev->fw);
 	char kernel[1100];
 	/* The reference firmware's fw.kernel is its image's copy of the kernel in
@@ -753,6 +789,7 @@ static void begin_start(struct vh_device *dev)
 static void start_failed(struct vh_device *dev, enum vh_outcome status, const char *err)
 {
 	bool asked = dev->power_waiters != NULL;
+	gate_leave(dev);
 	flash_end(dev);
 	if (dev->state == DEV_STARTING)
 		dev->state = dev->has_proc ? DEV_ENDING : DEV_OFF;
@@ -794,6 +831,7 @@ void device_power_cut(struct vh_device *dev, const char *why, enum flash_cut_mod
 		return;
 	char msg[400];
 	snprintf(msg, sizeof(msg), "%s lost power (%s)", dev->name, why);
+	gate_leave(dev);
 	if (dev->state == DEV_STARTING) {
 		accel_cancel(dev->accel_req);
 		dev->accel_req = NULL;
@@ -1008,6 +1046,7 @@ void device_shutdown_begin(struct vh_device *dev)
 	if (!dev->has_proc || dev->shutting_down)
 		return;
 	dev->shutting_down = true;
+	gate_leave(dev);
 	/* The flash keeps every write, and lets go first: QEMU's flush on its
 	 * way out would wait for a loop that no longer runs. */
 	flash_end(dev);
@@ -1025,6 +1064,7 @@ void device_free(struct vh_device *dev)
 	if (!dev)
 		return;
 	bool was_on = dev->state == DEV_ON || dev->state == DEV_STARTING;
+	gate_leave(dev);
 	accel_cancel(dev->accel_req);
 	if (dev->starting)
 		dev->cancel(dev->starting);
@@ -1071,7 +1111,7 @@ void device_free(struct vh_device *dev)
 	}
 	struct vh_firmware *fw = &dev->fw;
 	free(fw->kernel), free(fw->initrd), free(fw->bios), free(fw->disk);
-	free(fw->append), free(fw->arch), free(fw->version), free(fw->bugs);
+	free(fw->append), free(fw->arch), free(fw->version), free(fw->bugs), free(fw->ready);
 	free((struct user_fw *)fw->user);
 	free(dev->artifacts_dir);
 	free(dev->image_dir);

@@ -6,7 +6,7 @@
  * Power states:
  *
  *   OFF --power_on--> STARTING --(QEMU connected, QMP up, "cont")--> ON
- *    ^                  |  (accelerator, bootloader, QEMU start)      |
+ *    ^                  |  (boot gate, accelerator, bootloader, QEMU) |
  *    |                  +------------------ power_cut ----------------+
  *    +---- ENDING <--- (QEMU exits: guest poweroff, crash; or a cut) -+
  *                  \-- guest reboot: STARTING again (the harness is the
@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 struct accel;
+struct boot_gate;
 struct ev_loop;
 struct network_member;
 struct qemu_launch;
@@ -47,6 +48,9 @@ struct vh_firmware {
 	/* arch: the guest's, "x86_64" or "aarch64"; NULL: the host's
 	 * (device_firmware_arch). */
 	char *kernel, *initrd, *bios, *disk, *append, *arch, *version, *bugs;
+	/* Text of the console line that says the firmware is up (boot_gate.h);
+	 * NULL: none, the boot gate's hold time ends the boot. */
+	char *ready;
 	/* The built-in reference firmware: the harness is its bootloader (A/B
 	 * disk image, bootcount rules) and passes it vh.* parameters. */
 	bool reference;
@@ -93,6 +97,8 @@ struct device_config {
 	struct network_member *member; /* NULL: no NIC */
 	const char *server;	       /* "ip:port" of its update server, or NULL */
 	struct accel *accel;
+	/* Shared by the run's devices: how many boot at once; NULL: no limit. */
+	struct boot_gate *gate;
 	int echo_fd; /* -v: the console is copied here; -1: not */
 	struct device_hooks hooks;
 	/* NULL: QEMU (qemu_start, qemu_start_cancel). */

@@ -26,6 +26,9 @@
 #include <unistd.h>
 
 enum { REFERENCE_MIN_MEMORY_MIB = 80, DEFAULT_MEMORY_MIB = 96 };
+/* The reference agent's line once its network is configured: the costly part
+ * of a boot (kernel, init) is over (boot_gate.h). */
+#define REFERENCE_READY_LINE "vh-agent: net up"
 
 static struct vh_run *check_run(lua_State *L)
 {
@@ -192,7 +195,7 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 {
 	static const char *const fields[] = { "kernel", "initrd",  "bios",  "disk",	 "append",
 					      "arch",	"version", "bugs",  "reference", "profile",
-					      "boot",	"env",	   "slots", NULL };
+					      "boot",	"env",	   "slots", "ready",	 NULL };
 	const char *what = "firmware";
 	idx = lua_absindex(L, idx);
 	luaL_checktype(L, idx, LUA_TTABLE);
@@ -211,6 +214,11 @@ static void read_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 	lua_getfield(L, idx, "reference");
 	fw->reference = lua_toboolean(L, -1);
 	lua_pop(L, 1);
+	fw->ready = (char *)lua_util_opt_string_field(L, idx, "ready", what);
+	if (fw->ready && !*fw->ready)
+		luaL_error(L, "firmware: 'ready' must be the text of a console line, not \"\"");
+	if (!fw->ready && fw->reference)
+		fw->ready = (char *)REFERENCE_READY_LINE;
 	if (!fw->kernel && !fw->bios)
 		luaL_error(
 			L,

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 enum { SOCK_SERIAL, SOCK_QMP, SOCK_NET, N_SOCKS };
+/* How far below the harness QEMU runs (the weight ratio is about 3:1). */
+enum { QEMU_NICE = 5 };
 static const char *const sock_names[N_SOCKS] = { "console", "QMP socket", "network socket" };
 
 struct qemu_start {
@@ -232,6 +234,10 @@ struct qemu_start *qemu_start(struct ev_loop *loop, const struct qemu_launch *l,
 		/* Ctrl-C reaches the harness, which stops its guests in order,
 		 * instead of reaching QEMU directly. */
 		.own_process_group = true,
+		/* Below the harness: with many guests booting, the harness's loop
+		 * (QMP replies, consoles, the datapath) must not wait for a core
+		 * behind them, or its timeouts fire for answers it has not read. */
+		.nice = QEMU_NICE,
 	};
 	int r = child_spawn(&spec, &s->proc.child, err, errlen);
 	qemu_argv_free(&a);

@@ -3,6 +3,7 @@
 
 #include "accel.h"
 #include "artifacts.h"
+#include "boot_gate.h"
 #include "device.h"
 #include "duration.h"
 #include "ev.h"
@@ -25,6 +26,9 @@
 #include <unistd.h>
 
 enum { SHUTDOWN_GRACE_MS = 2000 };
+/* A boot that never prints its firmware's ready line (none given, or a
+ * wrong one) gives its boot slot back after this long. */
+enum { BOOT_HOLD_MS = 20000 };
 
 struct run_job {
 	struct run_job *next;
@@ -41,6 +45,7 @@ struct vh_run {
 	struct event_log *events;
 	struct link_ctx *links;
 	struct accel *accel;
+	struct boot_gate *gate;
 	enum impairment_backend backend;
 	char backend_why[256];
 	struct vh_device **devices;
@@ -315,6 +320,16 @@ static int resolve_backend(struct vh_run *run)
 	return 0;
 }
 
+/* A booting guest under TCG wants a core of its own; two per core keeps the
+ * cores busy while one waits on its disk or console. */
+static unsigned boot_slots(const struct run_config *cfg)
+{
+	if (cfg->boot_slots)
+		return cfg->boot_slots;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 1 ? (unsigned)(2 * cores) : 2;
+}
+
 int run_start(struct vh_run *run)
 {
 	char err[512];
@@ -353,6 +368,13 @@ int run_start(struct vh_run *run)
 		return -1;
 	run->accel = accel_new(run->loop, run->cfg.accel ? run->cfg.accel : "auto",
 			       on_accel_decided, run);
+	run->gate = boot_gate_new(run->loop, boot_slots(&run->cfg), BOOT_HOLD_MS);
+	if (!run->gate) {
+		run_finish(run, VH_FAULT, "out of memory", NULL);
+		return -1;
+	}
+	char slots[24];
+	snprintf(slots, sizeof(slots), "\x01%u", boot_gate_slots(run->gate));
 	char seed[32], pid[32], unix_time[48];
 	snprintf(seed, sizeof(seed), "\x01%llu", (unsigned long long)run->cfg.seed);
 	/* The pid names the run's namespaces (/proc/PID/ns/net) for debugging. */
@@ -375,6 +397,8 @@ int run_start(struct vh_run *run)
 			     impairment_backend_name(run->backend),
 			     "impairment_backend_why",
 			     run->backend_why,
+			     "boot_slots",
+			     slots,
 			     NULL };
 	run_event(run, "run_start", kv);
 	return 0;
@@ -494,6 +518,7 @@ struct vh_device *run_add_device(struct vh_run *run, const struct run_device_spe
 		.member = member,
 		.server = spec->server,
 		.accel = run->accel,
+		.gate = run->gate,
 		.echo_fd = run->cfg.verbose ? 2 : -1,
 		.hooks = { .event = device_event,
 			   .fault = device_fault,
@@ -640,6 +665,7 @@ void run_free(struct vh_run *run)
 		network_free(run->networks[i]);
 	free(run->networks);
 	accel_free(run->accel);
+	boot_gate_free(run->gate);
 	if (run->links)
 		link_ctx_free(run->links);
 	if (run->events)

@@ -32,6 +32,8 @@ struct run_config {
 	const char *backend; /* impairments: "auto", "kernel" or "user"; NULL: auto */
 	uint64_t seed;
 	uint64_t timeout_ms;
+	/* Guests that boot at once (boot_gate.h); 0: twice the online cores. */
+	unsigned boot_slots;
 	int verbose;
 	/* Live progress on stderr (progress_term.h); { PROGRESS_OFF } none. */
 	struct progress_choice progress;

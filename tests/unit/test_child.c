@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +68,21 @@ static void test_child_run_collects_stdout_and_stderr(void **state)
 	assert_true(child_status_ok(status));
 	assert_false(timed_out);
 	assert_string_equal(out, "out\nerr\n");
+}
+
+static void test_child_runs_at_the_niceness_it_was_given_above_the_parents(void **state)
+{
+	(void)state;
+	const char *argv[] = { "nice", NULL }; /* coreutils: prints its niceness */
+	struct child_spec spec = { .argv = argv, .nice = 3 };
+	char out[16], err[256], want[16];
+	errno = 0;
+	int mine = getpriority(PRIO_PROCESS, 0);
+	assert_int_equal(errno, 0);
+	snprintf(want, sizeof(want), "%d\n", mine + 3 > 19 ? 19 : mine + 3);
+	int status = child_run(&spec, 5000, out, sizeof(out), NULL, err, sizeof(err));
+	assert_true(child_status_ok(status));
+	assert_string_equal(out, want);
 }
 
 static void test_child_run_truncates_output_to_the_buffer(void **state)
@@ -246,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_child_exit_status_is_reported),
 		cmocka_unit_test(test_child_program_that_cannot_run_fails_spawn_with_the_reason),
 		cmocka_unit_test(test_child_run_collects_stdout_and_stderr),
+		cmocka_unit_test(test_child_runs_at_the_niceness_it_was_given_above_the_parents),
 		cmocka_unit_test(test_child_run_truncates_output_to_the_buffer),
 		cmocka_unit_test(test_child_run_kills_a_child_that_outlives_its_time),
 		cmocka_unit_test(test_child_fn_runs_in_the_child_and_its_result_is_the_exit_status),

@@ -333,6 +333,24 @@ static void test_cli_jobs_long_and_short_forms_within_range(void **state)
 	assert_int_equal(opts.jobs, 64);
 }
 
+static void test_cli_boot_slots_takes_auto_or_one_to_1024(void **state)
+{
+	(void)state;
+	char *n[] = { "vharness", "run", "a.lua", "--boot-slots", "12" };
+	assert_int_equal(parse(ARGC(n), n), 0);
+	assert_int_equal(opts.boot_slots, 12);
+	char *a[] = { "vharness", "run", "a.lua", "--boot-slots=12", "--boot-slots", "auto" };
+	assert_int_equal(parse(ARGC(a), a), 0);
+	assert_int_equal(opts.boot_slots, 0);
+	const char *bad[] = { "0", "1025", "-1", "two", "" };
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		char *argv[] = { "vharness", "run", "a.lua", "--boot-slots", (char *)bad[k] };
+		if (parse(ARGC(argv), argv) != -1)
+			fail_msg("--boot-slots '%s' was accepted as %u", bad[k], opts.boot_slots);
+		assert_non_null(strstr(err, "--boot-slots takes auto or a number from 1 to 1024"));
+	}
+}
+
 static void test_cli_rejects_jobs_outside_one_to_sixty_four(void **state)
 {
 	(void)state;
@@ -558,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_cli_rejects_negative_garbage_and_missing_seed),
 		cmocka_unit_test(test_cli_seed_is_decimal_so_zero_padded_seeds_replay),
 		cmocka_unit_test(test_cli_jobs_long_and_short_forms_within_range),
+		cmocka_unit_test(test_cli_boot_slots_takes_auto_or_one_to_1024),
 		cmocka_unit_test(test_cli_rejects_jobs_outside_one_to_sixty_four),
 		cmocka_unit_test(test_cli_shard_parses_index_and_count),
 		cmocka_unit_test(test_cli_rejects_shard_index_zero),

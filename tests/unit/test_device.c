@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "accel.h"
+#include "boot_gate.h"
 #include "console.h"
 #include "device.h"
 #include "ev.h"
@@ -679,6 +680,125 @@ static void test_device_free_while_on_ends_qemu(void **state)
 	assert_int_equal(errno, ESRCH);
 }
 
+/* --- the boot gate --- */
+
+static struct vh_device *gated_device(struct fixture *f, const char *name, struct boot_gate *gate,
+				      const char *ready)
+{
+	struct vh_firmware fw = { .kernel = "/fake/vmlinuz", .ready = (char *)ready };
+	static struct network_member member = { .device = "gated", .ip = "10.77.0.3" };
+	struct device_config cfg = {
+		.name = name,
+		.loop = f->loop,
+		.artifacts_dir = f->dir,
+		.image_dir = "/nonexistent",
+		.fw = &fw,
+		.memory_mib = 96,
+		.member = &member,
+		.accel = f->accel,
+		.gate = gate,
+		.echo_fd = -1,
+		.hooks = { .event = on_event, .fault = on_fault, .ctx = f },
+		.start = fake_start,
+		.cancel = fake_cancel,
+	};
+	char err[256];
+	struct vh_device *dev = device_new(&cfg, err, sizeof(err));
+	if (!dev)
+		fail_msg("device_new: %s", err);
+	return dev;
+}
+
+static void spin(struct fixture *f, int ms)
+{
+	uint64_t end = ev_clock_ms() + (uint64_t)ms;
+	while (ev_clock_ms() < end)
+		ev_run_once(f->loop, 10);
+}
+
+static void test_device_waits_at_a_full_boot_gate_until_the_first_says_it_is_up(void **state)
+{
+	struct fixture *f = *state;
+	struct boot_gate *gate = boot_gate_new(f->loop, 1, 60000);
+	/* The fake echoes what it is sent: "up" sent is "got: up" printed. */
+	struct vh_device *a = gated_device(f, "a", gate, "got: up");
+	struct vh_device *b = gated_device(f, "b", gate, "got: up");
+	struct done da = { 0 }, db = { 0 };
+	device_power_on(a, on_done, &da);
+	device_power_on(b, on_done, &db);
+	assert_true(run_until(f, done_called, &da));
+	assert_int_equal(da.status, VH_PASS);
+	spin(f, 300);
+	assert_int_equal(db.calls, 0);
+	assert_int_equal(starts, 1); /* b's QEMU is not even started */
+	assert_int_equal(boot_gate_queued(gate), 1);
+
+	struct done sent = { 0 };
+	device_send(a, "up\n", 3, on_done, &sent);
+	assert_true(run_until(f, done_called, &db));
+	assert_int_equal(db.status, VH_PASS);
+	assert_int_equal(starts, 2);
+	assert_int_equal(boot_gate_expired(gate), 0);
+	/* b's power_on says how long it waited: over the 300 ms spun above. */
+	const char *ev = strstr(f->events, "power_on device=b");
+	assert_non_null(ev);
+	const char *g = strstr(ev, "gate_ms=");
+	assert_non_null(g);
+	assert_true(strtol(g + 8, NULL, 10) >= 300);
+	device_free(a);
+	device_free(b);
+	assert_int_equal(boot_gate_busy(gate), 0);
+	boot_gate_free(gate);
+}
+
+static void test_device_boot_slot_is_given_back_when_the_ready_line_never_comes(void **state)
+{
+	struct fixture *f = *state;
+	struct boot_gate *gate = boot_gate_new(f->loop, 1, 200);
+	struct vh_device *a = gated_device(f, "a", gate, "never printed");
+	struct vh_device *b = gated_device(f, "b", gate, "never printed");
+	struct done da = { 0 }, db = { 0 };
+	device_power_on(a, on_done, &da);
+	device_power_on(b, on_done, &db);
+	assert_true(run_until(f, done_called, &db));
+	assert_int_equal(db.status, VH_PASS);
+	assert_int_equal(boot_gate_expired(gate), 1);
+	assert_true(device_is_on(a));
+	device_free(a);
+	device_free(b);
+	boot_gate_free(gate);
+}
+
+static void
+test_device_cut_while_queued_at_the_gate_fails_its_power_on_and_frees_its_place(void **state)
+{
+	struct fixture *f = *state;
+	struct boot_gate *gate = boot_gate_new(f->loop, 1, 60000);
+	struct vh_device *a = gated_device(f, "a", gate, "got: up");
+	struct vh_device *b = gated_device(f, "b", gate, "got: up");
+	struct vh_device *c = gated_device(f, "c", gate, "got: up");
+	struct done da = { 0 }, db = { 0 }, dc = { 0 };
+	device_power_on(a, on_done, &da);
+	device_power_on(b, on_done, &db);
+	device_power_on(c, on_done, &dc);
+	assert_true(run_until(f, done_called, &da));
+	device_power_cut(b, "test", FLASH_CUT_DURABLE);
+	assert_true(run_until(f, done_called, &db));
+	assert_int_equal(db.status, VH_FAIL);
+	assert_int_equal(boot_gate_queued(gate), 1);
+	/* a is up: c, not the cut b, takes the slot. */
+	struct done sent = { 0 };
+	device_send(a, "up\n", 3, on_done, &sent);
+	assert_true(run_until(f, done_called, &dc));
+	assert_int_equal(dc.status, VH_PASS);
+	assert_int_equal(starts, 2);
+	assert_false(device_is_on(b));
+	device_free(a);
+	device_free(b);
+	device_free(c);
+	boot_gate_free(gate);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -700,6 +820,9 @@ int main(void)
 		T(test_device_mark_fires_once_per_line_for_the_console_life),
 		T(test_device_cut_while_starting_abandons_the_start),
 		T(test_device_free_while_on_ends_qemu),
+		T(test_device_waits_at_a_full_boot_gate_until_the_first_says_it_is_up),
+		T(test_device_boot_slot_is_given_back_when_the_ready_line_never_comes),
+		T(test_device_cut_while_queued_at_the_gate_fails_its_power_on_and_frees_its_place),
 	};
 	return vh_run_tests(tests, NULL, NULL);
 }

@@ -209,6 +209,19 @@ static void test_lua_device_memory_with_unknown_unit_is_config_error(void **stat
 		2, "memory must be like");
 }
 
+static void test_lua_firmware_ready_must_be_text(void **state)
+{
+	(void)state;
+	assert_config_error_at(
+		"ready.lua",
+		PRELUDE "local d = vh.device { name = \"dut\",\n"
+			"  firmware = { kernel = \"/k\", initrd = \"/i\", ready = \"\" } }\n",
+		2, "'ready' must be the text of a console line");
+	assert_passes("readyok.lua", PRELUDE
+		      "local d = vh.device { name = \"dut\",\n"
+		      "  firmware = { kernel = \"/k\", initrd = \"/i\", ready = \"login:\" } }\n");
+}
+
 static void test_lua_device_memory_in_mib_or_gib_is_accepted(void **state)
 {
 	(void)state;
@@ -787,6 +800,7 @@ int main(void)
 		T(test_lua_device_unknown_field_is_config_error_naming_field),
 		T(test_lua_error_in_multiline_constructor_names_its_first_line),
 		T(test_lua_device_memory_with_unknown_unit_is_config_error),
+		T(test_lua_firmware_ready_must_be_text),
 		T(test_lua_device_memory_in_mib_or_gib_is_accepted),
 		T(test_lua_reference_firmware_with_64M_on_x86_is_config_error),
 		T(test_lua_reference_firmware_floor_comes_from_its_manifest),

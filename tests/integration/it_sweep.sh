@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vharness sweep: the shipped update_cut_sweep.lua cut at four install
-# steps. Clean firmware passes every point (a table row each, a junit.xml
+# steps, two at once. Clean firmware passes every point (a table row each, a junit.xml
 # testcase each); a firmware that flips the env before the image is whole
 # fails, and the sweep names the point. A cut right after "install
 # complete" finds clean firmware on the new slot, and no-fsync-before-flip
@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 SWEEP=("$ROOT/scenarios/update_cut_sweep.lua" --cut-at 'line:vh%-agent: install slot=b progress='
-	--max 4 --seed 20261202)
+	--max 4 --seed 20261202 --jobs 2)
 
 run_vh badkind sweep "${SWEEP[0]}" --cut-at bytes:3
 assert_exit badkind 2
@@ -44,11 +44,14 @@ assert_contains "$WORK/bug/junit.xml" '<failure'
 # The cut after the flip: clean firmware boots b 2.0.0 (the check gets the
 # cut's line); without the slot's fsync the tail is lost and it rolls back.
 FLIP=("$ROOT/scenarios/update_cut_sweep.lua" --cut-at 'line:vh%-agent: install complete' --seed 7)
-run_vh flip sweep "${FLIP[@]}" --artifacts "$WORK/flip"
+# The two sweeps of one point each run side by side (a guest each).
+run_vh flip sweep "${FLIP[@]}" --artifacts "$WORK/flip" >"$WORK/flip.log" &
+run_vh nofsync sweep "${FLIP[@]}" --artifacts "$WORK/nofsync" -D bugs=no-fsync-before-flip >"$WORK/nofsync.log" &
+wait
+cat "$WORK/flip.log" "$WORK/nofsync.log"
 assert_exit flip 0
 grep -Eq '^1 +dut +line 1 +vh-agent: install complete slot=b +pass \(slot b 2\.0\.0\)$' "$WORK/flip.out" ||
 	fail "flip: no pass on slot b after the cut at install complete"
-run_vh nofsync sweep "${FLIP[@]}" --artifacts "$WORK/nofsync" -D bugs=no-fsync-before-flip
 assert_exit nofsync 1
 assert_contains "$WORK/nofsync.out" 'a cut after "install complete" boots the new slot b (got a)'
 assert_contains "$WORK/nofsync/point-001/events.jsonl" '"rollback_from":"b"'

@@ -32,6 +32,20 @@ vh.after_power_loss(function(dev, cut)
   for _, line in ipairs(cut.lines) do
     promised = promised or line:find("install complete", 1, true) ~= nil
   end
+  -- A redundant env survives a cut in any store only while each store goes
+  -- to the copy not in use, with the next flags: then the two copies on the
+  -- flash are one store apart, or the one being written is torn (invalid).
+  -- Two whole copies further apart mean a store overwrote the copy in use,
+  -- and the env before it is gone: a tear in that store would leave none.
+  -- Read as the cut left them (cut.env_copies), before the bootloader's next
+  -- store writes the other copy again.
+  local copies = cut.env_copies
+  if copies and copies[1].valid and copies[2].valid then
+    local apart = (copies[1].flags - copies[2].flags) % 256
+    vh.check(apart == 1 or apart == 255, string.format("at the cut the env copies were one "
+      .. "store apart (flags %d and %d): each store wrote the copy not in use",
+      copies[1].flags, copies[2].flags))
+  end
   local slot, version = dev:expect("vh%-agent: boot slot=(%a) version=(%S+)", "60s")
   vh.check((slot == "a" and version == "1.0.0") or (slot == "b" and version == "2.0.0"),
     "after the cut the device boots a whole slot: a 1.0.0 or b 2.0.0 (got " .. version

@@ -61,8 +61,12 @@ struct sweep_watch {
 enum { MAX_CUT_LINES = 20000 };
 
 /* The after-loss coroutine's body; chunk arguments: fn, dev, note, cut. */
+/* cut.env_copies: the env copies as the cut left them, read before the
+ * bootloader's next store can hide what a store did (nil without an env). */
 static const char after_loss_chunk[] = "local fn, dev, note, cut = ...\n"
 				       "return function()\n"
+				       "  local has, copies = pcall(dev.env_copies, dev)\n"
+				       "  if has then cut.env_copies = copies end\n"
 				       "  local ok, err = pcall(dev.power_on, dev)\n"
 				       "  if not ok then note(dev, 'bricked') error(err, 0) end\n"
 				       "  note(dev, 'booted')\n"

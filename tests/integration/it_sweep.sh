@@ -5,7 +5,8 @@
 # fails, and the sweep names the point. A cut right after "install
 # complete" finds clean firmware on the new slot, and no-fsync-before-flip
 # rolled back. A sweep of the update's flushes, two points at once, finds
-# the flush that env-write-not-synced needed. Usage errors exit 2.
+# the flush that env-write-not-synced needed, and the flush after which
+# single-env-copy has lost the env before its flip. Usage errors exit 2.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 SWEEP=("$ROOT/scenarios/update_cut_sweep.lua" --cut-at 'line:vh%-agent: install slot=b progress='
@@ -72,4 +73,19 @@ grep -Eq '^1 +dut +flush 1 +vh-agent: install slot=b progress=100 +pass \(slot a
 assert_contains "$WORK/flush/junit.xml" '<failure'
 [ -z "$(vh_qemu_pids "$WORK/flush/point-001" "$WORK/flush/point-002" "$WORK/flush/point-003")" ] ||
 	fail "QEMU left running"
-echo "ok: clean firmware passes every cut point; flip-env-before-image-complete, no-fsync-before-flip and env-write-not-synced fail one"
+# single-env-copy overwrites the env copy in use: once that store is on the
+# flash (the reboot's sync, the middle of the 5 flush points), the two copies
+# the cut leaves are two stores apart (cut.env_copies), and the env before
+# the flip is gone. The first and last points (the slot's fsync, the commit)
+# pass: the in-place store is not yet flushed there.
+run_vh single sweep "$ROOT/scenarios/update_cut_sweep.lua" --cut-at flush \
+	--from 'vh%-agent: install slot=b' --max 3 --jobs 2 --seed 11 --artifacts "$WORK/single" \
+	-D bugs=single-env-copy
+assert_exit single 1
+grep -Eq '^2 +dut +flush 3 +.*check failed \(slot b 2\.0\.0\): .*at the cut the env copies were one store apart \(flags [0-9]+ and [0-9]+\)' \
+	"$WORK/single.out" || fail "single: the middle flush point did not find the copies two stores apart"
+grep -Eq '^1 +dut +flush 1 +.*pass \(slot a 1\.0\.0\)$' "$WORK/single.out" ||
+	fail "single: the slot's fsync (flush 1) did not pass"
+[ -z "$(vh_qemu_pids "$WORK/single/point-001" "$WORK/single/point-002" "$WORK/single/point-003")" ] ||
+	fail "QEMU left running"
+echo "ok: clean firmware passes every cut point; flip-env-before-image-complete, no-fsync-before-flip, env-write-not-synced and single-env-copy fail one"

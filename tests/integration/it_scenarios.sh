@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every shipped scenario passes with the clean reference firmware. Most of
 # them already run clean in the test that studies them (next to each planted
-# bug with the same seed, the Mender client, the fleet, the sweep's recording
+# bug with the same seed, the Mender and RAUC clients, the fleet, the sweep's recording
 # run): running them again here would only cost CI minutes. So this test
 # checks that each shipped scenario is either run clean by the test the
 # table names (the test mentions it and asserts a clean exit 0), or runs it
@@ -19,6 +19,8 @@ declare -A elsewhere=(
 	[fleet_rollout]=it_fleet_rollout.sh
 	[mender_ota]=it_mender.sh
 	[mender_rollback]=it_mender.sh
+	[rauc_ota]=it_rauc.sh
+	[rauc_rollback]=it_rauc.sh
 )
 here=()
 for s in "$root"/scenarios/*.lua; do

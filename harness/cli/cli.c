@@ -84,6 +84,9 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 			o->verbose++;
 		} else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
 			o->quiet = true;
+		} else if (!strcmp(arg, "--sweep-point")) {
+			/* vharness sweep's own runs (cmd_sweep.c); not for people */
+			o->sweep_point = true;
 		} else if (cli_is_option(arg, "--artifacts")) {
 			if (!(v = cli_option_value(argc, argv, &i, "--artifacts")) || !*v)
 				return cli_usage_error(err, errlen,

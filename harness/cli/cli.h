@@ -48,8 +48,12 @@ struct cli_opts {
 	const char *timings; /* --timings FILE: durations that balance --shard */
 	int shard_index;     /* 1-based; 0 when not sharded */
 	int shard_count;
-	int verbose;	     /* -v: echo serial output to stderr */
-	bool quiet;	     /* -q: the verdict only, no progress or notices */
+	int verbose; /* -v: echo serial output to stderr */
+	bool quiet;  /* -q: the verdict only, no progress or notices */
+	/* --sweep-point: a run of `vharness sweep`, steered by VH_SWEEP_* in its
+	 * environment; without it they are ignored, so a stray variable in a
+	 * shell cannot cut a normal run's power and swap its checks. */
+	bool sweep_point;
 	uint64_t timeout_ms; /* whole-scenario limit */
 	/* -D key=value: scenario parameters, read with vh.param() */
 	const char *defines[64];

@@ -71,6 +71,7 @@ static pid_t start_child(const struct sweep_opts *o, const char *dir, const char
 	argv[n++] = "--seed";
 	argv[n++] = seed;
 	argv[n++] = "-q";
+	argv[n++] = "--sweep-point"; /* VH_SWEEP_* below steer this run */
 	for (int i = 0; i < o->n_defines; i++) {
 		argv[n++] = "-D";
 		argv[n++] = o->defines[i];

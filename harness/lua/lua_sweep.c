@@ -1,6 +1,7 @@
 /* The scenario's side of `vharness sweep` (harness/cli/cmd_sweep.c), which
  * drives each run through the environment so that a sweep run is an
- * ordinary `vharness run` with its artifacts, verdict and junit.xml:
+ * ordinary `vharness run` with its artifacts, verdict and junit.xml. Only a
+ * run started with --sweep-point reads them:
  *
  *   VH_SWEEP_KIND=KIND     line (default), flush or write: what a cut point is
  *   VH_SWEEP_LINE=PATTERN  line: every complete console line of a device that
@@ -227,6 +228,8 @@ static void mark(lua_State *L, struct vh_device *dev, const char *pattern, conso
 
 void lua_sweep_device(lua_State *L, struct vh_device *dev, int idx)
 {
+	if (!run_config(script_run(script_of(L)))->sweep_point)
+		return; /* not a sweep's run: VH_SWEEP_* left in a shell mean nothing */
 	const char *kind_name = getenv("VH_SWEEP_KIND");
 	const char *pattern = getenv("VH_SWEEP_LINE");
 	const char *from = getenv("VH_SWEEP_FROM");

@@ -37,8 +37,9 @@ struct run_config {
 	int verbose;
 	/* Live progress on stderr (progress_term.h); { PROGRESS_OFF } none. */
 	struct progress_choice progress;
-	bool quiet;   /* -q: the harness's notices and vh.log lines are not printed */
-	bool dry_run; /* `check`: everything on paper, nothing boots, waits return at once */
+	bool quiet;	  /* -q: the harness's notices and vh.log lines are not printed */
+	bool dry_run;	  /* `check`: everything on paper, nothing boots, waits return at once */
+	bool sweep_point; /* a run of `vharness sweep`: VH_SWEEP_* steer it (lua_sweep.h) */
 	const char *const *defines; /* "key=value" from -D */
 	int n_defines;
 };

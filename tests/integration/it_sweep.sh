@@ -18,6 +18,12 @@ assert_contains "$WORK/badkind.err" "--cut-at takes flush, write or line:PATTERN
 run_vh badjobs sweep "${SWEEP[0]}" --cut-at flush --jobs 0
 assert_exit badjobs 2
 assert_contains "$WORK/badjobs.err" "--jobs takes auto or a number from 1 to 64, not '0'"
+# A sweep's variables left in a shell do not steer a plain run: it cuts
+# nothing (honoured, the cut at the first line would end in a configuration
+# error: the scenario declares no after-loss check) and passes as itself.
+VH_SWEEP_LINE=. VH_SWEEP_CUT=dut:1 run_vh stray run "$SCENARIOS/pass_after_boot.lua" --artifacts "$WORK/stray"
+assert_exit stray 0
+assert_not_contains "$WORK/stray/events.jsonl" '"event":"sweep_cut"'
 
 run_vh clean sweep "${SWEEP[@]}" --artifacts "$WORK/clean"
 assert_exit clean 0

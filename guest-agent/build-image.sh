@@ -382,6 +382,9 @@ fi
 		# then never reaches the console: the harness starts microvm with
 		# acpi=off, and QEMU puts the virtio-mmio devices on the command line.
 		echo "qemu_acpi=off"
+		# TCG's translation buffer: at 8 MiB it boots as fast as at 32 and
+		# each guest holds 24 MiB less (at 4 it boots 0.3 s slower).
+		echo "qemu_tb_size_mib=8"
 	elif [ "$arch" = x86_64 ]; then
 		echo "min_memory_mib=80"
 	fi

@@ -308,6 +308,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 		.ready = dup_or_null(fw->ready),
 		.reference = fw->reference,
 		.no_acpi = fw->no_acpi,
+		.tb_size_mib = fw->tb_size_mib,
 	};
 	if (fw->user) {
 		struct user_fw *copy = malloc(sizeof(*copy));
@@ -654,6 +655,7 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 		.accel = dev->accel_name,
 		.memory_mib = dev->memory_mib,
 		.no_acpi = dev->fw.no_acpi,
+		.tb_size_mib = dev->fw.tb_size_mib,
 		.kernel = boot->kernel[0] ? boot->kernel : NULL,
 		.initrd = boot->initrd[0] ? boot->initrd : NULL,
 		.append = boot->has_append ? boot->append : NULL,

@@ -57,6 +57,9 @@ struct vh_firmware {
 	/* The reference image's manifest says qemu_acpi=off (the small kernel:
 	 * docs/fleet.md): QEMU is started with -M microvm,acpi=off. */
 	bool no_acpi;
+	/* The manifest's qemu_tb_size_mib (TCG's translation buffer); 0: QEMU's
+	 * default in qemu_argv. */
+	unsigned tb_size_mib;
 	/* A user's disk image booted through its bootloader's rules
 	 * (harness/disk/user_fw.h): disk is then the image, kernel and initrd
 	 * paths inside its slots. NULL otherwise. */

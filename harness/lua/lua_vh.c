@@ -165,13 +165,15 @@ static void read_user_firmware(lua_State *L, int idx, struct vh_firmware *fw)
 
 /* What the reference image's manifest (next to its kernel) says about how
  * to start it: the smallest -m its kernel boots with on x86_64
- * (min_memory_mib; without one, the cloud kernel's floor) and qemu_acpi=off.
- * build-image.sh writes both for the small kernel (docs/fleet.md). Read
- * once, when the device is made, not at each power-on. */
-static unsigned read_reference_manifest(const char *kernel, bool *no_acpi)
+ * (min_memory_mib; without one, the cloud kernel's floor), qemu_acpi=off and
+ * qemu_tb_size_mib. build-image.sh writes them for the small kernel
+ * (docs/fleet.md). Read once, when the device is made, not at each
+ * power-on. */
+static unsigned read_reference_manifest(const char *kernel, struct vh_firmware *fw)
 {
 	unsigned mib = REFERENCE_MIN_MEMORY_MIB;
-	*no_acpi = false;
+	fw->no_acpi = false;
+	fw->tb_size_mib = 0;
 	const char *slash = kernel ? strrchr(kernel, '/') : NULL;
 	if (!slash)
 		return mib;
@@ -185,7 +187,9 @@ static unsigned read_reference_manifest(const char *kernel, bool *no_acpi)
 		if (sscanf(line, "min_memory_mib=%u", &v) == 1 && v >= 16)
 			mib = v;
 		else if (!strcmp(line, "qemu_acpi=off\n"))
-			*no_acpi = true;
+			fw->no_acpi = true;
+		else if (sscanf(line, "qemu_tb_size_mib=%u", &v) == 1 && v >= 1 && v <= 2048)
+			fw->tb_size_mib = v;
 	}
 	fclose(f);
 	return mib;
@@ -295,7 +299,7 @@ static int vh_device_l(lua_State *L)
 	bool x86 = !strcmp(device_firmware_arch(&fw), "x86_64");
 	unsigned min_mib = 0;
 	if (fw.reference) {
-		unsigned floor = read_reference_manifest(fw.kernel, &fw.no_acpi);
+		unsigned floor = read_reference_manifest(fw.kernel, &fw);
 		min_mib = x86 ? floor : 0;
 	}
 	if (memory < min_mib)

@@ -16,6 +16,9 @@ struct qemu_launch {
 	 * kernels whose ACPI cannot load microvm's tables (the small kernel,
 	 * docs/fleet.md). */
 	bool no_acpi;
+	/* TCG's translation buffer in MiB; 0: 32. Most of an idle guest's host
+	 * memory is QEMU's own, and this buffer a large part of it. */
+	unsigned tb_size_mib;
 	const char *kernel;
 	const char *initrd; /* may be NULL */
 	const char *append; /* whole kernel command line, may be NULL */

@@ -125,6 +125,24 @@ static void test_qemu_argv_x86_no_acpi_turns_microvm_acpi_off(void **state)
 	assert_flag_value("-M", "microvm,acpi=off");
 }
 
+/* The small kernel's image asks for a smaller TCG buffer (docs/fleet.md). */
+static void test_qemu_argv_tcg_buffer_is_32_mib_unless_the_image_asks(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.accel = "tcg";
+	build_ok(&l);
+	assert_flag_value("-accel", "tcg,tb-size=32");
+	qemu_argv_free(&qa);
+	l.tb_size_mib = 8;
+	build_ok(&l);
+	assert_flag_value("-accel", "tcg,tb-size=8");
+	qemu_argv_free(&qa);
+	l.accel = "kvm";
+	build_ok(&l);
+	assert_absent("tcg,tb-size=8");
+}
+
 static void test_qemu_argv_honours_explicit_binary(void **state)
 {
 	(void)state;
@@ -432,6 +450,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_qemu_argv_x86_uses_microvm_and_default_binary),
 		T(test_qemu_argv_x86_no_acpi_turns_microvm_acpi_off),
+		T(test_qemu_argv_tcg_buffer_is_32_mib_unless_the_image_asks),
 		T(test_qemu_argv_honours_explicit_binary),
 		T(test_qemu_argv_tcg_sets_translation_block_size),
 		T(test_qemu_argv_kvm_uses_plain_kvm_accel),

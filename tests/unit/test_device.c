@@ -716,87 +716,94 @@ static void spin(struct fixture *f, int ms)
 		ev_run_once(f->loop, 10);
 }
 
+/* Devices a and b behind a gate of one slot, both asked to power on, a
+ * first. */
+struct gated_pair {
+	struct boot_gate *gate;
+	struct vh_device *a, *b;
+	struct done da, db;
+};
+
+static void gated_pair_power_on(struct fixture *f, struct gated_pair *p, uint64_t hold_ms,
+				const char *ready)
+{
+	*p = (struct gated_pair){ .gate = boot_gate_new(f->loop, 1, hold_ms) };
+	p->a = gated_device(f, "a", p->gate, ready);
+	p->b = gated_device(f, "b", p->gate, ready);
+	device_power_on(p->a, on_done, &p->da);
+	device_power_on(p->b, on_done, &p->db);
+}
+
 static void test_device_waits_at_a_full_boot_gate_until_the_first_says_it_is_up(void **state)
 {
 	struct fixture *f = *state;
-	struct boot_gate *gate = boot_gate_new(f->loop, 1, 60000);
+	struct gated_pair p;
 	/* The fake echoes what it is sent: "up" sent is "got: up" printed. */
-	struct vh_device *a = gated_device(f, "a", gate, "got: up");
-	struct vh_device *b = gated_device(f, "b", gate, "got: up");
-	struct done da = { 0 }, db = { 0 };
-	device_power_on(a, on_done, &da);
-	device_power_on(b, on_done, &db);
-	assert_true(run_until(f, done_called, &da));
-	assert_int_equal(da.status, VH_PASS);
+	gated_pair_power_on(f, &p, 60000, "got: up");
+	assert_true(run_until(f, done_called, &p.da));
+	assert_int_equal(p.da.status, VH_PASS);
 	spin(f, 300);
-	assert_int_equal(db.calls, 0);
+	assert_int_equal(p.db.calls, 0);
 	assert_int_equal(starts, 1); /* b's QEMU is not even started */
-	assert_int_equal(boot_gate_queued(gate), 1);
+	assert_int_equal(boot_gate_queued(p.gate), 1);
 
 	struct done sent = { 0 };
-	device_send(a, "up\n", 3, on_done, &sent);
-	assert_true(run_until(f, done_called, &db));
-	assert_int_equal(db.status, VH_PASS);
+	device_send(p.a, "up\n", 3, on_done, &sent);
+	assert_true(run_until(f, done_called, &p.db));
+	assert_int_equal(p.db.status, VH_PASS);
 	assert_int_equal(starts, 2);
-	assert_int_equal(boot_gate_expired(gate), 0);
+	assert_int_equal(boot_gate_expired(p.gate), 0);
 	/* b's power_on says how long it waited: over the 300 ms spun above. */
 	const char *ev = strstr(f->events, "power_on device=b");
 	assert_non_null(ev);
 	const char *g = strstr(ev, "gate_ms=");
 	assert_non_null(g);
 	assert_true(strtol(g + 8, NULL, 10) >= 300);
-	device_free(a);
-	device_free(b);
-	assert_int_equal(boot_gate_busy(gate), 0);
-	boot_gate_free(gate);
+	device_free(p.a);
+	device_free(p.b);
+	assert_int_equal(boot_gate_busy(p.gate), 0);
+	boot_gate_free(p.gate);
 }
 
 static void test_device_boot_slot_is_given_back_when_the_ready_line_never_comes(void **state)
 {
 	struct fixture *f = *state;
-	struct boot_gate *gate = boot_gate_new(f->loop, 1, 200);
-	struct vh_device *a = gated_device(f, "a", gate, "never printed");
-	struct vh_device *b = gated_device(f, "b", gate, "never printed");
-	struct done da = { 0 }, db = { 0 };
-	device_power_on(a, on_done, &da);
-	device_power_on(b, on_done, &db);
-	assert_true(run_until(f, done_called, &db));
-	assert_int_equal(db.status, VH_PASS);
-	assert_int_equal(boot_gate_expired(gate), 1);
-	assert_true(device_is_on(a));
-	device_free(a);
-	device_free(b);
-	boot_gate_free(gate);
+	struct gated_pair p;
+	gated_pair_power_on(f, &p, 200, "never printed");
+	assert_true(run_until(f, done_called, &p.db));
+	assert_int_equal(p.db.status, VH_PASS);
+	assert_int_equal(boot_gate_expired(p.gate), 1);
+	assert_true(device_is_on(p.a));
+	device_free(p.a);
+	device_free(p.b);
+	boot_gate_free(p.gate);
 }
 
 static void
 test_device_cut_while_queued_at_the_gate_fails_its_power_on_and_frees_its_place(void **state)
 {
 	struct fixture *f = *state;
-	struct boot_gate *gate = boot_gate_new(f->loop, 1, 60000);
-	struct vh_device *a = gated_device(f, "a", gate, "got: up");
-	struct vh_device *b = gated_device(f, "b", gate, "got: up");
-	struct vh_device *c = gated_device(f, "c", gate, "got: up");
-	struct done da = { 0 }, db = { 0 }, dc = { 0 };
-	device_power_on(a, on_done, &da);
-	device_power_on(b, on_done, &db);
+	struct gated_pair p;
+	gated_pair_power_on(f, &p, 60000, "got: up");
+	struct vh_device *c = gated_device(f, "c", p.gate, "got: up");
+	struct done dc = { 0 };
 	device_power_on(c, on_done, &dc);
-	assert_true(run_until(f, done_called, &da));
-	device_power_cut(b, "test", FLASH_CUT_DURABLE);
-	assert_true(run_until(f, done_called, &db));
-	assert_int_equal(db.status, VH_FAIL);
-	assert_int_equal(boot_gate_queued(gate), 1);
+	assert_true(run_until(f, done_called, &p.da));
+	device_power_cut(p.b, "test", FLASH_CUT_DURABLE);
+	assert_true(run_until(f, done_called, &p.db));
+	assert_int_equal(p.db.status, VH_FAIL);
+	assert_int_equal(boot_gate_queued(p.gate), 1);
 	/* a is up: c, not the cut b, takes the slot. */
 	struct done sent = { 0 };
-	device_send(a, "up\n", 3, on_done, &sent);
+	device_send(p.a, "up\n", 3, on_done, &sent);
 	assert_true(run_until(f, done_called, &dc));
 	assert_int_equal(dc.status, VH_PASS);
 	assert_int_equal(starts, 2);
-	assert_false(device_is_on(b));
-	device_free(a);
-	device_free(b);
+	assert_false(device_is_on(p.b));
+	device_free(p.a);
+	device_free(p.b);
 	device_free(c);
-	boot_gate_free(gate);
+	boot_gate_free(p.gate);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

@@ -8,7 +8,9 @@
 # backend (the datapath's MAC allow-list) and on the kernel backend (nftables
 # bridge rules in the run's namespace; VH_KERNEL_BACKEND_NO_PROBE=1, as this
 # kernel has no sch_netem and a group partition needs none). Nothing is left
-# behind on the host.
+# behind on the host. The user-backend run has two boot slots
+# (--boot-slots 2): a device's QEMU starts only while fewer than two others
+# are between their start and their ready line ("vh-agent: net up").
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || [ -x /usr/sbin/nft ] || fail "nft not installed (scripts/install-deps.sh)"
 before=$("$HERE/host_net_snapshot.sh")
@@ -18,7 +20,8 @@ for backend in user kernel; do
 		VH_KERNEL_BACKEND_NO_PROBE=1 run_vh "$backend" run "$SCENARIOS/fleet_partition.lua" \
 			--backend kernel --artifacts "$out"
 	else
-		run_vh "$backend" run "$SCENARIOS/fleet_partition.lua" --backend user --artifacts "$out"
+		run_vh "$backend" run "$SCENARIOS/fleet_partition.lua" --backend user --artifacts "$out" \
+			--boot-slots 2
 	fi
 	assert_exit "$backend" 0
 	ev=$out/events.jsonl
@@ -40,6 +43,28 @@ for backend in user kernel; do
 	done
 	[ -z "$(vh_qemu_pids "$out")" ] || fail "$backend: QEMU left running"
 done
+# Two boot slots: when a device resumed, at most one other had resumed and
+# not yet printed "net up" (the harness's receive times, on one clock).
+assert_contains "$WORK/user/events.jsonl" '"boot_slots":2}'
+sed -nE 's/^\{"t":([0-9.]+),"event":"power_on","device":"([^"]+)".*"gate_ms":([0-9]+).*/\1 \2 \3/p' \
+	"$WORK/user/events.jsonl" >"$WORK/resumed"
+while read -r t dev waited; do
+	up=$(sed -nE 's/^\[ *([0-9.]+)\] vh-agent: net up.*/\1/p' "$WORK/user/serial-$dev.log" | head -1)
+	[ -n "$up" ] || fail "boot slots: $dev never printed net up"
+	echo "$t $up $dev $waited"
+done <"$WORK/resumed" >"$WORK/booting"
+cat "$WORK/booting"
+awk '{ on[NR] = $1; up[NR] = $2; dev[NR] = $3 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			n = 0
+			for (j = 1; j <= NR; j++)
+				if (j != i && on[j] < on[i] && up[j] > on[i]) n++
+			if (n > 1) { print dev[i] " resumed while " n " others were still booting"; bad = 1 }
+		}
+		exit bad
+	}' "$WORK/booting" || fail "boot slots 2: more than two devices booted at once"
+[ "$(awk '$4 > 0' "$WORK/booting" | wc -l)" -ge 2 ] || fail "boot slots 2: no device waited at the gate"
 # A vh.all of 10 minutes still ends at the run's --timeout, naming its line.
 start=$(date +%s)
 run_vh timeout run "$SCENARIOS/fleet_run_timeout.lua" --timeout 25s --artifacts "$WORK/t"

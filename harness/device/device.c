@@ -90,7 +90,6 @@ struct vh_device {
 	struct accel *accel;
 	struct boot_gate *gate;	    /* NULL: no limit */
 	struct boot_ticket *ticket; /* this boot's place at the gate, until it is up */
-	uint64_t gate_waited_ms;    /* this boot's */
 	struct device_hooks hooks;
 	device_start_fn start;
 	device_cancel_fn cancel;
@@ -590,7 +589,10 @@ static void on_cont(void *arg, bool ok, const char *text)
 	char boots[16], pid[16], waited[24];
 	snprintf(boots, sizeof(boots), "\x01%d", dev->boots);
 	snprintf(pid, sizeof(pid), "\x01%d", (int)dev->proc.child.pid);
-	snprintf(waited, sizeof(waited), "\x01%llu", (unsigned long long)dev->gate_waited_ms);
+	/* The guest has not run yet, so it cannot have said it is up: the
+	 * ticket is still this boot's. */
+	snprintf(waited, sizeof(waited), "\x01%llu",
+		 (unsigned long long)(dev->ticket ? boot_ticket_waited_ms(dev->ticket) : 0));
 	const char *kv[] = { "device", dev->name,	"boot",	   boots,  "pid", pid,
 			     "accel",  dev->accel_name, "gate_ms", waited, NULL };
 	if (!dev->gate)
@@ -758,7 +760,6 @@ static void start_granted(void *arg);
 static void begin_start(struct vh_device *dev)
 {
 	dev->state = DEV_STARTING;
-	dev->gate_waited_ms = 0;
 	gate_leave(dev);
 	if (dev->gate) {
 		dev->ticket = boot_gate_enter(dev->gate, start_granted, dev);
@@ -770,8 +771,6 @@ static void begin_start(struct vh_device *dev)
 static void start_granted(void *arg)
 {
 	struct vh_device *dev = arg;
-	if (dev->ticket)
-		dev->gate_waited_ms = boot_ticket_waited_ms(dev->ticket);
 	const char *arch = device_firmware_arch(&dev->fw);
 	char kernel[1100];
 	/* The reference firmware's fw.kernel is its image's copy of the kernel in

@@ -64,17 +64,25 @@ static void on_hold_over(struct ev_loop *loop, uint64_t id, void *arg)
 	pump(g);
 }
 
+static void unqueue(struct boot_gate *g, struct boot_ticket *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		g->head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		g->tail = t->prev;
+	t->next = t->prev = NULL;
+	g->queued--;
+}
+
 static void pump(struct boot_gate *g)
 {
 	while (g->busy < g->slots && g->head) {
 		struct boot_ticket *t = g->head;
-		g->head = t->next;
-		if (g->head)
-			g->head->prev = NULL;
-		else
-			g->tail = NULL;
-		t->next = t->prev = NULL;
-		g->queued--;
+		unqueue(g, t);
 		g->busy++;
 		t->state = GRANTED;
 		t->granted_ms = ev_clock_ms();
@@ -113,19 +121,10 @@ void boot_gate_leave(struct boot_ticket *t)
 		ev_cancel_defer(g->loop, t->defer);
 	if (t->timer)
 		ev_del_timer(g->loop, t->timer);
-	if (t->state == QUEUED) {
-		if (t->prev)
-			t->prev->next = t->next;
-		else
-			g->head = t->next;
-		if (t->next)
-			t->next->prev = t->prev;
-		else
-			g->tail = t->prev;
-		g->queued--;
-	} else if (t->state == GRANTED) {
+	if (t->state == QUEUED)
+		unqueue(g, t);
+	else if (t->state == GRANTED)
 		g->busy--;
-	}
 	free(t);
 	pump(g);
 }

@@ -76,11 +76,6 @@ power_cut_sweep() {
 
 	flip=flip-env-before-image-complete nofsync=no-fsync-before-flip
 	unsynced=env-write-not-synced single=single-env-copy
-	# One at a time: no-fsync-before-flip is caught only while part of slot
-	# b is still in the guest's page cache at the flip, and with two runs
-	# sharing the cores the guest's writeback had flushed it all in one run
-	# of three (the env's fsync then made it durable and the run passed).
-	local AHEAD=1
 	ahead power_cut_sweep sweep "$flip" "$nofsync" "$unsynced" "$single"
 	run_scenario sweep power_cut_sweep
 	assert_exit sweep 0

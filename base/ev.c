@@ -12,6 +12,7 @@ struct ev_fd {
 	void *arg;
 	uint32_t events;
 	uint32_t generation; /* told apart from an earlier owner of the same fd number */
+	unsigned comp;
 	bool used;
 };
 
@@ -20,6 +21,7 @@ struct ev_timer {
 	uint64_t due_ms;
 	ev_timer_fn fn;
 	void *arg;
+	unsigned comp;
 	struct ev_timer *next; /* sorted by due_ms, then id: few timers exist at once */
 };
 
@@ -27,6 +29,7 @@ struct ev_defer {
 	uint64_t id;
 	ev_defer_fn fn;
 	void *arg;
+	unsigned comp;
 	struct ev_defer *next;
 };
 
@@ -44,6 +47,12 @@ struct ev_loop {
 	uint64_t busiest_turn_us;
 	uint64_t busiest_turn_cpu_us;
 	bool stop;
+	/* CPU by component: wall time of this part of the turn per component,
+	 * the one running and since when. */
+	unsigned ncomp, comp;
+	uint64_t comp_since_us;
+	const char *comp_name[EV_COMPONENTS_MAX];
+	uint64_t comp_cpu_us[EV_COMPONENTS_MAX], comp_wall_us[EV_COMPONENTS_MAX];
 };
 
 static uint64_t clock_us(void)
@@ -72,6 +81,8 @@ struct ev_loop *ev_loop_new(void)
 	loop->next_defer_id = 1;
 	loop->deferred_tail = &loop->deferred;
 	loop->start_us = clock_us();
+	loop->comp_name[0] = "loop";
+	loop->ncomp = 1;
 	return loop;
 }
 
@@ -115,9 +126,13 @@ int ev_add_fd(struct ev_loop *loop, int fd, uint32_t epoll_events, ev_fd_fn fn, 
 	int op = loop->fds[fd].used ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	if (epoll_ctl(loop->epfd, op, fd, &ee) < 0)
 		return -errno;
-	loop->fds[fd] = (struct ev_fd){
-		.fn = fn, .arg = arg, .events = epoll_events, .generation = gen, .used = true
-	};
+	unsigned comp = loop->fds[fd].used ? loop->fds[fd].comp : loop->comp;
+	loop->fds[fd] = (struct ev_fd){ .fn = fn,
+					.arg = arg,
+					.events = epoll_events,
+					.generation = gen,
+					.comp = comp,
+					.used = true };
 	return 0;
 }
 
@@ -140,6 +155,7 @@ uint64_t ev_add_timer(struct ev_loop *loop, uint64_t after_ms, ev_timer_fn fn, v
 	t->due_ms = (clock_us() + 999u) / 1000u + after_ms;
 	t->fn = fn;
 	t->arg = arg;
+	t->comp = loop->comp;
 	struct ev_timer **p = &loop->timers;
 	while (*p && (*p)->due_ms <= t->due_ms)
 		p = &(*p)->next;
@@ -168,6 +184,7 @@ uint64_t ev_defer(struct ev_loop *loop, ev_defer_fn fn, void *arg)
 	d->id = loop->next_defer_id++;
 	d->fn = fn;
 	d->arg = arg;
+	d->comp = loop->comp;
 	*loop->deferred_tail = d;
 	loop->deferred_tail = &d->next;
 	return d->id;
@@ -199,6 +216,7 @@ static int run_deferred(struct ev_loop *loop)
 			loop->deferred_tail = &loop->deferred;
 		ev_defer_fn fn = d->fn;
 		void *arg = d->arg;
+		ev_charge(loop, d->comp);
 		free(d);
 		fn(loop, arg);
 		ran++;
@@ -218,6 +236,7 @@ static int run_due_timers(struct ev_loop *loop)
 		ev_timer_fn fn = t->fn;
 		void *arg = t->arg;
 		uint64_t id = t->id;
+		ev_charge(loop, t->comp);
 		free(t);
 		fn(loop, id, arg);
 		ran++;
@@ -249,13 +268,80 @@ uint64_t ev_busiest_turn_cpu_us(const struct ev_loop *loop)
 	return loop->busiest_turn_cpu_us;
 }
 
+unsigned ev_component(struct ev_loop *loop, const char *name)
+{
+	for (unsigned i = 0; i < loop->ncomp; i++)
+		if (!strcmp(loop->comp_name[i], name))
+			return i;
+	if (loop->ncomp == EV_COMPONENTS_MAX) {
+		loop->comp_name[EV_COMPONENTS_MAX - 1] = "other";
+		return EV_COMPONENTS_MAX - 1;
+	}
+	loop->comp_name[loop->ncomp] = name;
+	return loop->ncomp++;
+}
+
+void ev_fd_component(struct ev_loop *loop, int fd, unsigned comp)
+{
+	if (fd >= 0 && fd < loop->nfds && loop->fds[fd].used && comp < loop->ncomp)
+		loop->fds[fd].comp = comp;
+}
+
+unsigned ev_charge(struct ev_loop *loop, unsigned comp)
+{
+	uint64_t now = clock_us();
+	unsigned was = loop->comp;
+	loop->comp_wall_us[was] += now - loop->comp_since_us;
+	loop->comp_since_us = now;
+	loop->comp = comp < loop->ncomp ? comp : 0;
+	return was;
+}
+
+unsigned ev_component_count(const struct ev_loop *loop)
+{
+	return loop->ncomp;
+}
+
+const char *ev_component_name(const struct ev_loop *loop, unsigned comp)
+{
+	return comp < loop->ncomp ? loop->comp_name[comp] : NULL;
+}
+
+uint64_t ev_component_cpu_us(const struct ev_loop *loop, unsigned comp)
+{
+	return comp < loop->ncomp ? loop->comp_cpu_us[comp] : 0;
+}
+
+/* Starts a part of a turn (the deferred calls, or the fds and timers):
+ * the loop's own work until a callback runs. */
+static void start_part(struct ev_loop *loop, uint64_t now_us)
+{
+	/* What ran between turns (a scenario started before the loop) is not
+	 * in this part's CPU time. */
+	memset(loop->comp_wall_us, 0, sizeof(loop->comp_wall_us));
+	loop->comp = 0;
+	loop->comp_since_us = now_us;
+}
+
+/* Ends a part: the busiest-turn records, and its CPU split between the
+ * components by their share of its wall time. */
 static void note_busy(struct ev_loop *loop, uint64_t since_us, uint64_t since_cpu_us)
 {
-	uint64_t busy = clock_us() - since_us, cpu = cpu_us() - since_cpu_us;
+	ev_charge(loop, 0);
+	uint64_t busy = clock_us() - since_us, cpu = cpu_us() - since_cpu_us, wall = 0;
 	if (busy > loop->busiest_turn_us)
 		loop->busiest_turn_us = busy;
 	if (cpu > loop->busiest_turn_cpu_us)
 		loop->busiest_turn_cpu_us = cpu;
+	for (unsigned i = 0; i < loop->ncomp; i++)
+		wall += loop->comp_wall_us[i];
+	for (unsigned i = 0; i < loop->ncomp; i++) {
+		if (wall)
+			loop->comp_cpu_us[i] += cpu * loop->comp_wall_us[i] / wall;
+		loop->comp_wall_us[i] = 0;
+	}
+	if (!wall)
+		loop->comp_cpu_us[0] += cpu;
 }
 
 enum { EV_BATCH = 256 };
@@ -263,6 +349,7 @@ enum { EV_BATCH = 256 };
 static int turn(struct ev_loop *loop, int max_wait_ms)
 {
 	uint64_t t0 = clock_us(), c0 = cpu_us();
+	start_part(loop, t0);
 	int ran = run_deferred(loop);
 	note_busy(loop, t0, c0);
 	/* Deferred calls were work: look at fds without sleeping. */
@@ -282,6 +369,7 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 	}
 	t0 = clock_us();
 	c0 = cpu_us();
+	start_part(loop, t0);
 	for (int i = 0; i < n; i++) {
 		int fd = (int)(uint32_t)ready[i].data.u64;
 		uint32_t gen = (uint32_t)(ready[i].data.u64 >> 32);
@@ -290,6 +378,7 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 		if (fd >= loop->nfds || !loop->fds[fd].used || loop->fds[fd].generation != gen)
 			continue;
 		struct ev_fd e = loop->fds[fd];
+		ev_charge(loop, e.comp);
 		e.fn(loop, fd, ready[i].events, e.arg);
 		ran++;
 	}

@@ -58,6 +58,30 @@ uint64_t ev_busiest_turn_us(const struct ev_loop *loop);
  * whatever else the machine was doing meanwhile. */
 uint64_t ev_busiest_turn_cpu_us(const struct ev_loop *loop);
 
+/* CPU by component: what the console reader, the datapath, the update
+ * server... each cost the harness, for benches at fleet scale. Each
+ * callback is charged to a component: an fd's is the one named for it with
+ * ev_fd_component (else the one current when it was first registered); a
+ * timer's or deferred call's is the one current when it was added. A turn's
+ * CPU time is split between its callbacks by their share of its wall time
+ * (the thread CPU clock costs a syscall, the monotonic clock does not).
+ * Component 0 is "loop": the loop's own work and whatever is not named. */
+enum { EV_COMPONENTS_MAX = 16 };
+/* The component called name (a string that outlives the loop), made on first
+ * use. Past EV_COMPONENTS_MAX names, new ones share the last ("other"). */
+unsigned ev_component(struct ev_loop *loop, const char *name);
+/* Charges fd's callbacks to comp from now on, also after fd is registered
+ * again. Ignored for unwatched fds. */
+void ev_fd_component(struct ev_loop *loop, int fd, unsigned comp);
+/* Charges what the running callback does from here on to comp (a callback
+ * that runs another component's code: the scenario's coroutines). Returns
+ * the component charged until now, to switch back to. */
+unsigned ev_charge(struct ev_loop *loop, unsigned comp);
+unsigned ev_component_count(const struct ev_loop *loop);
+const char *ev_component_name(const struct ev_loop *loop, unsigned comp);
+/* CPU time charged to comp so far, in microseconds. */
+uint64_t ev_component_cpu_us(const struct ev_loop *loop, unsigned comp);
+
 /* Seconds since the loop was created, on the monotonic clock. */
 double ev_now(const struct ev_loop *loop);
 /* Milliseconds on the monotonic clock (absolute). */

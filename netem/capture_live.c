@@ -92,6 +92,7 @@ struct capture_live *capture_live_open(struct ev_loop *loop, const char *ifname,
 	}
 	*cl = (struct capture_live){ .loop = loop, .pcap = p, .fd = fd, .out = out };
 	int r = ev_add_fd(loop, fd, EPOLLIN, on_readable, cl);
+	ev_fd_component(loop, fd, ev_component(loop, "capture"));
 	if (r < 0) {
 		snprintf(err, errlen, "capture on %s: cannot watch its fd: %s", ifname,
 			 strerror(-r));

@@ -751,6 +751,7 @@ int datapath_new(const struct datapath_config *cfg, struct datapath **out, char 
 		goto fail;
 	}
 	int rc = ev_add_fd(dp->loop, dp->tap_fd, EPOLLIN, tap_cb, dp);
+	ev_fd_component(dp->loop, dp->tap_fd, ev_component(dp->loop, "datapath"));
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot watch the tap fd: %s", strerror(-rc));
 		goto fail;
@@ -813,6 +814,7 @@ int datapath_attach_qemu(struct datapath *dp, int fd, enum datapath_framing fram
 		return -1;
 	}
 	int rc = ev_add_fd(dp->loop, fd, EPOLLIN, qemu_cb, dp);
+	ev_fd_component(dp->loop, fd, ev_component(dp->loop, "datapath"));
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot watch the QEMU fd: %s", strerror(-rc));
 		return -1;

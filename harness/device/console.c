@@ -374,6 +374,7 @@ static void watch(struct console *c)
 		return;
 	bool want_out = c->writes != NULL;
 	ev_add_fd(c->loop, c->fd, EPOLLIN | (want_out ? EPOLLOUT : 0), on_io, c);
+	ev_fd_component(c->loop, c->fd, ev_component(c->loop, "console"));
 	c->writable_watch = want_out;
 }
 

@@ -619,6 +619,7 @@ static void on_started(void *arg, const struct qemu_proc *p, const char *err)
 	dev->proc = *p;
 	dev->has_proc = true;
 	ev_add_fd(dev->loop, dev->proc.child.pidfd, EPOLLIN, on_exit_fd, dev);
+	ev_fd_component(dev->loop, dev->proc.child.pidfd, ev_component(dev->loop, "qemu"));
 	if (dev->proc.net_fd >= 0) {
 		char why[600];
 		int fd = dev->proc.net_fd;

@@ -570,6 +570,8 @@ struct nbd_server *nbd_server_new(struct ev_loop *loop, const char *socket_name,
 	if (!abstract)
 		snprintf(s->path, sizeof(s->path), "%s", socket_name);
 	ev_add_fd(loop, fd, EPOLLIN, on_accept, s);
+	/* its connection's fd, added in on_accept, is charged the same */
+	ev_fd_component(loop, fd, ev_component(loop, "flash"));
 	return s;
 }
 

@@ -510,6 +510,21 @@ static int vh_now_l(lua_State *L)
 	return 1;
 }
 
+/* vh.harness_cpu(): the harness's CPU seconds so far by component of its
+ * loop ({ console = 0.8, datapath = 2.1, scenario = 0.3, ... }), for benches
+ * that ask what costs the harness at fleet scale (bench/fleet.lua). */
+static int vh_harness_cpu_l(lua_State *L)
+{
+	struct ev_loop *loop = run_loop(check_run(L));
+	unsigned n = ev_component_count(loop);
+	lua_createtable(L, 0, (int)n);
+	for (unsigned i = 0; i < n; i++) {
+		lua_pushnumber(L, (double)ev_component_cpu_us(loop, i) / 1e6);
+		lua_setfield(L, -2, ev_component_name(loop, i));
+	}
+	return 1;
+}
+
 /* vh.param(name [, default]): a -D name=value from the command line, so one
  * scenario serves several configurations (e.g. -D bugs=no-backoff). */
 static int vh_param_l(lua_State *L)
@@ -558,6 +573,7 @@ int luaopen_vharness(lua_State *L)
 		{ "seed", vh_seed_l },
 		{ "log", vh_log_l },
 		{ "now", vh_now_l },
+		{ "harness_cpu", vh_harness_cpu_l },
 		{ "param", vh_param_l },
 		{ "update_server", lua_update_server_new },
 		{ NULL, NULL },

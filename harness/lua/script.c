@@ -342,7 +342,10 @@ static void resume(struct script *s, lua_State *co, int nargs)
 	}
 	int nres = 0;
 	s->waiting = false;
+	struct ev_loop *loop = run_loop(s->run);
+	unsigned was = ev_charge(loop, ev_component(loop, "scenario"));
 	int status = lua_resume(co, NULL, nargs, &nres);
+	ev_charge(loop, was);
 	if (status == LUA_YIELD) {
 		lua_pop(co, nres);
 		if (run_finished(s->run))

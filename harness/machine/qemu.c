@@ -250,6 +250,10 @@ struct qemu_start *qemu_start(struct ev_loop *loop, const struct qemu_launch *l,
 		if (s->listen_fd[i] >= 0)
 			ev_add_fd(loop, s->listen_fd[i], EPOLLIN, on_connect, s);
 	ev_add_fd(loop, s->proc.child.pidfd, EPOLLIN, on_early_exit, s);
+	unsigned qemu = ev_component(loop, "qemu");
+	for (int i = 0; i < N_SOCKS; i++)
+		ev_fd_component(loop, s->listen_fd[i], qemu);
+	ev_fd_component(loop, s->proc.child.pidfd, qemu);
 	s->timer = ev_add_timer(loop, timeout_ms, on_start_timeout, s);
 	return s;
 }

@@ -53,6 +53,7 @@ static void rewatch(struct qmp *q)
 		return;
 	uint32_t events = EPOLLIN | (q->out_len ? EPOLLOUT : 0);
 	ev_add_fd(q->loop, q->fd, events, on_io, q);
+	ev_fd_component(q->loop, q->fd, ev_component(q->loop, "qmp"));
 }
 
 static void really_free(struct qmp *q)

@@ -368,8 +368,11 @@ static ssize_t us_checkin_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		/* a second epoll watch on MHD's socket, for hang-ups only */
 		if (ci && ci->connect_fd >= 0 &&
-		    ev_add_fd(r->s->loop, ci->connect_fd, EPOLLRDHUP, us_on_hangup, r) == 0)
+		    ev_add_fd(r->s->loop, ci->connect_fd, EPOLLRDHUP, us_on_hangup, r) == 0) {
 			r->watch_fd = ci->connect_fd;
+			ev_fd_component(r->s->loop, r->watch_fd,
+					ev_component(r->s->loop, "update_server"));
+		}
 		return 0;
 	}
 	size_t n = r->out_len < max ? r->out_len : max;
@@ -723,6 +726,7 @@ static int us_start(struct update_server *s, char *err, size_t errlen)
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
 	s->epfd = di ? di->epoll_fd : -1;
 	int rc = s->epfd < 0 ? -EIO : ev_add_fd(s->loop, s->epfd, EPOLLIN, us_on_fd, s);
+	ev_fd_component(s->loop, s->epfd, ev_component(s->loop, "update_server"));
 	if (rc < 0) {
 		MHD_stop_daemon(s->d);
 		s->d = NULL;

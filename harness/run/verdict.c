@@ -50,6 +50,21 @@ int verdict_write_junit(const char *dir, const char *scenario, double seconds,
 	return junit_write(path, &jc, 1, err, errlen) < 0 ? -1 : 0;
 }
 
+/* The loop's CPU milliseconds by component, one "cpu_<component>_ms" key
+ * each: what the console reader, the datapath, the update server... cost
+ * this run. Appends to kv at *n; names and values live in the buffers. */
+static void loop_cpu_kv(const struct ev_loop *loop, const char **kv, size_t *n,
+			char (*names)[40], char (*values)[32])
+{
+	for (unsigned i = 0; i < ev_component_count(loop); i++) {
+		snprintf(names[i], sizeof(names[i]), "cpu_%s_ms", ev_component_name(loop, i));
+		snprintf(values[i], sizeof(values[i]), "\x01%.1f",
+			 (double)ev_component_cpu_us(loop, i) / 1000.0);
+		kv[(*n)++] = names[i];
+		kv[(*n)++] = values[i];
+	}
+}
+
 void verdict_record(struct vh_run *run, double seconds)
 {
 	const struct run_config *cfg = run_config(run);
@@ -63,17 +78,22 @@ void verdict_record(struct vh_run *run, double seconds)
 		 (double)ev_busiest_turn_us(run_loop(run)) / 1000.0);
 	snprintf(busiest_cpu, sizeof(busiest_cpu), "\x01%.1f",
 		 (double)ev_busiest_turn_cpu_us(run_loop(run)) / 1000.0);
-	const char *kv[] = { "verdict",
-			     verdict_name(outcome),
-			     "seconds",
-			     secs,
-			     "loop_busiest_turn_ms",
-			     busiest,
-			     "loop_busiest_turn_cpu_ms",
-			     busiest_cpu,
-			     message ? "message" : NULL,
-			     message,
-			     NULL };
+	char names[EV_COMPONENTS_MAX][40], values[EV_COMPONENTS_MAX][32];
+	const char *kv[2 * (5 + EV_COMPONENTS_MAX) + 1] = { "verdict",
+							     verdict_name(outcome),
+							     "seconds",
+							     secs,
+							     "loop_busiest_turn_ms",
+							     busiest,
+							     "loop_busiest_turn_cpu_ms",
+							     busiest_cpu };
+	size_t n = 8;
+	loop_cpu_kv(run_loop(run), kv, &n, names, values);
+	if (message) {
+		kv[n++] = "message";
+		kv[n++] = message;
+	}
+	kv[n] = NULL;
 	run_event(run, "verdict", kv);
 	char err[600];
 	if (verdict_write_junit(cfg->artifacts_dir, cfg->scenario_path, seconds, outcome, message,

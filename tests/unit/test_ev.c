@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -625,6 +626,131 @@ static void test_ev_due_timer_waits_until_every_ready_fd_was_read(void **state)
 	}
 }
 
+/* Spins until the thread has used ms of CPU time. */
+static void burn_cpu_ms(unsigned ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	uint64_t end = (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u + ms * 1000u;
+	for (;;) {
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+		if ((uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u >= end)
+			return;
+	}
+}
+
+static uint64_t cpu_ms(struct ev_loop *loop, const char *name)
+{
+	return ev_component_cpu_us(loop, ev_component(loop, name)) / 1000u;
+}
+
+struct charged {
+	unsigned burn_ms, then_ms; /* then_ms: burned after switching to "other_part" */
+	bool add_timer;
+	int calls;
+};
+
+static void on_timer_burns(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct charged *c = arg;
+	burn_cpu_ms(c->burn_ms);
+	c->calls++;
+}
+
+static void on_readable_burns(struct ev_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	struct charged *c = arg;
+	char b;
+	assert_int_equal(read(fd, &b, 1), 1);
+	burn_cpu_ms(c->burn_ms);
+	if (c->then_ms) {
+		unsigned was = ev_charge(loop, ev_component(loop, "other_part"));
+		burn_cpu_ms(c->then_ms);
+		ev_charge(loop, was);
+	}
+	if (c->add_timer) {
+		static struct charged timer;
+		timer = (struct charged){ .burn_ms = 30 };
+		ev_add_timer(loop, 0, on_timer_burns, &timer);
+	}
+	c->calls++;
+}
+
+static bool charged_done(void *arg)
+{
+	return ((struct charged *)arg)->calls > 0;
+}
+
+/* A callback's CPU time lands on its fd's component, the one quiet beside
+ * it in the same turn gets next to nothing, and a timer the callback adds
+ * is charged like the callback (the datapath's release timers). */
+static void test_ev_cpu_is_charged_to_the_component_that_used_it(void **state)
+{
+	struct fixture *f = *state;
+	int quiet[2];
+	assert_int_equal(pipe(quiet), 0);
+	struct charged busy = { .burn_ms = 60, .add_timer = true }, idle = { 0 };
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable_burns, &busy), 0);
+	ev_fd_component(f->loop, f->pipe_fd[0], ev_component(f->loop, "busy"));
+	assert_int_equal(ev_add_fd(f->loop, quiet[0], EPOLLIN, on_readable_burns, &idle), 0);
+	ev_fd_component(f->loop, quiet[0], ev_component(f->loop, "idle"));
+	/* Registered again (new events or callback): still charged to "busy". */
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable_burns, &busy), 0);
+	assert_int_equal(write(f->pipe_fd[1], "x", 1), 1);
+	assert_int_equal(write(quiet[1], "x", 1), 1);
+	assert_true(run_until(f->loop, charged_done, &busy, 5000));
+	assert_true(run_until(f->loop, charged_done, &idle, 5000));
+	assert_in_range(cpu_ms(f->loop, "busy"), 55, 75);
+	assert_in_range(cpu_ms(f->loop, "idle"), 0, 4);
+	/* The timer runs on a later turn, still as "busy". */
+	for (int i = 0; i < 5; i++)
+		assert_true(ev_run_once(f->loop, 10) >= 0);
+	assert_in_range(cpu_ms(f->loop, "busy"), 85, 105);
+	assert_in_range(cpu_ms(f->loop, "loop"), 0, 4);
+	assert_string_equal(ev_component_name(f->loop, 0), "loop");
+	close(quiet[0]);
+	close(quiet[1]);
+}
+
+/* A callback that runs another component's code (the scenario's coroutine
+ * resumed from a console callback) charges it there with ev_charge; what it
+ * adds meanwhile is charged there too. Outside callbacks, "loop". */
+static void test_ev_charge_moves_the_rest_of_a_callback_to_another_component(void **state)
+{
+	struct fixture *f = *state;
+	struct charged c = { .burn_ms = 25, .then_ms = 25 }, outside = { .burn_ms = 20 };
+	assert_int_equal(ev_add_fd(f->loop, f->pipe_fd[0], EPOLLIN, on_readable_burns, &c), 0);
+	ev_fd_component(f->loop, f->pipe_fd[0], ev_component(f->loop, "first_part"));
+	ev_add_timer(f->loop, 0, on_timer_burns, &outside);
+	assert_int_equal(write(f->pipe_fd[1], "x", 1), 1);
+	assert_true(run_until(f->loop, charged_done, &c, 5000));
+	assert_true(run_until(f->loop, charged_done, &outside, 5000));
+	assert_in_range(cpu_ms(f->loop, "first_part"), 20, 32);
+	assert_in_range(cpu_ms(f->loop, "other_part"), 20, 32);
+	assert_in_range(cpu_ms(f->loop, "loop"), 17, 27);
+}
+
+/* Names are components once each; past the table's size they share
+ * "other" instead of failing. */
+static void test_ev_component_names_are_interned_and_bounded(void **state)
+{
+	struct fixture *f = *state;
+	static char names[EV_COMPONENTS_MAX + 2][8];
+	unsigned first = ev_component(f->loop, "console");
+	assert_int_equal(ev_component(f->loop, "console"), first);
+	assert_int_equal(ev_component(f->loop, "loop"), 0);
+	for (int i = 0; i < EV_COMPONENTS_MAX + 2; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%d", i);
+		assert_in_range(ev_component(f->loop, names[i]), 1, EV_COMPONENTS_MAX - 1);
+	}
+	assert_int_equal(ev_component_count(f->loop), EV_COMPONENTS_MAX);
+	assert_string_equal(ev_component_name(f->loop, EV_COMPONENTS_MAX - 1), "other");
+	assert_null(ev_component_name(f->loop, EV_COMPONENTS_MAX));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -651,6 +777,9 @@ int main(void)
 		T(test_ev_cancelled_deferred_call_never_runs),
 		T(test_ev_fd_reused_within_a_batch_does_not_get_the_old_event),
 		T(test_ev_due_timer_waits_until_every_ready_fd_was_read),
+		T(test_ev_cpu_is_charged_to_the_component_that_used_it),
+		T(test_ev_charge_moves_the_rest_of_a_callback_to_another_component),
+		T(test_ev_component_names_are_interned_and_bounded),
 	};
 	return vh_run_tests(tests, NULL, NULL);
 }

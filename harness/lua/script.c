@@ -468,7 +468,8 @@ enum vh_outcome script_execute(struct script *s)
 		return run_outcome(run);
 	}
 	s->main_co = new_coroutine(s, L);
-	resume(s, s->main_co, 0);
+	/* From the loop's first turn, so its CPU time is counted too. */
+	script_resume_soon(s, s->main_co, 0);
 	ev_run(run_loop(run));
 	if (!run_finished(run))
 		run_finish(run, VH_FAULT, "the event loop failed", NULL);

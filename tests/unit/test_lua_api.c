@@ -582,6 +582,24 @@ static void test_lua_impair_with_an_empty_spec_is_config_error(void **state)
 	assert_passes("none_spec.lua", src);
 }
 
+/* The scenario's own work is charged to "scenario", whichever callback of
+ * the loop resumed it; a turn is counted once it ends, so the reading comes
+ * after a yield (in a dry run waits do not yield). */
+static void test_lua_harness_cpu_charges_the_scenario_its_work(void **state)
+{
+	(void)state;
+	assert_passes("harness_cpu.lua",
+		      PRELUDE "vh.device { name = \"dut\", firmware = " FW " }\n"
+			      "local t = os.clock()\n"
+			      "while os.clock() - t < 0.08 do end\n"
+			      "coroutine.yield()\n"
+			      "local cpu = vh.harness_cpu()\n"
+			      "if type(cpu.loop) ~= \"number\" then error(\"no loop\") end\n"
+			      "if not (cpu.scenario >= 0.07 and cpu.scenario < 0.2) then\n"
+			      "  error(\"scenario cpu \" .. tostring(cpu.scenario))\n"
+			      "end\n");
+}
+
 static const char seed_scenario[] =
 	PRELUDE "vh.device { name = \"dut\", firmware = " FW " }\n"
 		"if vh.seed() ~= 42 then error(\"seed is \" .. tostring(vh.seed())) end\n";
@@ -827,6 +845,7 @@ int main(void)
 		T(test_lua_check_false_passes_because_dry_run_checks_only_syntax_and_api_use),
 		T(test_lua_two_device_scenario_using_every_wait_passes_dry_run),
 		T(test_lua_seed_returns_configured_seed),
+		T(test_lua_harness_cpu_charges_the_scenario_its_work),
 		T(test_lua_power_cut_with_unknown_flash_mode_is_config_error),
 		T(test_lua_flash_fault_and_flash_bad_fields_are_config_errors_naming_them),
 		T(test_lua_impair_with_an_empty_spec_is_config_error),

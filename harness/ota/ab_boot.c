@@ -5,6 +5,7 @@
 #include "release.h"
 #include "ubootenv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +20,50 @@ static int extract_slot(const char *disk_path, char slot, struct ab_boot *out, c
 	return bundle_extract(disk_path, (uint64_t)disk_image_slot_offset(slot),
 			      DISK_IMAGE_SLOT_SIZE, out->kernel_path, out->initrd_path,
 			      &out->bundle, true, err, errlen);
+}
+
+/* Makes path one of the names of work_dir/.boot-cache/<sha256>.<kind>, the
+ * first extracted copy of that payload's part: devices booting the same
+ * firmware then share one inode, and QEMU, which keeps the initramfs mapped
+ * for the guest's life, maps the same page-cache pages in every process
+ * (3.3 MiB of RSS a device on the cloud image, 2.7 on the small one).
+ * Nothing writes an extracted file in place (bundle_extract unlinks before
+ * it creates), so a shared one never changes under a running QEMU. Best
+ * effort: on any failure the device keeps its own copy. Threads of two
+ * devices may race here; link and rename are atomic. */
+static void share_by_content(const char *work_dir, const char *sha256, const char *kind,
+			     const char *path)
+{
+	char shared[1200], tmp[1100];
+	snprintf(shared, sizeof(shared), "%s/" AB_BOOT_SHARED_DIR, work_dir);
+	if (mkdir(shared, 0755) < 0 && errno != EEXIST)
+		return;
+	snprintf(shared, sizeof(shared), "%s/" AB_BOOT_SHARED_DIR "/%s.%s", work_dir, sha256, kind);
+	if (link(path, shared) == 0 || errno != EEXIST)
+		return; /* the first copy is now the shared one (or stays private) */
+	snprintf(tmp, sizeof(tmp), "%s.shared", path);
+	unlink(tmp);
+	if (link(shared, tmp) == 0 && rename(tmp, path) == 0)
+		return;
+	unlink(tmp);
+}
+
+void ab_boot_forget_shared(const char *work_dir)
+{
+	char dir[1100], path[1400];
+	snprintf(dir, sizeof(dir), "%s/" AB_BOOT_SHARED_DIR, work_dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
 }
 
 int ab_boot_prepare(const char *disk_path, const char *work_dir, const char *device,
@@ -53,6 +98,10 @@ int ab_boot_prepare(const char *disk_path, const char *work_dir, const char *dev
 		}
 	} else if (r < 0) {
 		snprintf(err, errlen, "%s", why);
+	}
+	if (r == 0) {
+		share_by_content(work_dir, out->bundle.sha256, "kernel", out->kernel_path);
+		share_by_content(work_dir, out->bundle.sha256, "initrd", out->initrd_path);
 	}
 	/* The env is stored even when nothing boots: U-Boot would have counted. */
 	if (out->choice.env_changed) {

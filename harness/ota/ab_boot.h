@@ -20,12 +20,21 @@ struct ab_boot {
 	char initrd_path[1024];
 };
 
+/* Where devices that boot the same payload share its extracted files:
+ * work_dir/.boot-cache/<sha256>.{kernel,initrd}. */
+#define AB_BOOT_SHARED_DIR ".boot-cache"
+
 /* Chooses and prepares the boot of the disk image at disk_path, extracting
- * into work_dir/boot-<device>.{kernel,initrd}. A slot whose bundle is
+ * into work_dir/boot-<device>.{kernel,initrd} (a name of the shared copy when
+ * another device extracted the same payload). A slot whose bundle is
  * missing or fails its sha256 is unbootable and rolled back from, as U-Boot
  * would. Returns 0; -ENOENT when neither slot boots (the device is bricked:
  * a firmware failure, not the harness's); other negative errno on I/O
  * failure. err says what happened. */
+/* Removes the shared copies under work_dir, once no device boots any more
+ * (the run's end). */
+void ab_boot_forget_shared(const char *work_dir);
+
 int ab_boot_prepare(const char *disk_path, const char *work_dir, const char *device,
 		    struct ab_boot *out, char *err, size_t errlen);
 

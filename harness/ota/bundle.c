@@ -246,7 +246,14 @@ int bundle_read_header(const char *path, uint64_t offset, uint64_t max_size,
 
 static int bundle_open_out(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* A new inode each time: the old file may be shared with other devices
+	 * (ab_boot.c) and mapped by their QEMU; truncating it would pull the
+	 * pages from under them. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		errf(err, errlen, "%s: %s", path, strerror(errno));
 	return fd < 0 ? -errno : fd;

@@ -1,6 +1,7 @@
 /* One scenario run: see run.h. */
 #include "run.h"
 
+#include "ab_boot.h"
 #include "accel.h"
 #include "artifacts.h"
 #include "boot_gate.h"
@@ -658,6 +659,8 @@ void run_free(struct vh_run *run)
 	for (int i = 0; i < run->n_devices; i++)
 		device_free(run->devices[i]);
 	free(run->devices);
+	if (run->cfg.artifacts_dir)
+		ab_boot_forget_shared(run->cfg.artifacts_dir);
 	for (int i = 0; i < run->n_servers; i++)
 		update_server_free(run->servers[i]);
 	free(run->servers);

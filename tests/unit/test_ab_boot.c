@@ -1,5 +1,6 @@
-/* Tests for ab_boot_bundle_for (harness/ota/ab_boot.c): each reference
- * firmware build carries its own /etc/vh-release. With no arguments the unit
+/* Tests for harness/ota/ab_boot.c: each reference firmware build
+ * (ab_boot_bundle_for) carries its own /etc/vh-release, and devices that boot
+ * the same payload share its extracted files (ab_boot_prepare). With no arguments the unit
  * cases run on a fake image; with "--image DIR" (the interop test) the built
  * reference image in DIR is checked with GNU cpio. */
 #include <errno.h>
@@ -16,7 +17,9 @@
 #include <cmocka.h>
 
 #include "ab_boot.h"
+#include "bundle.h"
 #include "cpio.h"
+#include "disk_image.h"
 #include "release.h"
 #include "test_files.h"
 #include "test_skip.h"
@@ -281,6 +284,86 @@ static void test_reference_image_build_unpacks_with_its_release(void **state)
 	free(text);
 }
 
+/* A disk whose slot a holds a bundle of version with the given initrd. */
+static void make_disk(const char *name, const char *version, const char *initrd_text)
+{
+	char kpath[300], ipath[300], bpath[300], disk[300], err[256];
+	path_in(kpath, sizeof(kpath), "share.kernel");
+	path_in(ipath, sizeof(ipath), "share.initrd");
+	path_in(bpath, sizeof(bpath), "share.bundle");
+	path_in(disk, sizeof(disk), name);
+	write_file(kpath, "KERNEL", 6);
+	write_file(ipath, initrd_text, strlen(initrd_text));
+	if (bundle_write(bpath, version, "", kpath, ipath, NULL, err, sizeof(err)) != 0 ||
+	    disk_image_create(disk, bpath, NULL, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", name, err);
+}
+
+static void prepare(const char *disk_name, const char *work, const char *device,
+		    struct ab_boot *ab)
+{
+	char disk[300], err[512];
+	path_in(disk, sizeof(disk), disk_name);
+	if (ab_boot_prepare(disk, work, device, ab, err, sizeof(err)) != 0)
+		fail_msg("prepare %s for %s: %s", disk_name, device, err);
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+static void assert_file_is(const char *path, const char *text)
+{
+	size_t len;
+	uint8_t *got = slurp(path, &len);
+	assert_int_equal(len, strlen(text));
+	assert_memory_equal(got, text, len);
+	free(got);
+}
+
+/* Two devices booting the same payload get one inode (QEMU maps the initrd
+ * for the guest's life: one copy in the page cache serves both); another
+ * payload gets its own. A device that boots something else later gets a new
+ * file, and the other's file keeps its bytes. At the run's end the shared
+ * copies go and the devices' names still read. */
+static void test_devices_booting_one_payload_share_its_extracted_files(void **state)
+{
+	(void)state;
+	char work[300], shared[400];
+	struct ab_boot a1, a2, b;
+	path_in(work, sizeof(work), "work");
+	mkdir(work, 0755);
+	make_disk("d1.img", "1.0.0", "initrd one");
+	make_disk("d2.img", "1.0.0", "initrd one");
+	make_disk("d3.img", "2.0.0", "initrd two");
+	prepare("d1.img", work, "d1", &a1);
+	prepare("d2.img", work, "d2", &a2);
+	prepare("d3.img", work, "d3", &b);
+	assert_int_equal(inode_of(a1.initrd_path), inode_of(a2.initrd_path));
+	assert_int_equal(inode_of(a1.kernel_path), inode_of(a2.kernel_path));
+	assert_int_not_equal(inode_of(a1.initrd_path), inode_of(b.initrd_path));
+	assert_file_is(a2.initrd_path, "initrd one");
+	assert_file_is(b.initrd_path, "initrd two");
+	snprintf(shared, sizeof(shared), "%s/" AB_BOOT_SHARED_DIR "/%s.initrd", work,
+		 a1.bundle.sha256);
+	assert_int_equal(inode_of(shared), inode_of(a1.initrd_path));
+
+	/* d1 now boots 2.0.0: its name moves, d2's file is untouched. */
+	prepare("d3.img", work, "d1", &a1);
+	assert_file_is(a1.initrd_path, "initrd two");
+	assert_int_equal(inode_of(a1.initrd_path), inode_of(b.initrd_path));
+	assert_file_is(a2.initrd_path, "initrd one");
+
+	ab_boot_forget_shared(work);
+	snprintf(shared, sizeof(shared), "%s/" AB_BOOT_SHARED_DIR, work);
+	assert_int_equal(access(shared, F_OK), -1);
+	assert_file_is(a2.initrd_path, "initrd one");
+	assert_file_is(a1.initrd_path, "initrd two");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest unit[] = {
@@ -289,6 +372,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cached_bundle_is_reused_until_the_image_changes),
 		cmocka_unit_test(test_aarch64_build_comes_from_its_own_image_under_its_own_name),
 		cmocka_unit_test(test_missing_image_is_an_error),
+		cmocka_unit_test(test_devices_booting_one_payload_share_its_extracted_files),
 	};
 	const struct CMUnitTest image[] = {
 		cmocka_unit_test(test_reference_image_build_unpacks_with_its_release),

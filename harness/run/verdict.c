@@ -53,8 +53,8 @@ int verdict_write_junit(const char *dir, const char *scenario, double seconds,
 /* The loop's CPU milliseconds by component, one "cpu_<component>_ms" key
  * each: what the console reader, the datapath, the update server... cost
  * this run. Appends to kv at *n; names and values live in the buffers. */
-static void loop_cpu_kv(const struct ev_loop *loop, const char **kv, size_t *n,
-			char (*names)[40], char (*values)[32])
+static void loop_cpu_kv(const struct ev_loop *loop, const char **kv, size_t *n, char (*names)[40],
+			char (*values)[32])
 {
 	for (unsigned i = 0; i < ev_component_count(loop); i++) {
 		snprintf(names[i], sizeof(names[i]), "cpu_%s_ms", ev_component_name(loop, i));
@@ -79,14 +79,10 @@ void verdict_record(struct vh_run *run, double seconds)
 	snprintf(busiest_cpu, sizeof(busiest_cpu), "\x01%.1f",
 		 (double)ev_busiest_turn_cpu_us(run_loop(run)) / 1000.0);
 	char names[EV_COMPONENTS_MAX][40], values[EV_COMPONENTS_MAX][32];
-	const char *kv[2 * (5 + EV_COMPONENTS_MAX) + 1] = { "verdict",
-							     verdict_name(outcome),
-							     "seconds",
-							     secs,
-							     "loop_busiest_turn_ms",
-							     busiest,
-							     "loop_busiest_turn_cpu_ms",
-							     busiest_cpu };
+	const char *kv[2 * (5 + EV_COMPONENTS_MAX) + 1] = {
+		"verdict", verdict_name(outcome),      "seconds",  secs, "loop_busiest_turn_ms",
+		busiest,   "loop_busiest_turn_cpu_ms", busiest_cpu
+	};
 	size_t n = 8;
 	loop_cpu_kv(run_loop(run), kv, &n, names, values);
 	if (message) {

@@ -299,8 +299,7 @@ static void make_disk(const char *name, const char *version, const char *initrd_
 		fail_msg("%s: %s", name, err);
 }
 
-static void prepare(const char *disk_name, const char *work, const char *device,
-		    struct ab_boot *ab)
+static void prepare(const char *disk_name, const char *work, const char *device, struct ab_boot *ab)
 {
 	char disk[300], err[512];
 	path_in(disk, sizeof(disk), disk_name);

@@ -23,8 +23,13 @@
 # instead: the same plus iproute2's tc (with its shared libraries and netem
 # distribution tables) and the modules netem and IFB need, loaded at boot,
 # plus each TOOL (a dynamically linked test program such as
-# vh-kernel-netem-check) in /usr/bin with its shared libraries. Only for this
-# machine's architecture: tc and the tools come with the host's libraries.
+# vh-kernel-netem-check) in /usr/bin with its shared libraries. For this
+# machine's architecture tc and the tools come with the host's libraries (ldd);
+# for another, tc is that architecture's iproute2, downloaded with its
+# dependency closure (apt-get against an empty dpkg status) into the same
+# cache, and every library a binary needs (readelf's NEEDED, recursively) is
+# taken from those packages or else from the host's multiarch directories
+# (where the arm64 -dev packages of scripts/cross-arm64.sh put libnl).
 # VH_EXTRA_MODULES="a b" adds modules (with their dependencies) to either.
 # VH_KERNEL=small (x86_64 only, not with --with-tc) takes the kernel from
 # build-kernel.sh instead: Debian's linux-source-6.1 built with a small
@@ -85,15 +90,14 @@ esac
 host_deb_arch=$(dpkg --print-architecture)
 foreign=0
 [ "$deb_arch" = "$host_deb_arch" ] || foreign=1
-[ $with_tc -eq 0 ] || [ $foreign -eq 0 ] ||
-	die "--with-tc builds only for this machine's architecture ($host_deb_arch): tc comes with its libraries" 2
 outdir=$1
 agent=$2
 shift 2
 tools=("$@")
 [ ${#tools[@]} -eq 0 ] || [ $with_tc -eq 1 ] || die "tools go only into the --with-tc image" 2
-for tool in "${tools[@]}"; do
-	[ -x "$tool" ] || die "tool not found: $tool" 2
+for i in "${!tools[@]}"; do
+	[ -x "${tools[$i]}" ] || die "tool not found: ${tools[$i]}" 2
+	tools[i]=$(realpath "${tools[$i]}")
 done
 [ -f "$agent" ] || die "agent binary not found: $agent" 2
 agent=$(realpath "$agent")
@@ -173,6 +177,70 @@ fetch_foreign() {
 	fi
 }
 
+# Sets tcroot to the unpacked iproute2 of $deb_arch and every package it
+# depends on. apt resolves the closure against an empty dpkg status, so no
+# host package counts as installed; the download and the unpacked tree are
+# cached, keyed by iproute2's version.
+fetch_foreign_tc() {
+	local cache=${VH_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vharness/debs} vers
+	vers=$(apt-cache show --no-all-versions "iproute2:$deb_arch" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+	[ -n "$vers" ] || die "apt knows no iproute2:$deb_arch: run scripts/install-deps.sh (dpkg --add-architecture $deb_arch && apt-get update)" 2
+	tc_version=$vers
+	tcroot=$cache/tcroot-$deb_arch-${vers//[:~+]/_}
+	[ -f "$tcroot/.complete" ] && return
+	local dl=$cache/tc-$deb_arch sandbox=()
+	[ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+	mkdir -p "$dl/archives/partial"
+	: >"$dl/status"
+	echo "build-image.sh: fetching iproute2:$deb_arch=$vers and its dependencies into $dl" >&2
+	apt-get install -q -y --download-only --no-install-recommends "${sandbox[@]}" \
+		-o Dir::State::status="$dl/status" -o Dir::Cache::archives="$dl/archives" \
+		-o Debug::NoLocking=1 "iproute2:$deb_arch=$vers" >&2 ||
+		die "apt-get could not download iproute2:$deb_arch (network?)" 1
+	local tmp deb
+	tmp=$(mktemp -d "$cache/.tcroot.XXXXXX")
+	for deb in "$dl/archives"/*_"$deb_arch".deb "$dl/archives"/*_all.deb; do
+		[ -f "$deb" ] && dpkg-deb -x "$deb" "$tmp"
+	done
+	[ -x "$tmp/sbin/tc" ] || { rm -rf "$tmp"; die "iproute2:$deb_arch has no /sbin/tc" 1; }
+	touch "$tmp/.complete"
+	mv -T "$tmp" "$tcroot" 2>/dev/null || rm -rf "$tmp"
+}
+
+# Prints "GUEST_PATH SOURCE" for the loader and each shared library the
+# $deb_arch ELF files need, recursively, found under tcroot first and then
+# the host's multiarch directories. Dies naming a library found nowhere.
+foreign_libs() {
+	local triplet=$arch-linux-gnu roots=("$tcroot" "") todo=("$@") seen=" " f lib root dir found
+	while [ ${#todo[@]} -gt 0 ]; do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		lib=$(readelf -l "$f" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+		if [ -n "$lib" ] && [[ $seen != *" $lib "* ]]; then
+			seen="$seen$lib "
+			found=
+			for root in "${roots[@]}"; do
+				[ -e "$root$lib" ] && { found=$root$lib; break; }
+			done
+			[ -n "$found" ] || die "no loader $lib for $f" 1
+			echo "$lib $found"
+		fi
+		for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+			[[ $seen != *" $lib "* ]] || continue
+			seen="$seen$lib "
+			found=
+			for root in "${roots[@]}"; do
+				for dir in /lib/$triplet /usr/lib/$triplet; do
+					[ -e "$root$dir/$lib" ] && { found=$root$dir/$lib; break 2; }
+				done
+			done
+			[ -n "$found" ] || die "no $lib (needed by $f) in iproute2's packages or /usr/lib/$triplet" 1
+			echo "$dir/$lib $found"
+			todo+=("$found")
+		done
+	done
+}
+
 # --- kernel ---------------------------------------------------------------
 pkgroot=
 if [ $foreign -eq 1 ]; then
@@ -222,10 +290,14 @@ else
 	[ -f "$moddir/modules.dep" ] || die "no $moddir/modules.dep: reinstall linux-image-$kver or run depmod $kver" 2
 fi
 
-if [ $with_tc -eq 1 ]; then
+if [ $with_tc -eq 1 ] && [ $foreign -eq 1 ]; then
+	fetch_foreign_tc
+	tc_bin=$tcroot/sbin/tc
+elif [ $with_tc -eq 1 ]; then
 	tc_bin=$(command -v tc || true)
 	[ -n "$tc_bin" ] || tc_bin=/usr/sbin/tc
 	[ -x "$tc_bin" ] || die "no tc: install iproute2" 2
+	tc_version=$("$tc_bin" -V 2>&1 | sed -n 1p)
 fi
 # A host strip may not know the target's ELF; the cross binutils' does.
 strip_bin="strip"
@@ -328,17 +400,26 @@ if [ $with_tc -eq 1 ]; then
 	for tool in "${tools[@]}"; do
 		install -D -m 755 "$tool" "./usr/bin/$(basename "$tool")"
 	done
-	for bin in "$tc_bin" "${tools[@]}"; do ldd "$bin"; done |
-		awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+/ { print $1 }' | sort -u |
-		while read -r lib; do
+	if [ $foreign -eq 1 ]; then
+		libs=$(foreign_libs "$tc_bin" "${tools[@]}") || exit 1
+		while read -r lib src; do
 			mkdir -p ".$(dirname "$lib")"
-			cp -L "$lib" ".$lib"
-		done
-	# netem's delay distribution tables, from the installed iproute2.
-	for dist in /usr/lib/*/tc/*.dist /usr/lib/tc/*.dist; do
+			cp -L "$src" ".$lib"
+		done <<<"$libs"
+	else
+		for bin in "$tc_bin" "${tools[@]}"; do ldd "$bin"; done |
+			awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+/ { print $1 }' | sort -u |
+			while read -r lib; do
+				mkdir -p ".$(dirname "$lib")"
+				cp -L "$lib" ".$lib"
+			done
+	fi
+	# netem's delay distribution tables, from the iproute2 whose tc this is.
+	for dist in "${tcroot:-}"/usr/lib/*/tc/*.dist "${tcroot:-}"/usr/lib/tc/*.dist; do
 		[ -f "$dist" ] || continue
-		mkdir -p ".$(dirname "$dist")"
-		cp "$dist" ".$dist"
+		dst=${dist#"${tcroot:-}"}
+		mkdir -p ".$(dirname "$dst")"
+		cp "$dist" ".$dst"
 	done
 fi
 
@@ -395,7 +476,7 @@ fi
 	echo "agent_sha256=$(sum sbin/vh-agent)"
 	echo "busybox_version=$bb_version"
 	echo "modules=$(sed "s|^$kver/||; s|.*/||; s|\.ko$||" etc/vh-modules | tr '\n' ' ' | sed 's/ $//')"
-	[ $with_tc -eq 0 ] || echo "tc=$("$tc_bin" -V 2>&1 | sed -n 1p)"
+	[ $with_tc -eq 0 ] || echo "tc=$tc_version"
 	for tool in "${tools[@]}"; do
 		echo "tool_$(basename "$tool")_sha256=$(sum "$tool")"
 	done

@@ -11,8 +11,15 @@
 # No libext2fs-dev:arm64: it is not Multi-Arch: same, so installing it would
 # remove the host's libext2fs-dev and break every native build; the runtime
 # libext2fs2:arm64 is enough (harness/disk/CMakeLists.txt).
+# Then the kernel impairment backend as an arm64 runner would run it: an
+# aarch64 image-tc ($build/image-tc: Debian's arm64 kernel with sch_netem,
+# arm64 tc, the cross-built agent and vh-kernel-netem-check) booted under TCG
+# by this host's harness (build/vharness, from scripts/setup.sh), where the
+# check applies and dumps qdiscs through the cross-built netem/kernel_netem.c
+# (tests/kernel_backend/it_kernel_backend.sh with VH_ARCH=aarch64).
 #   VH_CROSS_BUILD_DIR  build directory (default: build-arm64)
 #   VH_CROSS_NO_TESTS=1 build only
+#   VH_CROSS_NO_GUEST=1 no aarch64 guest (unit tests only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${VH_CROSS_BUILD_DIR:-build-arm64}
@@ -51,3 +58,11 @@ echo "cross-arm64: built $build/vharness ($(file -b "$build/vharness" | cut -d, 
 [ -z "${VH_CROSS_NO_TESTS:-}" ] || exit 0
 ctest --test-dir "$build" -L unit -LE needs-host-kernel -j "$(nproc)" --output-on-failure |
 	tee "$build/ctest.log"
+[ -z "${VH_CROSS_NO_GUEST:-}" ] || exit 0
+host_vharness=$PWD/build/vharness
+[ -x "$host_vharness" ] ||
+	{ echo "cross-arm64: the aarch64 kernel-backend check needs this host's harness: run scripts/setup.sh (or VH_CROSS_NO_GUEST=1)" >&2; exit 2; }
+guest-agent/build-image.sh --with-tc --arch aarch64 "$build/image-tc" "$build/guest-agent/vh-agent" \
+	"$build/tests/kernel_backend/vh-kernel-netem-check"
+VHARNESS=$host_vharness VH_IMAGE_DIR=$(cd "$build" && pwd)/image-tc VH_ARCH=aarch64 \
+	bash tests/kernel_backend/it_kernel_backend.sh

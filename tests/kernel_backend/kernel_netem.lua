@@ -3,10 +3,13 @@
 -- the same kernel_netem.c the harness uses on hosts whose kernel has netem.
 local vh = require "vharness"
 local dir = vh.param("image_dir")
+-- -D arch=aarch64 for an aarch64 image-tc (default: this host's).
+local arch = vh.param("arch", "")
 local box = vh.device {
   name = "netemhost",
   memory = "160M",
   firmware = {
+    arch = arch ~= "" and arch or nil,
     kernel = dir .. "/vmlinuz",
     initrd = dir .. "/initramfs-tc.cpio",
     -- No NIC here: the agent need not wait for one.

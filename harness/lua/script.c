@@ -468,8 +468,9 @@ enum vh_outcome script_execute(struct script *s)
 		return run_outcome(run);
 	}
 	s->main_co = new_coroutine(s, L);
-	/* From the loop's first turn, so its CPU time is counted too. */
-	script_resume_soon(s, s->main_co, 0);
+	/* Before the loop runs: what a scenario sets up first (disks, networks)
+	 * is not a turn that kept consoles unread. */
+	resume(s, s->main_co, 0);
 	ev_run(run_loop(run));
 	if (!run_finished(run))
 		run_finish(run, VH_FAULT, "the event loop failed", NULL);

@@ -733,6 +733,19 @@ static void test_ev_charge_moves_the_rest_of_a_callback_to_another_component(voi
 	assert_in_range(cpu_ms(f->loop, "loop"), 17, 27);
 }
 
+/* Outside the turns (a scenario's first steps, before the loop runs) a
+ * switch reads the CPU clock itself: nothing is lost or double-counted. */
+static void test_ev_charge_outside_turns_counts_too(void **state)
+{
+	struct fixture *f = *state;
+	unsigned was = ev_charge(f->loop, ev_component(f->loop, "setup"));
+	burn_cpu_ms(30);
+	assert_int_equal(ev_charge(f->loop, was), ev_component(f->loop, "setup"));
+	assert_in_range(cpu_ms(f->loop, "setup"), 29, 40);
+	assert_true(ev_run_once(f->loop, 0) >= 0);
+	assert_in_range(cpu_ms(f->loop, "setup"), 29, 40);
+}
+
 /* Names are components once each; past the table's size they share
  * "other" instead of failing. */
 static void test_ev_component_names_are_interned_and_bounded(void **state)
@@ -779,6 +792,7 @@ int main(void)
 		T(test_ev_due_timer_waits_until_every_ready_fd_was_read),
 		T(test_ev_cpu_is_charged_to_the_component_that_used_it),
 		T(test_ev_charge_moves_the_rest_of_a_callback_to_another_component),
+		T(test_ev_charge_outside_turns_counts_too),
 		T(test_ev_component_names_are_interned_and_bounded),
 	};
 	return vh_run_tests(tests, NULL, NULL);

@@ -582,9 +582,9 @@ static void test_lua_impair_with_an_empty_spec_is_config_error(void **state)
 	assert_passes("none_spec.lua", src);
 }
 
-/* The scenario's own work is charged to "scenario", whichever callback of
- * the loop resumed it; a turn is counted once it ends, so the reading comes
- * after a yield (in a dry run waits do not yield). */
+/* The scenario's own work is charged to "scenario", also its first steps,
+ * which run before the loop does; they are counted when they yield, so the
+ * reading comes after one (in a dry run waits do not yield). */
 static void test_lua_harness_cpu_charges_the_scenario_its_work(void **state)
 {
 	(void)state;

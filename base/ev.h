@@ -75,7 +75,9 @@ unsigned ev_component(struct ev_loop *loop, const char *name);
 void ev_fd_component(struct ev_loop *loop, int fd, unsigned comp);
 /* Charges what the running callback does from here on to comp (a callback
  * that runs another component's code: the scenario's coroutines). Returns
- * the component charged until now, to switch back to. */
+ * the component charged until now, to switch back to. Outside the turns (a
+ * scenario's first steps, before the loop runs) it reads the CPU clock
+ * itself, so that work is charged too. */
 unsigned ev_charge(struct ev_loop *loop, unsigned comp);
 unsigned ev_component_count(const struct ev_loop *loop);
 const char *ev_component_name(const struct ev_loop *loop, unsigned comp);

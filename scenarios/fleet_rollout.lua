@@ -13,6 +13,7 @@
 --                        devices up; below that all but one of them, see
 --                        herd_limit)
 --   -D partition=20s     how long half the fleet is cut off
+--   -D impair="delay 30ms 10ms loss 0.5%"   each device's link (netem spec)
 --   -D bugs=no-backoff   planted bugs (the herd then fails the check)
 -- Which devices a share takes is fixed by their names and the version
 -- (ota:bucket): of d001..d010, 10% is d005 and d009.
@@ -24,6 +25,7 @@ local HERD_PARAM = vh.param("herd_share", "")
 local HERD = HERD_PARAM == "" and 0.5 or tonumber(HERD_PARAM)
 local CUT = vh.param("partition", "20s")
 local bugs = vh.param("bugs", "")
+local IMPAIR = vh.param("impair", "delay 30ms 10ms loss 0.5%")
 if not N or N < 2 or #stages == 0 or stages[#stages] ~= 100 or not HERD then
   error("fleet_rollout: -D devices= needs an integer >= 2, -D stages= must end at 100,"
     .. " -D herd_share= is a number")
@@ -37,7 +39,7 @@ local fleet = vh.fleet {
 }
 fleet:power_on()
 vh.all(fleet, "vh%-agent: connected", "1800s")
-for _, d in ipairs(fleet) do lan:impair(d, "delay 30ms 10ms loss 0.5%") end
+for _, d in ipairs(fleet) do lan:impair(d, IMPAIR) end
 
 -- How many of n healed devices one second may hold. Correct devices wait
 -- out a residual of their 4-12 s jittered backoff, so by chance several land

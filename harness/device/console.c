@@ -374,7 +374,6 @@ static void watch(struct console *c)
 		return;
 	bool want_out = c->writes != NULL;
 	ev_add_fd(c->loop, c->fd, EPOLLIN | (want_out ? EPOLLOUT : 0), on_io, c);
-	ev_fd_component(c->loop, c->fd, ev_component(c->loop, "console"));
 	c->writable_watch = want_out;
 }
 
@@ -457,6 +456,8 @@ void console_attach(struct console *c, int fd)
 {
 	c->fd = fd;
 	watch(c);
+	/* once: a watch registered again keeps its component */
+	ev_fd_component(c->loop, fd, ev_component(c->loop, "console"));
 	flush_writes(c);
 }
 

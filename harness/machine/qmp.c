@@ -53,7 +53,6 @@ static void rewatch(struct qmp *q)
 		return;
 	uint32_t events = EPOLLIN | (q->out_len ? EPOLLOUT : 0);
 	ev_add_fd(q->loop, q->fd, events, on_io, q);
-	ev_fd_component(q->loop, q->fd, ev_component(q->loop, "qmp"));
 }
 
 static void really_free(struct qmp *q)
@@ -433,5 +432,7 @@ struct qmp *qmp_new(struct ev_loop *loop, int fd, const struct qmp_handlers *han
 	if (flags >= 0)
 		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 	rewatch(q);
+	/* once: a watch registered again keeps its component */
+	ev_fd_component(loop, fd, ev_component(loop, "qmp"));
 	return q;
 }

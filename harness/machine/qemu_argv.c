@@ -60,14 +60,15 @@ const char *qemu_host_arch(void)
  * and even with pauth-impdef=on it booted no faster than the A53 here
  * (README "aarch64 guests"). Under KVM the host's own CPU, and the host's
  * GIC version: virt's default GICv2 does not exist on GICv3-only hosts. */
-static void push_machine(struct qemu_argv *a, bool x86, bool kvm, bool no_acpi)
+static void push_machine(struct qemu_argv *a, bool x86, bool kvm, bool no_acpi, bool ram_file)
 {
+	const char *ram = ram_file ? ",memory-backend=ram0" : "";
 	push(a, "-M");
 	if (x86) {
-		push(a, no_acpi ? "microvm,acpi=off" : "microvm");
+		push(a, "microvm%s%s", no_acpi ? ",acpi=off" : "", ram);
 		return;
 	}
-	push(a, kvm ? "virt,gic-version=host" : "virt");
+	push(a, "%s%s", kvm ? "virt,gic-version=host" : "virt", ram);
 	push(a, "-cpu");
 	push(a, kvm ? "host" : "cortex-a53");
 }
@@ -100,7 +101,11 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 	const char *accel = l->accel ? l->accel : "tcg";
 
 	push(a, "%s", l->binary ? l->binary : qemu_binary_for_arch(arch));
-	push_machine(a, x86, !strcmp(accel, "kvm"), l->no_acpi);
+	if (l->ram_file && strchr(l->ram_file, ',')) {
+		snprintf(err, errlen, "RAM file %s: a ',' cannot be passed to QEMU", l->ram_file);
+		return -1;
+	}
+	push_machine(a, x86, !strcmp(accel, "kvm"), l->no_acpi, l->ram_file != NULL);
 	push(a, "-accel");
 	/* tb-size=32 for the cloud kernel: 16 costs 0.3 s a boot, 8 costs 1.5 s,
 	 * and the default (1 GiB) wastes RSS. An image that boots well in less
@@ -111,6 +116,11 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 		push(a, "%s", accel);
 	push(a, "-m");
 	push(a, "%u", l->memory_mib ? l->memory_mib : 96);
+	if (l->ram_file) {
+		push(a, "-object");
+		push(a, "memory-backend-file,id=ram0,size=%uM,mem-path=%s,share=%s",
+		     l->memory_mib ? l->memory_mib : 96, l->ram_file, l->ram_shared ? "on" : "off");
+	}
 	push(a, "-smp");
 	push(a, "1");
 	push(a, "-nodefaults");
@@ -162,11 +172,15 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 		push(a, "virtio-blk-device,drive=disk0");
 	} else if (l->disk) {
 		push(a, "-drive");
-		push(a, "file=%s,if=none,id=disk0,format=raw", l->disk);
+		push(a, "file=%s,if=none,id=disk0,format=raw%s", l->disk,
+		     l->disk_snapshot ? ",snapshot=on" : "");
 		push(a, "-device");
 		push(a, "virtio-blk-device,drive=disk0");
 	}
-	if (l->net_socket || l->tap_ifname) {
+	if (l->nic_unplugged) {
+		push(a, "-device");
+		push(a, "virtio-net-device");
+	} else if (l->net_socket || l->tap_ifname) {
 		push(a, "-netdev");
 		if (l->net_socket)
 			push(a,
@@ -180,6 +194,10 @@ int qemu_argv_build(const struct qemu_launch *l, struct qemu_argv *a, char *err,
 			push(a, "virtio-net-device,netdev=net0,mac=%s", l->mac);
 		else
 			push(a, "virtio-net-device,netdev=net0");
+	}
+	if (l->incoming) {
+		push(a, "-incoming");
+		push(a, "defer");
 	}
 	return 0;
 }
@@ -198,7 +216,7 @@ int qemu_probe_argv_build(const char *arch, const char *binary, const char *kern
 		return -1;
 	}
 	push(a, "%s", binary ? binary : qemu_binary_for_arch(arch));
-	push_machine(a, !strcmp(arch, "x86_64"), true, false);
+	push_machine(a, !strcmp(arch, "x86_64"), true, false, false);
 	push(a, "-accel");
 	push(a, "kvm");
 	push(a, "-m");

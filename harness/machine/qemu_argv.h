@@ -34,6 +34,14 @@ struct qemu_launch {
 	const char *mac;	   /* "52:54:00:xx:xx:xx", used with tap_ifname */
 	const char *serial_socket; /* abstract unix socket name the harness listens on */
 	const char *qmp_socket;	   /* abstract unix socket name the harness listens on */
+	/* Snapshot boot (harness/machine/snapshot.h). Guest RAM in this file:
+	 * shared (a template writes its RAM there, for every device to map) or
+	 * private (a device's own copy-on-write view of the template's RAM). */
+	const char *ram_file;
+	bool ram_shared;
+	bool incoming;	    /* -incoming defer: the machine state comes over QMP */
+	bool disk_snapshot; /* disk writes go to a throwaway overlay (a template's) */
+	bool nic_unplugged; /* the NIC without a backend: a template's, sends nowhere */
 };
 
 struct qemu_argv {

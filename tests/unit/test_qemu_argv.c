@@ -443,6 +443,65 @@ static void test_qemu_binary_and_console_follow_arch(void **state)
 	assert_string_equal(qemu_console_for_arch("aarch64"), "ttyAMA0");
 }
 
+/* Snapshot boot (harness/machine/snapshot.h): a template writes its RAM to
+ * a shared file; a device maps the same file privately and waits for its
+ * machine state over QMP. */
+static void test_qemu_argv_template_ram_is_a_shared_file(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.tap_ifname = NULL;
+	l.nic_unplugged = true;
+	l.disk_snapshot = true;
+	l.ram_file = "/a/snap.ram";
+	l.ram_shared = true;
+	build_ok(&l);
+	assert_flag_value("-M", "microvm,memory-backend=ram0");
+	assert_flag_value("-object", "memory-backend-file,id=ram0,size=128M,mem-path=/a/snap.ram,"
+				     "share=on");
+	assert_flag_value("-drive", "file=/tmp/disk.img,if=none,id=disk0,format=raw,snapshot=on");
+	/* A NIC the guest probes like the device's, with nothing behind it. */
+	assert_flag_value("-device", "virtio-net-device");
+	assert_absent("-netdev");
+	assert_absent("-incoming");
+}
+
+static void test_qemu_argv_restore_maps_ram_privately_and_defers_incoming(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.no_acpi = true;
+	l.ram_file = "/a/snap.ram";
+	l.incoming = true;
+	build_ok(&l);
+	assert_flag_value("-M", "microvm,acpi=off,memory-backend=ram0");
+	assert_flag_value("-object", "memory-backend-file,id=ram0,size=128M,mem-path=/a/snap.ram,"
+				     "share=off");
+	assert_flag_value("-incoming", "defer");
+	assert_flag_value("-drive", "file=/tmp/disk.img,if=none,id=disk0,format=raw");
+	assert_flag_value("-device", "virtio-net-device,netdev=net0,mac=52:54:00:12:34:56");
+	/* Started stopped as always: the state loads into a paused machine. */
+	assert_int_equal(count_word("-S"), 1);
+}
+
+static void test_qemu_argv_refuses_a_ram_file_qemu_would_split(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.ram_file = "/a,b/snap.ram";
+	build_fails_mentioning(&l, "/a,b/snap.ram");
+}
+
+static void test_qemu_argv_aarch64_ram_file_on_virt(void **state)
+{
+	(void)state;
+	struct qemu_launch l = full_launch();
+	l.arch = "aarch64";
+	l.ram_file = "/a/snap.ram";
+	build_ok(&l);
+	assert_flag_value("-M", "virt,memory-backend=ram0");
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -476,6 +535,10 @@ int main(void)
 		T(test_qemu_argv_rejects_missing_serial_or_qmp_socket),
 		T(test_qemu_argv_free_resets_and_tolerates_repeat),
 		T(test_qemu_binary_and_console_follow_arch),
+		T(test_qemu_argv_template_ram_is_a_shared_file),
+		T(test_qemu_argv_restore_maps_ram_privately_and_defers_incoming),
+		T(test_qemu_argv_refuses_a_ram_file_qemu_would_split),
+		T(test_qemu_argv_aarch64_ram_file_on_virt),
 	};
 	return vh_run_tests(tests, NULL, NULL);
 }

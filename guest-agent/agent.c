@@ -6,7 +6,9 @@
  * given vh.server=, runs the OTA loop (agent_ota: check-in, update,
  * trial-boot commit); without it, stays alive doing nothing. Every report is a
  * DESIGN.md section 5 event line on stdout, which /init points at the
- * console.
+ * console. With vh.snapshot=1 it is a snapshot boot's template: it waits on
+ * the console for the identity of the device it is restored as, and boots
+ * on as that device (wire/agent_event.h, docs/ota-protocol.md).
  *
  * Options, for /init and for testing on a host:
  *   --ready-fd N    write "ready\n" to fd N and close it once the network
@@ -25,6 +27,7 @@
 #include "agent_event.h"
 #include "agent_net.h"
 #include "agent_ota.h"
+#include "agent_snapshot.h"
 #include "release.h"
 
 #include <arpa/inet.h>
@@ -160,7 +163,7 @@ int main(int argc, char **argv)
 {
 	struct agent_options opt;
 	struct agent_config cfg;
-	char cmdline[4096];
+	char cmdline[AGENT_CONFIG_CMDLINE_MAX];
 	unsigned long long start_ms = agent_ota_now_ms();
 
 	if (agent_parse_options(argc, argv, &opt) != 0) {
@@ -175,6 +178,12 @@ int main(int argc, char **argv)
 
 	agent_config_defaults(&cfg);
 	agent_config_parse(&cfg, cmdline);
+	if (cfg.snapshot) {
+		agent_snapshot(&cfg, cmdline, sizeof(cmdline), opt.firmware);
+		/* The trial boot's 20 s count from the restore, not from the
+		 * template's boot. */
+		start_ms = agent_ota_now_ms();
+	}
 	agent_read_release(opt.release, &cfg);
 	agent_event(STDOUT_FILENO, "boot slot=%s version=%s bootcount=%lu", cfg.slot, cfg.version,
 		    cfg.bootcount);

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,55 @@ static int agent_config_parse_ulong(const char *text, unsigned long max, unsigne
 	if (errno != 0 || *end != '\0' || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* ERANGE from strtoull is then exactly "does not fit in 64 bits". */
+_Static_assert(sizeof(unsigned long long) == sizeof(uint64_t), "strtoull parses 64 bits");
+
+int agent_config_parse_u64(const char *text, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	/* strtoull alone would take a sign, leading spaces and "-1" as 2^64-1. */
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+static int agent_config_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int agent_config_parse_mac(const char *text, unsigned char mac[6])
+{
+	unsigned char out[6];
+
+	/* Exactly "xx:xx:xx:xx:xx:xx": no one-digit groups, no other separator. */
+	if (strlen(text) != 17)
+		return -1;
+	for (unsigned i = 0; i < 6; i++) {
+		const char *p = text + 3 * i;
+		int hi = agent_config_hex_digit(p[0]), lo = agent_config_hex_digit(p[1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	memcpy(mac, out, sizeof(out));
 	return 0;
 }
 
@@ -130,6 +180,14 @@ static int agent_config_copy(char *dst, size_t cap, const char *value)
 	return 0;
 }
 
+static int agent_config_parse_bool(const char *value, bool *out)
+{
+	if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+		return -1;
+	*out = value[0] == '1';
+	return 0;
+}
+
 /* Applies one "key=value" word (key without the "vh." prefix). Returns 0 when
  * applied or not ours, -1 when the value is bad. */
 static int agent_config_apply(struct agent_config *cfg, const char *key, const char *value)
@@ -164,10 +222,20 @@ static int agent_config_apply(struct agent_config *cfg, const char *key, const c
 		cfg->has_server = true;
 		return 0;
 	}
-	if (strcmp(key, "upgrade") == 0) {
-		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+	if (strcmp(key, "upgrade") == 0)
+		return agent_config_parse_bool(value, &cfg->upgrade);
+	if (strcmp(key, "snapshot") == 0)
+		return agent_config_parse_bool(value, &cfg->snapshot);
+	if (strcmp(key, "mac") == 0) {
+		if (agent_config_parse_mac(value, cfg->mac) != 0)
 			return -1;
-		cfg->upgrade = value[0] == '1';
+		cfg->has_mac = true;
+		return 0;
+	}
+	if (strcmp(key, "seed") == 0) {
+		if (agent_config_parse_u64(value, &cfg->seed) != 0)
+			return -1;
+		cfg->has_seed = true;
 		return 0;
 	}
 	if (strcmp(key, "rollback_from") == 0) {

@@ -1,20 +1,26 @@
 /* agent_config: the guest agent's configuration. What the bootloader decides
  * comes from the kernel command line (vh.device= vh.ip= vh.gw= vh.slot=
- * vh.bootcount= vh.iface= vh.net_wait_ms= and, for OTA (docs/ota-protocol.md),
- * vh.server= vh.upgrade= vh.rollback_from= vh.disk=); what the firmware build
- * is (its version and planted bugs) comes from the build's own
- * /etc/vh-release (wire/release.h), never from the command line: the agent
- * reports what the image says, not what the bootloader claims. Pure: no I/O,
- * so unit tests reach every branch. */
+ * vh.bootcount= vh.iface= vh.net_wait_ms= vh.mac= vh.seed= and, for OTA
+ * (docs/ota-protocol.md), vh.server= vh.upgrade= vh.rollback_from= vh.disk=;
+ * with vh.snapshot=1 the boot is a snapshot template's, whose devices get
+ * these words from their identity line instead, wire/agent_event.h); what
+ * the firmware build is (its version and planted bugs) comes from the build's
+ * own /etc/vh-release (wire/release.h), never from the command line: the
+ * agent reports what the image says, not what the bootloader claims. Pure: no
+ * I/O, so unit tests reach every branch. */
 #ifndef VH_AGENT_CONFIG_H
 #define VH_AGENT_CONFIG_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "release.h"
 
 #define AGENT_CONFIG_STR_MAX 64
+/* The longest command line the agent takes: /proc/cmdline, or a snapshot
+ * boot's identity line. */
+#define AGENT_CONFIG_CMDLINE_MAX 4096
 
 /* Planted bugs (BUGS= in /etc/vh-release, docs/ota-protocol.md), one bit
  * each. Each one is a deliberate defect that a scenario must be able to
@@ -50,6 +56,17 @@ struct agent_config {
 	unsigned bugs; /* enum agent_bug bits, from the release's BUGS */
 	char rollback_from[AGENT_CONFIG_STR_MAX]; /* "" unless vh.rollback_from= */
 	char disk[AGENT_CONFIG_STR_MAX];	  /* vh.disk=, default /dev/vda */
+	/* vh.snapshot=1: the snapshot boot's template, which takes its identity
+	 * from the console after each restore (wire/agent_event.h). */
+	bool snapshot;
+	/* vh.mac=: the MAC the agent gives cfg->iface. A restored machine keeps
+	 * the template's, so each device must set its own. */
+	bool has_mac;
+	unsigned char mac[6];
+	/* vh.seed=: mixed into the randomness, which every restored device
+	 * otherwise starts with identical. */
+	bool has_seed;
+	uint64_t seed;
 	/* First value the parser rejected ("vh.ip" etc.), or "" when all parsed.
 	 * A rejected key keeps its default so the agent can still report boot. */
 	char bad_key[AGENT_CONFIG_STR_MAX];
@@ -57,7 +74,8 @@ struct agent_config {
 
 /* Fills *cfg with defaults (device "vh", version "unknown", slot "a",
  * bootcount 0, iface "eth0", net_wait_ms 10000, no network, no server, not a
- * trial boot, no bugs, disk "/dev/vda"). */
+ * trial boot, no bugs, disk "/dev/vda", not a snapshot template, no MAC, no
+ * seed). */
 void agent_config_defaults(struct agent_config *cfg);
 
 /* Parses a kernel command line (the contents of /proc/cmdline, NUL-terminated,
@@ -79,6 +97,14 @@ int agent_config_parse_cidr(const char *text, struct in_addr *addr, unsigned *pr
 
 /* Parses "A.B.C.D:PORT" (port 1..65535). Returns 0, or -1 when malformed. */
 int agent_config_parse_server(const char *text, struct in_addr *ip, unsigned short *port);
+
+/* Parses "xx:xx:xx:xx:xx:xx" (hex digits of either case) into mac[6].
+ * Returns 0, or -1 when text is anything else. */
+int agent_config_parse_mac(const char *text, unsigned char mac[6]);
+
+/* Parses a decimal number that fits in 64 bits. Returns 0, or -1 when text
+ * is anything else (empty, a sign, other characters, too large). */
+int agent_config_parse_u64(const char *text, uint64_t *out);
 
 /* Parses a comma-separated list of bug names into enum agent_bug bits
  * ("" is no bug). Returns 0, or -1 when a name is unknown or empty; *bugs

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -268,6 +269,99 @@ static void test_bad_ota_values_are_rejected(void **state)
 	assert_int_equal(agent_config_parse_bugs("no-backof", &bugs), -1);
 }
 
+static void test_snapshot_keys_default_off(void **state)
+{
+	struct agent_config cfg;
+
+	(void)state;
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "console=ttyS0 vh.slot=a"), 0);
+	assert_false(cfg.snapshot);
+	assert_false(cfg.has_mac);
+	assert_false(cfg.has_seed);
+	assert_int_equal(cfg.seed, 0);
+}
+
+static void test_snapshot_keys_parse(void **state)
+{
+	static const unsigned char mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+	struct agent_config cfg;
+
+	(void)state;
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "vh.snapshot=1 vh.mac=52:54:00:AB:cd:Ef "
+						  "vh.seed=18446744073709551615\n"),
+			 0);
+	assert_true(cfg.snapshot);
+	assert_true(cfg.has_mac);
+	assert_memory_equal(cfg.mac, mac, sizeof(mac));
+	assert_true(cfg.has_seed);
+	assert_true(cfg.seed == UINT64_MAX);
+	assert_int_equal(agent_config_parse(&cfg, "vh.snapshot=0 vh.seed=0"), 0);
+	assert_false(cfg.snapshot);
+	assert_true(cfg.has_seed);
+	assert_int_equal(cfg.seed, 0);
+	assert_string_equal(cfg.bad_key, "");
+}
+
+static void test_malformed_mac_is_rejected(void **state)
+{
+	static const char *bad[] = { "",
+				     "52:54:00:ab:cd",
+				     "52:54:00:ab:cd:ef:01",
+				     "52:54:00:ab:cd:e",
+				     "52-54-00-ab-cd-ef",
+				     "5:254:00:ab:cd:ef",
+				     "52:54:00:ab:cd:eg",
+				     "52:54:00:ab:cd:ef:",
+				     " 52:54:00:ab:cd:e",
+				     "0x52:54:00:ab:cd" };
+	unsigned char mac[6] = { 1, 2, 3, 4, 5, 6 };
+	static const unsigned char untouched[6] = { 1, 2, 3, 4, 5, 6 };
+	struct agent_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(agent_config_parse_mac(bad[i], mac), -1);
+	assert_memory_equal(mac, untouched, sizeof(mac));
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "vh.mac=52:54:00:ab:cd vh.slot=b"), -1);
+	assert_false(cfg.has_mac);
+	assert_string_equal(cfg.bad_key, "vh.mac");
+	assert_string_equal(cfg.slot, "b");
+}
+
+static void test_malformed_seed_and_snapshot_are_rejected(void **state)
+{
+	static const char *bad[] = { "",
+				     "-1",
+				     "+1",
+				     " 1",
+				     "1 ",
+				     "0x10",
+				     "12a",
+				     "1.5",
+				     "18446744073709551616",
+				     "99999999999999999999999" };
+	struct agent_config cfg;
+	uint64_t seed = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(agent_config_parse_u64(bad[i], &seed), -1);
+	assert_int_equal(seed, 7);
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "vh.seed=18446744073709551616"), -1);
+	assert_false(cfg.has_seed);
+	assert_string_equal(cfg.bad_key, "vh.seed");
+
+	agent_config_defaults(&cfg);
+	assert_int_equal(agent_config_parse(&cfg, "vh.snapshot=yes vh.seed=x"), -1);
+	assert_false(cfg.snapshot);
+	assert_false(cfg.has_seed);
+	assert_string_equal(cfg.bad_key, "vh.snapshot");
+}
+
 static void test_netmask_covers_edges(void **state)
 {
 	(void)state;
@@ -292,6 +386,10 @@ int main(void)
 		cmocka_unit_test(test_release_gives_version_and_bugs),
 		cmocka_unit_test(test_every_bug_name_round_trips),
 		cmocka_unit_test(test_bad_ota_values_are_rejected),
+		cmocka_unit_test(test_snapshot_keys_default_off),
+		cmocka_unit_test(test_snapshot_keys_parse),
+		cmocka_unit_test(test_malformed_mac_is_rejected),
+		cmocka_unit_test(test_malformed_seed_and_snapshot_are_rejected),
 		cmocka_unit_test(test_netmask_covers_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

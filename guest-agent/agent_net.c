@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -73,6 +75,20 @@ static int agent_net_set_addr(int fd, const char *iface, unsigned long request, 
 	return 0;
 }
 
+static int agent_net_set_mac(int fd, const char *iface, const unsigned char mac[6])
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	/* Not strncpy as above: inlined here, GCC flags its possible cut. */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(fd, SIOCSIFHWADDR, &ifr) != 0)
+		return -errno;
+	return 0;
+}
+
 static int agent_net_default_route(int fd, struct in_addr gw)
 {
 	struct rtentry rt;
@@ -101,6 +117,10 @@ int agent_net_up(const struct agent_config *cfg, const char **failed_step)
 	/* The kernel gives lo 127.0.0.1/8 by itself when it goes up. */
 	if ((rc = agent_net_set_up(fd, "lo")) != 0)
 		*failed_step = "lo_up";
+	/* Before the link goes up, so no frame ever leaves with the MAC a
+	 * restored snapshot inherited from its template. */
+	else if (cfg->has_mac && (rc = agent_net_set_mac(fd, cfg->iface, cfg->mac)) != 0)
+		*failed_step = "mac";
 	else if ((rc = agent_net_set_addr(fd, cfg->iface, SIOCSIFADDR, cfg->ip)) != 0)
 		*failed_step = "set_address";
 	else if ((rc = agent_net_set_addr(fd, cfg->iface, SIOCSIFNETMASK,

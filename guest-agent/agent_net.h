@@ -10,11 +10,11 @@
  * Returns 0 when it exists, -1 on timeout. */
 int agent_net_wait_iface(const char *iface, unsigned long wait_ms);
 
-/* Sets lo up, gives cfg->iface the address cfg->ip/cfg->prefix_len, sets it
- * up, and adds a default route via cfg->gw when cfg->has_gw. Requires
- * cfg->has_ip. Returns 0, or -errno with *failed_step set to a short word
- * usable in an event line ("socket", "lo_up", "set_address", "set_netmask",
- * "link_up", "route"). */
+/* Sets lo up, gives cfg->iface the MAC cfg->mac when cfg->has_mac and the
+ * address cfg->ip/cfg->prefix_len, sets it up, and adds a default route via
+ * cfg->gw when cfg->has_gw. Requires cfg->has_ip. Returns 0, or -errno with
+ * *failed_step set to a short word usable in an event line ("socket",
+ * "lo_up", "mac", "set_address", "set_netmask", "link_up", "route"). */
 int agent_net_up(const struct agent_config *cfg, const char **failed_step);
 
 #endif

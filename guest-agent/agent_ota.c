@@ -705,7 +705,9 @@ void agent_ota_run(const struct agent_config *cfg, bool firmware, unsigned long 
 	ota.firmware = firmware;
 	inet_ntop(AF_INET, &cfg->server_ip, ip, sizeof(ip));
 	snprintf(ota.server, sizeof(ota.server), "%s:%u", ip, cfg->server_port);
-	agent_rng_seed(&ota.rng, agent_ota_seed());
+	/* Devices restored from one snapshot share the kernel's RNG state, and
+	 * so would share their jitter: vh.seed tells them apart. */
+	agent_rng_seed(&ota.rng, cfg->has_seed ? agent_ota_seed() ^ cfg->seed : agent_ota_seed());
 	agent_trial_init(&ota.trial, cfg->upgrade, cfg->bugs, start_ms);
 	if (checkin_format_path(path, sizeof(path), cfg->device, cfg->version, cfg->slot) < 0) {
 		agent_event(AGENT_OTA_OUT, "update failed reason=checkin_path");

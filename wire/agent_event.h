@@ -26,6 +26,16 @@
 #define AGENT_EVENT_LINE_MAX 512u
 #define AGENT_EVENT_KV_MAX 16u
 
+/* Snapshot boot (docs/fleet.md "Snapshot boot"). The template machine boots
+ * with vh.snapshot=1 and no identity; its agent prints the event
+ * AGENT_SNAPSHOT_POINT ("vh-agent: snapshot point") once eth0 and the disk
+ * exist, and waits on the console. The harness saves the machine there. After
+ * each restore the harness writes one line, AGENT_IDENTITY_PREFIX followed by
+ * the device's vh.* words as they would be on its kernel command line (plus
+ * vh.mac= and vh.seed=), and the agent boots on as that device. */
+#define AGENT_SNAPSHOT_POINT "snapshot point"
+#define AGENT_IDENTITY_PREFIX "vh-identity: "
+
 /* Formats AGENT_EVENT_PREFIX, then fmt's text, then "\n" into buf (cap >=
  * sizeof(AGENT_EVENT_PREFIX) + 1; at most AGENT_EVENT_LINE_MAX is used),
  * NUL-terminated. Control bytes of the text become '?'; text that does not

@@ -161,6 +161,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 						       "to 1024, not '%s'",
 						       v ? v : "");
 			o->boot_slots = (unsigned)n;
+		} else if (!strcmp(arg, "--snapshot-boot")) {
+			o->snapshot_boot = true;
 		} else if (cli_is_option(arg, "--repeat")) {
 			v = cli_option_value(argc, argv, &i, "--repeat");
 			uint64_t n;
@@ -282,6 +284,8 @@ void cli_usage(FILE *out)
 	      "  --boot-slots N|auto   guests of a run that boot at once; the others wait until\n"
 	      "                        one prints its firmware's ready line (default auto: two\n"
 	      "                        per online core)\n"
+	      "  --snapshot-boot       reference devices start from a machine saved once per\n"
+	      "                        firmware build instead of booting (docs/fleet.md)\n"
 	      "  --repeat N            every run N times with fresh seeds: a pass rate per "
 	      "scenario\n"
 	      "  --matrix KEY=v1,v2    every combination of these values, as -D KEY=...\n"

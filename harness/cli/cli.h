@@ -41,6 +41,7 @@ struct cli_opts {
 	int jobs;	     /* scenarios run at once, >= 1 */
 	bool jobs_auto;	     /* --jobs auto: from cores and free memory */
 	unsigned boot_slots; /* --boot-slots: guests booting at once; 0: auto */
+	bool snapshot_boot;  /* --snapshot-boot: reference devices start from a saved boot */
 	int repeat;	     /* --repeat N: each run N times with fresh seeds, >= 1 */
 	/* --matrix KEY=v1,v2: every combination of the values as -D KEY=... */
 	const char *matrix[8];

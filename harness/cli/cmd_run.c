@@ -157,6 +157,7 @@ static int run_one(const struct cli_opts *opts, const struct suite_run *r, const
 		.seed = r->seed,
 		.timeout_ms = opts->timeout_ms,
 		.boot_slots = opts->boot_slots,
+		.snapshot_boot = opts->snapshot_boot,
 		.sweep_point = opts->sweep_point,
 		.verbose = opts->verbose,
 		.quiet = opts->quiet,

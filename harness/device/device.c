@@ -3,6 +3,7 @@
 
 #include "ab_boot.h"
 #include "accel.h"
+#include "agent_event.h"
 #include "boot_gate.h"
 #include "device_boot.h"
 #include "disk_image.h"
@@ -14,6 +15,7 @@
 #include "qemu.h"
 #include "qemu_argv.h"
 #include "qmp.h"
+#include "snapshot.h"
 #include "work.h"
 
 #include <errno.h>
@@ -26,6 +28,9 @@
 #include <unistd.h>
 
 enum { QMP_TIMEOUT_MS = 5000, SEND_TIMEOUT_MS = 5000, DEFAULT_START_TIMEOUT_MS = 10000 };
+/* A template boots a whole firmware (the cloud kernel: 2-5 s under TCG, far
+ * longer on a loaded host); a restore loads a few kB of device state. */
+enum { SNAPSHOT_BOOT_TIMEOUT_MS = 120000, RESTORE_TIMEOUT_MS = 10000 };
 /* A flash_fault{on=} line may come at any time in the run (whose own
  * --timeout ends it first). */
 #define FAULT_WATCH_MS (24ull * 3600 * 1000)
@@ -123,6 +128,16 @@ struct vh_device {
 	flash_watch_fn flash_watch; /* handed to each boot's flash, as the faults */
 	void *flash_watch_ctx;
 
+	/* Snapshot boot: the run's cache (NULL: off), the wait for this boot's
+	 * template, the boot it is for, and what the restore needs. */
+	struct snapshot_cache *snapshots;
+	struct snapshot_wait *snap_wait;
+	struct device_boot *snap_boot;
+	bool restoring;
+	uint64_t restore_timer;
+	char restore_uri[1200];
+	char identity[2200];
+
 	struct op *power_waiters; /* power_on requests until ON */
 	struct op *ready_waiters; /* reset and link asked for while STARTING */
 	struct op *ops;		  /* every other op not yet delivered */
@@ -139,11 +154,25 @@ static char *dup_or_null(const char *s)
 }
 
 /* A stable MAC per device name, so captures are comparable across runs. */
-static void mac_for(const char *name, char *out, size_t len)
+static uint32_t fnv1a(const char *s)
 {
 	uint32_t h = 2166136261u;
-	for (const char *p = name; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void snap_wait_cancel(struct vh_device *dev)
+{
+	snapshot_wait_cancel(dev->snap_wait);
+	dev->snap_wait = NULL;
+	free(dev->snap_boot);
+	dev->snap_boot = NULL;
+}
+
+static void mac_for(const char *name, char *out, size_t len)
+{
+	uint32_t h = fnv1a(name);
 	snprintf(out, len, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
 }
 
@@ -327,6 +356,7 @@ struct vh_device *device_new(const struct device_config *cfg, char *err, size_t 
 	dev->start_timeout_ms =
 		cfg->start_timeout_ms ? cfg->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
 	dev->seed = cfg->seed;
+	dev->snapshots = fw->reference ? cfg->snapshots : NULL;
 	flash_faults_init(&dev->faults);
 	mac_for(dev->name, dev->mac, sizeof(dev->mac));
 	if (!dev->artifacts_dir) {
@@ -485,11 +515,15 @@ static void drop_channels(struct vh_device *dev, bool drain_console)
 	qemu_proc_close_sockets(&dev->proc);
 }
 
+static void restore_event(struct vh_device *dev, const char *name, const char *line);
+
 static void on_qmp_event(void *ctx, const char *name, const char *line)
 {
 	struct vh_device *dev = ctx;
 	if (!strcmp(name, "SHUTDOWN"))
 		qmp_json_string(line, "reason", dev->shutdown_reason, sizeof(dev->shutdown_reason));
+	if (dev->restoring)
+		restore_event(dev, name, line);
 }
 
 /* Lets the run know, once per unexpected end, and fails what waits. */
@@ -569,6 +603,21 @@ static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	reaped(dev, status);
 }
 
+/* A start that got as far as a running QEMU failed: it is ended. */
+static void start_abort(struct vh_device *dev, const char *why)
+{
+	if (dev->restore_timer) {
+		ev_del_timer(dev->loop, dev->restore_timer);
+		dev->restore_timer = 0;
+	}
+	dev->restoring = false;
+	dev->cut_by_harness = true;
+	drop_channels(dev, false);
+	child_kill(&dev->proc.child);
+	dev->state = DEV_ENDING;
+	start_failed(dev, VH_FAULT, why);
+}
+
 static void on_cont(void *arg, bool ok, const char *text)
 {
 	struct vh_device *dev = arg;
@@ -577,11 +626,7 @@ static void on_cont(void *arg, bool ok, const char *text)
 	if (!ok) {
 		char why[1100];
 		snprintf(why, sizeof(why), "QEMU for %s did not resume: %s", dev->name, text);
-		dev->cut_by_harness = true;
-		drop_channels(dev, false);
-		child_kill(&dev->proc.child);
-		dev->state = DEV_ENDING;
-		start_failed(dev, VH_FAULT, why);
+		start_abort(dev, why);
 		return;
 	}
 	dev->state = DEV_ON;
@@ -593,10 +638,18 @@ static void on_cont(void *arg, bool ok, const char *text)
 	 * ticket is still this boot's. */
 	snprintf(waited, sizeof(waited), "\x01%llu",
 		 (unsigned long long)(dev->ticket ? boot_ticket_waited_ms(dev->ticket) : 0));
-	const char *kv[] = { "device", dev->name,	"boot",	   boots,  "pid", pid,
-			     "accel",  dev->accel_name, "gate_ms", waited, NULL };
-	if (!dev->gate)
-		kv[6] = NULL;
+	const char *kv[13] = { "device", dev->name, "boot",  boots,
+			       "pid",	 pid,	    "accel", dev->accel_name };
+	int n = 8;
+	if (dev->gate) {
+		kv[n++] = "gate_ms";
+		kv[n++] = waited;
+	}
+	if (dev->restore_uri[0]) {
+		kv[n++] = "from";
+		kv[n++] = "snapshot";
+	}
+	kv[n] = NULL;
 	event(dev, "power_on", kv);
 	complete_power_waiters(dev, VH_PASS, NULL);
 	while (dev->ready_waiters) {
@@ -606,6 +659,67 @@ static void on_cont(void *arg, bool ok, const char *text)
 		dev->ops = op;
 		issue(dev, op);
 	}
+}
+
+/* --- snapshot boot: the restore --- */
+
+static void on_restore_timeout(struct ev_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	struct vh_device *dev = arg;
+	dev->restore_timer = 0;
+	char why[200];
+	snprintf(why, sizeof(why), "QEMU for %s did not load its snapshot within %d ms", dev->name,
+		 RESTORE_TIMEOUT_MS);
+	start_abort(dev, why);
+}
+
+static void on_restore_step(void *arg, bool ok, const char *text)
+{
+	struct vh_device *dev = arg;
+	if (ok || dev->state != DEV_STARTING || !dev->restoring)
+		return;
+	char why[1100];
+	snprintf(why, sizeof(why), "QEMU for %s could not load its snapshot: %s", dev->name, text);
+	start_abort(dev, why);
+}
+
+/* The machine state comes over QMP; RAM is the template's file, mapped. */
+static void restore_begin(struct vh_device *dev)
+{
+	dev->restoring = true;
+	dev->restore_timer = ev_add_timer(dev->loop, RESTORE_TIMEOUT_MS, on_restore_timeout, dev);
+	qmp_request(dev->qmp, "migrate-set-capabilities",
+		    "{\"capabilities\": [{\"capability\": \"x-ignore-shared\", \"state\": true},"
+		    " {\"capability\": \"events\", \"state\": true}]}",
+		    QMP_TIMEOUT_MS, on_restore_step, dev);
+	char args[1300];
+	snprintf(args, sizeof(args), "{\"uri\": \"%s\"}", dev->restore_uri);
+	qmp_request(dev->qmp, "migrate-incoming", args, QMP_TIMEOUT_MS, on_restore_step, dev);
+}
+
+/* Loaded (and paused, as the template was saved): the agent waits on the
+ * console for who it is; the line is queued before the guest runs, so it is
+ * the first thing it reads. */
+static void restore_event(struct vh_device *dev, const char *name, const char *line)
+{
+	if (strcmp(name, "MIGRATION") != 0 || dev->state != DEV_STARTING)
+		return;
+	char status[32] = "";
+	qmp_json_string(line, "status", status, sizeof(status));
+	if (!strcmp(status, "failed")) {
+		on_restore_step(dev, false, "the migration stream failed");
+		return;
+	}
+	if (strcmp(status, "completed") != 0)
+		return;
+	dev->restoring = false;
+	ev_del_timer(dev->loop, dev->restore_timer);
+	dev->restore_timer = 0;
+	console_write(dev->console, dev->identity, strlen(dev->identity), SEND_TIMEOUT_MS, NULL,
+		      NULL);
+	qmp_request(dev->qmp, "cont", NULL, QMP_TIMEOUT_MS, on_cont, dev);
 }
 
 static void on_started(void *arg, const struct qemu_proc *p, const char *err)
@@ -641,10 +755,16 @@ static void on_started(void *arg, const struct qemu_proc *p, const char *err)
 	/* The console is read before the guest runs, so no output is missed. */
 	console_attach(dev->console, dev->proc.serial_fd);
 	dev->shutdown_reason[0] = '\0';
+	if (dev->restore_uri[0]) {
+		restore_begin(dev);
+		return;
+	}
 	qmp_request(dev->qmp, "cont", NULL, QMP_TIMEOUT_MS, on_cont, dev);
 }
 
-static void launch(struct vh_device *dev, const struct device_boot *boot)
+/* Starts QEMU for boot; with snap, from that saved machine. */
+static void launch_qemu(struct vh_device *dev, const struct device_boot *boot,
+			const struct snapshot *snap)
 {
 	const char *arch = device_firmware_arch(&dev->fw);
 	char serial[108], qmp[108], net[108], nbd[108];
@@ -685,10 +805,62 @@ static void launch(struct vh_device *dev, const struct device_boot *boot)
 		if (!l.tap_ifname)
 			l.net_socket = net;
 	}
+	dev->restore_uri[0] = '\0';
+	if (snap) {
+		l.ram_file = snap->ram_path;
+		l.incoming = true;
+		snprintf(dev->restore_uri, sizeof(dev->restore_uri), "%s", snap->state_uri);
+		snprintf(dev->identity, sizeof(dev->identity), "%s%s vh.mac=%s vh.seed=%llu\n",
+			 AGENT_IDENTITY_PREFIX, boot->identity, dev->mac,
+			 (unsigned long long)(dev->seed ^ ((uint64_t)dev->boots << 32) ^
+					      (uint64_t)fnv1a(dev->name)));
+	}
 	dev->starting = dev->start(dev->loop, &l, dev->stderr_path, dev->start_timeout_ms,
 				   on_started, dev, err, sizeof(err));
 	if (!dev->starting)
 		start_failed(dev, VH_FAULT, err);
+}
+
+static void on_snapshot(void *arg, const struct snapshot *snap, const char *err)
+{
+	struct vh_device *dev = arg;
+	dev->snap_wait = NULL;
+	struct device_boot *boot = dev->snap_boot;
+	dev->snap_boot = NULL;
+	if (!snap)
+		start_failed(dev, VH_FAULT, err);
+	else
+		launch_qemu(dev, boot, snap);
+	free(boot);
+}
+
+/* The template of boot: the same machine without the device's identity, its
+ * disk a throwaway view of this device's and its NIC unplugged. */
+static void launch(struct vh_device *dev, const struct device_boot *boot)
+{
+	if (!boot->snapshot) {
+		launch_qemu(dev, boot, NULL);
+		return;
+	}
+	struct qemu_launch t = {
+		.arch = device_firmware_arch(&dev->fw),
+		.accel = dev->accel_name,
+		.memory_mib = dev->memory_mib,
+		.no_acpi = dev->fw.no_acpi,
+		.tb_size_mib = dev->fw.tb_size_mib,
+		.kernel = boot->kernel,
+		.initrd = boot->initrd[0] ? boot->initrd : NULL,
+		.append = boot->append,
+		.disk = dev->fw.disk,
+		.disk_snapshot = true,
+		.nic_unplugged = dev->member && dev->member->nic,
+	};
+	dev->snap_boot = malloc(sizeof(*boot));
+	if (!dev->snap_boot)
+		abort();
+	*dev->snap_boot = *boot;
+	dev->snap_wait =
+		snapshot_get(dev->snapshots, &t, SNAPSHOT_BOOT_TIMEOUT_MS, on_snapshot, dev);
 }
 
 /* --- the bootloader, off the loop --- */
@@ -744,6 +916,7 @@ static void on_accel(void *arg, const char *accel)
 		.member = dev->member,
 		.server = dev->server,
 		.accel = p->accel,
+		.snapshot = dev->snapshots != NULL,
 	};
 	p->work = work_start(dev->loop, prep_run, on_prep_done, p);
 	if (!p->work) {
@@ -841,6 +1014,7 @@ void device_power_cut(struct vh_device *dev, const char *why, enum flash_cut_mod
 			dev->cancel(dev->starting);
 			dev->starting = NULL;
 		}
+		snap_wait_cancel(dev);
 	}
 	if (dev->has_proc) {
 		dev->cut_by_harness = true;
@@ -1070,6 +1244,9 @@ void device_free(struct vh_device *dev)
 	accel_cancel(dev->accel_req);
 	if (dev->starting)
 		dev->cancel(dev->starting);
+	snap_wait_cancel(dev);
+	if (dev->restore_timer)
+		ev_del_timer(dev->loop, dev->restore_timer);
 	if (dev->prep) {
 		/* Waits: the bootloader finishes its writes. */
 		work_cancel(dev->prep->work);

@@ -111,6 +111,9 @@ struct device_config {
 	/* The run's seed: with the device's name and the cut's number, it
 	 * chooses what a power cut keeps of the flash. */
 	uint64_t seed;
+	/* Snapshot boot (harness/machine/snapshot.h) for the reference firmware:
+	 * the run's template cache; NULL: every power-on boots. */
+	struct snapshot_cache *snapshots;
 };
 
 /* The guest architecture fw runs on: its arch, else the host's

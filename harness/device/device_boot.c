@@ -81,6 +81,33 @@ static int build_append(const struct device_boot_in *in, const struct ab_boot *a
 	return 0;
 }
 
+/* Moves the vh.* words of the append to the identity: what differs between
+ * devices and boots never reaches the template, so one template serves every
+ * device that boots the same payload. */
+static void split_identity(struct device_boot *b)
+{
+	char kernel[sizeof(b->append)];
+	size_t nk = 0, ni = 0;
+	b->identity[0] = '\0';
+	for (const char *p = b->append; *p;) {
+		size_t len = strcspn(p, " ");
+		bool vh = !strncmp(p, "vh.", 3);
+		char *dst = vh ? b->identity : kernel;
+		size_t *n = vh ? &ni : &nk;
+		if (len) {
+			*n += (size_t)snprintf(dst + *n, sizeof(kernel) - *n, "%s%.*s",
+					       *n ? " " : "", (int)len, p);
+			if (*n >= sizeof(kernel))
+				*n = sizeof(kernel) - 1;
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+	kernel[nk] = '\0';
+	snprintf(b->append, sizeof(b->append), "%.2000s vh.snapshot=1", kernel);
+	b->snapshot = true;
+}
+
 /* The bootloader's part: choose the slot and extract it. */
 static int ab_prepare(const struct device_boot_in *in, struct ab_boot *ab, enum vh_outcome *status,
 		      char *err, size_t errlen)
@@ -225,5 +252,7 @@ int device_boot_prepare(const struct device_boot_in *in, struct device_boot *out
 		*status = VH_CONFIG;
 		return -1;
 	}
+	if (in->snapshot && in->fw->reference && out->has_append)
+		split_identity(out);
 	return 0;
 }

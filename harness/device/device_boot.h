@@ -22,6 +22,7 @@ struct device_boot_in {
 	struct network_member *member; /* NULL: no NIC */
 	const char *server;	       /* "ip:port" or NULL */
 	const char *accel;	       /* "tcg" or "kvm" */
+	bool snapshot;		       /* boot from a snapshot (reference firmware) */
 };
 
 struct device_boot {
@@ -29,6 +30,11 @@ struct device_boot {
 	char initrd[1100];
 	char append[2048];
 	bool has_append;
+	/* Snapshot boot: append is then the template's (no vh.* words but
+	 * vh.snapshot=1) and identity holds the device's vh.* words, for the
+	 * console after the restore (wire/agent_event.h). */
+	bool snapshot;
+	char identity[2048];
 	bool reference;
 	struct ab_boot ab; /* the bootloader's choice, when reference */
 	bool user;

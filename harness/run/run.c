@@ -11,6 +11,7 @@
 #include "link.h"
 #include "network.h"
 #include "progress.h"
+#include "snapshot.h"
 #include "update_server.h"
 #include "work.h"
 
@@ -47,6 +48,7 @@ struct vh_run {
 	struct link_ctx *links;
 	struct accel *accel;
 	struct boot_gate *gate;
+	struct snapshot_cache *snapshots; /* --snapshot-boot; NULL: off */
 	enum impairment_backend backend;
 	char backend_why[256];
 	struct vh_device **devices;
@@ -331,6 +333,8 @@ static unsigned boot_slots(const struct run_config *cfg)
 	return cores > 1 ? (unsigned)(2 * cores) : 2;
 }
 
+static void device_event(void *ctx, const char *event, const char *const *kv);
+
 int run_start(struct vh_run *run)
 {
 	char err[512];
@@ -373,6 +377,16 @@ int run_start(struct vh_run *run)
 	if (!run->gate) {
 		run_finish(run, VH_FAULT, "out of memory", NULL);
 		return -1;
+	}
+	if (run->cfg.snapshot_boot) {
+		char dir[1100];
+		snprintf(dir, sizeof(dir), "%s/snapshots", run->cfg.artifacts_dir);
+		run->snapshots = snapshot_cache_new(run->loop, dir, NULL, NULL, device_event, run,
+						    err, sizeof(err));
+		if (!run->snapshots) {
+			run_finish(run, VH_FAULT, err, NULL);
+			return -1;
+		}
 	}
 	char slots[24];
 	snprintf(slots, sizeof(slots), "\x01%u", boot_gate_slots(run->gate));
@@ -526,6 +540,7 @@ struct vh_device *run_add_device(struct vh_run *run, const struct run_device_spe
 			   .line = device_line,
 			   .ctx = run },
 		.seed = run->cfg.seed,
+		.snapshots = run->snapshots,
 	};
 	struct vh_device *dev = device_new(&dc, err, errlen);
 	if (!dev)
@@ -659,6 +674,7 @@ void run_free(struct vh_run *run)
 	for (int i = 0; i < run->n_devices; i++)
 		device_free(run->devices[i]);
 	free(run->devices);
+	snapshot_cache_free(run->snapshots);
 	if (run->cfg.artifacts_dir)
 		ab_boot_forget_shared(run->cfg.artifacts_dir);
 	for (int i = 0; i < run->n_servers; i++)

@@ -34,6 +34,9 @@ struct run_config {
 	uint64_t timeout_ms;
 	/* Guests that boot at once (boot_gate.h); 0: twice the online cores. */
 	unsigned boot_slots;
+	/* Reference devices start from a snapshot (harness/machine/snapshot.h),
+	 * kept under artifacts_dir/snapshots. */
+	bool snapshot_boot;
 	int verbose;
 	/* Live progress on stderr (progress_term.h); { PROGRESS_OFF } none. */
 	struct progress_choice progress;

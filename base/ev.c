@@ -52,6 +52,7 @@ struct ev_loop {
 	unsigned ncomp, comp;
 	uint64_t comp_since_us;
 	bool in_part;		 /* inside a part of a turn: split by wall time */
+	uint64_t seg_cpu_us;	 /* inside: the CPU clock where this segment began */
 	uint64_t outside_cpu_us; /* outside: the thread's CPU clock at the last switch */
 	const char *comp_name[EV_COMPONENTS_MAX];
 	uint64_t comp_cpu_us[EV_COMPONENTS_MAX], comp_wall_us[EV_COMPONENTS_MAX];
@@ -64,8 +65,10 @@ static uint64_t clock_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The loop thread's CPU time: a syscall here (1.5 us), read twice a turn. */
+/* The loop thread's CPU time: a syscall here (1.5 us), read twice a turn
+ * and at a callback's own ev_charge. */
 static uint64_t cpu_us(void);
+static void switch_to(struct ev_loop *loop, unsigned comp);
 
 uint64_t ev_clock_ms(void)
 {
@@ -222,7 +225,7 @@ static int run_deferred(struct ev_loop *loop)
 			loop->deferred_tail = &loop->deferred;
 		ev_defer_fn fn = d->fn;
 		void *arg = d->arg;
-		ev_charge(loop, d->comp);
+		switch_to(loop, d->comp);
 		free(d);
 		fn(loop, arg);
 		ran++;
@@ -242,7 +245,7 @@ static int run_due_timers(struct ev_loop *loop)
 		ev_timer_fn fn = t->fn;
 		void *arg = t->arg;
 		uint64_t id = t->id;
-		ev_charge(loop, t->comp);
+		switch_to(loop, t->comp);
 		free(t);
 		fn(loop, id, arg);
 		ran++;
@@ -293,13 +296,44 @@ void ev_fd_component(struct ev_loop *loop, int fd, unsigned comp)
 		loop->fds[fd].comp = comp;
 }
 
+/* Ends a segment of a part at the CPU clock cpu_now: its CPU is split
+ * between the components by their wall time in it. */
+static void close_segment(struct ev_loop *loop, uint64_t cpu_now)
+{
+	uint64_t cpu = cpu_now - loop->seg_cpu_us, wall = 0;
+	loop->seg_cpu_us = cpu_now;
+	for (unsigned i = 0; i < loop->ncomp; i++)
+		wall += loop->comp_wall_us[i];
+	for (unsigned i = 0; i < loop->ncomp; i++) {
+		if (wall)
+			loop->comp_cpu_us[i] += cpu * loop->comp_wall_us[i] / wall;
+		loop->comp_wall_us[i] = 0;
+	}
+	if (!wall)
+		loop->comp_cpu_us[0] += cpu;
+}
+
+/* The loop's own switch at each callback: wall time only, since reading the
+ * CPU clock per callback would cost more than the datapath's callbacks. */
+static void switch_to(struct ev_loop *loop, unsigned comp)
+{
+	if (loop->in_part) {
+		uint64_t now = clock_us();
+		loop->comp_wall_us[loop->comp] += now - loop->comp_since_us;
+		loop->comp_since_us = now;
+	}
+	loop->comp = comp < loop->ncomp ? comp : 0;
+}
+
 unsigned ev_charge(struct ev_loop *loop, unsigned comp)
 {
 	unsigned was = loop->comp;
 	if (loop->in_part) {
-		uint64_t now = clock_us();
-		loop->comp_wall_us[was] += now - loop->comp_since_us;
-		loop->comp_since_us = now;
+		/* A callback's own switch (a coroutine resumed, and back) is rare:
+		 * reading the CPU clock here makes its split exact, whatever the
+		 * scheduler did to the wall times around it. */
+		switch_to(loop, was);
+		close_segment(loop, cpu_us());
 	} else {
 		/* Outside the turns (a scenario's first steps, before the loop
 		 * runs) no turn measures the CPU: read the clock at each switch. */
@@ -328,13 +362,14 @@ uint64_t ev_component_cpu_us(const struct ev_loop *loop, unsigned comp)
 
 /* Starts a part of a turn (the deferred calls, or the fds and timers):
  * the loop's own work until a callback runs. */
-static void start_part(struct ev_loop *loop, uint64_t now_us)
+static void start_part(struct ev_loop *loop, uint64_t now_us, uint64_t cpu_now_us)
 {
 	/* What ran between turns (a scenario started before the loop) is not
 	 * in this part's CPU time. */
 	memset(loop->comp_wall_us, 0, sizeof(loop->comp_wall_us));
 	loop->comp = 0;
 	loop->comp_since_us = now_us;
+	loop->seg_cpu_us = cpu_now_us;
 	loop->in_part = true;
 }
 
@@ -342,24 +377,16 @@ static void start_part(struct ev_loop *loop, uint64_t now_us)
  * components by their share of its wall time. */
 static void note_busy(struct ev_loop *loop, uint64_t since_us, uint64_t since_cpu_us)
 {
-	ev_charge(loop, 0);
+	switch_to(loop, 0);
 	loop->in_part = false;
 	uint64_t cpu_now = cpu_us();
-	uint64_t busy = clock_us() - since_us, cpu = cpu_now - since_cpu_us, wall = 0;
+	uint64_t busy = clock_us() - since_us, cpu = cpu_now - since_cpu_us;
 	loop->outside_cpu_us = cpu_now;
 	if (busy > loop->busiest_turn_us)
 		loop->busiest_turn_us = busy;
 	if (cpu > loop->busiest_turn_cpu_us)
 		loop->busiest_turn_cpu_us = cpu;
-	for (unsigned i = 0; i < loop->ncomp; i++)
-		wall += loop->comp_wall_us[i];
-	for (unsigned i = 0; i < loop->ncomp; i++) {
-		if (wall)
-			loop->comp_cpu_us[i] += cpu * loop->comp_wall_us[i] / wall;
-		loop->comp_wall_us[i] = 0;
-	}
-	if (!wall)
-		loop->comp_cpu_us[0] += cpu;
+	close_segment(loop, cpu_now);
 }
 
 enum { EV_BATCH = 256 };
@@ -367,7 +394,7 @@ enum { EV_BATCH = 256 };
 static int turn(struct ev_loop *loop, int max_wait_ms)
 {
 	uint64_t t0 = clock_us(), c0 = cpu_us();
-	start_part(loop, t0);
+	start_part(loop, t0, c0);
 	int ran = run_deferred(loop);
 	note_busy(loop, t0, c0);
 	/* Deferred calls were work: look at fds without sleeping. */
@@ -387,7 +414,7 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 	}
 	t0 = clock_us();
 	c0 = cpu_us();
-	start_part(loop, t0);
+	start_part(loop, t0, c0);
 	for (int i = 0; i < n; i++) {
 		int fd = (int)(uint32_t)ready[i].data.u64;
 		uint32_t gen = (uint32_t)(ready[i].data.u64 >> 32);
@@ -396,7 +423,7 @@ static int turn(struct ev_loop *loop, int max_wait_ms)
 		if (fd >= loop->nfds || !loop->fds[fd].used || loop->fds[fd].generation != gen)
 			continue;
 		struct ev_fd e = loop->fds[fd];
-		ev_charge(loop, e.comp);
+		switch_to(loop, e.comp);
 		e.fn(loop, fd, ready[i].events, e.arg);
 		ran++;
 	}

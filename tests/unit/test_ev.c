@@ -703,9 +703,12 @@ static void test_ev_cpu_is_charged_to_the_component_that_used_it(void **state)
 	assert_int_equal(write(quiet[1], "x", 1), 1);
 	assert_true(run_until(f->loop, charged_done, &busy, 5000));
 	assert_true(run_until(f->loop, charged_done, &idle, 5000));
-	assert_in_range(cpu_ms(f->loop, "busy"), 55, 75);
+	/* 60 ms, or 90 with the timer's 30: the timer is due from the next
+	 * whole millisecond, which may come before this turn runs its timers
+	 * (4 runs of 200 under load). */
+	assert_in_range(cpu_ms(f->loop, "busy"), 55, 105);
 	assert_in_range(cpu_ms(f->loop, "idle"), 0, 4);
-	/* The timer runs on a later turn, still as "busy". */
+	/* The timer runs on this turn or a later one, as "busy". */
 	for (int i = 0; i < 5; i++)
 		assert_true(ev_run_once(f->loop, 10) >= 0);
 	assert_in_range(cpu_ms(f->loop, "busy"), 85, 105);
@@ -717,7 +720,13 @@ static void test_ev_cpu_is_charged_to_the_component_that_used_it(void **state)
 
 /* A callback that runs another component's code (the scenario's coroutine
  * resumed from a console callback) charges it there with ev_charge; what it
- * adds meanwhile is charged there too. Outside callbacks, "loop". */
+ * adds meanwhile is charged there too. Outside callbacks, "loop".
+ * ev_charge reads the CPU clock, so the callback's two parts are exact even
+ * when another process takes the core mid-burn (their wall times then
+ * differ: split by wall time, as the loop's own switches are, this test
+ * failed 6 runs of 50 in a flake hunt at -j2). The timer, added outside,
+ * may share the last segment with the callback's few instructions after
+ * switching back, split by wall time: hence first_part's upper bound. */
 static void test_ev_charge_moves_the_rest_of_a_callback_to_another_component(void **state)
 {
 	struct fixture *f = *state;
@@ -728,9 +737,9 @@ static void test_ev_charge_moves_the_rest_of_a_callback_to_another_component(voi
 	assert_int_equal(write(f->pipe_fd[1], "x", 1), 1);
 	assert_true(run_until(f->loop, charged_done, &c, 5000));
 	assert_true(run_until(f->loop, charged_done, &outside, 5000));
-	assert_in_range(cpu_ms(f->loop, "first_part"), 20, 32);
+	assert_in_range(cpu_ms(f->loop, "first_part"), 20, 35);
 	assert_in_range(cpu_ms(f->loop, "other_part"), 20, 32);
-	assert_in_range(cpu_ms(f->loop, "loop"), 17, 27);
+	assert_in_range(cpu_ms(f->loop, "loop"), 12, 27);
 }
 
 /* Outside the turns (a scenario's first steps, before the loop runs) a

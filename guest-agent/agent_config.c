@@ -1,6 +1,7 @@
 /* agent_config: kernel command line and release file -> struct agent_config. */
 #include "agent_config.h"
 
+#include "fields.h"
 #include "release.h"
 
 #include <arpa/inet.h>
@@ -66,17 +67,6 @@ int agent_config_parse_u64(const char *text, uint64_t *out)
 	return 0;
 }
 
-static int agent_config_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int agent_config_parse_mac(const char *text, unsigned char mac[6])
 {
 	unsigned char out[6];
@@ -86,7 +76,8 @@ int agent_config_parse_mac(const char *text, unsigned char mac[6])
 		return -1;
 	for (unsigned i = 0; i < 6; i++) {
 		const char *p = text + 3 * i;
-		int hi = agent_config_hex_digit(p[0]), lo = agent_config_hex_digit(p[1]);
+		int hi = wire_hex_digit((unsigned char)p[0]),
+		    lo = wire_hex_digit((unsigned char)p[1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
 			return -1;

@@ -690,10 +690,8 @@ static void restore_begin(struct vh_device *dev)
 {
 	dev->restoring = true;
 	dev->restore_timer = ev_add_timer(dev->loop, RESTORE_TIMEOUT_MS, on_restore_timeout, dev);
-	qmp_request(dev->qmp, "migrate-set-capabilities",
-		    "{\"capabilities\": [{\"capability\": \"x-ignore-shared\", \"state\": true},"
-		    " {\"capability\": \"events\", \"state\": true}]}",
-		    QMP_TIMEOUT_MS, on_restore_step, dev);
+	qmp_request(dev->qmp, "migrate-set-capabilities", SNAPSHOT_QMP_CAPABILITIES, QMP_TIMEOUT_MS,
+		    on_restore_step, dev);
 	char args[1300];
 	snprintf(args, sizeof(args), "{\"uri\": \"%s\"}", dev->restore_uri);
 	qmp_request(dev->qmp, "migrate-incoming", args, QMP_TIMEOUT_MS, on_restore_step, dev);

@@ -328,10 +328,8 @@ static void save(struct template *t)
 	ev_del_timer(t->c->loop, t->timer);
 	t->timer = ev_add_timer(t->c->loop, SAVE_TIMEOUT_MS, on_timeout, t);
 	qmp_request(t->qmp, "stop", NULL, QMP_TIMEOUT_MS, on_save_step, t);
-	qmp_request(t->qmp, "migrate-set-capabilities",
-		    "{\"capabilities\": [{\"capability\": \"x-ignore-shared\", \"state\": true},"
-		    " {\"capability\": \"events\", \"state\": true}]}",
-		    QMP_TIMEOUT_MS, on_save_step, t);
+	qmp_request(t->qmp, "migrate-set-capabilities", SNAPSHOT_QMP_CAPABILITIES, QMP_TIMEOUT_MS,
+		    on_save_step, t);
 	char args[3500];
 	snprintf(args, sizeof(args), "{\"uri\": \"%s\"}", t->uri);
 	qmp_request(t->qmp, "migrate", args, QMP_TIMEOUT_MS, on_save_step, t);

@@ -32,6 +32,13 @@ typedef void (*snapshot_cancel_fn)(struct qemu_start *s);
 struct snapshot_cache;
 struct snapshot_wait;
 
+/* QMP migrate-set-capabilities' arguments on both sides of a snapshot: RAM
+ * in a shared file is not sent (it is the file), and MIGRATION events say
+ * when the state is out or in. */
+#define SNAPSHOT_QMP_CAPABILITIES                                                                  \
+	"{\"capabilities\": [{\"capability\": \"x-ignore-shared\", \"state\": true},"              \
+	" {\"capability\": \"events\", \"state\": true}]}"
+
 /* A saved machine, valid while the cache lives. */
 struct snapshot {
 	const char *key;       /* hex, names the files */

@@ -507,8 +507,19 @@ static void flash_power_cut(struct vh_device *dev, enum flash_cut_mode mode)
 static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 
 /* Lets go of the process's sockets and the QMP client (not the child). */
+/* The restore of a snapshot is over, however it ended. */
+static void restore_end(struct vh_device *dev)
+{
+	if (dev->restore_timer)
+		ev_del_timer(dev->loop, dev->restore_timer);
+	dev->restore_timer = 0;
+	dev->restoring = false;
+}
+
+/* Every way a QEMU is let go passes here: a restore in flight ends too. */
 static void drop_channels(struct vh_device *dev, bool drain_console)
 {
+	restore_end(dev);
 	console_detach(dev->console, drain_console);
 	qmp_free(dev->qmp);
 	dev->qmp = NULL;
@@ -606,11 +617,6 @@ static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 /* A start that got as far as a running QEMU failed: it is ended. */
 static void start_abort(struct vh_device *dev, const char *why)
 {
-	if (dev->restore_timer) {
-		ev_del_timer(dev->loop, dev->restore_timer);
-		dev->restore_timer = 0;
-	}
-	dev->restoring = false;
 	dev->cut_by_harness = true;
 	drop_channels(dev, false);
 	child_kill(&dev->proc.child);
@@ -712,9 +718,7 @@ static void restore_event(struct vh_device *dev, const char *name, const char *l
 	}
 	if (strcmp(status, "completed") != 0)
 		return;
-	dev->restoring = false;
-	ev_del_timer(dev->loop, dev->restore_timer);
-	dev->restore_timer = 0;
+	restore_end(dev);
 	console_write(dev->console, dev->identity, strlen(dev->identity), SEND_TIMEOUT_MS, NULL,
 		      NULL);
 	qmp_request(dev->qmp, "cont", NULL, QMP_TIMEOUT_MS, on_cont, dev);

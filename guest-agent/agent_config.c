@@ -48,23 +48,9 @@ static int agent_config_parse_ulong(const char *text, unsigned long max, unsigne
 	return 0;
 }
 
-/* ERANGE from strtoull is then exactly "does not fit in 64 bits". */
-_Static_assert(sizeof(unsigned long long) == sizeof(uint64_t), "strtoull parses 64 bits");
-
 int agent_config_parse_u64(const char *text, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	/* strtoull alone would take a sign, leading spaces and "-1" as 2^64-1. */
-	if (text[0] < '0' || text[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
+	return wire_decimal_u64(text, strlen(text), out) ? 0 : -1;
 }
 
 int agent_config_parse_mac(const char *text, unsigned char mac[6])

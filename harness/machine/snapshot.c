@@ -121,16 +121,22 @@ int snapshot_key(const struct qemu_launch *l, char key[65], char *err, size_t er
 
 /* --- waits --- */
 
-static void deliver(struct ev_loop *loop, void *arg)
+/* Takes w off the list it waits on (its template's, or the orphans'). */
+static void unlink_wait(struct snapshot_wait *w)
 {
-	(void)loop;
-	struct snapshot_wait *w = arg;
 	struct snapshot_wait **list = w->t ? &w->t->waiters : &w->c->orphans;
 	for (struct snapshot_wait **p = list; *p; p = &(*p)->next)
 		if (*p == w) {
 			*p = w->next;
 			break;
 		}
+}
+
+static void deliver(struct ev_loop *loop, void *arg)
+{
+	(void)loop;
+	struct snapshot_wait *w = arg;
+	unlink_wait(w);
 	struct template *t = w->t;
 	bool ok = t && t->state == T_READY;
 	snapshot_fn fn = w->fn;
@@ -151,12 +157,7 @@ void snapshot_wait_cancel(struct snapshot_wait *w)
 {
 	if (!w)
 		return;
-	struct snapshot_wait **list = w->t ? &w->t->waiters : &w->c->orphans;
-	for (struct snapshot_wait **p = list; *p; p = &(*p)->next)
-		if (*p == w) {
-			*p = w->next;
-			break;
-		}
+	unlink_wait(w);
 	if (w->defer)
 		ev_cancel_defer(w->c->loop, w->defer);
 	free(w);
@@ -273,13 +274,6 @@ static void on_exit_fd(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	fail(t, "QEMU %s before the machine was saved", child_status_text(status, st, sizeof(st)));
 }
 
-static void on_quit(void *arg, bool ok, const char *text)
-{
-	(void)ok;
-	(void)text;
-	(void)arg; /* the exit is what counts */
-}
-
 /* QEMU says "completed" once the stream left it, while its migration
  * command may still be writing, and does not wait for that command when it
  * quits: the renamed file is the proof that the state is whole. */
@@ -292,7 +286,8 @@ static void await_state_file(struct ev_loop *loop, uint64_t id, void *arg)
 		return;
 	if (access(t->state_path, R_OK) == 0) {
 		t->state = T_ENDING;
-		qmp_request(t->qmp, "quit", NULL, QMP_TIMEOUT_MS, on_quit, t);
+		/* No reply needed: QEMU's exit is what counts. */
+		qmp_request(t->qmp, "quit", NULL, QMP_TIMEOUT_MS, NULL, NULL);
 		return;
 	}
 	/* The save timeout still holds. */

@@ -48,11 +48,6 @@ static int agent_config_parse_ulong(const char *text, unsigned long max, unsigne
 	return 0;
 }
 
-int agent_config_parse_u64(const char *text, uint64_t *out)
-{
-	return wire_decimal_u64(text, strlen(text), out) ? 0 : -1;
-}
-
 int agent_config_parse_mac(const char *text, unsigned char mac[6])
 {
 	unsigned char out[6];
@@ -210,7 +205,7 @@ static int agent_config_apply(struct agent_config *cfg, const char *key, const c
 		return 0;
 	}
 	if (strcmp(key, "seed") == 0) {
-		if (agent_config_parse_u64(value, &cfg->seed) != 0)
+		if (!wire_decimal_u64(value, strlen(value), &cfg->seed))
 			return -1;
 		cfg->has_seed = true;
 		return 0;

@@ -102,11 +102,6 @@ int agent_config_parse_server(const char *text, struct in_addr *ip, unsigned sho
  * Returns 0, or -1 when text is anything else. */
 int agent_config_parse_mac(const char *text, unsigned char mac[6]);
 
-/* Parses a decimal number that fits in 64 bits. Returns 0, or -1 when text
- * is anything else (empty, a sign, a leading zero, other characters, too
- * large). */
-int agent_config_parse_u64(const char *text, uint64_t *out);
-
 /* Parses a comma-separated list of bug names into enum agent_bug bits
  * ("" is no bug). Returns 0, or -1 when a name is unknown or empty; *bugs
  * then holds the known ones, so a newer bundle's extra bug does not disable

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "fields.h"
 
 static const char *ip_str(struct in_addr a, char *buf)
 {
@@ -348,7 +349,7 @@ static void test_malformed_seed_and_snapshot_are_rejected(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(agent_config_parse_u64(bad[i], &seed), -1);
+		assert_false(wire_decimal_u64(bad[i], strlen(bad[i]), &seed));
 	assert_int_equal(seed, 7);
 	agent_config_defaults(&cfg);
 	assert_int_equal(agent_config_parse(&cfg, "vh.seed=18446744073709551616"), -1);
